@@ -1,0 +1,72 @@
+"""The ``convkit`` command: a click group whose subcommands load on demand.
+
+Installed as the package ``convkit_cli`` (the folder ``cli/`` mapped in
+pyproject). Each command lives in its own module and imports numpy, scipy and
+convkit inside its function body, so ``convkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+__all__ = ["cli", "main"]
+
+# command name -> (module, attribute, one-line help shown by `convkit --help`)
+_COMMANDS = {
+    "convolve": ("convolve_cmd", "convolve", "Convolve two 1-D signals (csv, txt, npy, wav)."),
+    "filter": ("filter_cmd", "filter_cmd", "Filter images with named or custom kernels."),
+    "pool": ("filter_cmd", "pool_cmd", "Max/min/sum/mean-pool an image."),
+    "kernels": ("filter_cmd", "kernels_cmd", "List the named kernels, or print one."),
+    "train": ("train_cmd", "train", "Train a CNN (default: digits) and save the run."),
+    "evaluate": ("train_cmd", "evaluate", "Evaluate a saved model on a dataset."),
+    "predict": ("train_cmd", "predict", "Classify images with a saved model."),
+    "explain": ("explain_cmd", "explain", "Show, step by step, how each CNN concept computes."),
+    "show": ("explain_cmd", "show", "Draw a model's filters and feature maps."),
+}
+
+
+class _LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _COMMANDS:
+            return None
+        module, attr, _ = _COMMANDS[name]
+        try:
+            mod = importlib.import_module(f"convkit_cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"convkit_cli.{module}":
+                raise
+            return None
+        return getattr(mod, attr, None)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in sorted(_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="convkit", prog_name="convkit")
+def cli() -> None:
+    """convkit: convolution, image filters, pooling and a CNN built from them."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; every error becomes one line on stderr and exit code 2."""
+    try:
+        rv = cli.main(args=argv, prog_name="convkit", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        message = exc.format_message().replace("\n", " ")
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,58 @@
+"""Atomic file output: write to a temporary file beside the target, then rename.
+
+A crash or an error mid-write never leaves half a file at the target path, an
+existing file is only replaced when asked, and the input is never the output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["atomic_path", "check_output_path"]
+
+
+def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
+                      inputs: tuple = ()) -> Path:
+    """Validate an output path; raise ValueError/FileExistsError naming the problem."""
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"output path {str(out)!r} is a directory; give a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"output folder {str(parent)!r} does not exist")
+    for source in inputs:
+        src = Path(source)
+        if src.exists() and out.exists() and os.path.samefile(src, out):
+            raise ValueError(f"output {str(out)!r} is the input file; choose another name")
+        if not out.exists() and src.resolve() == out.resolve():
+            raise ValueError(f"output {str(out)!r} is the input file; choose another name")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"output {str(out)!r} exists; pass overwrite=True (--force) to replace it")
+    return out
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = False,
+                inputs: tuple = ()) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it onto `path` on success.
+
+    The temporary name keeps the target's suffix so writers that pick a format
+    from the extension still work. On any exception the temporary file is removed.
+    """
+    out = check_output_path(path, overwrite=overwrite, inputs=inputs)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp",
+                               dir=out.parent if str(out.parent) else ".")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if not overwrite and out.exists():
+            raise FileExistsError(f"output {str(out)!r} appeared while writing; not replaced")
+        os.replace(tmp_path, out)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
