@@ -1,0 +1,353 @@
+"""Named 2-D kernels, and `get_kernel(spec)` that turns a name, an inline matrix,
+a kernel file or an array into a float64 matrix.
+
+Orientation: every kernel here is meant to be laid over the image window *as
+written* (cross-correlation, as the seed walkthrough and CNNs do; this is what
+`filter_image` does by default). Row index grows downwards and column index to
+the right, so
+
+* ``sobel_x`` / ``prewitt_x`` / ``scharr_x`` are positive where intensity
+  increases to the right (dark left, bright right), exactly
+  ``scipy.ndimage.sobel(image, axis=1)``; scikit-image's ``sobel_v`` is
+  ``sobel_x / 4`` (its ``VSOBEL_WEIGHTS`` are that matrix flipped, because
+  scikit-image convolves);
+* ``*_y`` are positive where intensity increases downwards, as
+  ``scipy.ndimage.sobel(image, axis=0)`` and scikit-image's ``sobel_h``.
+
+Derivative kernels are unnormalised (integer taps, as ndimage and OpenCV):
+on a ramp of slope 1 ``sobel_x`` gives 8, ``prewitt_x`` 6, ``scharr_x`` 32.
+Smoothing kernels sum to 1, derivative and Laplacian kernels to 0.
+
+Separable kernels are built as ``np.outer(col, row)`` from named 1-D factors and
+`separable_factors` hands those factors back, so a filter can run two 1-D
+passes. Parsing of inline matrices and kernel files lives in `_kernel_parse`;
+applying a kernel to an image is `convkit.filters`' job.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._kernel_parse import MAX_KERNEL_SIDE, parse_params, read_kernel_spec
+
+__all__ = [
+    "get_kernel", "list_kernels", "separable_factors", "MAX_KERNEL_SIDE",
+    "SMOOTH_BINOMIAL", "SMOOTH_PREWITT", "SMOOTH_SCHARR", "DIFF_CENTRAL",
+    "IDENTITY", "EDGE", "LAPLACIAN", "SOBEL_X", "SOBEL_Y", "PREWITT_X", "PREWITT_Y",
+    "SCHARR_X", "SCHARR_Y", "SHARPEN", "EMBOSS",
+]
+
+
+def _const(values: list) -> np.ndarray:
+    """Read-only float64 array, so a module constant cannot be changed by accident."""
+    a = np.array(values, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+# 1-D factors: kernel = np.outer(col, row)
+SMOOTH_BINOMIAL = _const([1, 2, 1])      # Sobel's smoothing across the derivative
+SMOOTH_PREWITT = _const([1, 1, 1])
+SMOOTH_SCHARR = _const([3, 10, 3])
+DIFF_CENTRAL = _const([-1, 0, 1])        # f(i+1) - f(i-1), laid over the window as written
+
+SOBEL_X = _const(np.outer(SMOOTH_BINOMIAL, DIFF_CENTRAL))
+SOBEL_Y = _const(np.outer(DIFF_CENTRAL, SMOOTH_BINOMIAL))
+PREWITT_X = _const(np.outer(SMOOTH_PREWITT, DIFF_CENTRAL))
+PREWITT_Y = _const(np.outer(DIFF_CENTRAL, SMOOTH_PREWITT))
+SCHARR_X = _const(np.outer(SMOOTH_SCHARR, DIFF_CENTRAL))
+SCHARR_Y = _const(np.outer(DIFF_CENTRAL, SMOOTH_SCHARR))
+
+IDENTITY = _const([[0, 0, 0], [0, 1, 0], [0, 0, 0]])
+LAPLACIAN = _const([[0, 1, 0], [1, -4, 1], [0, 1, 0]])          # d2/dx2 + d2/dy2
+EDGE = _const([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])       # minus the 8-neighbour Laplacian
+SHARPEN = _const([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])        # IDENTITY - LAPLACIAN
+EMBOSS = _const([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])          # light from the bottom right
+
+Factors = tuple[np.ndarray, np.ndarray]
+
+
+class _Built(NamedTuple):
+    kernel: np.ndarray
+    factors: Factors | None
+
+
+class _Entry(NamedTuple):
+    build: Callable[..., _Built]
+    params: tuple[tuple[str, type, object], ...]   # (name, type, default), in positional order
+    description: str
+
+
+def _fixed(kernel: np.ndarray, factors: Factors | None = None) -> Callable[[], _Built]:
+    """Builder for a kernel without parameters."""
+    return lambda: _Built(kernel.copy(), None if factors is None
+                          else (factors[0].copy(), factors[1].copy()))
+
+
+def _side(name: str, size: int) -> int:
+    """Check a kernel side length given as a parameter."""
+    if size < 1 or size > MAX_KERNEL_SIDE:
+        raise ValueError(f"{name} must be between 1 and {MAX_KERNEL_SIDE}, got {size}")
+    return size
+
+
+def _positive(name: str, value: float) -> float:
+    """Check a strictly positive, finite float parameter."""
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return value
+
+
+def _gaussian_1d(sigma: float, truncate: float, order: int = 0) -> np.ndarray:
+    """Sampled Gaussian of radius int(truncate*sigma + 0.5) as scipy.ndimage, normalised
+    to sum 1; order=2 gives its exact second derivative, weighted the same way."""
+    _positive("sigma", sigma)
+    _positive("truncate", truncate)
+    radius = int(truncate * sigma + 0.5)
+    if 2 * radius + 1 > MAX_KERNEL_SIDE:
+        raise ValueError(f"sigma={sigma:g} with truncate={truncate:g} gives a "
+                         f"{2 * radius + 1}-tap kernel; the largest allowed is {MAX_KERNEL_SIDE}")
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (x / sigma) ** 2)
+    g /= g.sum()
+    if order == 2:
+        g = g * (x ** 2 / sigma ** 4 - 1.0 / sigma ** 2)
+    return g
+
+
+def _identity(size: int) -> _Built:
+    """Delta of odd `size`: the filter that changes nothing."""
+    if _side("size", size) % 2 == 0:
+        raise ValueError(f"identity size must be odd, got {size}")
+    e = np.zeros(size)
+    e[size // 2] = 1.0
+    return _Built(np.outer(e, e), (e, e.copy()))
+
+
+def _box(size: int) -> _Built:
+    """Mean over a size x size square."""
+    f = np.full(_side("size", size), 1.0 / size)
+    return _Built(np.outer(f, f), (f, f.copy()))
+
+
+def _gaussian(sigma: float, truncate: float) -> _Built:
+    """Isotropic Gaussian, separable."""
+    g = _gaussian_1d(sigma, truncate)
+    return _Built(np.outer(g, g), (g, g.copy()))
+
+
+def _log(sigma: float, truncate: float) -> _Built:
+    """Laplacian of Gaussian: g'' x g + g x g'', shifted to sum exactly 0."""
+    g = _gaussian_1d(sigma, truncate)
+    g2 = _gaussian_1d(sigma, truncate, order=2)
+    k = np.outer(g2, g) + np.outer(g, g2)
+    return _Built(k - k.mean(), None)
+
+
+def _unsharp(sigma: float, amount: float, truncate: float) -> _Built:
+    """(1 + amount) * delta - amount * gaussian: the image plus `amount` times its detail."""
+    if not np.isfinite(amount):
+        raise ValueError(f"amount must be a finite number, got {amount}")
+    k = -amount * _gaussian(sigma, truncate).kernel
+    c = k.shape[0] // 2
+    k[c, c] += 1.0 + amount
+    return _Built(k, None)
+
+
+def _motion(length: int, angle: float) -> _Built:
+    """Average along a line of `length` pixels at `angle` degrees (counter-clockwise from
+    the +x axis, image up): 0 is a 1 x length row, 90 a length x 1 column."""
+    _side("length", length)
+    if not np.isfinite(angle):
+        raise ValueError(f"angle must be a finite number of degrees, got {angle}")
+    a = angle % 180.0
+    line = np.full(length, 1.0 / length)
+    if a == 0.0:
+        return _Built(line[None, :], (np.ones(1), line))
+    if a == 90.0:
+        return _Built(line[:, None], (line, np.ones(1)))
+    # Sample the segment densely and share each sample bilinearly between its four
+    # neighbouring pixels on a length x length grid centred on the middle.
+    t = np.linspace(-(length - 1) / 2, (length - 1) / 2, 16 * length + 1)
+    c = (length - 1) / 2
+    xs, ys = c + t * np.cos(np.radians(a)), c - t * np.sin(np.radians(a))
+    k = np.zeros((length, length))
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    for dy, dx, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                      (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        rows, cols = np.clip(y0 + dy, 0, length - 1), np.clip(x0 + dx, 0, length - 1)
+        np.add.at(k, (rows, cols), w)
+    return _Built(k / k.sum(), None)
+
+
+_SIGMA_T = (("sigma", float, 1.0), ("truncate", float, 4.0))
+
+_REGISTRY: dict[str, _Entry] = {
+    "identity": _Entry(_identity, (("size", int, 3),),
+                       "delta: output equals input (identity:5 for a 5x5 one)"),
+    "edge": _Entry(_fixed(EDGE), (), "outline: 8 in the centre, -1 around (minus 8-neighbour Laplacian)"),
+    "laplacian": _Entry(_fixed(LAPLACIAN), (), "4-neighbour Laplacian [0 1 0; 1 -4 1; 0 1 0], sum 0"),
+    "sobel_x": _Entry(_fixed(SOBEL_X, (SMOOTH_BINOMIAL, DIFF_CENTRAL)), (),
+                      "Sobel d/dx, positive where it gets brighter to the right"),
+    "sobel_y": _Entry(_fixed(SOBEL_Y, (DIFF_CENTRAL, SMOOTH_BINOMIAL)), (),
+                      "Sobel d/dy, positive where it gets brighter downwards"),
+    "prewitt_x": _Entry(_fixed(PREWITT_X, (SMOOTH_PREWITT, DIFF_CENTRAL)), (),
+                        "Prewitt d/dx, positive where it gets brighter to the right"),
+    "prewitt_y": _Entry(_fixed(PREWITT_Y, (DIFF_CENTRAL, SMOOTH_PREWITT)), (),
+                        "Prewitt d/dy, positive where it gets brighter downwards"),
+    "scharr_x": _Entry(_fixed(SCHARR_X, (SMOOTH_SCHARR, DIFF_CENTRAL)), (),
+                       "Scharr d/dx (3-10-3 smoothing), rotation-accurate Sobel"),
+    "scharr_y": _Entry(_fixed(SCHARR_Y, (DIFF_CENTRAL, SMOOTH_SCHARR)), (),
+                       "Scharr d/dy (3-10-3 smoothing), rotation-accurate Sobel"),
+    "sharpen": _Entry(_fixed(SHARPEN), (), "identity minus Laplacian [0 -1 0; -1 5 -1; 0 -1 0], sum 1"),
+    "emboss": _Entry(_fixed(EMBOSS), (), "relief [-2 -1 0; -1 1 1; 0 1 2], sum 1"),
+    "box": _Entry(_box, (("size", int, 3),), "mean filter box:SIZE (default 3), sum 1"),
+    "blur": _Entry(lambda: _box(3), (), "alias of box:3"),
+    "gaussian": _Entry(_gaussian, _SIGMA_T,
+                       "Gaussian blur gaussian:sigma=S[,truncate=4]; radius int(truncate*S+0.5), sum 1"),
+    "log": _Entry(_log, (("sigma", float, 1.4), ("truncate", float, 4.0)),
+                  "Laplacian of Gaussian log:sigma=S (default 1.4), negative centre, sum 0"),
+    "unsharp": _Entry(_unsharp, (("sigma", float, 1.0), ("amount", float, 1.0), ("truncate", float, 4.0)),
+                      "unsharp mask unsharp:sigma=1,amount=1: image + amount*(image - gaussian)"),
+    "motion": _Entry(_motion, (("length", int, 9), ("angle", float, 0.0)),
+                     "motion blur motion:LENGTH[,angle=DEG] (default 9, 0 = horizontal), sum 1"),
+}
+
+
+def list_kernels() -> dict[str, str]:
+    """Return the named kernels with a one-line description of each.
+
+    Returns
+    -------
+    dict of str to str
+        Kernel name (as accepted by `get_kernel`) -> description, including
+        the parameters and their defaults.
+
+    Examples
+    --------
+    >>> kernels = list_kernels()
+    >>> kernels["box"]
+    'mean filter box:SIZE (default 3), sum 1'
+    """
+    return {name: entry.description for name, entry in _REGISTRY.items()}
+
+
+def _build(spec: "str | os.PathLike | ArrayLike") -> _Built:
+    """Resolve any accepted spec to a kernel and, for named separable kernels, its factors."""
+    kind, value = read_kernel_spec(spec)
+    if kind == "array":
+        return _Built(value, None)
+    name, args = value
+    entry = _REGISTRY.get(name.lower())
+    if entry is None:
+        raise ValueError(f"unknown kernel {name!r}; available: {', '.join(_REGISTRY)}; "
+                         "or give an inline matrix ('0,1,0;1,-4,1;0,1,0') or a .csv/.txt/.npy file")
+    kwargs = parse_params(name.lower(), args, entry.params)
+    try:
+        return entry.build(**kwargs)
+    except ValueError as exc:
+        raise ValueError(f"kernel {name.lower()!r}: {exc}") from None
+
+
+def get_kernel(spec: "str | os.PathLike | ArrayLike") -> np.ndarray:
+    """Return the 2-D float64 kernel described by `spec`.
+
+    Parameters
+    ----------
+    spec : str, path or array_like
+        * a name from `list_kernels`, optionally with parameters:
+          ``"edge"``, ``"box:5"``, ``"gaussian:sigma=2"``,
+          ``"gaussian:sigma=2,truncate=3"``, ``"motion:15,angle=45"``
+          (a bare value fills the first parameter);
+        * an inline matrix, rows separated by ``;`` (or newlines), entries by
+          ``,`` or spaces: ``"0,1,0;1,-4,1;0,1,0"``;
+        * a path to a ``.csv`` / ``.txt`` file in that layout (``#`` comments
+          allowed) or a ``.npy`` file holding a 2-D real array;
+        * a 2-D array (a float64 copy is returned).
+
+    Returns
+    -------
+    kernel : ndarray of shape (kh, kw), float64
+        A fresh array: changing it does not change the named kernel.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the names), bad parameter name or
+        value, ragged or non-numeric matrix, empty kernel, NaN or inf entries,
+        an array that is not 2-D.
+    FileNotFoundError
+        `spec` names a kernel file that does not exist.
+    TypeError
+        `spec` is of an unsupported type, or the array is not real numbers.
+
+    Notes
+    -----
+    Kernels are laid over the image window as written (cross-correlation):
+    ``out[i, j] = sum_mn k[m, n] * img[i + m - kh//2, j + n - kw//2]``.
+    See the module docstring for the sign conventions of the derivative
+    kernels. The Gaussian is ``exp(-x**2 / (2 sigma**2))`` sampled on
+    ``|x| <= int(truncate*sigma + 0.5)`` and normalised, as
+    ``scipy.ndimage.gaussian_filter``.
+
+    Examples
+    --------
+    >>> get_kernel("sobel_x")
+    array([[-1.,  0.,  1.],
+           [-2.,  0.,  2.],
+           [-1.,  0.,  1.]])
+    >>> get_kernel("0,1,0;1,-4,1;0,1,0").sum()
+    np.float64(0.0)
+    >>> get_kernel("gaussian:sigma=1").shape
+    (9, 9)
+    """
+    return _build(spec).kernel
+
+
+def separable_factors(spec: "str | os.PathLike | ArrayLike", *,
+                      rtol: float = 1e-10) -> Factors | None:
+    """Return 1-D factors ``(col, row)`` with ``np.outer(col, row) == kernel``, or None.
+
+    Parameters
+    ----------
+    spec : str, path or array_like
+        Anything `get_kernel` accepts.
+    rtol : float, optional
+        For kernels not built from factors (arrays, inline matrices, files,
+        non-separable names): the kernel counts as separable when its second
+        singular value is at most ``rtol`` times the first.
+
+    Returns
+    -------
+    (col, row) : tuple of 1-D float64 arrays, or None
+        Exact factors for the named separable kernels (identity, box, blur,
+        gaussian, the Sobel/Prewitt/Scharr family, horizontal and vertical
+        motion); a rank-1 SVD split otherwise, or None when the kernel is not
+        separable.
+
+    Examples
+    --------
+    >>> col, row = separable_factors("sobel_x")
+    >>> col, row
+    (array([1., 2., 1.]), array([-1.,  0.,  1.]))
+    >>> separable_factors("laplacian") is None
+    True
+    """
+    built = _build(spec)
+    if built.factors is not None:
+        return built.factors
+    k = built.kernel
+    u, s, vt = np.linalg.svd(k)
+    if s[0] == 0.0:
+        return np.zeros(k.shape[0]), np.zeros(k.shape[1])
+    if len(s) > 1 and s[1] > rtol * s[0]:
+        return None
+    col, row = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
+    if col[np.argmax(np.abs(col))] < 0:   # SVD signs are arbitrary; make col's largest tap positive
+        col, row = -col, -row
+    return col, row
