@@ -1,0 +1,121 @@
+"""A minimal PNG codec for 16-bit images, which Pillow can only read and write
+as 8-bit when they have colour or alpha.
+
+Only what `convkit.images` needs: non-interlaced 16-bit gray, gray + alpha,
+RGB and RGBA. Encoding uses the "Up" filter on every row (vectorised both
+ways); decoding accepts all five row filters, with a per-pixel loop for the
+Average and Paeth rows that other encoders may write.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+__all__ = ["encode", "decode"]
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}           # channels -> PNG colour type
+_CHANNELS = {v: k for k, v in _COLOUR_TYPE.items()}
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """Length, type, data and CRC of one PNG chunk."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode(a: np.ndarray) -> bytes:
+    """PNG bytes for a uint16 array of shape (H, W) or (H, W, C), C in 1..4."""
+    h, w = a.shape[:2]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    raw = a.astype(">u2").reshape(h, -1).view(np.uint8)        # (H, W*C*2) big-endian bytes
+    up = np.diff(raw, axis=0, prepend=np.zeros((1, raw.shape[1]), np.uint8))
+    rows = np.hstack([np.full((h, 1), 2, np.uint8), up])         # filter type 2 (Up) per row
+    header = struct.pack(">IIBBBBB", w, h, 16, _COLOUR_TYPE[channels], 0, 0, 0)
+    return (_SIGNATURE + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + _chunk(b"IEND", b""))
+
+
+def _chunks(data: bytes):
+    """Yield (type, payload) for each chunk, checking lengths and CRCs."""
+    pos = len(_SIGNATURE)
+    while pos < len(data):
+        if pos + 8 > len(data):
+            raise ValueError("PNG is truncated")
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        payload = data[pos + 8:pos + 8 + length]
+        crc = data[pos + 8 + length:pos + 12 + length]
+        if len(payload) < length or len(crc) < 4:
+            raise ValueError("PNG is truncated")
+        if struct.unpack(">I", crc)[0] != zlib.crc32(kind + payload):
+            raise ValueError(f"PNG chunk {kind.decode('latin-1')} is corrupt (CRC mismatch)")
+        yield kind, payload
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+    raise ValueError("PNG is truncated (no IEND chunk)")
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    """The Paeth predictor of the PNG specification."""
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+
+def _unfilter(rows: np.ndarray, bpp: int) -> np.ndarray:
+    """Undo the per-row PNG filters; rows is (H, 1 + stride) uint8."""
+    h, stride = rows.shape[0], rows.shape[1] - 1
+    out = np.zeros((h, stride), np.uint8)
+    prior = np.zeros(stride, np.uint8)
+    for y in range(h):
+        kind, line = rows[y, 0], rows[y, 1:]
+        if kind == 0:
+            cur = line.copy()
+        elif kind == 1:
+            cur = np.cumsum(line.reshape(-1, bpp), axis=0, dtype=np.uint8).reshape(-1)
+        elif kind == 2:
+            cur = line + prior
+        elif kind in (3, 4):
+            cur_l, up = bytearray(line.tobytes()), prior.tobytes()
+            for i in range(stride):
+                left = cur_l[i - bpp] if i >= bpp else 0
+                upleft = up[i - bpp] if i >= bpp else 0
+                pred = (left + up[i]) >> 1 if kind == 3 else _paeth(left, up[i], upleft)
+                cur_l[i] = (cur_l[i] + pred) & 0xFF
+            cur = np.frombuffer(bytes(cur_l), np.uint8)
+        else:
+            raise ValueError(f"PNG row {y} has unknown filter type {kind}")
+        out[y] = prior = cur
+    return out
+
+
+def decode(data: bytes) -> np.ndarray:
+    """uint16 array (H, W) or (H, W, C) from the bytes of a non-interlaced 16-bit PNG."""
+    if not data.startswith(_SIGNATURE):
+        raise ValueError("not a PNG file")
+    header, idat = None, []
+    for kind, payload in _chunks(data):
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", payload)
+        elif kind == b"IDAT":
+            idat.append(payload)
+    if header is None:
+        raise ValueError("PNG has no IHDR chunk")
+    w, h, depth, colour, _, _, interlace = header
+    if depth != 16 or colour not in _CHANNELS or interlace:
+        raise ValueError(f"only non-interlaced 16-bit PNGs are decoded here, got depth {depth}, "
+                         f"colour type {colour}, interlace {interlace}")
+    channels = _CHANNELS[colour]
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error as exc:
+        raise ValueError(f"PNG image data is truncated or corrupt ({exc})") from None
+    stride = w * channels * 2
+    if len(raw) != h * (stride + 1):
+        raise ValueError("PNG image data is truncated")
+    rows = np.frombuffer(raw, np.uint8).reshape(h, stride + 1)
+    a = _unfilter(rows, channels * 2).view(">u2").astype(np.uint16)
+    return a.reshape(h, w, channels) if channels > 1 else a.reshape(h, w)

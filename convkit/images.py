@@ -1,0 +1,360 @@
+"""Reading and writing image files: PNG, JPEG, TIFF and BMP, 8 and 16 bits.
+
+`read_image` gives float64 in [0, 1] for the filters; `read_image_raw` gives
+the stored samples (bool, uint8, uint16) for code that needs the bit depth;
+`write_image` writes through a temporary file and a rename (`convkit._atomic`),
+so a failure never leaves half a file and an existing file is only replaced
+when asked. Decoding is Pillow's (a scikit-image dependency through imageio),
+tifffile's for 16-bit colour TIFF, and `_png16`'s for 16-bit colour PNG, which
+Pillow would cut to 8 bits. Filtering images is `convkit.filters`' job.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import warnings
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _png16
+from ._atomic import atomic_path
+
+__all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
+           "IMAGE_SUFFIXES", "MAX_PIXELS"]
+
+# suffix -> (format name, bit depths it can store)
+IMAGE_SUFFIXES = {
+    ".png": ("PNG", (1, 8, 16)), ".jpg": ("JPEG", (8,)), ".jpeg": ("JPEG", (8,)),
+    ".tif": ("TIFF", (1, 8, 16)), ".tiff": ("TIFF", (1, 8, 16)), ".bmp": ("BMP", (1, 8)),
+}
+_ACCEPTED = "PNG, JPEG, TIFF or BMP (.png .jpg .jpeg .tif .tiff .bmp)"
+# Below Pillow's own decompression-bomb error (2 x 89.5 Mpx); as float64 RGB this is ~3 GB.
+MAX_PIXELS = 2 ** 27
+_LUMA = np.array([0.2125, 0.7154, 0.0721])    # Rec. 709 weights, as skimage.color.rgb2gray
+
+
+def _check_input(path: str | os.PathLike) -> Path:
+    """Raise FileNotFoundError / ValueError unless `path` is an existing regular file."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(errno.ENOENT, "image file not found", str(p))
+    if p.is_dir():
+        raise ValueError(f"{str(p)!r} is a directory; expected an image file ({_ACCEPTED})")
+    return p
+
+
+def _too_large(p: Path, shape: Sequence[int]) -> None:
+    """Refuse images whose pixel count exceeds MAX_PIXELS before decoding them."""
+    pixels = int(shape[0]) * int(shape[1])
+    if pixels > MAX_PIXELS:
+        raise ValueError(f"{str(p)!r} is {shape[1]}x{shape[0]} = {pixels} pixels; images above "
+                         f"{MAX_PIXELS} pixels are refused (possible decompression bomb)")
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array."""
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
+           7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _read_tifffile(p: Path) -> np.ndarray:
+    """16-bit colour TIFF via tifffile (Pillow would reduce it to 8 bits)."""
+    import tifffile
+
+    with tifffile.TiffFile(p) as tif:
+        page = tif.pages[0]
+        _too_large(p, page.shape)
+        a = page.asarray()
+        tag = page.tags.get("Orientation")
+        orientation = int(tag.value) if tag is not None else 1
+    return _orient(a, orientation)
+
+
+def _pil_to_array(im) -> np.ndarray:
+    """Pillow image (already oriented) -> array of its stored samples."""
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+        im = im.convert("RGB")
+    elif mode == "La":
+        im = im.convert("LA")
+    a = np.asarray(im)
+    if mode.startswith("I;16"):
+        return a.astype(np.uint16)
+    if mode == "I":
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise ValueError("32-bit integer samples outside 0..65535 are not supported")
+        return a.astype(np.uint16)
+    return a
+
+
+def _rawmode(im) -> str:
+    """The raw sample layout Pillow will decode from (e.g. 'RGB;16B'), or ''."""
+    if not im.tile:
+        return ""
+    args = im.tile[0][3]
+    return args[0] if isinstance(args, tuple) else str(args or "")
+
+
+def read_image_raw(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file and return its samples in the stored dtype.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PNG, JPEG, TIFF or BMP file (the format is read from the content).
+        Multi-frame files give their first frame.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, C)
+        bool (1-bit), uint8, uint16 (16-bit PNG/TIFF) or float32 (float TIFF).
+        C is 2 (gray + alpha), 3 (RGB) or 4 (RGBA); palette images are expanded
+        to RGB, or RGBA when the palette has transparency. The EXIF (or TIFF)
+        orientation tag is applied, so the array is upright.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        A directory, not an image, truncated or corrupt, or larger than
+        `MAX_PIXELS` pixels.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = _check_input(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                _too_large(p, (im.height, im.width))
+                raw = _rawmode(im)
+                wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in raw
+                if wide_colour and im.format == "TIFF":
+                    return _read_tifffile(p)
+                if wide_colour and im.format == "PNG":
+                    return _orient(_png16.decode(p.read_bytes()), _exif_orientation(im))
+                im.seek(0)
+                return _pil_to_array(ImageOps.exif_transpose(im))
+    except UnidentifiedImageError:
+        if _is_tiff(p):
+            return _read_tiff_fallback(p)
+        raise ValueError(f"{str(p)!r} is not a readable image; accepted: {_ACCEPTED}") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"{str(p)!r} is too large to decode safely; images above "
+                         f"{MAX_PIXELS} pixels are refused") from None
+    except ValueError as exc:
+        if str(p) in str(exc):
+            raise
+        raise ValueError(f"cannot read {str(p)!r}: {exc}") from None
+    except (OSError, SyntaxError, EOFError, IndexError, KeyError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt image file "
+                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def _is_tiff(p: Path) -> bool:
+    """True when the file starts with a TIFF byte-order mark."""
+    with open(p, "rb") as f:
+        return f.read(4) in (b"II*\x00", b"MM\x00*")
+
+
+def _read_tiff_fallback(p: Path) -> np.ndarray:
+    """TIFF layouts Pillow does not know (e.g. 16-bit gray + alpha), through tifffile."""
+    try:
+        return _read_tifffile(p)
+    except ValueError as exc:
+        if str(p) in str(exc):
+            raise
+        raise ValueError(f"cannot read TIFF {str(p)!r}: {exc}") from None
+    except (OSError, EOFError, IndexError, KeyError) as exc:
+        raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt TIFF ({exc})") from None
+
+
+def _exif_orientation(im) -> int:
+    """Orientation tag (274) of a Pillow image, 1 when absent."""
+    try:
+        return int(im.getexif().get(274, 1))
+    except (ValueError, TypeError):
+        return 1
+
+
+def to_float_image(image: ArrayLike) -> np.ndarray:
+    """Scale stored samples to float64 in [0, 1]: bool -> 0/1, uint8 / 255, uint16 / 65535;
+    float input is returned as float64 unchanged; any other dtype raises TypeError."""
+    a = np.asarray(image)
+    if a.dtype == bool:
+        return a.astype(np.float64)
+    if a.dtype == np.uint8 or a.dtype == np.uint16:
+        return a / float(np.iinfo(a.dtype).max)
+    if a.dtype.kind == "f":
+        return a.astype(np.float64)
+    raise TypeError(f"image dtype must be bool, uint8, uint16 or float, got {a.dtype}")
+
+
+def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
+    """Read an image file as float64 in [0, 1].
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PNG, JPEG, TIFF or BMP file, 8 or 16 bits, gray, gray + alpha, RGB,
+        RGBA or palette. EXIF orientation is honoured.
+    gray : bool, optional
+        Convert colour to luminance ``0.2125 R + 0.7154 G + 0.0721 B`` (the
+        weights of ``skimage.color.rgb2gray``); alpha is dropped.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, C), float64
+        Integer samples divided by their maximum (255 or 65535). Float TIFFs
+        are returned as stored. Use `read_image_raw` for the stored dtype.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As `read_image_raw`: missing file, directory, not an image, truncated,
+        too large.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "ramp.png")
+    >>> write_image(path, np.array([[0, 128, 255]], dtype=np.uint8))
+    >>> read_image(path)
+    array([[0.        , 0.50196078, 1.        ]])
+    """
+    image = to_float_image(read_image_raw(path))
+    if gray and image.ndim == 3:
+        colour = image[..., :3] if image.shape[2] >= 3 else image[..., :1]
+        image = colour[..., 0] if colour.shape[2] == 1 else colour @ _LUMA
+    return image
+
+
+def _target_depth(a: np.ndarray, fmt: str, depths: tuple, bit_depth: int | None) -> int:
+    """Bits per sample to write: as asked, else as stored where the format allows."""
+    if bit_depth is not None:
+        if bit_depth not in (1, 8, 16) or bit_depth not in depths:
+            raise ValueError(f"bit_depth must be one of {depths} for {fmt}, got {bit_depth!r}")
+        if bit_depth == 1 and a.ndim == 3:
+            raise ValueError("bit_depth=1 needs a single-channel image, got shape "
+                             f"{a.shape}")
+        return bit_depth
+    if a.dtype == bool and a.ndim == 2 and 1 in depths:
+        return 1
+    return 16 if a.dtype == np.uint16 and 16 in depths else 8
+
+
+def _to_depth(a: np.ndarray, depth: int) -> np.ndarray:
+    """Convert bool / uint8 / uint16 / float in [0, 1] samples to `depth` bits."""
+    if depth == 1:
+        if a.dtype == bool:
+            return a
+        return to_float_image(a) >= 0.5
+    dtype = np.uint8 if depth == 8 else np.uint16
+    top = np.iinfo(dtype).max
+    if a.dtype == dtype:
+        return a
+    if a.dtype == bool:
+        return a.astype(dtype) * dtype(top)
+    return np.round(np.clip(to_float_image(a), 0.0, 1.0) * top).astype(dtype)
+
+
+def _encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
+    """Write the prepared samples `a` to `tmp` in `fmt`."""
+    if fmt == "TIFF":
+        import tifffile
+
+        colour = a.ndim == 3 and a.shape[2] >= 3
+        alpha = a.ndim == 3 and a.shape[2] in (2, 4)
+        tifffile.imwrite(tmp, a, photometric="rgb" if colour else "minisblack",
+                         planarconfig="contig" if a.ndim == 3 else None,
+                         extrasamples=("unassalpha",) if alpha else None,
+                         compression="zlib")
+        return
+    if fmt == "PNG" and a.dtype == np.uint16 and a.ndim == 3:
+        tmp.write_bytes(_png16.encode(a))
+        return
+    from PIL import Image
+
+    options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
+    Image.fromarray(a).save(tmp, format=fmt, **options)
+
+
+def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = False,
+                bit_depth: Literal[1, 8, 16] | None = None,
+                inputs: Sequence[str | os.PathLike] = ()) -> None:
+    """Write an image file, atomically; the extension picks the format.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file ending in .png, .jpg/.jpeg, .tif/.tiff or .bmp. Its folder
+        must exist.
+    image : array_like of shape (H, W) or (H, W, C)
+        C is 1, 2 (gray + alpha), 3 (RGB) or 4 (RGBA); JPEG and BMP take no
+        alpha. Float samples are taken as [0, 1]: values outside are CLIPPED,
+        then scaled and rounded; NaN is refused. bool, uint8 and uint16 are
+        written as they are stored.
+    overwrite : bool, optional
+        Replace an existing file. Without it an existing `path` raises
+        FileExistsError.
+    bit_depth : {None, 1, 8, 16}, optional
+        Bits per sample. None keeps the stored depth where the format allows:
+        uint16 -> 16 bits in PNG/TIFF (8 in JPEG/BMP), bool -> 1 bit for gray
+        PNG/TIFF/BMP, uint8 and float -> 8 bits. Ask for 16 to keep the
+        precision of a float result from a 16-bit source.
+    inputs : sequence of paths, optional
+        Files this output was computed from; writing onto one of them is refused.
+
+    Raises
+    ------
+    ValueError
+        Unknown extension (the accepted ones are listed), bad shape, NaN,
+        a bit depth or alpha channel the format cannot store, missing output
+        folder, output equal to an input.
+    TypeError
+        A dtype other than bool, uint8, uint16 or float.
+    FileExistsError
+        `path` exists and `overwrite` is False.
+
+    Notes
+    -----
+    The file is written to a temporary name in the same folder and renamed
+    onto `path` only when complete, so a failure leaves nothing behind.
+    JPEG is written at quality 95 without chroma subsampling (4:4:4).
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"cannot write {str(p)!r}: unknown image extension {p.suffix or '(none)'!r}; "
+                         f"accepted: {' '.join(IMAGE_SUFFIXES)}")
+    fmt, depths = IMAGE_SUFFIXES[suffix]
+    a = np.asarray(image)
+    if a.dtype != bool and a.dtype != np.uint8 and a.dtype != np.uint16 and a.dtype.kind != "f":
+        raise TypeError(f"image dtype must be bool, uint8, uint16 or float, got {a.dtype}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (2, 3, 4))) or a.size == 0:
+        raise ValueError(f"image must have shape (H, W) or (H, W, C) with C in 1..4 and H, W > 0, "
+                         f"got {a.shape}")
+    if a.ndim == 3 and a.shape[2] in (2, 4) and fmt in ("JPEG", "BMP"):
+        raise ValueError(f"{fmt} cannot store an alpha channel (image has {a.shape[2]} channels); "
+                         "drop it (image[..., :3]) or write .png / .tif")
+    if a.dtype.kind == "f" and np.isnan(a).any():
+        raise ValueError("image contains NaN; replace it (np.nan_to_num) before writing")
+    samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
+    with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
+        _encode(tmp, samples, fmt)
