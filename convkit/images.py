@@ -243,6 +243,13 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
     return image
 
 
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _target_depth(a: np.ndarray, fmt: str, depths: tuple, bit_depth: int | None) -> int:
     """Bits per sample to write: as asked, else as stored where the format allows."""
     if bit_depth is not None:
@@ -358,3 +365,4 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
     samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
     with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
         _encode(tmp, samples, fmt)
+        os.chmod(tmp, 0o666 & ~_umask())    # mkstemp makes 0600; give the usual permissions

@@ -122,7 +122,7 @@ def _gaussian_1d(sigma: float, truncate: float, order: int = 0) -> np.ndarray:
 def _identity(size: int) -> _Built:
     """Delta of odd `size`: the filter that changes nothing."""
     if _side("size", size) % 2 == 0:
-        raise ValueError(f"identity size must be odd, got {size}")
+        raise ValueError(f"size must be odd, got {size}")
     e = np.zeros(size)
     e[size // 2] = 1.0
     return _Built(np.outer(e, e), (e, e.copy()))
