@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 import warnings
+import zlib
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -130,26 +132,11 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
         A directory, not an image, truncated or corrupt, or larger than
         `MAX_PIXELS` pixels.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image
 
     p = _check_input(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
-                _too_large(p, (im.height, im.width))
-                raw = _rawmode(im)
-                wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in raw
-                if wide_colour and im.format == "TIFF":
-                    return _read_tifffile(p)
-                if wide_colour and im.format == "PNG":
-                    return _orient(_png16.decode(p.read_bytes()), _exif_orientation(im))
-                im.seek(0)
-                return _pil_to_array(ImageOps.exif_transpose(im))
-    except UnidentifiedImageError:
-        if _is_tiff(p):
-            return _read_tiff_fallback(p)
-        raise ValueError(f"{str(p)!r} is not a readable image; accepted: {_ACCEPTED}") from None
+        return _decode(p)
     except Image.DecompressionBombError:
         raise ValueError(f"{str(p)!r} is too large to decode safely; images above "
                          f"{MAX_PIXELS} pixels are refused") from None
@@ -157,29 +144,45 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
         if str(p) in str(exc):
             raise
         raise ValueError(f"cannot read {str(p)!r}: {exc}") from None
-    except (OSError, SyntaxError, EOFError, IndexError, KeyError) as exc:
-        if isinstance(exc, FileNotFoundError):
+    except _CORRUPT as exc:
+        if isinstance(exc, PermissionError):
             raise
-        raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt image file "
-                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt image file ({detail})") from None
+
+
+# what decoders raise on damaged data
+_CORRUPT = (OSError, SyntaxError, EOFError, IndexError, KeyError, struct.error, zlib.error,
+            RuntimeError)
+
+
+def _decode(p: Path) -> np.ndarray:
+    """Pick the decoder for `p` (Pillow, tifffile or _png16) and return upright samples."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(p)
+        except UnidentifiedImageError:
+            if _is_tiff(p):          # TIFF layouts Pillow does not know, e.g. 16-bit gray + alpha
+                return _read_tifffile(p)
+            raise ValueError(f"{str(p)!r} is not a readable image; accepted: {_ACCEPTED}") from None
+        with im:
+            _too_large(p, (im.height, im.width))
+            wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in _rawmode(im)
+            if wide_colour and im.format == "TIFF":
+                return _read_tifffile(p)
+            if wide_colour and im.format == "PNG":
+                return _orient(_png16.decode(p.read_bytes()), _exif_orientation(im))
+            im.seek(0)
+            return _pil_to_array(ImageOps.exif_transpose(im))
 
 
 def _is_tiff(p: Path) -> bool:
     """True when the file starts with a TIFF byte-order mark."""
     with open(p, "rb") as f:
         return f.read(4) in (b"II*\x00", b"MM\x00*")
-
-
-def _read_tiff_fallback(p: Path) -> np.ndarray:
-    """TIFF layouts Pillow does not know (e.g. 16-bit gray + alpha), through tifffile."""
-    try:
-        return _read_tifffile(p)
-    except ValueError as exc:
-        if str(p) in str(exc):
-            raise
-        raise ValueError(f"cannot read TIFF {str(p)!r}: {exc}") from None
-    except (OSError, EOFError, IndexError, KeyError) as exc:
-        raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt TIFF ({exc})") from None
 
 
 def _exif_orientation(im) -> int:

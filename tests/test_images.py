@@ -1,0 +1,305 @@
+"""convkit.images: round trips checked against the array written and against
+independent decoders (Pillow, tifffile), EXIF orientation, palettes, bad files
+and atomic, non-clobbering writes."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+from skimage.color import rgb2gray
+
+from convkit import images
+from convkit.images import read_image, read_image_raw, to_float_image, write_image
+
+RNG = np.random.default_rng(7)
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def random_image(shape, dtype):
+    """Random samples over the dtype's whole range (floats in [0, 1])."""
+    if dtype == bool:
+        return RNG.random(shape) > 0.5
+    if dtype == np.float64:
+        return RNG.random(shape)
+    return RNG.integers(0, np.iinfo(dtype).max, size=shape, endpoint=True).astype(dtype)
+
+
+def stored(a, bits):
+    """The samples a file of `bits` bits per sample must hold for input `a` (the documented rule)."""
+    if bits == 1:
+        return a
+    top = 2 ** bits - 1
+    if a.dtype == bool:
+        return a.astype(np.uint16 if bits == 16 else np.uint8) * top
+    f = a / np.iinfo(a.dtype).max if a.dtype.kind == "u" else np.clip(a, 0, 1)
+    return np.round(f * top).astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def independent_read(path):
+    """Decode with tifffile (TIFF) or Pillow (others), not with convkit."""
+    if str(path).endswith(".tif"):
+        return tifffile.imread(path)
+    return np.asarray(Image.open(path))
+
+
+CASES = [  # (suffix, channels, dtype, bits expected in the file)
+    *[(s, c, np.uint8, 8) for s in (".png", ".tif") for c in (1, 2, 3, 4)],
+    *[(".bmp", c, np.uint8, 8) for c in (1, 3)],
+    *[(s, c, np.uint16, 16) for s in (".png", ".tif") for c in (1, 2, 3, 4)],
+    (".bmp", 3, np.uint16, 8),
+    *[(s, 1, bool, 1) for s in (".png", ".tif", ".bmp")],
+    (".png", 3, bool, 8),
+    *[(s, c, np.float64, 8) for s in (".png", ".tif", ".bmp") for c in (1, 3)],
+]
+
+
+@pytest.mark.parametrize("suffix, channels, dtype, bits", CASES)
+def test_lossless_round_trip(tmp_path, suffix, channels, dtype, bits):
+    shape = (9, 13) if channels == 1 else (9, 13, channels)
+    a = random_image(shape, dtype)
+    path = tmp_path / f"x{suffix}"
+    write_image(path, a)
+    expected = stored(a, bits)
+    got = read_image_raw(path)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(read_image(path), to_float_image(expected))
+    if not (suffix == ".png" and bits == 16 and channels > 1):
+        np.testing.assert_array_equal(independent_read(path), expected)
+
+
+def test_16bit_colour_png_high_bytes_match_pillow(tmp_path):
+    # Pillow reads 16-bit colour PNGs as 8 bits: the high byte of each sample.
+    a = random_image((11, 7, 3), np.uint16)
+    write_image(tmp_path / "c.png", a)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "c.png")), a >> 8)
+
+
+def _png(width, height, colour_type, rows: bytes) -> bytes:
+    """A PNG file from already filtered rows (reference writer for the decoder test)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def _filter_rows(raw: np.ndarray, bpp: int) -> bytes:
+    """Filter row y with type y % 5, straight from the PNG specification, byte by byte."""
+    out = bytearray()
+    prev = [0] * raw.shape[1]
+    for y, row in enumerate(raw.tolist()):
+        kind = y % 5
+        out.append(kind)
+        for i, x in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            p = a + b - c
+            paeth = a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else (
+                b if abs(p - b) <= abs(p - c) else c)
+            pred = (0, a, b, (a + b) // 2, paeth)[kind]
+            out.append((x - pred) % 256)
+        prev = row
+    return bytes(out)
+
+
+@pytest.mark.parametrize("channels, colour_type", [(3, 2), (4, 6), (2, 4)])
+def test_16bit_png_decoder_handles_all_five_filters(tmp_path, channels, colour_type):
+    a = random_image((10, 6, channels), np.uint16)
+    raw = a.astype(">u2").reshape(10, -1).view(np.uint8)
+    (tmp_path / "f.png").write_bytes(_png(6, 10, colour_type, _filter_rows(raw, 2 * channels)))
+    np.testing.assert_array_equal(read_image_raw(tmp_path / "f.png"), a)
+
+
+def test_gray_matches_skimage_rgb2gray(tmp_path):
+    rgb = random_image((8, 9, 3), np.uint8)
+    write_image(tmp_path / "c.png", rgb)
+    np.testing.assert_allclose(read_image(tmp_path / "c.png", gray=True), rgb2gray(rgb), atol=1e-12)
+    rgba = random_image((8, 9, 4), np.uint8)
+    write_image(tmp_path / "a.png", rgba)
+    np.testing.assert_allclose(read_image(tmp_path / "a.png", gray=True),
+                               rgb2gray(rgba[..., :3]), atol=1e-12)
+    gray = random_image((8, 9), np.uint8)
+    write_image(tmp_path / "g.png", gray)
+    np.testing.assert_allclose(read_image(tmp_path / "g.png", gray=True), gray / 255)
+
+
+def test_palette_png_with_and_without_transparency(tmp_path):
+    rgb = np.repeat(np.repeat(RNG.integers(0, 256, (4, 4, 3), dtype=np.uint8), 3, 0), 3, 1)
+    pal = Image.fromarray(rgb).quantize(colors=6)
+    pal.save(tmp_path / "p.png")
+    assert Image.open(tmp_path / "p.png").mode == "P"
+    expected = np.asarray(pal.convert("RGB"))
+    np.testing.assert_array_equal(read_image_raw(tmp_path / "p.png"), expected)
+    pal.save(tmp_path / "t.png", transparency=0)
+    got = read_image_raw(tmp_path / "t.png")
+    index = np.asarray(pal)
+    assert got.shape == rgb.shape[:2] + (4,)
+    np.testing.assert_array_equal(got[..., 3], np.where(index == 0, 0, 255))
+    np.testing.assert_array_equal(got[..., :3], expected)
+
+
+# EXIF orientation values, as defined by the EXIF/TIFF specification
+ORIENT = {1: lambda a: a, 2: np.fliplr, 3: lambda a: np.rot90(a, 2), 4: np.flipud,
+          5: lambda a: np.transpose(a, (1, 0, 2)), 6: lambda a: np.rot90(a, -1),
+          7: lambda a: np.rot90(a, 2).transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1)}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_png_and_16bit_tiff(tmp_path, orientation):
+    a = random_image((5, 8, 3), np.uint8)
+    exif = Image.Exif()
+    exif[274] = orientation
+    Image.fromarray(a).save(tmp_path / "o.png", exif=exif)
+    np.testing.assert_array_equal(read_image_raw(tmp_path / "o.png"), ORIENT[orientation](a))
+    b = random_image((5, 8, 3), np.uint16)
+    tifffile.imwrite(tmp_path / "o.tif", b, photometric="rgb",
+                     extratags=[(274, "H", 1, orientation, True)])
+    np.testing.assert_array_equal(read_image_raw(tmp_path / "o.tif"), ORIENT[orientation](b))
+
+
+def test_exif_orientation_jpeg(tmp_path):
+    a = np.zeros((32, 48, 3), np.uint8)       # blocks survive JPEG well
+    a[:16, :24] = (255, 0, 0)
+    a[16:, 24:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[274] = 6                              # "rotate 90 CW to display"
+    Image.fromarray(a).save(tmp_path / "r.jpg", exif=exif, quality=95)
+    got = read_image(tmp_path / "r.jpg")
+    assert got.shape == (48, 32, 3)
+    assert np.abs(got - np.rot90(a, -1) / 255).mean() < 0.02
+
+
+def test_jpeg_round_trip_is_close(tmp_path):
+    y, x = np.mgrid[0:40, 0:50]
+    a = np.stack([x / 49, y / 39, (x + y) / 88], axis=-1)
+    write_image(tmp_path / "s.jpg", a)
+    got = read_image(tmp_path / "s.jpg")
+    assert got.shape == a.shape and np.abs(got - a).max() < 0.03
+
+
+def test_float_tiff_is_returned_as_stored(tmp_path):
+    a = RNG.random((4, 5)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "f.tif", a)
+    np.testing.assert_array_equal(read_image(tmp_path / "f.tif"), a.astype(np.float64))
+
+
+def test_float_is_clipped_and_bit_depth_16(tmp_path):
+    write_image(tmp_path / "c.png", np.array([[-0.5, 0.5, 1.5]]))
+    np.testing.assert_array_equal(read_image_raw(tmp_path / "c.png"), [[0, 128, 255]])
+    a = RNG.random((6, 7, 3))
+    write_image(tmp_path / "d.png", a, bit_depth=16)
+    got = read_image_raw(tmp_path / "d.png")
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, np.round(a * 65535))
+    write_image(tmp_path / "e.tif", random_image((4, 4), np.uint8), bit_depth=16)
+    assert tifffile.imread(tmp_path / "e.tif").dtype == np.uint16
+
+
+def test_samples_read():
+    assert read_image(SAMPLES / "camera.png").shape == (256, 256)
+    assert read_image(SAMPLES / "coins.png").shape == (303, 384)
+    astro = read_image(SAMPLES / "astronaut.png")
+    assert astro.shape == (256, 256, 3) and 0 <= astro.min() and astro.max() <= 1
+
+
+# ---------------------------------------------------------------- bad input
+
+def test_read_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="image file not found"):
+        read_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="is a directory; expected an image file"):
+        read_image(tmp_path)
+    (tmp_path / "notes.png").write_text("hello, not an image")
+    with pytest.raises(ValueError, match=r"not a readable image; accepted: PNG, JPEG, TIFF or BMP"):
+        read_image(tmp_path / "notes.png")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_image(tmp_path / "empty.jpg")
+
+
+@pytest.mark.parametrize("suffix, dtype, channels", [
+    (".png", np.uint8, 3), (".jpg", np.uint8, 3), (".bmp", np.uint8, 3),
+    (".tif", np.uint8, 1), (".tif", np.uint16, 3), (".png", np.uint16, 3),
+])
+def test_truncated_files(tmp_path, suffix, dtype, channels):
+    path = tmp_path / f"t{suffix}"
+    write_image(path, random_image((64, 64, channels) if channels > 1 else (64, 64), dtype))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cannot read .*t\.(png|jpg|bmp|tif)"):
+        read_image(path)
+
+
+def test_decompression_bomb_refused(tmp_path, monkeypatch):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                                        + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match="too large to decode safely|are refused"):
+        read_image(tmp_path / "bomb.png")
+    write_image(tmp_path / "small.png", random_image((20, 20), np.uint8))
+    monkeypatch.setattr(images, "MAX_PIXELS", 100)
+    with pytest.raises(ValueError, match=r"20x20 = 400 pixels; images above 100 pixels are refused"):
+        read_image(tmp_path / "small.png")
+
+
+@pytest.mark.parametrize("name, image, kwargs, error, match", [
+    ("x.gif", np.zeros((2, 2)), {}, ValueError, r"unknown image extension '\.gif'; accepted: \.png"),
+    ("x", np.zeros((2, 2)), {}, ValueError, r"unknown image extension '\(none\)'"),
+    ("x.png", np.zeros((2, 2), np.int32), {}, TypeError, "must be bool, uint8, uint16 or float"),
+    ("x.png", np.zeros((2, 2, 5)), {}, ValueError, r"got \(2, 2, 5\)"),
+    ("x.png", np.zeros((0, 2)), {}, ValueError, r"H, W > 0, got \(0, 2\)"),
+    ("x.png", np.zeros(4), {}, ValueError, r"shape \(H, W\)"),
+    ("x.jpg", np.zeros((2, 2, 4)), {}, ValueError, "JPEG cannot store an alpha channel"),
+    ("x.bmp", np.zeros((2, 2, 2)), {}, ValueError, "BMP cannot store an alpha channel"),
+    ("x.jpg", np.zeros((2, 2)), {"bit_depth": 16}, ValueError, r"bit_depth must be one of \(8,\) for JPEG"),
+    ("x.png", np.zeros((2, 2)), {"bit_depth": 12}, ValueError, "bit_depth must be one of"),
+    ("x.png", np.zeros((2, 2, 3)), {"bit_depth": 1}, ValueError, "bit_depth=1 needs a single-channel"),
+    ("x.png", np.full((2, 2), np.nan), {}, ValueError, "image contains NaN"),
+])
+def test_write_errors_leave_nothing(tmp_path, name, image, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        write_image(tmp_path / name, image, **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_refuses_overwrite_and_input(tmp_path):
+    path = tmp_path / "a.png"
+    write_image(path, np.zeros((2, 2), np.uint8))
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        write_image(path, np.ones((2, 2), np.uint8))
+    np.testing.assert_array_equal(read_image_raw(path), 0)
+    write_image(path, np.ones((2, 2), np.uint8), overwrite=True)
+    np.testing.assert_array_equal(read_image_raw(path), 1)
+    with pytest.raises(ValueError, match="is the input file"):
+        write_image(path, np.zeros((2, 2), np.uint8), overwrite=True, inputs=[path])
+    with pytest.raises(ValueError, match="does not exist"):
+        write_image(tmp_path / "no" / "b.png", np.zeros((2, 2), np.uint8))
+    assert sorted(os.listdir(tmp_path)) == ["a.png"]
+
+
+def test_failed_encode_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def broken(tmp, samples, fmt):
+        Path(tmp).write_bytes(b"half a file")
+        raise OSError("disk full")
+    monkeypatch.setattr(images, "_encode", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_image(tmp_path / "x.png", np.zeros((2, 2)))
+    assert os.listdir(tmp_path) == []
+
+
+def test_written_file_gets_usual_permissions(tmp_path):
+    write_image(tmp_path / "p.png", np.zeros((2, 2)))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o666 & ~mask
