@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import errno
 import os
-import struct
-import warnings
-import zlib
 from pathlib import Path
 from typing import Literal, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _png16
+from . import _image_codecs
 from ._atomic import atomic_path
 
 __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
@@ -33,7 +30,7 @@ IMAGE_SUFFIXES = {
     ".png": ("PNG", (1, 8, 16)), ".jpg": ("JPEG", (8,)), ".jpeg": ("JPEG", (8,)),
     ".tif": ("TIFF", (1, 8, 16)), ".tiff": ("TIFF", (1, 8, 16)), ".bmp": ("BMP", (1, 8)),
 }
-_ACCEPTED = "PNG, JPEG, TIFF or BMP (.png .jpg .jpeg .tif .tiff .bmp)"
+_ACCEPTED = _image_codecs.ACCEPTED
 # Below Pillow's own decompression-bomb error (2 x 89.5 Mpx); as float64 RGB this is ~3 GB.
 MAX_PIXELS = 2 ** 27
 _LUMA = np.array([0.2125, 0.7154, 0.0721])    # Rec. 709 weights, as skimage.color.rgb2gray
@@ -47,64 +44,6 @@ def _check_input(path: str | os.PathLike) -> Path:
     if p.is_dir():
         raise ValueError(f"{str(p)!r} is a directory; expected an image file ({_ACCEPTED})")
     return p
-
-
-def _too_large(p: Path, shape: Sequence[int]) -> None:
-    """Refuse images whose pixel count exceeds MAX_PIXELS before decoding them."""
-    pixels = int(shape[0]) * int(shape[1])
-    if pixels > MAX_PIXELS:
-        raise ValueError(f"{str(p)!r} is {shape[1]}x{shape[0]} = {pixels} pixels; images above "
-                         f"{MAX_PIXELS} pixels are refused (possible decompression bomb)")
-
-
-def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array."""
-    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
-           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
-           7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
-    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
-
-
-def _read_tifffile(p: Path) -> np.ndarray:
-    """16-bit colour TIFF via tifffile (Pillow would reduce it to 8 bits)."""
-    import tifffile
-
-    with tifffile.TiffFile(p) as tif:
-        page = tif.pages[0]
-        _too_large(p, page.shape)
-        a = page.asarray()
-        tag = page.tags.get("Orientation")
-        orientation = int(tag.value) if tag is not None else 1
-    return _orient(a, orientation)
-
-
-def _pil_to_array(im) -> np.ndarray:
-    """Pillow image (already oriented) -> array of its stored samples."""
-    mode = im.mode
-    if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode == "PA":
-        im = im.convert("RGBA")
-    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
-        im = im.convert("RGB")
-    elif mode == "La":
-        im = im.convert("LA")
-    a = np.asarray(im)
-    if mode.startswith("I;16"):
-        return a.astype(np.uint16)
-    if mode == "I":
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError("32-bit integer samples outside 0..65535 are not supported")
-        return a.astype(np.uint16)
-    return a
-
-
-def _rawmode(im) -> str:
-    """The raw sample layout Pillow will decode from (e.g. 'RGB;16B'), or ''."""
-    if not im.tile:
-        return ""
-    args = im.tile[0][3]
-    return args[0] if isinstance(args, tuple) else str(args or "")
 
 
 def read_image_raw(path: str | os.PathLike) -> np.ndarray:
@@ -122,7 +61,8 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
         bool (1-bit), uint8, uint16 (16-bit PNG/TIFF) or float32 (float TIFF).
         C is 2 (gray + alpha), 3 (RGB) or 4 (RGBA); palette images are expanded
         to RGB, or RGBA when the palette has transparency. The EXIF (or TIFF)
-        orientation tag is applied, so the array is upright.
+        orientation tag is applied, so the array is upright. (An interlaced
+        16-bit colour PNG is read at 8 bits, by Pillow.)
 
     Raises
     ------
@@ -136,7 +76,7 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
 
     p = _check_input(path)
     try:
-        return _decode(p)
+        return _image_codecs.decode(p, MAX_PIXELS)
     except Image.DecompressionBombError:
         raise ValueError(f"{str(p)!r} is too large to decode safely; images above "
                          f"{MAX_PIXELS} pixels are refused") from None
@@ -144,53 +84,11 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
         if str(p) in str(exc):
             raise
         raise ValueError(f"cannot read {str(p)!r}: {exc}") from None
-    except _CORRUPT as exc:
+    except _image_codecs.CORRUPT as exc:
         if isinstance(exc, PermissionError):
             raise
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt image file ({detail})") from None
-
-
-# what decoders raise on damaged data
-_CORRUPT = (OSError, SyntaxError, EOFError, IndexError, KeyError, struct.error, zlib.error,
-            RuntimeError)
-
-
-def _decode(p: Path) -> np.ndarray:
-    """Pick the decoder for `p` (Pillow, tifffile or _png16) and return upright samples."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(p)
-        except UnidentifiedImageError:
-            if _is_tiff(p):          # TIFF layouts Pillow does not know, e.g. 16-bit gray + alpha
-                return _read_tifffile(p)
-            raise ValueError(f"{str(p)!r} is not a readable image; accepted: {_ACCEPTED}") from None
-        with im:
-            _too_large(p, (im.height, im.width))
-            wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in _rawmode(im)
-            if wide_colour and im.format == "TIFF":
-                return _read_tifffile(p)
-            if wide_colour and im.format == "PNG":
-                return _orient(_png16.decode(p.read_bytes()), _exif_orientation(im))
-            im.seek(0)
-            return _pil_to_array(ImageOps.exif_transpose(im))
-
-
-def _is_tiff(p: Path) -> bool:
-    """True when the file starts with a TIFF byte-order mark."""
-    with open(p, "rb") as f:
-        return f.read(4) in (b"II*\x00", b"MM\x00*")
-
-
-def _exif_orientation(im) -> int:
-    """Orientation tag (274) of a Pillow image, 1 when absent."""
-    try:
-        return int(im.getexif().get(274, 1))
-    except (ValueError, TypeError):
-        return 1
 
 
 def to_float_image(image: ArrayLike) -> np.ndarray:
@@ -282,27 +180,6 @@ def _to_depth(a: np.ndarray, depth: int) -> np.ndarray:
     return np.round(np.clip(to_float_image(a), 0.0, 1.0) * top).astype(dtype)
 
 
-def _encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
-    """Write the prepared samples `a` to `tmp` in `fmt`."""
-    if fmt == "TIFF":
-        import tifffile
-
-        colour = a.ndim == 3 and a.shape[2] >= 3
-        alpha = a.ndim == 3 and a.shape[2] in (2, 4)
-        tifffile.imwrite(tmp, a, photometric="rgb" if colour else "minisblack",
-                         planarconfig="contig" if a.ndim == 3 else None,
-                         extrasamples=("unassalpha",) if alpha else None,
-                         compression="zlib")
-        return
-    if fmt == "PNG" and a.dtype == np.uint16 and a.ndim == 3:
-        tmp.write_bytes(_png16.encode(a))
-        return
-    from PIL import Image
-
-    options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
-    Image.fromarray(a).save(tmp, format=fmt, **options)
-
-
 def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = False,
                 bit_depth: Literal[1, 8, 16] | None = None,
                 inputs: Sequence[str | os.PathLike] = ()) -> None:
@@ -367,5 +244,5 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
         raise ValueError("image contains NaN; replace it (np.nan_to_num) before writing")
     samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
     with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
-        _encode(tmp, samples, fmt)
+        _image_codecs.encode(tmp, samples, fmt)
         os.chmod(tmp, 0o666 & ~_umask())    # mkstemp makes 0600; give the usual permissions

@@ -15,7 +15,7 @@ import tifffile
 from PIL import Image
 from skimage.color import rgb2gray
 
-from convkit import images
+from convkit import _image_codecs, images
 from convkit.images import read_image, read_image_raw, to_float_image, write_image
 
 RNG = np.random.default_rng(7)
@@ -292,7 +292,7 @@ def test_failed_encode_leaves_no_temporary_file(tmp_path, monkeypatch):
     def broken(tmp, samples, fmt):
         Path(tmp).write_bytes(b"half a file")
         raise OSError("disk full")
-    monkeypatch.setattr(images, "_encode", broken)
+    monkeypatch.setattr(_image_codecs, "encode", broken)
     with pytest.raises(OSError, match="disk full"):
         write_image(tmp_path / "x.png", np.zeros((2, 2)))
     assert os.listdir(tmp_path) == []

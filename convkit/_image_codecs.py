@@ -1,0 +1,145 @@
+"""Decoders and encoders behind `convkit.images`: which library reads or writes
+which file, EXIF orientation, palette expansion. No validation of user input
+and no scaling of samples here; `convkit.images` does both.
+
+Pillow handles everything it can hold losslessly; 16-bit colour TIFF goes
+through tifffile and 16-bit colour PNG through `_png16`, because Pillow keeps
+only 8 bits of those.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+import zlib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import _png16
+
+__all__ = ["ACCEPTED", "CORRUPT", "decode", "encode"]
+
+ACCEPTED = "PNG, JPEG, TIFF or BMP (.png .jpg .jpeg .tif .tiff .bmp)"
+
+# what decoders raise on damaged data
+CORRUPT = (OSError, SyntaxError, EOFError, IndexError, KeyError, struct.error, zlib.error,
+           RuntimeError)
+
+
+def _too_large(p: Path, shape: Sequence[int], max_pixels: int) -> None:
+    """Refuse images of more than `max_pixels` pixels before decoding them."""
+    pixels = int(shape[0]) * int(shape[1])
+    if pixels > max_pixels:
+        raise ValueError(f"{str(p)!r} is {shape[1]}x{shape[0]} = {pixels} pixels; images above "
+                         f"{max_pixels} pixels are refused (possible decompression bomb)")
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array."""
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
+           7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
+    """16-bit colour TIFF via tifffile (Pillow would reduce it to 8 bits)."""
+    import tifffile
+
+    with tifffile.TiffFile(p) as tif:
+        page = tif.pages[0]
+        _too_large(p, page.shape, max_pixels)
+        a = page.asarray()
+        tag = page.tags.get("Orientation")
+        orientation = int(tag.value) if tag is not None else 1
+    return _orient(a, orientation)
+
+
+def _pil_to_array(im) -> np.ndarray:
+    """Pillow image (already oriented) -> array of its stored samples."""
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+        im = im.convert("RGB")
+    elif mode == "La":
+        im = im.convert("LA")
+    a = np.asarray(im)
+    if mode.startswith("I;16"):
+        return a.astype(np.uint16)
+    if mode == "I":
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise ValueError("32-bit integer samples outside 0..65535 are not supported")
+        return a.astype(np.uint16)
+    return a
+
+
+def _rawmode(im) -> str:
+    """The raw sample layout Pillow will decode from (e.g. 'RGB;16B'), or ''."""
+    if not im.tile:
+        return ""
+    args = im.tile[0][3]
+    return args[0] if isinstance(args, tuple) else str(args or "")
+
+
+def _exif_orientation(im) -> int:
+    """Orientation tag (274) of a Pillow image, 1 when absent."""
+    try:
+        return int(im.getexif().get(274, 1))
+    except (ValueError, TypeError):
+        return 1
+
+
+def _is_tiff(p: Path) -> bool:
+    """True when the file starts with a TIFF byte-order mark."""
+    with open(p, "rb") as f:
+        return f.read(4) in (b"II*\x00", b"MM\x00*")
+
+
+def decode(p: Path, max_pixels: int) -> np.ndarray:
+    """Pick the decoder for `p` (Pillow, tifffile or _png16) and return upright samples."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(p)
+        except UnidentifiedImageError:
+            if _is_tiff(p):          # TIFF layouts Pillow does not know, e.g. 16-bit gray + alpha
+                return _read_tifffile(p, max_pixels)
+            raise ValueError(f"{str(p)!r} is not a readable image; accepted: {ACCEPTED}") from None
+        with im:
+            _too_large(p, (im.height, im.width), max_pixels)
+            wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in _rawmode(im)
+            if wide_colour and im.format == "TIFF":
+                return _read_tifffile(p, max_pixels)
+            # interlaced ones are left to Pillow, at 8 bits
+            if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
+                return _orient(_png16.decode(p.read_bytes()), _exif_orientation(im))
+            im.seek(0)
+            return _pil_to_array(ImageOps.exif_transpose(im))
+
+
+def encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
+    """Write the prepared samples `a` to `tmp` in `fmt`."""
+    if fmt == "TIFF":
+        import tifffile
+
+        colour = a.ndim == 3 and a.shape[2] >= 3
+        alpha = a.ndim == 3 and a.shape[2] in (2, 4)
+        tifffile.imwrite(tmp, a, photometric="rgb" if colour else "minisblack",
+                         planarconfig="contig" if a.ndim == 3 else None,
+                         extrasamples=("unassalpha",) if alpha else None,
+                         compression="zlib")
+        return
+    if fmt == "PNG" and a.dtype == np.uint16 and a.ndim == 3:
+        tmp.write_bytes(_png16.encode(a))
+        return
+    from PIL import Image
+
+    options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
+    Image.fromarray(a).save(tmp, format=fmt, **options)
