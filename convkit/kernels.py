@@ -12,7 +12,19 @@ the right, so
   ``sobel_x / 4`` (its ``VSOBEL_WEIGHTS`` are that matrix flipped, because
   scikit-image convolves);
 * ``*_y`` are positive where intensity increases downwards, as
-  ``scipy.ndimage.sobel(image, axis=0)`` and scikit-image's ``sobel_h``.
+  ``scipy.ndimage.sobel(image, axis=0)`` and scikit-image's ``sobel_h``;
+* ``laplacian`` (centre -4) and ``log`` (negative centre) are the true
+  Laplacians, as ``scipy.ndimage.laplace`` / ``gaussian_laplace``: negative
+  on bright spots and lines; ``edge`` (centre +8) has the opposite sign, so
+  bright details come out bright;
+* ``emboss`` weighs the bottom-right neighbours up and the top-left ones down:
+  the top-left borders of bright shapes light up, as if lit from the top left;
+* ``motion:L,angle=A`` draws its line at A degrees counter-clockwise from the
+  +x axis as seen on screen (0 horizontal, 90 vertical, 45 rising to the right).
+
+Every named kernel except ``emboss`` is symmetric or antisymmetric under a
+180-degree turn, so ``flip=True`` (true convolution) gives the same result,
+or its negative for the first derivatives.
 
 Derivative kernels are unnormalised (integer taps, as ndimage and OpenCV):
 on a ramp of slope 1 ``sobel_x`` gives 8, ``prewitt_x`` 6, ``scharr_x`` 32.
@@ -66,7 +78,7 @@ IDENTITY = _const([[0, 0, 0], [0, 1, 0], [0, 0, 0]])
 LAPLACIAN = _const([[0, 1, 0], [1, -4, 1], [0, 1, 0]])          # d2/dx2 + d2/dy2
 EDGE = _const([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])       # minus the 8-neighbour Laplacian
 SHARPEN = _const([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])        # IDENTITY - LAPLACIAN
-EMBOSS = _const([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])          # light from the bottom right
+EMBOSS = _const([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])          # lit from the top left
 
 Factors = tuple[np.ndarray, np.ndarray]
 
