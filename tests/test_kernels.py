@@ -321,3 +321,35 @@ def test_file_errors(tmp_path):
     (tmp_path / "k.dat").write_text("1")
     with pytest.raises(ValueError, match=r"must end in \.csv, \.txt, \.npy"):
         get_kernel(tmp_path / "k.dat")
+
+
+def test_sign_conventions_on_shapes():
+    square = np.zeros((12, 12))
+    square[4:8, 4:8] = 1.0                                       # bright square on dark
+    emboss = ndi.correlate(square, get_kernel("emboss"), mode="constant")
+    assert emboss[3, 3] > 0.9 and emboss[8, 8] < -0.9            # lit from the top left
+    dot = np.zeros((7, 7))
+    dot[3, 3] = 1.0
+    assert ndi.correlate(dot, get_kernel("edge"))[3, 3] == 8      # bright detail stays bright
+    assert ndi.correlate(dot, get_kernel("laplacian"))[3, 3] == -4
+    assert ndi.correlate(dot, get_kernel("log"))[3, 3] < 0
+
+
+def test_seed_walkthrough_files():
+    image = get_kernel(SAMPLES / "seed_image.csv")
+    detector = get_kernel(SAMPLES / "seed_detector.csv")
+    feature_map = get_kernel(SAMPLES / "seed_feature_map.csv")
+    assert image.shape == (7, 7) and set(np.unique(image)) == {0, 1}
+    by_hand = [[0, 1, 0, 0, 0], [0, 1, 1, 1, 0], [1, 0, 0, 2, 1], [1, 4, 2, 1, 0], [0, 0, 1, 2, 1]]
+    np.testing.assert_array_equal(feature_map, by_hand)
+    np.testing.assert_array_equal(ndi.correlate(image, detector, mode="constant")[1:-1, 1:-1], by_hand)
+    assert feature_map[0, 0] == 0 and feature_map[0, 1] == 1     # as the walkthrough narrates
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**32 - 1), st.sampled_from([",", " "]),
+       st.sampled_from([";", "\n"]))
+def test_inline_matrix_round_trip(rows, cols, seed, sep, row_sep):
+    k = np.random.default_rng(seed).integers(-9, 10, (rows, cols)) / 4
+    text = row_sep.join(sep.join(repr(float(v)) for v in row) for row in k)
+    np.testing.assert_array_equal(get_kernel(text), k)
