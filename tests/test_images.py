@@ -154,12 +154,14 @@ ORIENT = {1: lambda a: a, 2: np.fliplr, 3: lambda a: np.rot90(a, 2), 4: np.flipu
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_png_and_16bit_tiff(tmp_path, orientation):
+def test_exif_orientation_png_and_tiff(tmp_path, orientation):
     a = random_image((5, 8, 3), np.uint8)
     exif = Image.Exif()
     exif[274] = orientation
     Image.fromarray(a).save(tmp_path / "o.png", exif=exif)
     np.testing.assert_array_equal(read_image_raw(tmp_path / "o.png"), ORIENT[orientation](a))
+    Image.fromarray(a).save(tmp_path / "o8.tif", tiffinfo={274: orientation})
+    np.testing.assert_array_equal(read_image_raw(tmp_path / "o8.tif"), ORIENT[orientation](a))
     b = random_image((5, 8, 3), np.uint16)
     tifffile.imwrite(tmp_path / "o.tif", b, photometric="rgb",
                      extratags=[(274, "H", 1, orientation, True)])
