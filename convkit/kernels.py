@@ -38,6 +38,7 @@ applying a kernel to an image is `convkit.filters`' job.
 
 from __future__ import annotations
 
+import difflib
 import os
 from typing import Callable, NamedTuple
 
@@ -257,7 +258,9 @@ def _build(spec: "str | os.PathLike | ArrayLike") -> _Built:
     name, args = value
     entry = _REGISTRY.get(name.lower())
     if entry is None:
-        raise ValueError(f"unknown kernel {name!r}; available: {', '.join(_REGISTRY)}; "
+        close = difflib.get_close_matches(name.lower(), _REGISTRY, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown kernel {name!r}{hint}; available: {', '.join(_REGISTRY)}; "
                          "or give an inline matrix ('0,1,0;1,-4,1;0,1,0') or a .csv/.txt/.npy file")
     kwargs = parse_params(name.lower(), args, entry.params)
     try:

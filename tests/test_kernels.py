@@ -270,6 +270,7 @@ def test_pickled_npy_is_refused(tmp_path):
 
 @pytest.mark.parametrize("spec, error, match", [
     ("nope", ValueError, r"unknown kernel 'nope'; available: identity, edge"),
+    ("blurr", ValueError, r"unknown kernel 'blurr' \(did you mean 'blur'\?\)"),
     ("", ValueError, "kernel spec is empty"),
     ("box:0", ValueError, r"kernel 'box': size must be between 1 and"),
     ("box:2.5", ValueError, "size must be an integer, got '2.5'"),
