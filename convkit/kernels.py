@@ -250,7 +250,7 @@ def list_kernels() -> dict[str, str]:
     return {name: entry.description for name, entry in _REGISTRY.items()}
 
 
-def _build(spec: "str | os.PathLike | ArrayLike") -> _Built:
+def _build(spec: str | os.PathLike | ArrayLike) -> _Built:
     """Resolve any accepted spec to a kernel and, for named separable kernels, its factors."""
     kind, value = read_kernel_spec(spec)
     if kind == "array":
@@ -269,7 +269,7 @@ def _build(spec: "str | os.PathLike | ArrayLike") -> _Built:
         raise ValueError(f"kernel {name.lower()!r}: {exc}") from None
 
 
-def get_kernel(spec: "str | os.PathLike | ArrayLike") -> np.ndarray:
+def get_kernel(spec: str | os.PathLike | ArrayLike) -> np.ndarray:
     """Return the 2-D float64 kernel described by `spec`.
 
     Parameters
@@ -324,7 +324,7 @@ def get_kernel(spec: "str | os.PathLike | ArrayLike") -> np.ndarray:
     return _build(spec).kernel
 
 
-def separable_factors(spec: "str | os.PathLike | ArrayLike", *,
+def separable_factors(spec: str | os.PathLike | ArrayLike, *,
                       rtol: float = 1e-10) -> Factors | None:
     """Return 1-D factors ``(col, row)`` with ``np.outer(col, row) == kernel``, or None.
 
