@@ -198,8 +198,6 @@ def _motion(length: int, angle: float) -> _Built:
     return _Built(k / k.sum(), None)
 
 
-_SIGMA_T = (("sigma", float, 1.0), ("truncate", float, 4.0))
-
 _REGISTRY: dict[str, _Entry] = {
     "identity": _Entry(_identity, (("size", int, 3),),
                        "delta: output equals input (identity:5 for a 5x5 one)"),
@@ -221,8 +219,9 @@ _REGISTRY: dict[str, _Entry] = {
     "emboss": _Entry(_fixed(EMBOSS), (), "relief [-2 -1 0; -1 1 1; 0 1 2], sum 1"),
     "box": _Entry(_box, (("size", int, 3),), "mean filter box:SIZE (default 3), sum 1"),
     "blur": _Entry(lambda: _box(3), (), "alias of box:3"),
-    "gaussian": _Entry(_gaussian, _SIGMA_T,
-                       "Gaussian blur gaussian:sigma=S[,truncate=4]; radius int(truncate*S+0.5), sum 1"),
+    "gaussian": _Entry(_gaussian, (("sigma", float, 1.0), ("truncate", float, 4.0)),
+                       "Gaussian blur gaussian:sigma=S[,truncate=T] (default 1, 4), "
+                       "radius int(T*S+0.5), sum 1"),
     "log": _Entry(_log, (("sigma", float, 1.4), ("truncate", float, 4.0)),
                   "Laplacian of Gaussian log:sigma=S (default 1.4), negative centre, sum 0"),
     "unsharp": _Entry(_unsharp, (("sigma", float, 1.0), ("amount", float, 1.0), ("truncate", float, 4.0)),
