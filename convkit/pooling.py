@@ -1,0 +1,298 @@
+"""Pooling: max / min / sum / mean over sliding windows, and its backward pass.
+
+`pool` reduces every window of `convkit.windows.sliding_windows` along the
+pooled axes (any leading axes are batch axes and pass through). For max and
+min it can return, per output cell, the flat index of the winning input cell,
+and `pool_backward` scatters an upstream gradient back through those indices
+(or spreads it evenly over each window for sum and mean): that is all
+MaxPool2D / Pool2D in `convkit.cnn` need. Convolution is not here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .windows import normalize_axes, per_axis, sliding_windows
+
+__all__ = ["pool", "pool_backward", "POOL_OPS"]
+
+POOL_OPS = ("max", "min", "sum", "mean")
+PoolOp = Literal["max", "min", "sum", "mean"]
+
+
+def _check_op(op: str) -> str:
+    """Return `op` if it is a pooling operation, else raise ValueError listing them."""
+    if op not in POOL_OPS:
+        raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
+    return op
+
+
+def _geometry(shape: tuple, size, stride, padding, axes) -> tuple[tuple, tuple, tuple, tuple]:
+    """Validate and broadcast (axes, size, stride, padding) to one entry per pooled axis."""
+    axes_t = normalize_axes(axes, len(shape))
+    k = len(axes_t)
+    size_t = per_axis(size, k, "size")
+    stride_t = size_t if stride is None else per_axis(stride, k, "stride")
+    pad_t = per_axis(padding, k, "padding", minimum=0)
+    for ax, w, p in zip(axes_t, size_t, pad_t):
+        if p >= w:
+            raise ValueError(f"padding must be smaller than size on every axis (a window must "
+                             f"hold at least one real cell); got padding {p} with size {w}")
+        if w > shape[ax] + 2 * p:
+            raise ValueError(f"pool size {w} is larger than axis {ax} of length {shape[ax]} "
+                             f"(with padding {p} on each side); use a size <= {shape[ax] + 2 * p}")
+    return axes_t, size_t, stride_t, pad_t
+
+
+def _fill(dtype: np.dtype, op: str):
+    """Padding value that can never win the reduction: -inf for max, +inf for min, else 0."""
+    if op in ("sum", "mean"):
+        return 0
+    if dtype == bool:
+        return op == "min"
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min if op == "max" else info.max
+    return -np.inf if op == "max" else np.inf
+
+
+def _padded(x: np.ndarray, axes: tuple, pad: tuple, value) -> np.ndarray:
+    """`x` with `pad` cells of `value` before and after each pooled axis."""
+    if not any(pad):
+        return x
+    widths = [(0, 0)] * x.ndim
+    for ax, p in zip(axes, pad):
+        widths[ax] = (p, p)
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _out_len(n: int, w: int, s: int, p: int) -> int:
+    """Number of windows along an axis of length n (floor mode, as PyTorch)."""
+    return (n + 2 * p - w) // s + 1
+
+
+def _real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple) -> np.ndarray:
+    """Number of non-padding cells in every window, broadcastable against the output."""
+    count = np.ones((1,) * len(shape))
+    for ax, w, s, p in zip(axes, size, stride, pad):
+        start = np.arange(_out_len(shape[ax], w, s, p)) * s - p
+        c = np.minimum(start + w, shape[ax]) - np.maximum(start, 0)
+        view = [1] * len(shape)
+        view[ax] = c.size
+        count = count * c.reshape(view)
+    return count
+
+
+def _winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stride: tuple,
+             pad: tuple) -> np.ndarray:
+    """Flat index into the unpadded `plane` of the first cell (row-major within the window)
+    equal to its window's result; padding cells never win, NaN matches NaN."""
+    k = len(plane)
+    flat = np.arange(int(np.prod(plane)), dtype=np.intp).reshape(plane)
+    flat = _padded(flat, tuple(range(k)), pad, -1)
+    idx_view = sliding_windows(flat, size, stride=stride)            # (*out_plane, *size)
+    b = best[(...,) + (None,) * k]
+    hit = view == b
+    if view.dtype.kind in "fc":
+        hit |= np.isnan(view) & np.isnan(b)
+    hit &= idx_view != -1
+    hit = hit.reshape(hit.shape[: hit.ndim - k] + (-1,))               # (..., *out_plane, taps)
+    first = np.argmax(hit, axis=-1)[..., None]
+    taps = np.broadcast_to(idx_view.reshape(idx_view.shape[:k] + (-1,)), hit.shape)
+    return np.take_along_axis(taps, first, axis=-1)[..., 0]
+
+
+def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarray:
+    """Reduce the trailing window axes of `view` one tap at a time (cache-friendly)."""
+    taps = np.ndindex(*size)
+    out = np.array(view[(...,) + next(taps)], dtype=dtype)
+    combine = {"max": np.maximum, "min": np.minimum}.get(op, np.add)
+    for tap in taps:
+        combine(out, view[(...,) + tap], out=out, casting="unsafe")
+    return out
+
+
+def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
+         op: PoolOp = "max", padding: int | Sequence[int] = 0,
+         axes: int | Sequence[int] = (-2, -1), return_indices: bool = False):
+    """Pool `x` over windows along `axes`: max, min, sum or mean.
+
+    Parameters
+    ----------
+    x : array_like
+        Input of any shape; axes not in `axes` are batch/channel axes and are
+        pooled independently (e.g. N x C x H x W with the default axes).
+    size : int or tuple of int
+        Window extent, one int for every pooled axis or one per axis.
+    stride : int or tuple of int, optional
+        Step between windows; defaults to `size` (non-overlapping windows).
+    op : {"max", "min", "sum", "mean"}
+        The reduction.
+    padding : int or tuple of int, optional
+        Cells added before AND after each pooled axis, filled with a value
+        that cannot win: -inf (max), +inf (min), 0 (sum); for integers the
+        dtype's min / max. Must be smaller than `size`.
+    axes : int or tuple of int, optional
+        The pooled axes, default the last two.
+    return_indices : bool, optional
+        Also return, for "max" and "min", the index of the winning cell.
+
+    Returns
+    -------
+    out : ndarray
+        `x`'s shape with each pooled axis of length ``n`` replaced by
+        ``(n + 2*padding - size) // stride + 1`` (floor: a partial window at
+        the end is dropped, as PyTorch; `skimage.measure.block_reduce` pads it
+        instead). dtype: max/min keep `x`'s dtype, sum follows ``np.sum``
+        (small integers widen), mean is float (float64 for integer input).
+    indices : ndarray of intp, only with `return_indices`
+        Same shape as `out`: the flat (row-major) index, over the pooled axes
+        of the UNPADDED input in the order of `axes`, of the first cell of
+        each window equal to its result (PyTorch's MaxPool2d convention).
+        Padding cells are never chosen. Feed it to `pool_backward`.
+
+    Raises
+    ------
+    ValueError
+        Unknown `op`, stride or size < 1, padding < 0 or >= size, a window
+        larger than its (padded) axis, `return_indices` with sum or mean.
+    TypeError
+        Complex input to max / min, non-int size/stride/padding.
+
+    Notes
+    -----
+    ``out[..., i, j] = op over (m, n) of xp[..., i*sy + m, j*sx + n]`` with
+    ``xp`` the padded input. Mean divides by the number of REAL cells in the
+    window (padding is not counted, PyTorch's ``count_include_pad=False``).
+    NaN propagates through max / min, as ``np.max``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1, 2, 5, 0], [3, 4, 1, 1]])
+    >>> pool(x, 2)
+    array([[4, 5]])
+    >>> pool(x, 2, op="mean")
+    array([[2.5 , 1.75]])
+    >>> pool(x, 2, return_indices=True)[1]
+    array([[5, 2]])
+    """
+    x = np.asarray(x)
+    op = _check_op(op)
+    if return_indices and op not in ("max", "min"):
+        raise ValueError(f"return_indices needs op 'max' or 'min', got op={op!r}")
+    if op in ("max", "min") and x.dtype.kind == "c":
+        raise TypeError(f"op={op!r} needs real input, got dtype {x.dtype}")
+    axes_t, size_t, stride_t, pad_t = _geometry(x.shape, size, stride, padding, axes)
+    k = len(axes_t)
+    last = tuple(range(x.ndim - k, x.ndim))
+    xm = np.moveaxis(x, axes_t, last)                                  # (..., *plane)
+    xp = _padded(xm, last, pad_t, _fill(x.dtype, op))
+    view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
+    if op in ("max", "min"):
+        dtype = x.dtype
+    else:
+        dtype = np.add.reduce(np.zeros(1, dtype=x.dtype)).dtype
+    out = _reduce(view, size_t, op, dtype)
+    if op == "mean":
+        counts = _real_counts(xm.shape, last, size_t, stride_t, pad_t)
+        mean_dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        out = (out / counts).astype(mean_dtype, copy=False)
+    result = np.moveaxis(out, last, axes_t)
+    if not return_indices:
+        return result
+    plane = tuple(xm.shape[a] for a in last)
+    idx = _winners(view, out, plane, size_t, stride_t, pad_t)
+    return result, np.moveaxis(idx, last, axes_t)
+
+
+def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: Sequence[int], *,
+                  axes: int | Sequence[int] = (-2, -1), op: PoolOp = "max",
+                  size: int | Sequence[int] | None = None, stride: int | Sequence[int] | None = None,
+                  padding: int | Sequence[int] = 0) -> np.ndarray:
+    """Gradient of `pool` with respect to its input.
+
+    Parameters
+    ----------
+    grad_out : array_like
+        dL/d(out), the shape of `pool`'s output.
+    indices : array_like of int or None
+        For op "max" / "min": the `indices` returned by
+        ``pool(..., return_indices=True)`` (same shape as `grad_out`). Each
+        output's gradient goes to its winning input cell; cells that win
+        several (overlapping) windows add them up. None for "sum" / "mean".
+    input_shape : tuple of int
+        Shape of the pooled input.
+    axes : int or tuple of int, optional
+        The pooled axes, as given to `pool`.
+    op : {"max", "min", "sum", "mean"}
+        The reduction used in the forward pass.
+    size, stride, padding : optional
+        As given to `pool`; needed for "sum" and "mean" only (the windows are
+        not recoverable from `grad_out` alone).
+
+    Returns
+    -------
+    grad_input : ndarray of shape `input_shape`
+        Float, the dtype of `grad_out` (float64 for integer `grad_out`).
+
+    Notes
+    -----
+    max/min: ``grad_in.flat_plane[indices] += grad_out`` per batch element
+    (one ``np.bincount``). sum: every cell of a window receives the window's
+    gradient; mean: that divided by the window's real-cell count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1., 2., 5., 0.], [3., 4., 1., 1.]])
+    >>> out, idx = pool(x, 2, return_indices=True)
+    >>> pool_backward(np.ones_like(out), idx, x.shape)
+    array([[0., 0., 1., 0.],
+           [0., 1., 0., 0.]])
+    """
+    g = np.asarray(grad_out)
+    g = g if g.dtype.kind in "fc" else g.astype(np.float64)
+    shape = tuple(int(n) for n in input_shape)
+    op = _check_op(op)
+    axes_t = normalize_axes(axes, len(shape))
+    k = len(axes_t)
+    last = tuple(range(len(shape) - k, len(shape)))
+    gm = np.moveaxis(g, axes_t, last)                                  # (..., *out_plane)
+    moved_shape = tuple(np.moveaxis(np.empty(shape, dtype=bool), axes_t, last).shape)
+    plane = moved_shape[-k:]
+    if op in ("max", "min"):
+        if indices is None:
+            raise ValueError(f"op={op!r} needs the indices returned by pool(..., return_indices=True)")
+        idx = np.moveaxis(np.asarray(indices), axes_t, last)
+        if idx.shape != gm.shape:
+            raise ValueError(f"indices shape {np.asarray(indices).shape} must equal grad_out "
+                             f"shape {g.shape}")
+        n_plane = int(np.prod(plane))
+        batch = int(np.prod(moved_shape[:-k]))
+        rows = np.arange(batch, dtype=np.intp).reshape(moved_shape[:-k] + (1,) * k) * n_plane
+        target = (rows + idx).ravel()
+        if g.dtype.kind == "c":
+            flat = (np.bincount(target, g.real.ravel(), batch * n_plane)
+                    + 1j * np.bincount(target, g.imag.ravel(), batch * n_plane))
+        else:
+            flat = np.bincount(target, gm.ravel(), batch * n_plane)
+        grad = flat.astype(g.dtype, copy=False).reshape(moved_shape)
+        return np.moveaxis(grad, last, axes_t)
+    if size is None:
+        raise ValueError(f"op={op!r} needs the size (and stride, padding) given to pool")
+    _, size_t, stride_t, pad_t = _geometry(shape, size, stride, padding, axes_t)
+    if op == "mean":
+        gm = gm / _real_counts(moved_shape, last, size_t, stride_t, pad_t)
+    padded_shape = moved_shape[:-k] + tuple(n + 2 * p for n, p in zip(plane, pad_t))
+    grad = np.zeros(padded_shape, dtype=gm.dtype)
+    for tap in np.ndindex(*size_t):
+        # one tap of every window: distinct cells, so a plain += is a correct scatter
+        index = (...,) + tuple(slice(m, m + (o - 1) * s + 1, s)
+                               for m, o, s in zip(tap, gm.shape[-k:], stride_t))
+        grad[index] += gm
+    inner = (...,) + tuple(slice(p, p + n) for p, n in zip(pad_t, plane))
+    return np.moveaxis(grad[inner], last, axes_t)

@@ -1,0 +1,178 @@
+"""convkit.pooling against skimage.measure.block_reduce (stride = size), a naive
+loop over windows (any stride / padding), and finite differences for the backward."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from skimage.measure import block_reduce
+
+from convkit.pooling import pool, pool_backward
+
+RNG = np.random.default_rng(4)
+REDUCERS = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
+
+
+def _pool_naive(x, size, stride, op, padding):
+    """Obviously-right 2-D pooling over the last two axes: loop over every window,
+    skipping cells outside the input (so padding never wins and mean counts real cells)."""
+    (kh, kw), (sh, sw), (ph, pw) = size, stride, padding
+    h, w = x.shape[-2:]
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = np.zeros(x.shape[:-2] + (ho, wo))
+    idx = np.zeros(x.shape[:-2] + (ho, wo), dtype=int)
+    for b in np.ndindex(*x.shape[:-2]):
+        for i in range(ho):
+            for j in range(wo):
+                cells = [(r, c) for r in range(i * sh - ph, i * sh - ph + kh)
+                         for c in range(j * sw - pw, j * sw - pw + kw) if 0 <= r < h and 0 <= c < w]
+                vals = np.array([x[b + (r, c)] for r, c in cells], dtype=np.float64)
+                out[b + (i, j)] = REDUCERS[op](vals)
+                if op in ("max", "min"):
+                    r, c = cells[int(np.argmax(vals) if op == "max" else np.argmin(vals))]
+                    idx[b + (i, j)] = r * w + c
+    return out, idx
+
+
+# ------------------------------------------------------- stride = size: skimage
+
+@pytest.mark.parametrize("op", ["max", "min", "sum", "mean"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int16])
+@pytest.mark.parametrize("size", [2, 3, (2, 3)])
+def test_equals_block_reduce(op, dtype, size):
+    x = (RNG.random((12, 18)) * 100).astype(dtype)
+    block = (size, size) if isinstance(size, int) else size
+    expected = block_reduce(x, block, REDUCERS[op])
+    got = pool(x, size, op=op)
+    assert got.shape == expected.shape
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=rtol)
+    if op in ("max", "min"):
+        assert got.dtype == x.dtype
+
+
+@pytest.mark.parametrize("op", ["max", "mean"])
+def test_batch_axes_equal_block_reduce(op):
+    x = RNG.standard_normal((2, 3, 8, 6))
+    expected = block_reduce(x, (1, 1, 2, 2), REDUCERS[op])
+    np.testing.assert_allclose(pool(x, 2, op=op), expected, rtol=1e-12)
+
+
+def test_other_axes_and_a_partial_window_dropped():
+    x = RNG.standard_normal((7, 4, 9))             # pool axes 0 and 2; 7 and 9 leave a remainder
+    expected = block_reduce(x[:6, :, :9], (2, 1, 3), np.max)
+    np.testing.assert_array_equal(pool(x, (2, 3), axes=(0, 2)), expected)
+
+
+# ------------------------------------------------ any stride / padding: naive loop
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       sh=st.integers(1, 3), sw=st.integers(1, 3), ph=st.integers(0, 3), pw=st.integers(0, 3),
+       batch=st.integers(1, 2), op=st.sampled_from(["max", "min", "sum", "mean"]),
+       seed=st.integers(0, 2 ** 16))
+def test_equals_naive_loop(h, w, kh, kw, sh, sw, ph, pw, batch, op, seed):
+    ph, pw = min(ph, kh - 1), min(pw, kw - 1)
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        return
+    # integers in a small range so max/min ties happen and the first-winner rule is tested
+    x = np.random.default_rng(seed).integers(-3, 4, (batch, h, w)).astype(np.float64)
+    expected, expected_idx = _pool_naive(x, (kh, kw), (sh, sw), op, (ph, pw))
+    if op in ("max", "min"):
+        got, idx = pool(x, (kh, kw), stride=(sh, sw), op=op, padding=(ph, pw), return_indices=True)
+        np.testing.assert_array_equal(idx, expected_idx)
+        # the indices pick the max / min out of the input
+        picked = np.take_along_axis(x.reshape(batch, -1), idx.reshape(batch, -1), axis=1)
+        np.testing.assert_array_equal(picked.reshape(got.shape), got)
+    else:
+        got = pool(x, (kh, kw), stride=(sh, sw), op=op, padding=(ph, pw))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_padding_fill_cannot_win_for_integers_or_negative_infinity():
+    x = np.array([[-128, -5], [-7, -128]], dtype=np.int8)
+    out, idx = pool(x, 2, stride=1, padding=1, return_indices=True)
+    expected, expected_idx = _pool_naive(x, (2, 2), (1, 1), "max", (1, 1))
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(idx, expected_idx)
+    y = np.full((2, 2), -np.inf)
+    _, idx = pool(y, 2, stride=1, padding=1, return_indices=True)
+    assert idx.min() >= 0 and idx.max() < 4
+
+
+def test_nan_propagates_and_is_the_index():
+    x = np.array([[1.0, np.nan], [3.0, 2.0]])
+    out, idx = pool(x, 2, return_indices=True)
+    assert np.isnan(out[0, 0]) and idx[0, 0] == 1
+
+
+def test_bool_input():
+    x = np.array([[True, False], [False, False]])
+    assert pool(x, 2)[0, 0] and not pool(x, 2, op="min")[0, 0]
+    assert pool(x, 2, op="sum")[0, 0] == 1
+
+
+# ------------------------------------------------------------ backward
+
+def _numeric_grad(f, x, eps=1e-6):
+    """Central finite differences of a scalar function."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("op", ["max", "min", "sum", "mean"])
+@pytest.mark.parametrize("size,stride,padding", [(2, None, 0), (3, 2, 1), ((2, 3), 1, (1, 0))])
+def test_backward_equals_finite_differences(op, size, stride, padding):
+    x = RNG.standard_normal((2, 3, 7, 6))          # distinct values: max/min is differentiable
+    weights = RNG.standard_normal(pool(x, size, stride=stride, padding=padding, op=op).shape)
+
+    def loss(v):
+        return float((pool(v, size, stride=stride, padding=padding, op=op) * weights).sum())
+
+    if op in ("max", "min"):
+        _, idx = pool(x, size, stride=stride, padding=padding, op=op, return_indices=True)
+        grad = pool_backward(weights, idx, x.shape, op=op)
+    else:
+        grad = pool_backward(weights, None, x.shape, op=op, size=size, stride=stride, padding=padding)
+    np.testing.assert_allclose(grad, _numeric_grad(loss, x), atol=1e-6)
+
+
+def test_backward_other_axes():
+    x = RNG.standard_normal((6, 2, 4))
+    out, idx = pool(x, 2, axes=(0, 2), return_indices=True)
+    grad = pool_backward(np.ones_like(out), idx, x.shape, axes=(0, 2))
+    # every window sends exactly one 1 to its max, and that cell holds the max
+    assert grad.sum() == out.size
+    np.testing.assert_array_equal(np.sort(x[grad == 1]), np.sort(out.ravel()))
+
+
+# ------------------------------------------------------------ errors
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"size": (1, 5)}, r"pool size 5 is larger than axis 1 of length 4 \(with padding 0"),
+    ({"size": 2, "stride": 0}, "stride must be >= 1"),
+    ({"size": 0}, "size must be >= 1"),
+    ({"size": 2, "op": "median"}, "op must be one of max, min, sum, mean; got 'median'"),
+    ({"size": 2, "padding": 2}, "padding must be smaller than size"),
+    ({"size": 2, "padding": -1}, "padding must be >= 0"),
+    ({"size": 2, "op": "mean", "return_indices": True}, "return_indices needs op 'max' or 'min'"),
+    ({"size": (2, 2, 2)}, r"size must have one entry per axis \(2\)"),
+])
+def test_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pool(np.zeros((3, 4)), **kwargs)
+
+
+def test_error_types():
+    with pytest.raises(TypeError, match="size must be an int"):
+        pool(np.zeros((3, 4)), 2.5)
+    with pytest.raises(TypeError, match="needs real input"):
+        pool(np.zeros((4, 4), complex), 2)
+    with pytest.raises(ValueError, match="needs the indices"):
+        pool_backward(np.zeros((2, 2)), None, (4, 4))
