@@ -6,7 +6,8 @@ float kept), resolves the kernel (a name, spec, file or array, see
 in "same" mode with the requested boundary. Separable kernels (Gaussian, box,
 the Sobel family, ...) run as two 1-D passes. The gradient magnitudes users
 ask for by name ("sobel", "prewitt", "scharr") are composites of two such
-filters. Reading, writing and displaying images is not here.
+filters. `to_display` maps a result to the [0, 1] range an image file can hold
+(the rule `convkit filter` writes with); reading and writing files is not here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .boundary import normalize_boundary
 from .kernels import get_kernel, separable_factors
 from .windows import per_axis
 
-__all__ = ["filter_image", "COMPOSITE_FILTERS", "COMPOSITE_DESCRIPTIONS"]
+__all__ = ["filter_image", "is_derivative", "to_display", "COMPOSITE_FILTERS", "COMPOSITE_DESCRIPTIONS"]
 
 # name -> (d/dx kernel, d/dy kernel); the result is sqrt(gx**2 + gy**2)
 COMPOSITE_FILTERS = {
@@ -173,3 +174,49 @@ def filter_image(image: ArrayLike, kernel: str | os.PathLike | ArrayLike, *,
     if not isinstance(kernel, (str, os.PathLike)):
         kernel = np.asarray(kernel)
     return _apply(img, kernel, boundary, cval, strides, method, flip)
+
+
+def is_derivative(kernel: str | os.PathLike | ArrayLike) -> bool:
+    """True for the gradient-magnitude composites and for kernels whose taps sum to 0
+    (edge, laplacian, sobel_x, log, ...): their output is signed detail, not brightness."""
+    if isinstance(kernel, str) and kernel.strip().lower() in COMPOSITE_FILTERS:
+        return True
+    k = get_kernel(kernel)
+    return bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
+
+
+def to_display(image: ArrayLike, *, magnitude: bool = False, rescale: bool = False) -> np.ndarray:
+    """Map a filter result to [0, 1] for writing as an image.
+
+    Parameters
+    ----------
+    image : array_like
+        A `filter_image` result (any real values).
+    magnitude : bool, optional
+        Take ``abs`` first: the rule for derivative (zero-sum) kernels, whose
+        edges of either sign should both show bright.
+    rescale : bool, optional
+        Stretch to the full range: ``v / max`` after ``abs`` for magnitudes,
+        ``(v - min) / (max - min)`` otherwise (a flat image maps to 0).
+        Without it values are clipped to [0, 1] (as OpenCV's
+        ``convertScaleAbs`` saturates), so smoothing keeps the input's range.
+
+    Returns
+    -------
+    ndarray, float in [0, 1]
+
+    Examples
+    --------
+    >>> to_display([[-2.0, 0.5]], magnitude=True)
+    array([[1. , 0.5]])
+    >>> to_display([[-2.0, 0.5, 2.0]], rescale=True)
+    array([[0.   , 0.625, 1.   ]])
+    """
+    a = np.asarray(image, dtype=np.result_type(np.asarray(image).dtype, np.float32))
+    if magnitude:
+        a = np.abs(a)
+    if rescale:
+        lo = 0.0 if magnitude else float(a.min())
+        span = float(a.max()) - lo
+        return (a - lo) / span if span > 0 else np.zeros_like(a)
+    return np.clip(a, 0.0, 1.0)
