@@ -48,7 +48,7 @@ def _tag(spec: str) -> str:
         spec = p.stem
     elif re.fullmatch(r"[\s\d.,;eE+-]+", spec):
         return "custom"
-    tag = re.sub(r"[^A-Za-z0-9.]+", "-", spec.replace("=", "")).strip("-.")
+    tag = re.sub(r"[^A-Za-z0-9._]+", "-", spec.replace("=", "")).strip("-.")
     return tag or "custom"
 
 
