@@ -82,7 +82,7 @@ def bench_cli(repeat: int) -> dict:
 
     from convkit.images import write_image
 
-    exe = shutil.which("convkit")
+    exe = shutil.which("convkit", path=str(Path(sys.executable).parent)) or shutil.which("convkit")
     cmd = [exe] if exe else [sys.executable, "-m", "convkit"]
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "camera512.png"

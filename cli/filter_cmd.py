@@ -22,11 +22,12 @@ _POOL_OPS = ("max", "min", "sum", "mean")
 
 _FILTER_EPILOG = """\b
 Output mapping (values written to the [0, 1] range of the file):
-  derivative kernels (their taps sum to 0: edge, laplacian, log, sobel_x/_y,
-  prewitt_x/_y, scharr_x/_y, and the magnitudes sobel, prewitt, scharr):
+  derivative kernels, i.e. taps summing to 0 (edge, laplacian, log,
+  sobel_x/_y, prewitt_x/_y, scharr_x/_y, zero-sum custom matrices) and the
+  magnitudes sobel, prewitt, scharr; in a chain, if any kernel is one:
       |value|, clipped to [0, 1]
   all other kernels (identity, box, blur, gaussian, motion, sharpen,
-  unsharp, emboss, custom kernels):
+  unsharp, emboss, other custom matrices):
       value clipped to [0, 1], so smoothing keeps the input's range
   --rescale: stretch instead (|value| / max for derivative kernels,
       min..max -> 0..1 otherwise)

@@ -13,7 +13,7 @@ import skimage.filters as skf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convkit.filters import filter_image
+from convkit.filters import filter_image, is_derivative, to_display
 from convkit.kernels import get_kernel
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -208,6 +208,26 @@ def test_identity_and_smoothing_keep_a_constant_image():
     flat = np.full((10, 11), 0.25)
     for name in ["identity", "box:5", "gaussian:sigma=2", "sharpen", "unsharp"]:
         np.testing.assert_allclose(filter_image(flat, name), 0.25, rtol=1e-12)
+
+
+# --------------------------------------------------- display mapping
+
+@pytest.mark.parametrize("spec,expected", [
+    ("edge", True), ("laplacian", True), ("sobel_y", True), ("log", True), ("sobel", True),
+    ("scharr", True), ("0,1,0;1,-4,1;0,1,0", True), ("gaussian:sigma=2", False), ("box:5", False),
+    ("sharpen", False), ("emboss", False), ("1,1;1,1", False),
+])
+def test_is_derivative_means_taps_sum_to_zero(spec, expected):
+    assert is_derivative(spec) is expected
+
+
+def test_to_display_rules():
+    v = np.array([[-2.0, -0.25, 0.5, 1.5]])
+    np.testing.assert_array_equal(to_display(v), [[0, 0, 0.5, 1]])
+    np.testing.assert_array_equal(to_display(v, magnitude=True), [[1, 0.25, 0.5, 1]])
+    np.testing.assert_allclose(to_display(v, rescale=True), (v + 2) / 3.5)
+    np.testing.assert_allclose(to_display(v, magnitude=True, rescale=True), np.abs(v) / 2)
+    np.testing.assert_array_equal(to_display(np.full((2, 2), 3.0), rescale=True), 0)
 
 
 # --------------------------------------------------- errors
