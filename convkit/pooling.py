@@ -94,15 +94,17 @@ def _winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stri
     flat = np.arange(int(np.prod(plane)), dtype=np.intp).reshape(plane)
     flat = _padded(flat, tuple(range(k)), pad, -1)
     idx_view = sliding_windows(flat, size, stride=stride)            # (*out_plane, *size)
-    b = best[(...,) + (None,) * k]
-    hit = view == b
-    if view.dtype.kind in "fc":
-        hit |= np.isnan(view) & np.isnan(b)
-    hit &= idx_view != -1
-    hit = hit.reshape(hit.shape[: hit.ndim - k] + (-1,))               # (..., *out_plane, taps)
-    first = np.argmax(hit, axis=-1)[..., None]
-    taps = np.broadcast_to(idx_view.reshape(idx_view.shape[:k] + (-1,)), hit.shape)
-    return np.take_along_axis(taps, first, axis=-1)[..., 0]
+    nan_best = np.isnan(best) if best.dtype.kind == "f" else None
+    chosen = np.full(best.shape, -1, dtype=np.intp)
+    for tap in np.ndindex(*size):                                     # taps in row-major order
+        idx = idx_view[(...,) + tap]
+        values = view[(...,) + tap]
+        hit = values == best
+        if nan_best is not None:
+            hit |= nan_best & np.isnan(values)
+        hit &= (chosen == -1) & (idx != -1)
+        np.copyto(chosen, np.broadcast_to(idx, chosen.shape), where=hit)
+    return chosen
 
 
 def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarray:
