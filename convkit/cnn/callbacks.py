@@ -1,0 +1,183 @@
+"""Training callbacks: early stopping with restore-best, per-epoch checkpoints, best-model files.
+
+A callback gets a `FitContext` (model, optimizer, history, fit settings, all
+callbacks) at the start of `fit` and then hooks, all optional:
+``on_epoch_begin(epoch)``, ``on_batch_end(batch, n_batches, loss)``,
+``on_epoch_end(epoch, logs) -> bool`` (True stops training),
+``after_epoch(epoch, logs)`` (after every callback's on_epoch_end, so state
+is final: checkpoints write here), ``on_interrupt(epoch)`` (Ctrl-C, weights
+already rolled back to the end of the last complete epoch) and
+``on_train_end(history)``. Epoch numbers are 1-based counts of completed
+epochs. Callbacks with state (EarlyStopping) export it with
+``state_dict() -> (json_dict, arrays)`` so a resumed run continues exactly.
+Progress bars belong to the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestModel"]
+
+
+@dataclasses.dataclass
+class FitContext:
+    """What `fit` shares with its callbacks."""
+
+    model: Any
+    optimizer: Any
+    history: Any
+    fit_state: dict
+    callbacks: list
+
+
+class Callback:
+    """Base callback: every hook does nothing."""
+
+    context: FitContext | None = None
+
+    def on_train_begin(self, context: FitContext) -> None:
+        self.context = context
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, n_batches: int, loss: float) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        return False
+
+    def after_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        pass
+
+    def on_interrupt(self, epoch: int) -> None:
+        pass
+
+    def on_train_end(self, history) -> None:
+        pass
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {}
+
+    def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        pass
+
+
+def _mode(monitor: str, mode: str) -> str:
+    """'min' or 'max' for a monitored quantity ('auto': max for accuracies)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    return mode
+
+
+class _Monitor(Callback):
+    """Tracks the best value of one log entry."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        self.monitor = monitor
+        self.mode = _mode(monitor, mode)
+        self.min_delta = float(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+
+    def _value(self, logs: dict[str, float]) -> float:
+        if self.monitor not in logs:
+            raise ValueError(f"monitor {self.monitor!r} is not logged; logged: {', '.join(logs)} "
+                             f"(val_* needs validation_data or validation_split)")
+        return float(logs[self.monitor])
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when `monitor` has not improved for `patience` epochs.
+
+    With ``restore_best=True`` the model ends training (stopped or not) with
+    the weights of its best epoch; `history.best_epoch` records which.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, *, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best: bool = True) -> None:
+        super().__init__(monitor, mode, min_delta)
+        if int(patience) < 0:
+            raise ValueError(f"patience must be >= 0, got {patience!r}")
+        self.patience = int(patience)
+        self.restore_best = restore_best
+        self.wait = 0
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        value = self._value(logs)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_weights = {k: v.copy() for k, v in self.context.model.params().items()}
+            self.context.history.best_epoch = epoch
+            return False
+        self.wait += 1
+        if self.wait > self.patience:
+            self.context.history.stopped_early = True
+            return True
+        return False
+
+    def on_train_end(self, history) -> None:
+        if self.restore_best and self.best_weights is not None and not history.interrupted:
+            self.context.model.set_params(self.best_weights)
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        return meta, dict(self.best_weights or {})
+
+    def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.best, self.best_epoch, self.wait = float(meta["best"]), meta["best_epoch"], int(meta["wait"])
+        self.best_weights = {k: np.array(v) for k, v in arrays.items()} or None
+
+
+class ModelCheckpoint(Callback):
+    """Write the resume checkpoint (weights, optimizer state, history, callback states, epoch)
+    to `path` after every epoch and on Ctrl-C; `fit(resume=path)` continues from it."""
+
+    def __init__(self, path, *, overwrite: bool = True) -> None:
+        self.path = path
+        self.overwrite = overwrite
+
+    def _save(self) -> None:
+        from .serialize import save_checkpoint
+        save_checkpoint(self.path, self.context, overwrite=self.overwrite)
+
+    def after_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        self._save()
+
+    def on_interrupt(self, epoch: int) -> None:
+        self._save()
+
+
+class BestModel(_Monitor):
+    """Save the model file (`Sequential.save`) whenever `monitor` improves."""
+
+    def __init__(self, path, *, monitor: str = "val_loss", mode: str = "auto") -> None:
+        super().__init__(monitor, mode)
+        self.path = path
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
+        value = self._value(logs)
+        if self._improved(value):
+            self.best, self.best_epoch = value, epoch
+            self.context.model.save(self.path, overwrite=True)
+        return False
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"best": self.best, "best_epoch": self.best_epoch}, {}
+
+    def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.best, self.best_epoch = float(meta["best"]), meta["best_epoch"]

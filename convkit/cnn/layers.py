@@ -1,0 +1,303 @@
+"""CNN layers over N x C x H x W batches: Conv2D, Dense, ReLU, pooling, Flatten, Softmax.
+
+Every layer follows one protocol: ``forward(x, training=True)`` caches in
+``self._cache`` exactly what ``backward(grad)`` needs, ``backward`` returns
+dL/dx and fills ``self.grads`` with the keys of ``self.params``. Conv2D runs
+on `convkit.batched` (conv2d and its gradients), the pooling layers on
+`convkit.pooling.pool` / `pool_backward`: no convolution or window code lives
+here. ``config()`` / `layer_from_config` describe a layer as plain JSON data
+for model files. Losses, optimizers and the model are in sibling modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..batched import _conv2d_forward, _conv2d_grad_input, _conv2d_grad_weight, _geometry
+from ..pooling import POOL_OPS, pool, pool_backward
+from ..windows import per_axis
+
+__all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax",
+           "layer_from_config", "LAYER_TYPES"]
+
+
+def _float_dtype(dtype: DTypeLike) -> np.dtype:
+    """np.float32 or np.float64, else ValueError."""
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+class Layer:
+    """Base layer: no parameters, identity config."""
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    # the first layer of a model does not need dL/dx; Sequential switches it off
+    needs_input_grad: bool = True
+
+    def __init__(self) -> None:
+        self.params, self.grads, self._cache = {}, {}, None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """Plain-JSON description: {"type": class name, constructor keywords...}."""
+        return {"type": type(self).__name__}
+
+    def output_shape(self, shape: tuple) -> tuple:
+        """Per-sample output shape for a per-sample input shape."""
+        return shape
+
+    def astype(self, dtype: DTypeLike) -> "Layer":
+        """Cast parameters in place to float32/float64; return self."""
+        dt = _float_dtype(dtype)
+        for key in self.params:
+            self.params[key] = self.params[key].astype(dt)
+        self.grads = {}
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+
+class _Weighted(Layer):
+    """Layer with a weight (fan_in inputs per output) and optional bias."""
+
+    fan_in: int
+
+    def init_parameters(self, rng: np.random.Generator, *, relu: bool = True) -> None:
+        """He normal (std sqrt(2/fan_in)) before a ReLU, else LeCun normal (sqrt(1/fan_in)); zero bias."""
+        dt = self.params["weight"].dtype
+        std = np.sqrt((2.0 if relu else 1.0) / self.fan_in)
+        self.params["weight"] = (rng.standard_normal(self.params["weight"].shape) * std).astype(dt)
+        if "bias" in self.params:
+            self.params["bias"] = np.zeros_like(self.params["bias"])
+
+
+class Conv2D(_Weighted):
+    """2-D convolution layer (cross-correlation, as torch.nn.Conv2d).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and F.
+    kernel_size : int or (int, int)
+    stride, padding, dilation : as `convkit.conv2d` (padding also "valid"/"same").
+    bias : bool
+    dtype : float32 (default) or float64
+    seed : int, optional
+        Seed of the He initialisation (a Sequential with a seed re-initialises).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+                 dilation: int | Sequence[int] = 1, bias: bool = True,
+                 dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
+        super().__init__()
+        self.in_channels = per_axis(in_channels, 1, "in_channels")[0]
+        self.out_channels = per_axis(out_channels, 1, "out_channels")[0]
+        self.kernel_size = per_axis(kernel_size, 2, "kernel_size")
+        self.stride = per_axis(stride, 2, "stride")
+        self.dilation = per_axis(dilation, 2, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"padding must be an int, a pair of ints, 'valid' or 'same'; got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(f"padding='same' needs stride 1, got stride={stride!r}")
+            self.padding: tuple | str = padding
+        else:
+            self.padding = per_axis(padding, 2, "padding", minimum=0)
+        dt = _float_dtype(dtype)
+        self.fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self.params["weight"] = np.zeros((self.out_channels, self.in_channels) + self.kernel_size, dt)
+        if bias:
+            self.params["bias"] = np.zeros(self.out_channels, dt)
+        self.init_parameters(np.random.default_rng(seed))
+
+    def _geom(self, x_shape: tuple):
+        return _geometry(x_shape, self.params["weight"].shape, self.stride, self.padding, self.dilation)
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2D expects input (N, {self.in_channels}, H, W), got shape {x.shape}")
+        w = self.params["weight"]
+        stride, dil, pads = self._geom(x.shape)
+        out, cols = _conv2d_forward(x.astype(w.dtype, copy=False), w, self.params.get("bias"),
+                                    stride, pads, dil, keep_cols=training)
+        if training:
+            self._cache = (x, cols, stride, pads, dil)
+        return out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        x, cols, stride, pads, dil = self._cache
+        w = self.params["weight"]
+        self.grads = {"weight": _conv2d_grad_weight(x, grad, self.kernel_size, stride, pads, dil, cols)}
+        if "bias" in self.params:
+            self.grads["bias"] = grad.sum(axis=(0, 2, 3))
+        if not self.needs_input_grad:
+            return None  # type: ignore[return-value]
+        return _conv2d_grad_input(grad, w, x.shape, stride, pads, dil)
+
+    def output_shape(self, shape: tuple) -> tuple:
+        _, h, w = shape
+        stride, dil, pads = self._geom((1,) + tuple(shape))
+        ho, wo = ((n + lo + hi - d * (k - 1) - 1) // s + 1
+                  for n, k, s, d, (lo, hi) in zip((h, w), self.kernel_size, stride, dil, pads))
+        return (self.out_channels, ho, wo)
+
+    def config(self) -> dict[str, Any]:
+        pad = self.padding if isinstance(self.padding, str) else list(self.padding)
+        return {"type": "Conv2D", "in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": pad,
+                "dilation": list(self.dilation), "bias": "bias" in self.params}
+
+
+class Dense(_Weighted):
+    """Fully connected layer: y = x @ W + b, W of shape (in_features, out_features)."""
+
+    def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
+                 dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
+        super().__init__()
+        self.in_features = per_axis(in_features, 1, "in_features")[0]
+        self.out_features = per_axis(out_features, 1, "out_features")[0]
+        dt = _float_dtype(dtype)
+        self.fan_in = self.in_features
+        self.params["weight"] = np.zeros((self.in_features, self.out_features), dt)
+        if bias:
+            self.params["bias"] = np.zeros(self.out_features, dt)
+        self.init_parameters(np.random.default_rng(seed))
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"Dense expects input (N, {self.in_features}), got shape {x.shape}")
+        w = self.params["weight"]
+        x = x.astype(w.dtype, copy=False)
+        if training:
+            self._cache = x
+        y = x @ w
+        if "bias" in self.params:
+            y += self.params["bias"]
+        return y
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        x = self._cache
+        self.grads = {"weight": x.T @ grad}
+        if "bias" in self.params:
+            self.grads["bias"] = grad.sum(axis=0)
+        return grad @ self.params["weight"].T
+
+    def output_shape(self, shape: tuple) -> tuple:
+        return (self.out_features,)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,
+                "bias": "bias" in self.params}
+
+
+class ReLU(Layer):
+    """max(x, 0)."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        y = np.maximum(x, 0)
+        if training:
+            self._cache = y
+        return y
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return np.where(self._cache > 0, grad, 0).astype(grad.dtype, copy=False)
+
+
+class Pool2D(Layer):
+    """Pooling over the last two axes with `convkit.pool`: op "max", "min", "sum" or "mean"."""
+
+    def __init__(self, size: int | Sequence[int], stride: int | Sequence[int] | None = None, *,
+                 op: str = "max") -> None:
+        super().__init__()
+        if op not in POOL_OPS:
+            raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
+        self.size = per_axis(size, 2, "size")
+        self.stride = self.size if stride is None else per_axis(stride, 2, "stride")
+        self.op = op
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        if self.op in ("max", "min") and training:
+            y, idx = pool(x, self.size, stride=self.stride, op=self.op, return_indices=True)
+            self._cache = (x.shape, idx)
+            return y
+        self._cache = (x.shape, None)
+        return pool(x, self.size, stride=self.stride, op=self.op)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        shape, idx = self._cache
+        return pool_backward(grad, idx, shape, op=self.op, size=self.size, stride=self.stride)
+
+    def output_shape(self, shape: tuple) -> tuple:
+        c, h, w = shape
+        return (c,) + tuple((n - k) // s + 1 for n, k, s in zip((h, w), self.size, self.stride))
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Pool2D", "size": list(self.size), "stride": list(self.stride), "op": self.op}
+
+
+class MaxPool2D(Pool2D):
+    """Max pooling (Pool2D with op="max")."""
+
+    def __init__(self, size: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None) -> None:
+        super().__init__(size, stride, op="max")
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "MaxPool2D", "size": list(self.size), "stride": list(self.stride)}
+
+
+class Flatten(Layer):
+    """(N, ...) -> (N, prod(...))."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad.reshape(self._cache)
+
+    def output_shape(self, shape: tuple) -> tuple:
+        return (int(np.prod(shape)),)
+
+
+class Softmax(Layer):
+    """Softmax over the last axis (for probabilities; train on logits with softmax_cross_entropy)."""
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        z = np.exp(x - x.max(axis=-1, keepdims=True))
+        y = z / z.sum(axis=-1, keepdims=True)
+        if training:
+            self._cache = y
+        return y
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        y = self._cache
+        return y * (grad - (grad * y).sum(axis=-1, keepdims=True))
+
+
+LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in
+                                       (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax)}
+
+
+def layer_from_config(config: dict[str, Any], *, dtype: DTypeLike = np.float32) -> Layer:
+    """Build a layer from ``layer.config()``; ValueError/TypeError on unknown types or keys."""
+    if not isinstance(config, dict) or config.get("type") not in LAYER_TYPES:
+        raise ValueError(f"layer type must be one of {', '.join(LAYER_TYPES)}; got {config!r}")
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k != "type"}
+    cls = LAYER_TYPES[config["type"]]
+    if cls in (Conv2D, Dense):
+        kwargs["dtype"] = dtype
+    return cls(**kwargs)

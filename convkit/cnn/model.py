@@ -1,0 +1,217 @@
+"""Sequential: a stack of layers with fit / evaluate / predict and model files.
+
+The model owns the layer list, the metadata a model file records (input
+shape, class names, input normalisation) and the flat parameter dicts
+("0.weight", "3.bias", ...) that optimizers update. The training loop itself
+(shuffling, augmentation, callbacks, resume) is in `training`; the file
+format in `serialize`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .layers import Layer, ReLU, _float_dtype, _Weighted
+from .losses import softmax_cross_entropy
+
+__all__ = ["Sequential"]
+
+
+class Sequential:
+    """Layers applied in order; the last one outputs logits.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    seed : int, optional
+        Re-initialise every Conv2D / Dense in order from ``default_rng(seed)``:
+        He normal (std sqrt(2/fan_in)) when the next layer is ReLU, LeCun normal
+        (std sqrt(1/fan_in)) otherwise; biases zero. None keeps the layers' own
+        initial weights.
+    dtype : float32 (default) or float64
+        Parameters are cast to it.
+    input_shape : (C, H, W) or (features,), optional
+        Per-sample input shape, recorded in model files and checked by predict.
+    class_names : sequence of str, optional
+    normalization : dict, optional
+        ``{"mean": m, "std": s}`` (floats or one per channel): `fit`, `evaluate`
+        and `predict*` feed ``(X - m) / s`` to the layers; `forward` does not.
+    """
+
+    def __init__(self, layers: Sequence[Layer], *, seed: int | None = None,
+                 dtype: DTypeLike = np.float32, input_shape: Sequence[int] | None = None,
+                 class_names: Sequence[str] | None = None,
+                 normalization: dict[str, Any] | None = None) -> None:
+        self.layers = list(layers)
+        if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
+            raise TypeError(f"layers must be a non-empty sequence of convkit.cnn layers, got {layers!r}")
+        self.dtype = _float_dtype(dtype)
+        for layer in self.layers:
+            layer.astype(self.dtype)
+            layer.needs_input_grad = True
+        self.layers[0].needs_input_grad = False
+        if seed is not None:
+            self.init_parameters(seed)
+        self.input_shape = None if input_shape is None else tuple(int(n) for n in input_shape)
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        self.normalization = normalization
+
+    # -- parameters -----------------------------------------------------------------------
+    def init_parameters(self, seed: int) -> None:
+        """He/LeCun re-initialisation of all weighted layers from one seeded generator."""
+        rng = np.random.default_rng(seed)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, _Weighted):
+                nxt = self.layers[i + 1] if i + 1 < len(self.layers) else None
+                layer.init_parameters(rng, relu=isinstance(nxt, ReLU))
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Flat dict "<layer index>.<name>" -> the live parameter array (updated in place)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def grads(self) -> dict[str, np.ndarray]:
+        """Flat dict of the gradients of the last backward pass (same keys as params())."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def set_params(self, values: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters; keys and shapes must match params() exactly."""
+        own = self.params()
+        if set(values) != set(own):
+            raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(values)}")
+        for key, arr in own.items():
+            if np.shape(values[key]) != arr.shape:
+                raise ValueError(f"parameter {key} must have shape {arr.shape}, got {np.shape(values[key])}")
+            arr[...] = values[key]
+
+    def astype(self, dtype: DTypeLike) -> "Sequential":
+        """Cast every layer to float32/float64 in place; return self."""
+        self.dtype = _float_dtype(dtype)
+        for layer in self.layers:
+            layer.astype(self.dtype)
+        return self
+
+    # -- passes ---------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Logits of a batch (no normalisation applied)."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        """Back-propagate dL/dlogits; fills every layer's grads. Returns dL/dx only if
+        ``layers[0].needs_input_grad`` is set (off by default: nobody trains the input)."""
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, optimizer) -> float:
+        """One forward, loss, backward and optimizer update; returns the batch loss."""
+        loss, grad = softmax_cross_entropy(self.forward(x, True), y)
+        self.backward(grad)
+        optimizer.step(self.params(), self.grads())
+        return loss
+
+    def normalize(self, X: ArrayLike) -> np.ndarray:
+        """X as the model's dtype with `normalization` applied."""
+        X = np.asarray(X, dtype=self.dtype)
+        if self.normalization:
+            shape = (1, -1) + (1,) * (X.ndim - 2) if X.ndim > 2 else (1, -1)
+            mean = np.asarray(self.normalization.get("mean", 0.0), dtype=self.dtype)
+            std = np.asarray(self.normalization.get("std", 1.0), dtype=self.dtype)
+            X = (X - (mean.reshape(shape) if mean.ndim else mean)) / (std.reshape(shape) if std.ndim else std)
+        return X
+
+    def _check_input(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim < 2:
+            raise ValueError(f"{name} must be a batch (N, ...) of samples, got shape {X.shape}")
+        if self.input_shape is not None and X.shape[1:] != self.input_shape:
+            raise ValueError(f"{name} samples must have shape {self.input_shape} (the model's input), "
+                             f"got {X.shape[1:]}")
+        return X
+
+    def predict_proba(self, X: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (N, K) (softmax of the logits)."""
+        X = self.normalize(self._check_input(X))
+        out = []
+        for s in range(0, len(X), batch_size):
+            z = self.forward(X[s:s + batch_size], training=False)
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            out.append(z / z.sum(axis=1, keepdims=True))
+        return np.concatenate(out) if out else np.zeros((0, 0), self.dtype)
+
+    def predict(self, X: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
+        """Predicted class index per sample."""
+        return self.predict_proba(X, batch_size=batch_size).argmax(axis=1)
+
+    def evaluate(self, X: ArrayLike, y: ArrayLike, *, batch_size: int = 256) -> dict[str, float]:
+        """{"loss": mean cross-entropy, "accuracy": fraction correct} on (X, y)."""
+        X = self.normalize(self._check_input(X))
+        y = np.asarray(y)
+        if y.shape != (len(X),):
+            raise ValueError(f"y must have shape ({len(X)},) to match X, got {y.shape}")
+        total, correct = 0.0, 0
+        for s in range(0, len(X), batch_size):
+            z = self.forward(X[s:s + batch_size], training=False)
+            yb = y[s:s + batch_size]
+            loss, _ = softmax_cross_entropy(z, yb)
+            total += loss * len(yb)
+            correct += int((z.argmax(axis=1) == yb).sum())
+        n = max(len(X), 1)
+        return {"loss": total / n, "accuracy": correct / n}
+
+    def fit(self, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: int = 32, optimizer,
+            validation_data: tuple | None = None, validation_split: float = 0.0,
+            seed: int | None = None, callbacks: Sequence | None = None, augment: int = 0,
+            resume=None):
+        """Train with shuffled mini-batches; see `convkit.cnn.training.fit` for every detail."""
+        from .training import fit
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                   validation_data=validation_data, validation_split=validation_split, seed=seed,
+                   callbacks=callbacks, augment=augment, resume=resume)
+
+    # -- shapes and files -----------------------------------------------------------------
+    def output_shape(self, input_shape: Sequence[int] | None = None) -> tuple:
+        """Per-sample output shape for a per-sample input shape (default: self.input_shape)."""
+        shape = tuple(input_shape or self.input_shape or ())
+        if not shape:
+            raise ValueError("input_shape is needed (the model has none recorded)")
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def summary(self) -> str:
+        """One line per layer: index, layer, output shape, parameter count."""
+        shape = self.input_shape
+        lines = []
+        for i, layer in enumerate(self.layers):
+            shape = layer.output_shape(shape) if shape else None
+            n = sum(p.size for p in layer.params.values())
+            lines.append(f"{i:>3}  {layer!r:<60} {str(shape) if shape else '':<16} {n:>8}")
+        total = sum(p.size for p in self.params().values())
+        lines.append(f"total parameters: {total}")
+        return "\n".join(lines)
+
+    def config(self) -> dict[str, Any]:
+        """The JSON header of a model file (without format/version)."""
+        return {"architecture": [layer.config() for layer in self.layers], "dtype": self.dtype.name,
+                "input_shape": None if self.input_shape is None else list(self.input_shape),
+                "class_names": self.class_names, "normalization": self.normalization}
+
+    def save(self, path, *, overwrite: bool = False) -> None:
+        """Write a model file (see `convkit.cnn.serialize`), atomically."""
+        from .serialize import save_model
+        save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path) -> "Sequential":
+        """Read a model file or a checkpoint; ModelFormatError if it is not a valid one."""
+        from .serialize import load_model
+        return load_model(path)
+
+    def __repr__(self) -> str:
+        return "Sequential([" + ", ".join(repr(layer) for layer in self.layers) + "])"
+

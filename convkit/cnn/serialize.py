@@ -1,0 +1,229 @@
+"""Model and checkpoint files: a safe .npz of named float arrays plus a JSON header.
+
+Layout (``np.savez``, read back with ``allow_pickle=False``, never executed):
+
+* ``__header__``: uint8 array holding UTF-8 JSON ``{"format": "convkit-model"
+  | "convkit-checkpoint", "version": 1, "architecture": [layer configs],
+  "dtype", "input_shape", "class_names", "normalization", "params": {name:
+  shape}}``; a checkpoint adds ``optimizer`` (config and step count),
+  ``history``, ``fit_state`` and ``callbacks`` (their JSON state).
+* ``param/<i>.<name>``: the weights; checkpoints add ``opt/<slot>/<param>``
+  (optimizer state) and ``cb/<callback>/<name>`` (e.g. EarlyStopping's best weights).
+
+Every field is validated on load; anything unexpected (not a zip, a missing
+or extra member, a wrong shape or dtype, non-finite weights, a bad CRC from a
+flipped byte, a truncated file) raises `ModelFormatError` naming the reason.
+Writes are atomic (`convkit._atomic.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from .._atomic import atomic_path
+
+__all__ = ["ModelFormatError", "Checkpoint", "save_model", "load_model", "save_checkpoint",
+           "load_checkpoint", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+_MODEL, _CHECKPOINT = "convkit-model", "convkit-checkpoint"
+
+
+class ModelFormatError(ValueError):
+    """A file is not a valid convkit model / checkpoint; the message says why."""
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """Everything `fit(resume=...)` needs to continue a run exactly."""
+
+    model: Any
+    optimizer: Any
+    history: Any
+    fit_state: dict
+    callback_states: dict
+    epoch: int
+
+
+def _header_array(header: dict) -> np.ndarray:
+    return np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+
+
+def _write(path, arrays: dict[str, np.ndarray], *, overwrite: bool) -> None:
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _model_header(model, fmt: str) -> dict:
+    header = {"format": fmt, "version": FORMAT_VERSION}
+    header.update(model.config())
+    header["params"] = {k: list(v.shape) for k, v in model.params().items()}
+    return header
+
+
+def save_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    """Write `model` (a Sequential) to `path` as a convkit model file."""
+    arrays = {"__header__": _header_array(_model_header(model, _MODEL))}
+    arrays.update({f"param/{k}": v for k, v in model.params().items()})
+    _write(path, arrays, overwrite=overwrite)
+
+
+def save_checkpoint(path: str | os.PathLike, context, *, overwrite: bool = True) -> None:
+    """Write a resume checkpoint from a `callbacks.FitContext`."""
+    model, opt = context.model, context.optimizer
+    header = _model_header(model, _CHECKPOINT)
+    state = opt.state_dict()
+    header["optimizer"] = {"config": opt.config(), "steps": int(state.pop("steps")),
+                           "state": {k: list(v.shape) for k, v in state.items()}}
+    header["history"] = context.history.to_dict()
+    header["fit_state"] = dict(context.fit_state)
+    arrays = {f"param/{k}": v for k, v in model.params().items()}
+    arrays.update({f"opt/{k}": v for k, v in state.items()})
+    header["callbacks"] = {}
+    for i, cb in enumerate(context.callbacks):
+        meta, cb_arrays = cb.state_dict()
+        key = f"{i}.{type(cb).__name__}"
+        header["callbacks"][key] = {"meta": meta, "arrays": {k: list(v.shape) for k, v in cb_arrays.items()}}
+        arrays.update({f"cb/{key}/{k}": v for k, v in cb_arrays.items()})
+    arrays["__header__"] = _header_array(header)
+    _write(path, arrays, overwrite=overwrite)
+
+
+def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """All members of the .npz, read eagerly (so truncation and CRC errors surface here)."""
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise FileNotFoundError(f"model file {name!r} does not exist")
+    try:
+        with np.load(name, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError) as exc:
+        raise ModelFormatError(f"{name}: not a readable convkit .npz file ({exc})") from None
+    if not isinstance(arrays, dict) or "__header__" not in arrays:
+        raise ModelFormatError(f"{name}: no __header__ member (not a convkit model file)")
+    raw = arrays.pop("__header__")
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFormatError(f"{name}: __header__ must be a 1-D uint8 array, got {raw.dtype} {raw.shape}")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{name}: __header__ is not UTF-8 JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise ModelFormatError(f"{name}: __header__ must be a JSON object")
+    return header, arrays
+
+
+def _expect(cond: bool, name: str, reason: str) -> None:
+    if not cond:
+        raise ModelFormatError(f"{name}: {reason}")
+
+
+def _check_arrays(name: str, arrays: dict, prefix: str, shapes: Any, dtype: np.dtype | None) -> dict:
+    """Members `prefix<key>` for each key of `shapes`, with those shapes, float, finite."""
+    _expect(isinstance(shapes, dict), name, f"header entry for {prefix!r} arrays must be an object")
+    out = {}
+    for key, shape in shapes.items():
+        member = f"{prefix}{key}"
+        _expect(member in arrays, name, f"array {member!r} is missing")
+        arr = arrays[member]
+        _expect(isinstance(shape, list) and list(arr.shape) == shape, name,
+                f"array {member!r} has shape {arr.shape}, header says {shape}")
+        _expect(arr.dtype.kind == "f" and (dtype is None or arr.dtype == dtype), name,
+                f"array {member!r} has dtype {arr.dtype}, expected {dtype or 'float'}")
+        _expect(bool(np.isfinite(arr).all()), name, f"array {member!r} holds NaN or infinite values")
+        out[key] = arr
+    return out
+
+
+def _build_model(name: str, header: dict, arrays: dict):
+    from .layers import layer_from_config
+    from .model import Sequential
+    _expect(header.get("version") == FORMAT_VERSION, name,
+            f"format version {header.get('version')!r} is not supported (this convkit reads {FORMAT_VERSION})")
+    dtype = header.get("dtype")
+    _expect(dtype in ("float32", "float64"), name, f"dtype must be float32 or float64, got {dtype!r}")
+    arch = header.get("architecture")
+    _expect(isinstance(arch, list) and arch and all(isinstance(c, dict) for c in arch), name,
+            "architecture must be a non-empty list of layer objects")
+    try:
+        layers = [layer_from_config(c, dtype=dtype) for c in arch]
+        shape = header.get("input_shape")
+        _expect(shape is None or (isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)),
+                name, f"input_shape must be a list of positive ints or null, got {shape!r}")
+        classes = header.get("class_names")
+        _expect(classes is None or (isinstance(classes, list) and all(isinstance(c, str) for c in classes)),
+                name, "class_names must be a list of strings or null")
+        model = Sequential(layers, dtype=dtype, input_shape=shape, class_names=classes,
+                           normalization=_check_normalization(name, header.get("normalization")))
+        if shape is not None:
+            out = model.output_shape()
+            _expect(classes is None or out == (len(classes),), name,
+                    f"the network outputs {out} but the file names {len(classes or [])} classes")
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{name}: invalid architecture ({exc})") from None
+    own = {k: list(v.shape) for k, v in model.params().items()}
+    _expect(header.get("params") == own, name, "the parameter list does not match the architecture")
+    model.set_params(_check_arrays(name, arrays, "param/", own, np.dtype(dtype)))
+    return model
+
+
+def _check_normalization(name: str, norm: Any) -> dict | None:
+    if norm is None:
+        return None
+    _expect(isinstance(norm, dict) and set(norm) <= {"mean", "std"}, name,
+            f"normalization must be null or an object with mean/std, got {norm!r}")
+    for key, value in norm.items():
+        values = value if isinstance(value, list) else [value]
+        _expect(all(isinstance(v, (int, float)) and np.isfinite(v) for v in values), name,
+                f"normalization {key} must be finite numbers, got {value!r}")
+        _expect(key != "std" or all(v > 0 for v in values), name, "normalization std must be > 0")
+    return norm
+
+
+def load_model(path: str | os.PathLike):
+    """Read a model file (or the model part of a checkpoint) -> Sequential."""
+    name = os.fspath(path)
+    header, arrays = _read(path)
+    _expect(header.get("format") in (_MODEL, _CHECKPOINT), name,
+            f"format {header.get('format')!r} is not a convkit model or checkpoint")
+    if header["format"] == _MODEL:
+        extra = set(arrays) - {f"param/{k}" for k in header.get("params") or {}}
+        _expect(not extra, name, f"unexpected members {sorted(extra)}")
+    return _build_model(name, header, arrays)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by `ModelCheckpoint` / `save_checkpoint`."""
+    from .optim import optimizer_from_config
+    from .training import History
+    name = os.fspath(path)
+    header, arrays = _read(path)
+    _expect(header.get("format") == _CHECKPOINT, name,
+            f"format {header.get('format')!r} is not a convkit checkpoint")
+    model = _build_model(name, header, arrays)
+    try:
+        opt_h = header["optimizer"]
+        optimizer = optimizer_from_config(opt_h["config"])
+        state = _check_arrays(name, arrays, "opt/", opt_h["state"], None)
+        _expect(isinstance(opt_h["steps"], int) and opt_h["steps"] >= 0, name, "optimizer steps must be an int >= 0")
+        optimizer.load_state_dict({**state, "steps": np.array(opt_h["steps"])})
+        history = History.from_dict(header["history"])
+        fit_state = header["fit_state"]
+        _expect(isinstance(fit_state, dict) and isinstance(fit_state.get("seed"), int), name,
+                "fit_state must record the integer seed")
+        callbacks = {}
+        for key, entry in header["callbacks"].items():
+            callbacks[key] = (entry["meta"], _check_arrays(name, arrays, f"cb/{key}/", entry["arrays"], None))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{name}: invalid checkpoint field ({type(exc).__name__}: {exc})") from None
+    return Checkpoint(model, optimizer, history, fit_state, callbacks, len(history.epoch))
