@@ -1,0 +1,142 @@
+"""One CNN training step at LeNet shape, convkit vs PyTorch CPU side by side, and peak memory.
+
+Shape: batch 64 of 1x28x28, conv 5x5x16, ReLU, maxpool 2, conv 5x5x32, ReLU,
+maxpool 2, dense 10, float32, SGD. Target: convkit median <= 1.5 x torch's
+with the same number of threads. Memory: forward + backward of batch 512 at
+that shape, measured in a fresh subprocess (tracemalloc sees numpy's buffers),
+target < 1 GB. Usage: ``python benchmarks/bench_cnn_step.py [--repeat 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def lenet(seed: int = 0):
+    from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+    return Sequential([Conv2D(1, 16, 5), ReLU(), MaxPool2D(2), Conv2D(16, 32, 5), ReLU(), MaxPool2D(2),
+                       Flatten(), Dense(32 * 4 * 4, 10)], seed=seed)
+
+
+def median_time(fn, repeat: int) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def blas_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    except Exception:
+        return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
+
+
+def convkit_step(x, y):
+    from convkit.cnn import SGD
+    model, opt = lenet(), SGD(0.01, momentum=0.9)
+    return lambda: model.train_step(x, y, opt)
+
+
+def torch_step(x, y, threads: int):
+    import torch
+    torch.set_num_threads(threads)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Conv2d(16, 32, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Flatten(), torch.nn.Linear(512, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(net(xt), yt)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def layer_profile(x, y, repeat: int) -> list[tuple[str, float, float]]:
+    """Median forward and backward time of each layer (where the time goes)."""
+    from convkit.cnn import softmax_cross_entropy
+    model = lenet()
+    rows = []
+    acts = [x]
+    for layer in model.layers:
+        acts.append(layer.forward(acts[-1], True))
+    _, grad = softmax_cross_entropy(acts[-1], y)
+    grads = [grad]
+    for layer in reversed(model.layers):
+        grads.append(layer.backward(grads[-1]))
+    grads = grads[::-1]
+    for i, layer in enumerate(model.layers):
+        f = median_time(lambda: layer.forward(acts[i], True), repeat)
+        b = median_time(lambda: layer.backward(grads[i + 1]), repeat)
+        rows.append((f"{i} {type(layer).__name__}", f * 1e3, b * 1e3))
+    return rows
+
+
+MEMORY_CHILD = """
+import tracemalloc, resource, numpy as np
+from bench_cnn_step import lenet
+from convkit.cnn import softmax_cross_entropy
+x = np.random.default_rng(0).random((512, 1, 28, 28), dtype=np.float32)
+y = np.random.default_rng(1).integers(0, 10, 512)
+model = lenet()
+tracemalloc.start()
+loss, g = softmax_cross_entropy(model.forward(x, True), y)
+model.backward(g)
+peak = tracemalloc.get_traced_memory()[1]
+print(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def memory_peak() -> tuple[int, int]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD], cwd=here, capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--profile", action="store_true", help="also time each layer")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    threads = blas_threads()
+    ours = median_time(convkit_step(x, y), args.repeat)
+    print(f"LeNet training step, batch 64, float32, {threads} BLAS thread(s), median of {args.repeat}")
+    print(f"{'engine':<10}{'median ms':>12}{'ratio':>8}")
+    try:
+        theirs = median_time(torch_step(x, y, threads), args.repeat)
+        ours = median_time(convkit_step(x, y), args.repeat)  # again, interleaved with torch's run
+        print(f"{'convkit':<10}{ours * 1e3:>12.2f}{ours / theirs:>8.2f}   (target <= 1.50)")
+        print(f"{'torch':<10}{theirs * 1e3:>12.2f}{1.0:>8.2f}")
+    except ImportError:
+        print(f"{'convkit':<10}{ours * 1e3:>12.2f}{'-':>8}   (torch not installed: no ratio)")
+    if args.profile:
+        print(f"\n{'layer':<14}{'forward ms':>12}{'backward ms':>13}")
+        for name, f, b in layer_profile(x, y, args.repeat):
+            print(f"{name:<14}{f:>12.3f}{b:>13.3f}")
+    traced, rss = memory_peak()
+    print(f"\nbatch 512 forward+backward: tracemalloc peak {traced / 2**20:.0f} MiB, "
+          f"process max RSS {rss / 2**20:.0f} MiB (target < 1024 MiB)")
+
+
+if __name__ == "__main__":
+    main()
