@@ -1,0 +1,136 @@
+"""conv2d against the naive loop (and torch when installed); its gradient helpers against
+finite differences; errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convkit.batched as batched
+from convkit.batched import (_conv2d_grad_input, _conv2d_grad_weight, _conv2d_naive, _geometry,
+                             conv2d)
+
+RNG = np.random.default_rng(0)
+
+
+def _case(n=2, c=3, h=9, w=8, f=4, kh=3, kw=2, dtype=np.float64):
+    x = RNG.standard_normal((n, c, h, w)).astype(dtype)
+    wt = RNG.standard_normal((f, c, kh, kw)).astype(dtype)
+    b = RNG.standard_normal(f).astype(dtype)
+    return x, wt, b
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [
+    (1, 0, 1), (2, 0, 1), (1, 1, 1), (2, 2, 1), (1, 0, 2), (3, 1, 2),
+    ((2, 1), (1, 0), (1, 2)), ((1, 3), (0, 2), (2, 1))])
+def test_matches_naive(stride, padding, dilation):
+    x, w, b = _case()
+    got = conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    want = _conv2d_naive(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_hand_computed_stride_two():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    # windows [[0,1],[4,5]] -> 10, [[2,3],[6,7]] -> 18, ... (no kernel flip)
+    w = np.array([[[[1.0, 0.0], [0.0, 2.0]]]])
+    np.testing.assert_array_equal(conv2d(x, w, stride=2), [[[[0 + 10, 2 + 14], [8 + 26, 10 + 30]]]])
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), f=st.integers(1, 3), h=st.integers(3, 9),
+       w=st.integers(3, 9), kh=st.integers(1, 3), kw=st.integers(1, 3), s=st.integers(1, 3),
+       p=st.integers(0, 2), d=st.integers(1, 2))
+def test_any_shape_matches_naive(n, c, f, h, w, kh, kw, s, p, d):
+    if d * (kh - 1) + 1 > h + 2 * p or d * (kw - 1) + 1 > w + 2 * p:
+        return
+    x = RNG.standard_normal((n, c, h, w))
+    wt = RNG.standard_normal((f, c, kh, kw))
+    np.testing.assert_allclose(conv2d(x, wt, stride=s, padding=p, dilation=d),
+                               _conv2d_naive(x, wt, stride=s, padding=p, dilation=d), atol=1e-12)
+
+
+@pytest.mark.parametrize("kh,kw,dilation", [(3, 3, 1), (2, 4, 1), (3, 2, 2)])
+def test_same_padding_keeps_size_extra_cell_bottom_right(kh, kw, dilation):
+    x, w, _ = _case(kh=kh, kw=kw)
+    got = conv2d(x, w, padding="same", dilation=dilation)
+    assert got.shape[2:] == x.shape[2:]
+    th, tw = dilation * (kh - 1), dilation * (kw - 1)
+    xp = np.pad(x, ((0, 0), (0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
+    np.testing.assert_allclose(got, _conv2d_naive(xp, w, dilation=dilation), atol=1e-12)
+    np.testing.assert_allclose(conv2d(x, w, padding="valid"), _conv2d_naive(x, w), atol=1e-12)
+
+
+def test_chunked_equals_unchunked(monkeypatch):
+    x, w, b = _case(n=7)
+    whole = conv2d(x, w, b, stride=2, padding=1)
+    monkeypatch.setattr(batched, "_CHUNK_BYTES", 1)          # one sample per chunk
+    np.testing.assert_allclose(conv2d(x, w, b, stride=2, padding=1), whole, atol=1e-13)
+
+
+def test_dtypes():
+    x, w, b = _case(dtype=np.float32)
+    assert conv2d(x, w, b).dtype == np.float32
+    assert conv2d(x, w.astype(np.float64)).dtype == np.float64
+    xi = np.arange(2 * 3 * 9 * 8).reshape(2, 3, 9, 8)
+    got = conv2d(xi, np.ones((1, 3, 2, 2), dtype=int))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, _conv2d_naive(xi, np.ones((1, 3, 2, 2))))
+
+
+def _fd_grad(f, a, eps=1e-6):
+    """Central finite differences of the scalar f() with respect to every entry of a (in place)."""
+    g = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + eps
+        up = f()
+        a[i] = old - eps
+        down = f()
+        a[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), (1, 2, 2), ((2, 1), (1, 2), (2, 1)),
+                                                     (3, 0, 1)])
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_gradients_match_finite_differences(stride, padding, dilation, chunk, monkeypatch):
+    if chunk:
+        monkeypatch.setattr(batched, "_CHUNK_BYTES", chunk)
+    x, w, _ = _case(n=2, c=2, h=7, w=6, f=3)
+    out = conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
+    g = RNG.standard_normal(out.shape)
+    loss = lambda: float((conv2d(x, w, stride=stride, padding=padding, dilation=dilation) * g).sum())  # noqa: E731
+    s, d, pads = _geometry(x.shape, w.shape, stride, padding, dilation)
+    np.testing.assert_allclose(_conv2d_grad_input(g, w, x.shape, s, pads, d), _fd_grad(loss, x), atol=1e-6)
+    np.testing.assert_allclose(_conv2d_grad_weight(x, g, w.shape[2:], s, pads, d), _fd_grad(loss, w),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"x": np.zeros((3, 4, 4))}, "x must be 4-D"),
+    ({"weight": np.zeros((2, 3, 3))}, "weight must be 4-D"),
+    ({"weight": np.zeros((2, 2, 3, 3))}, "input channels"),
+    ({"bias": np.zeros(3)}, r"bias must have shape \(2,\)"),
+    ({"padding": "full"}, "padding must be"),
+    ({"padding": -1}, "padding must be >= 0"),
+    ({"padding": "same", "stride": 2}, "needs stride 1"),
+    ({"stride": 0}, "stride must be >= 1"),
+    ({"weight": np.zeros((2, 1, 6, 3))}, "larger than the padded input"),
+])
+def test_errors(kwargs, match):
+    args = {"x": np.zeros((1, 1, 5, 5)), "weight": np.zeros((2, 1, 3, 3)), "bias": None}
+    args.update(kwargs)
+    x, w, b = args.pop("x"), args.pop("weight"), args.pop("bias")
+    with pytest.raises(ValueError, match=match):
+        conv2d(x, w, b, **args)
+
+
+def test_matches_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    x, w, b = _case(n=3, c=4, h=11, w=10, f=5, kh=3, kw=4)
+    for kwargs in ({}, {"stride": 2, "padding": 1}, {"dilation": (2, 1), "padding": (2, 0)}):
+        want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), **kwargs).numpy()
+        np.testing.assert_allclose(conv2d(x, w, b, **kwargs), want, atol=1e-12)
