@@ -1,0 +1,208 @@
+"""Sequential and its training loop: whole-network gradients, learning, determinism, callbacks,
+Ctrl-C and exact resume."""
+
+import numpy as np
+import pytest
+
+from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D,
+                         ModelCheckpoint, ReLU, Sequential, load_checkpoint, softmax_cross_entropy)
+from convkit.cnn.training import shift_images, stratified_split
+
+
+def bars(n=240, seed=0):
+    """8x8 images of a horizontal bar, a vertical bar or a 2x2 block at random places, plus noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 1, 8, 8)).astype(np.float32) * 0.3
+    y = np.arange(n) % 3
+    for i in range(n):
+        r, c = rng.integers(1, 6, size=2)
+        if y[i] == 0:
+            X[i, 0, r, 1:7] += 1
+        elif y[i] == 1:
+            X[i, 0, 1:7, c] += 1
+        else:
+            X[i, 0, r:r + 2, c:c + 2] += 1
+    return X, y
+
+
+def small_net(seed=0, dtype=np.float32):
+    return Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), Dense(64, 3)],
+                      seed=seed, dtype=dtype, input_shape=(1, 8, 8))
+
+
+def test_whole_network_gradients_float64():
+    model = Sequential([Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(2), Conv2D(3, 4, 2), ReLU(),
+                        Flatten(), Dense(16, 3)], seed=3, dtype=np.float64)
+    model.layers[0].needs_input_grad = True
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 6, 6))
+    y = np.array([0, 2])
+    loss = lambda: softmax_cross_entropy(model.forward(x, True), y)[0]  # noqa: E731
+    _, g = softmax_cross_entropy(model.forward(x, True), y)
+    gx = model.backward(g)
+    grads = {k: v.copy() for k, v in model.grads().items()}
+    assert set(grads) == set(model.params()) == {"0.weight", "0.bias", "3.weight", "3.bias", "6.weight", "6.bias"}
+    for key, p in list(model.params().items()) + [("x", x)]:
+        fd = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + 1e-6
+            up = loss()
+            p[i] = old - 1e-6
+            fd[i] = (up - loss()) / 2e-6
+            p[i] = old
+        np.testing.assert_allclose(gx if key == "x" else grads[key], fd, atol=1e-7, err_msg=key)
+
+
+def test_training_reaches_high_accuracy():
+    X, y = bars(300)
+    Xt, yt = bars(150, seed=1)
+    model = small_net()
+    history = model.fit(X, y, epochs=12, batch_size=16, optimizer=Adam(0.01), seed=0,
+                        validation_data=(Xt, yt))
+    assert model.evaluate(Xt, yt)["accuracy"] >= 0.95
+    assert history.history["loss"][-1] < history.history["loss"][0] / 3
+    assert history.epoch == list(range(1, 13))
+    probs = model.predict_proba(Xt)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(Xt), probs.argmax(axis=1))
+
+
+def test_evaluate_and_normalization_by_hand():
+    X, y = bars(20)
+    model = small_net()
+    model.normalization = {"mean": 0.5, "std": 0.25}
+    z = model.forward((X - 0.5) / 0.25, training=False)
+    loss, _ = softmax_cross_entropy(z, y)
+    got = model.evaluate(X, y, batch_size=7)
+    assert got["loss"] == pytest.approx(loss, rel=1e-5)
+    assert got["accuracy"] == pytest.approx(np.mean(z.argmax(axis=1) == y))
+
+
+def test_same_seed_same_weights_bitwise():
+    X, y = bars(96)
+    runs = []
+    for _ in range(2):
+        model = small_net(seed=5)
+        model.fit(X, y, epochs=3, batch_size=10, optimizer=SGD(0.05, momentum=0.9), seed=7, augment=1,
+                  validation_split=0.25)
+        runs.append(model.params())
+    for key in runs[0]:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])
+    other = small_net(seed=5)
+    other.fit(X, y, epochs=3, batch_size=10, optimizer=SGD(0.05, momentum=0.9), seed=8, augment=1,
+              validation_split=0.25)
+    assert not np.array_equal(other.params()["4.weight"], runs[0]["4.weight"])
+
+
+class Interrupt(Callback):
+    """Simulates Ctrl-C in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        self.at, self.epoch = (epoch, batch), 0
+
+    def on_epoch_begin(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, n_batches, loss):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_interrupt_equals_uninterrupted(tmp_path):
+    X, y = bars(90)
+    settings = dict(epochs=5, batch_size=8, seed=3, augment=1, validation_split=0.2)
+    full = small_net(seed=1)
+    full.fit(X, y, optimizer=Adam(0.01), callbacks=[EarlyStopping(patience=10), ModelCheckpoint(tmp_path / "a.npz")],
+             **settings)
+    part = small_net(seed=1)
+    ck_path = tmp_path / "b.npz"
+    history = part.fit(X, y, optimizer=Adam(0.01), callbacks=[EarlyStopping(patience=10), ModelCheckpoint(ck_path),
+                                                              Interrupt(3, 2)], **settings)
+    assert history.interrupted and history.epoch == [1, 2]
+    ck = load_checkpoint(ck_path)
+    assert ck.epoch == 2 and ck.fit_state["seed"] == 3
+    resumed = ck.model
+    history = resumed.fit(X, y, optimizer=ck.optimizer, callbacks=[EarlyStopping(patience=10), ModelCheckpoint(ck_path)],
+                          resume=ck_path, **settings)
+    assert history.epoch == [1, 2, 3, 4, 5] and not history.interrupted
+    for key, value in full.params().items():
+        np.testing.assert_array_equal(resumed.params()[key], value, err_msg=key)
+    with pytest.raises(ValueError, match="cannot resume: the checkpoint was trained with seed=3"):
+        small_net(seed=1).fit(X, y, optimizer=Adam(0.01), resume=ck_path, **{**settings, "seed": 4})
+
+
+def test_interrupt_rolls_back_to_last_complete_epoch():
+    X, y = bars(48)
+    a, b = small_net(), small_net()
+    a.fit(X, y, epochs=1, batch_size=8, optimizer=SGD(0.1), seed=0)
+    b.fit(X, y, epochs=3, batch_size=8, optimizer=SGD(0.1), seed=0, callbacks=[Interrupt(2, 3)])
+    for key, value in a.params().items():
+        np.testing.assert_array_equal(b.params()[key], value)
+
+
+class Scripted(Callback):
+    """Overwrites val_loss with a script and records each epoch's weights."""
+
+    def __init__(self, values):
+        self.values, self.weights = values, {}
+
+    def on_epoch_end(self, epoch, logs):
+        logs["val_loss"] = self.values[epoch - 1]
+        self.weights[epoch] = {k: v.copy() for k, v in self.context.model.params().items()}
+        return False
+
+
+def test_early_stopping_restores_best():
+    X, y = bars(40)
+    model = small_net()
+    script = Scripted([3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    history = model.fit(X, y, epochs=7, optimizer=SGD(0.1), seed=0, callbacks=[script, EarlyStopping(patience=1)])
+    assert history.epoch == [1, 2, 3, 4, 5] and history.stopped_early and history.best_epoch == 3
+    for key, value in script.weights[3].items():
+        np.testing.assert_array_equal(model.params()[key], value)
+
+
+def test_shift_images_against_loop():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 2, 5, 6))
+    shifts = np.array([[0, 0], [1, -2], [-2, 2], [2, 1]])
+    want = np.zeros_like(x)
+    for n, (dy, dx) in enumerate(shifts):
+        for i in range(5):
+            for j in range(6):
+                if 0 <= i - dy < 5 and 0 <= j - dx < 6:
+                    want[n, :, i, j] = x[n, :, i - dy, j - dx]
+    np.testing.assert_array_equal(shift_images(x, shifts, 2), want)
+
+
+def test_stratified_split_fractions():
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    keep, held = stratified_split(y, 0.2, np.random.default_rng(0))
+    assert np.bincount(y[held]).tolist() == [10, 6, 4]
+    assert sorted(np.concatenate([keep, held]).tolist()) == list(range(100))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"epochs": 0}, "epochs and batch_size must be >= 1"),
+    ({"validation_split": 1.0}, r"validation_split must be in \[0, 1\)"),
+    ({"augment": -1}, "augment must be"),
+    ({"y": np.zeros(5, int)}, "labels for X must be 12 integers"),
+    ({"X": np.zeros((12, 1, 9, 9))}, r"X samples must have shape \(1, 8, 8\)"),
+    ({"optimizer": None}, "optimizer must be"),
+])
+def test_fit_errors(kwargs, match):
+    X, y = bars(12)
+    args = {"X": X, "y": y, "epochs": 1, "optimizer": SGD(0.1)}
+    args.update(kwargs)
+    error = TypeError if "optimizer" in kwargs else ValueError
+    with pytest.raises(error, match=match):
+        small_net().fit(args.pop("X"), args.pop("y"), **args)
+
+
+def test_output_shape_and_summary():
+    model = small_net()
+    assert model.output_shape() == (3,)
+    assert "total parameters: 235" in model.summary()
+    with pytest.raises(TypeError, match="layers must be"):
+        Sequential([np.zeros(3)])
