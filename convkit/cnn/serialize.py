@@ -100,6 +100,8 @@ def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
     name = os.fspath(path)
     if not os.path.isfile(name):
         raise FileNotFoundError(f"model file {name!r} does not exist")
+    if not zipfile.is_zipfile(name):
+        raise ModelFormatError(f"{name}: not a readable convkit .npz file (not a zip archive)")
     try:
         with np.load(name, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
