@@ -200,37 +200,48 @@ def _conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple,
 
 def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                        pads: Pads, dil: tuple) -> np.ndarray:
-    """dL/dx (N, C, H, W): filter-weighted grad columns scattered back onto the input (col2im)."""
+    """dL/dx (N, C, H, W): each tap's transposed filter slice applied to grad_out, added back at the
+    tap's offset (col2im without materialising the K x N*P column gradient)."""
+    if stride != (1, 1):
+        return _grad_input_strided(grad_out, weight, input_shape, stride, pads, dil)
     n, f, ho, wo = grad_out.shape
     _, c, h, w = input_shape
     kh, kw = weight.shape[2:]
     (t, b), (l, r) = pads
     hp, wp = h + t + b, w + l + r
-    wmat_t = weight.reshape(f, -1).T                                 # (K, F)
-    flat = stride == (1, 1)
-    # stride 1: give each grad row the padded input's width (zeros on the right), so every tap's
-    # contribution is ONE contiguous run of the flattened input plane at offset i*dh*Wp + j*dw
-    width = wp if flat else wo
-    gx = np.zeros((c, n, hp * wp + (wp if flat else 0)), dtype=grad_out.dtype)  # channel-major
-    step = _chunk(n, wmat_t.shape[0] * ho * width * grad_out.dtype.itemsize)
-    for s in range(0, n, step):
-        g = grad_out[s:s + step]
-        if flat:
-            g = np.pad(g, ((0, 0), (0, 0), (0, 0), (0, wp - wo)))
-        dcols = (wmat_t @ _channel_major(g)).reshape(c, kh, kw, -1, ho * width)
-        target = gx[:, s:s + step]
-        for i in range(kh):
-            for j in range(kw):
-                if flat:
-                    off = i * dil[0] * wp + j * dil[1]
-                    target[:, :, off:off + ho * wp] += dcols[:, i, j]
-                    continue
-                rows = slice(i * dil[0], i * dil[0] + (ho - 1) * stride[0] + 1, stride[0])
-                cols_ = slice(j * dil[1], j * dil[1] + (wo - 1) * stride[1] + 1, stride[1])
-                target[:, :, :hp * wp].reshape(c, -1, hp, wp)[:, :, rows, cols_] += \
-                    dcols[:, i, j].reshape(c, -1, ho, wo)
-    gx = gx[:, :, :hp * wp].reshape(c, n, hp, wp)
-    return gx[:, :, t:t + h, l:l + w].transpose(1, 0, 2, 3)
+    # give each grad row the padded input's width (zero columns on the right): then a tap's whole
+    # contribution to one sample is ONE contiguous run of the flattened padded plane
+    g = np.zeros((n, f, ho, wp), dtype=grad_out.dtype)
+    g[..., :wo] = grad_out
+    g = g.reshape(n, f, ho * wp)
+    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))        # (kh, kw, C, F)
+    gx = np.zeros((n, c, hp * wp + wp), dtype=grad_out.dtype)
+    part = np.empty((n, c, ho * wp), dtype=grad_out.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = i * dil[0] * wp + j * dil[1]
+            np.matmul(taps[i, j], g, out=part)                        # (N, C, Ho*Wp), cache-sized
+            gx[:, :, off:off + ho * wp] += part
+    gx = gx[:, :, :hp * wp].reshape(n, c, hp, wp)
+    return gx[:, :, t:t + h, l:l + w]
+
+
+def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
+                        pads: Pads, dil: tuple) -> np.ndarray:
+    """Strided case of `_conv2d_grad_input`: the same per-tap products, added through strided slices."""
+    n, f, ho, wo = grad_out.shape
+    _, c, h, w = input_shape
+    kh, kw = weight.shape[2:]
+    (t, b), (l, r) = pads
+    g = grad_out.reshape(n, f, ho * wo)
+    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))        # (kh, kw, C, F)
+    gx = np.zeros((n, c, h + t + b, w + l + r), dtype=grad_out.dtype)
+    for i in range(kh):
+        rows = slice(i * dil[0], i * dil[0] + (ho - 1) * stride[0] + 1, stride[0])
+        for j in range(kw):
+            cols = slice(j * dil[1], j * dil[1] + (wo - 1) * stride[1] + 1, stride[1])
+            gx[:, :, rows, cols] += (taps[i, j] @ g).reshape(n, c, ho, wo)
+    return gx[:, :, t:t + h, l:l + w]
 
 
 def _conv2d_naive(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, *,
