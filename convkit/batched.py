@@ -200,8 +200,8 @@ def _conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple,
 
 def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                        pads: Pads, dil: tuple) -> np.ndarray:
-    """dL/dx (N, C, H, W): each tap's transposed filter slice applied to grad_out, added back at the
-    tap's offset (col2im without materialising the K x N*P column gradient)."""
+    """dL/dx (N, C, H, W): the transposed filters applied to grad_out and added back at each tap's
+    offset (col2im without materialising the K x N*P column gradient)."""
     if stride != (1, 1):
         return _grad_input_strided(grad_out, weight, input_shape, stride, pads, dil)
     n, f, ho, wo = grad_out.shape
@@ -209,19 +209,24 @@ def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tu
     kh, kw = weight.shape[2:]
     (t, b), (l, r) = pads
     hp, wp = h + t + b, w + l + r
-    # give each grad row the padded input's width (zero columns on the right): then a tap's whole
-    # contribution to one sample is ONE contiguous run of the flattened padded plane
-    g = np.zeros((n, f, ho, wp), dtype=grad_out.dtype)
-    g[..., :wo] = grad_out
-    g = g.reshape(n, f, ho * wp)
-    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))        # (kh, kw, C, F)
-    gx = np.zeros((n, c, hp * wp + wp), dtype=grad_out.dtype)
-    part = np.empty((n, c, ho * wp), dtype=grad_out.dtype)
+    # Lay each grad row out at the padded input's width (zero columns on the right): then tap (i, j)
+    # adds to the flattened padded plane at offset i*dh*Wp + j*dw, one contiguous run per sample.
+    # The kw taps of a kernel row are folded into one product through a shifted stack of the grad
+    # (sliding windows along the flattened axis), so there are kh products and kh adds, not kh*kw.
+    span, length = dil[1] * (kw - 1), ho * wp
+    g = np.zeros((n, f, length + 2 * span), dtype=grad_out.dtype)
+    g[:, :, span:span + length].reshape(n, f, ho, wp)[..., :wo] = grad_out
+    shifted = sliding_windows(g, kw, dilation=dil[1], axes=2)        # (N, F, L+span, kw)
+    stack = np.empty((n, f, kw, length + span), dtype=grad_out.dtype)
+    np.copyto(stack, shifted[..., ::-1].transpose(0, 1, 3, 2))       # stack[n, f, j, u] = g[u - j*dw]
+    stack = stack.reshape(n, f * kw, length + span)
+    rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh, c, f * kw)
+    gx = np.zeros((n, c, hp * wp + wp + span), dtype=grad_out.dtype)
+    part = np.empty((n, c, length + span), dtype=grad_out.dtype)
     for i in range(kh):
-        for j in range(kw):
-            off = i * dil[0] * wp + j * dil[1]
-            np.matmul(taps[i, j], g, out=part)                        # (N, C, Ho*Wp), cache-sized
-            gx[:, :, off:off + ho * wp] += part
+        np.matmul(rows[i], stack, out=part)                          # (N, C, L+span)
+        off = i * dil[0] * wp
+        gx[:, :, off:off + length + span] += part
     gx = gx[:, :, :hp * wp].reshape(n, c, hp, wp)
     return gx[:, :, t:t + h, l:l + w]
 
