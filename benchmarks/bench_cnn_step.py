@@ -25,15 +25,31 @@ def lenet(seed: int = 0):
                        Flatten(), Dense(32 * 4 * 4, 10)], seed=seed)
 
 
-def median_time(fn, repeat: int) -> float:
-    for _ in range(3):
-        fn()
+def _times(fn, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
+
+
+def median_time(fn, repeat: int) -> float:
+    for _ in range(3):
+        fn()
+    return statistics.median(_times(fn, repeat))
+
+
+def interleaved_medians(fns: list, repeat: int, rounds: int = 5) -> list[float]:
+    """Median time of each fn, run in alternating rounds so machine noise hits all of them alike."""
+    for fn in fns:
+        for _ in range(3):
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, acc in zip(fns, samples):
+            acc.extend(_times(fn, max(1, repeat // rounds)))
+    return [statistics.median(acc) for acc in samples]
 
 
 def blas_threads() -> int:
@@ -119,15 +135,15 @@ def main() -> None:
     x = rng.random((64, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, 64)
     threads = blas_threads()
-    ours = median_time(convkit_step(x, y), args.repeat)
-    print(f"LeNet training step, batch 64, float32, {threads} BLAS thread(s), median of {args.repeat}")
+    print(f"LeNet training step, batch 64, float32, {threads} BLAS thread(s), "
+          f"median of {args.repeat} (interleaved rounds)")
     print(f"{'engine':<10}{'median ms':>12}{'ratio':>8}")
     try:
-        theirs = median_time(torch_step(x, y, threads), args.repeat)
-        ours = median_time(convkit_step(x, y), args.repeat)  # again, interleaved with torch's run
+        ours, theirs = interleaved_medians([convkit_step(x, y), torch_step(x, y, threads)], args.repeat)
         print(f"{'convkit':<10}{ours * 1e3:>12.2f}{ours / theirs:>8.2f}   (target <= 1.50)")
         print(f"{'torch':<10}{theirs * 1e3:>12.2f}{1.0:>8.2f}")
     except ImportError:
+        ours = median_time(convkit_step(x, y), args.repeat)
         print(f"{'convkit':<10}{ours * 1e3:>12.2f}{'-':>8}   (torch not installed: no ratio)")
     if args.profile:
         print(f"\n{'layer':<14}{'forward ms':>12}{'backward ms':>13}")
