@@ -41,13 +41,17 @@ def median_time(fn, repeat: int) -> float:
 
 
 def interleaved_medians(fns: list, repeat: int, rounds: int = 5) -> list[float]:
-    """Median time of each fn, run in alternating rounds so machine noise hits all of them alike."""
-    for fn in fns:
-        for _ in range(3):
-            fn()
+    """Median time of each fn, run in alternating rounds so machine noise hits all of them alike.
+
+    Each block starts with a pause and three untimed calls: numpy's BLAS threads and torch's
+    OpenMP threads keep spinning for a while after their last call and would otherwise steal
+    the cores from whichever engine runs next."""
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
         for fn, acc in zip(fns, samples):
+            time.sleep(0.5)
+            for _ in range(3):
+                fn()
             acc.extend(_times(fn, max(1, repeat // rounds)))
     return [statistics.median(acc) for acc in samples]
 
@@ -146,6 +150,7 @@ def main() -> None:
         ours = median_time(convkit_step(x, y), args.repeat)
         print(f"{'convkit':<10}{ours * 1e3:>12.2f}{'-':>8}   (torch not installed: no ratio)")
     if args.profile:
+        time.sleep(0.5)
         print(f"\n{'layer':<14}{'forward ms':>12}{'backward ms':>13}")
         for name, f, b in layer_profile(x, y, args.repeat):
             print(f"{name:<14}{f:>12.3f}{b:>13.3f}")
