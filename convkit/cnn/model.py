@@ -39,6 +39,20 @@ class Sequential:
     normalization : dict, optional
         ``{"mean": m, "std": s}`` (floats or one per channel): `fit`, `evaluate`
         and `predict*` feed ``(X - m) / s`` to the layers; `forward` does not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Conv2D, ReLU, MaxPool2D, Flatten, Dense, Sequential, Adam
+    >>> model = Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), Dense(16, 2)],
+    ...                    seed=0, input_shape=(1, 4, 4), class_names=["dark", "light"])
+    >>> X = np.concatenate([np.zeros((8, 1, 4, 4)), np.ones((8, 1, 4, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> history = model.fit(X, y, epochs=20, batch_size=4, optimizer=Adam(0.05), seed=0)
+    >>> model.predict(X[[0, -1]]).tolist()
+    [0, 1]
+    >>> model.output_shape()
+    (2,)
     """
 
     def __init__(self, layers: Sequence[Layer], *, seed: int | None = None,
