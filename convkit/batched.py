@@ -214,21 +214,21 @@ def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tu
     # The kw taps of a kernel row are folded into one product through a shifted stack of the grad
     # (sliding windows along the flattened axis), so there are kh products and kh adds, not kh*kw.
     span, length = dil[1] * (kw - 1), ho * wp
-    g = np.zeros((n, f, length + 2 * span), dtype=grad_out.dtype)
-    g[:, :, span:span + length].reshape(n, f, ho, wp)[..., :wo] = grad_out
-    shifted = sliding_windows(g, kw, dilation=dil[1], axes=2)        # (N, F, L+span, kw)
-    stack = np.empty((n, f, kw, length + span), dtype=grad_out.dtype)
-    np.copyto(stack, shifted[..., ::-1].transpose(0, 1, 3, 2))       # stack[n, f, j, u] = g[u - j*dw]
-    stack = stack.reshape(n, f * kw, length + span)
+    g = np.zeros((f, n, length + 2 * span), dtype=grad_out.dtype)   # channel-major: one GEMM per row
+    g[:, :, span:span + length].reshape(f, n, ho, wp)[..., :wo] = grad_out.transpose(1, 0, 2, 3)
+    shifted = sliding_windows(g, kw, dilation=dil[1], axes=2)        # (F, N, L+span, kw)
+    stack = np.empty((f, kw, n, length + span), dtype=grad_out.dtype)
+    np.copyto(stack, shifted[..., ::-1].transpose(0, 3, 1, 2))       # stack[f, j, n, u] = g[u - j*dw]
+    stack = stack.reshape(f * kw, -1)
     rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh, c, f * kw)
-    gx = np.zeros((n, c, hp * wp + wp + span), dtype=grad_out.dtype)
-    part = np.empty((n, c, length + span), dtype=grad_out.dtype)
+    gx = np.zeros((c, n, hp * wp + wp + span), dtype=grad_out.dtype)
+    part = np.empty((c, n * (length + span)), dtype=grad_out.dtype)
     for i in range(kh):
-        np.matmul(rows[i], stack, out=part)                          # (N, C, L+span)
+        np.matmul(rows[i], stack, out=part)                          # (C, N*(L+span))
         off = i * dil[0] * wp
-        gx[:, :, off:off + length + span] += part
-    gx = gx[:, :, :hp * wp].reshape(n, c, hp, wp)
-    return gx[:, :, t:t + h, l:l + w]
+        gx[:, :, off:off + length + span] += part.reshape(c, n, -1)
+    gx = gx[:, :, :hp * wp].reshape(c, n, hp, wp)
+    return gx[:, :, t:t + h, l:l + w].transpose(1, 0, 2, 3)
 
 
 def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
