@@ -5,9 +5,13 @@ filters, exactly as ``torch.nn.functional.conv2d``. It is im2col over
 `convkit.windows.sliding_windows` followed by one matrix product per sample,
 done in chunks of the batch so the column matrix stays small. The two private
 backward helpers are the same machinery run the other way: the weight
-gradient contracts the output gradient with the input windows, the input
-gradient scatters (col2im) the filter-weighted output gradient back tap by
-tap. General N-D convolution (`convolve` / `correlate`) lives elsewhere.
+gradient contracts the output gradient with the (cached) input windows; the
+input gradient is a col2im done kernel row by kernel row: one product of the
+row's transposed filters with a shifted stack (windows) of the output
+gradient, added back at the row's offset. Memory: the forward column matrix
+is built in chunks of `_CHUNK_BYTES`; the input gradient needs about kw
+times the output gradient. General N-D convolution (`convolve` /
+`correlate`) lives elsewhere.
 """
 
 from __future__ import annotations
