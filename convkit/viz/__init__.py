@@ -1,0 +1,50 @@
+"""Pictures and walkthroughs of what convolution and a CNN compute.
+
+Every number shown comes from the library itself (`convkit.correlate`,
+`convkit.pool`, `convkit.convolve_functions`, the `convkit.cnn` layers);
+this package only lays the numbers out — as terminal text, as image arrays,
+as GIF/PNG files, or as matplotlib figures (Agg, no pyplot, headless).
+
+Submodules: `walkthrough` (convolution steps), `steps` (ReLU, pooling,
+flatten, softmax), `text` (aligned grids), `frames` (animation frames and
+GIF/PNG files), `continuous` (the integral picture), `model` (a trained
+model's filters and feature maps). They load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "format_grid": "text", "side_by_side": "text",
+    "ConvStep": "walkthrough", "ConvWalkthrough": "walkthrough",
+    "conv_walkthrough": "walkthrough", "format_conv_walkthrough": "walkthrough",
+    "PoolWalkthrough": "steps", "SoftmaxWalkthrough": "steps",
+    "relu_walkthrough": "steps", "pool_walkthrough": "steps",
+    "flatten_walkthrough": "steps", "softmax_walkthrough": "steps",
+    "format_relu": "steps", "format_pool": "steps", "format_flatten": "steps",
+    "format_softmax": "steps",
+    "conv_frames": "frames", "frame_steps": "frames", "write_gif": "frames",
+    "write_png_grid": "frames", "tile_frames": "frames", "MAX_FRAMES": "frames",
+    "CONTINUOUS_PAIRS": "continuous", "continuous_walkthrough": "continuous",
+    "continuous_frames": "continuous",
+    "filter_grid": "model", "feature_maps": "model", "model_figure": "model",
+    "figure_to_array": "frames",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'convkit.viz' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

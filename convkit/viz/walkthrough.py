@@ -1,0 +1,195 @@
+"""The seed tutorial's convolution walkthrough as data and as terminal text.
+
+`conv_walkthrough` lays a kernel over every window of a small 2-D image (as
+written: cross-correlation, the way the tutorial and CNNs do it) and keeps,
+for each step, the window, the elementwise products and their sum. The
+feature map itself is ``convkit.correlate(image, kernel, mode="valid",
+stride=stride)`` — the library's own computation; the steps only show how
+each of its cells comes about. Pictures of the same data are in
+`convkit.viz.frames`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .text import format_grid, format_number, side_by_side
+
+__all__ = ["ConvStep", "ConvWalkthrough", "conv_walkthrough", "format_conv_walkthrough",
+           "MAX_SIDE"]
+
+MAX_SIDE = 64   # larger inputs are no longer a walkthrough a person can read
+_MAX_TERMS = 16  # longer sums are summarised instead of spelled out
+
+
+@dataclass(frozen=True)
+class ConvStep:
+    """One position of the kernel: output cell `index`, window at `origin`."""
+
+    number: int                 # 0-based, row-major over the feature map
+    index: tuple[int, int]      # cell of the feature map
+    origin: tuple[int, int]     # top-left pixel of the window in the image
+    window: np.ndarray          # (kh, kw) image values under the kernel
+    products: np.ndarray        # (kh, kw) window * kernel
+    total: float                # products.sum() == feature_map[index]
+
+
+@dataclass(frozen=True)
+class ConvWalkthrough:
+    """An image, a kernel, a stride, and the feature map they give."""
+
+    image: np.ndarray           # (H, W)
+    kernel: np.ndarray          # (kh, kw)
+    stride: tuple[int, int]
+    feature_map: np.ndarray     # (Ho, Wo) = convkit.correlate(image, kernel, "valid", stride)
+
+    @property
+    def n_steps(self) -> int:
+        """Number of kernel positions, one per feature-map cell."""
+        return int(self.feature_map.size)
+
+    def step(self, number: int) -> ConvStep:
+        """The `number`-th kernel position (row-major over the feature map)."""
+        if not 0 <= number < self.n_steps:
+            raise IndexError(f"step must be in [0, {self.n_steps}), got {number}")
+        i, j = divmod(number, self.feature_map.shape[1])
+        r, c = i * self.stride[0], j * self.stride[1]
+        kh, kw = self.kernel.shape
+        window = self.image[r:r + kh, c:c + kw]
+        products = window * self.kernel
+        return ConvStep(number, (i, j), (r, c), window, products, float(products.sum()))
+
+    def steps(self) -> Iterator[ConvStep]:
+        """Every step in order."""
+        return (self.step(k) for k in range(self.n_steps))
+
+
+def _as_2d(name: str, value: ArrayLike) -> np.ndarray:
+    """A finite real 2-D float64 array, or a ValueError/TypeError naming `name`."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return a.astype(np.float64)
+
+
+def _stride_pair(stride: int | tuple[int, int]) -> tuple[int, int]:
+    """(sr, sc) from an int or a pair of positive ints."""
+    pair = (stride, stride) if np.ndim(stride) == 0 else tuple(stride)
+    if len(pair) != 2 or any(int(s) != s or s < 1 for s in pair):
+        raise ValueError(f"stride must be a positive int or a pair of them, got {stride!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def conv_walkthrough(image: ArrayLike, kernel: ArrayLike, *,
+                     stride: int | tuple[int, int] = 1) -> ConvWalkthrough:
+    """Lay `kernel` over each window of `image` and record every step.
+
+    Parameters
+    ----------
+    image : array_like of shape (H, W)
+        A small gray image or any matrix; at most `MAX_SIDE` per side.
+    kernel : array_like of shape (kh, kw)
+        The feature detector, laid over each window as written.
+    stride : int or (int, int), optional
+        Step of the window along rows and columns.
+
+    Returns
+    -------
+    walk : ConvWalkthrough
+        ``walk.feature_map`` of shape ``((H-kh)//sr + 1, (W-kw)//sc + 1)``;
+        ``walk.step(k)`` gives window, products and their sum.
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, empty, NaN/inf, kernel larger than the image, image larger
+        than `MAX_SIDE`, bad stride.
+    TypeError
+        Not real numbers.
+
+    Notes
+    -----
+    ``feature_map[i, j] = sum_mn kernel[m, n] * image[i*sr + m, j*sc + n]``,
+    computed by ``convkit.correlate(image, kernel, mode="valid", stride=stride)``.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0], [0, 1]])
+    >>> walk.feature_map
+    array([[2., 0.],
+           [0., 2.]])
+    >>> walk.step(1).products
+    array([[0., 0.],
+           [0., 0.]])
+    """
+    from convkit import correlate
+
+    img = _as_2d("image", image)
+    ker = _as_2d("kernel", kernel)
+    strides = _stride_pair(stride)
+    if max(img.shape) > MAX_SIDE:
+        raise ValueError(f"image is {img.shape[0]}x{img.shape[1]}; a walkthrough takes at most "
+                         f"{MAX_SIDE}x{MAX_SIDE} (crop or shrink it)")
+    if ker.shape[0] > img.shape[0] or ker.shape[1] > img.shape[1]:
+        raise ValueError(f"kernel {ker.shape[0]}x{ker.shape[1]} is larger than image "
+                         f"{img.shape[0]}x{img.shape[1]}; the kernel must fit inside the image")
+    fmap = np.asarray(correlate(img, ker, mode="valid", stride=strides), dtype=np.float64)
+    return ConvWalkthrough(img, ker, strides, fmap)
+
+
+def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
+                            decimals: int = 2) -> str:
+    """The walkthrough as terminal text: inputs, the first steps in full, the map.
+
+    Each full step shows the window (in the image, marked), the products and
+    the sum written into the map; the later steps are summarised in one line
+    each only when there are few of them.
+    """
+    kh, kw = walk.kernel.shape
+    (h, w), (ho, wo) = walk.image.shape, walk.feature_map.shape
+    head = [f"image {h}x{w}, kernel {kh}x{kw}, stride {walk.stride[0]}x{walk.stride[1]}"
+            f" -> feature map {ho}x{wo}  ((n - k) // stride + 1)", ""]
+    head += side_by_side([format_grid(walk.image, decimals=decimals, title="image"),
+                          format_grid(walk.kernel, decimals=decimals, title="kernel")])
+    lines = head + [""]
+    shown = min(full_steps, walk.n_steps)
+    for step in (walk.step(k) for k in range(shown)):
+        r, c = step.origin
+        mark = np.zeros(walk.image.shape, bool)
+        mark[r:r + kh, c:c + kw] = True
+        partial = np.full(walk.feature_map.shape, np.nan)
+        flat = partial.reshape(-1)
+        flat[:step.number + 1] = walk.feature_map.reshape(-1)[:step.number + 1]
+        terms = " + ".join(format_number(p, decimals) for p in step.products.ravel())
+        lines.append(f"step {step.number + 1}/{walk.n_steps}: window at row {r}, column {c}"
+                     f" -> map[{step.index[0]}, {step.index[1]}]")
+        lines += side_by_side([
+            format_grid(walk.image, decimals=decimals, mark=mark, title="image [window]"),
+            format_grid(step.products, decimals=decimals, title="window * kernel"),
+            _partial_map(partial, step.index, decimals)])
+        if step.products.size > _MAX_TERMS:
+            terms = f"(the {step.products.size} products added up)"
+        lines.append(f"sum = {terms} = {format_number(step.total, decimals)}")
+        lines.append("")
+    if shown < walk.n_steps:
+        lines.append(f"... {walk.n_steps - shown} more steps, the same way ...")
+        lines.append("")
+    lines += format_grid(walk.feature_map, decimals=decimals, title="feature map")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _partial_map(partial: np.ndarray, index: tuple[int, int], decimals: int) -> list[str]:
+    """The feature map filled up to this step ('.' for cells not yet computed)."""
+    mark = np.zeros(partial.shape, bool)
+    mark[index] = True
+    return format_grid(partial, decimals=decimals, mark=mark, title="feature map")
