@@ -1,0 +1,188 @@
+"""Animation frames of the convolution walkthrough, and GIF / PNG files of frames.
+
+Frames are RGB uint8 arrays drawn with matplotlib's Agg canvas on a private
+`Figure` (no pyplot, no global state, headless). One figure is built per
+animation and only its changing artists are updated between frames. Files are
+written through `convkit._atomic.atomic_path` with Pillow (installed with
+scikit-image), so a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from .._atomic import atomic_path
+from .walkthrough import ConvWalkthrough
+
+__all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "frame_steps", "figure_to_array", "conv_frames",
+           "tile_frames", "write_gif", "write_png_grid", "write_figure"]
+
+MAX_FRAMES = 200        # a GIF with more frames is subsampled to this many
+MAX_GRID_FRAMES = 36    # a PNG grid with more frames is subsampled to this many
+_ANNOTATE_MAX = 16      # write the numbers into cells while a side is at most this long
+
+
+def frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
+    """Indices of the steps to draw: all of them, or `max_frames` evenly spaced
+    ones that include the first and the last.
+
+    Examples
+    --------
+    >>> frame_steps(5, 3)
+    array([0, 2, 4])
+    """
+    if max_frames < 2:
+        raise ValueError(f"max_frames must be at least 2, got {max_frames}")
+    if n_steps <= max_frames:
+        return np.arange(n_steps)
+    return np.linspace(0, n_steps - 1, max_frames).round().astype(int)
+
+
+def figure_to_array(fig) -> np.ndarray:
+    """Render a matplotlib Figure on an Agg canvas and return it as (H, W, 3) uint8."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _annotate(ax, a: np.ndarray, decimals: int = 1) -> list:
+    """Write each cell's value into an imshow axis; return the text artists (row-major)."""
+    from .text import format_number
+
+    texts = []
+    if max(a.shape) > _ANNOTATE_MAX:
+        return texts
+    for (i, j), v in np.ndenumerate(a):
+        texts.append(ax.text(j, i, format_number(v, decimals), ha="center", va="center",
+                             fontsize=8, color="tab:red"))
+    return texts
+
+
+def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
+                dpi: int = 80) -> list[np.ndarray]:
+    """One RGB frame per step: the window on the image, the kernel, the map filling in.
+
+    Parameters
+    ----------
+    walk : ConvWalkthrough
+        From `conv_walkthrough`.
+    steps : sequence of int, optional
+        Which steps to draw; default ``frame_steps(walk.n_steps)`` (all, or
+        `MAX_FRAMES` evenly spaced ones).
+    dpi : int, optional
+        Resolution of the frames (a 9 x 3.4 inch figure).
+
+    Returns
+    -------
+    frames : list of ndarray of shape (H, W, 3), uint8
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    steps = frame_steps(walk.n_steps) if steps is None else np.asarray(steps, int)
+    kh, kw = walk.kernel.shape
+    fmap = walk.feature_map
+    fig = Figure(figsize=(9, 3.4), dpi=dpi)
+    ax_img, ax_ker, ax_map = fig.subplots(1, 3)
+    ax_img.imshow(walk.image, cmap="gray", interpolation="nearest")
+    ax_img.set_title("image")
+    _annotate(ax_img, walk.image)
+    window = Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="tab:orange", linewidth=3)
+    ax_img.add_patch(window)
+    ax_ker.imshow(walk.kernel, cmap="gray", interpolation="nearest")
+    ax_ker.set_title("kernel")
+    _annotate(ax_ker, walk.kernel)
+    lo, hi = float(fmap.min()), float(fmap.max())
+    shown = ax_map.imshow(np.full(fmap.shape, np.nan), cmap="viridis", vmin=lo,
+                          vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+    ax_map.set_title("feature map")
+    cell = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="tab:orange", linewidth=3)
+    ax_map.add_patch(cell)
+    texts = _annotate(ax_map, fmap)
+    for t in texts:
+        t.set_color("white")
+    for ax in (ax_img, ax_ker, ax_map):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    title = fig.suptitle("")
+    frames = []
+    flat_partial = np.full(fmap.size, np.nan)
+    for k in steps:
+        step = walk.step(int(k))
+        flat_partial[:] = np.nan
+        flat_partial[:k + 1] = fmap.reshape(-1)[:k + 1]
+        shown.set_data(flat_partial.reshape(fmap.shape))
+        for n, t in enumerate(texts):
+            t.set_visible(n <= k)
+        window.set_xy((step.origin[1] - 0.5, step.origin[0] - 0.5))
+        cell.set_xy((step.index[1] - 0.5, step.index[0] - 0.5))
+        title.set_text(f"step {k + 1}/{walk.n_steps}: sum of window * kernel = "
+                       f"{step.total:.4g} -> map[{step.index[0]}, {step.index[1]}]")
+        frames.append(figure_to_array(fig))
+    return frames
+
+
+def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
+                gap: int = 4) -> np.ndarray:
+    """Arrange equal-sized RGB frames in a grid (row-major) on a white background."""
+    n = len(frames)
+    if n == 0:
+        raise ValueError("no frames to tile")
+    cols = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    h, w = frames[0].shape[:2]
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), 255, np.uint8)
+    for k, frame in enumerate(frames):
+        r, c = divmod(k, cols)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = frame
+    return out
+
+
+def _check_suffix(path: str | os.PathLike, suffix: str) -> None:
+    """ValueError unless `path` ends in `suffix` (case-insensitive)."""
+    if not str(path).lower().endswith(suffix):
+        raise ValueError(f"output {str(path)!r} must end in {suffix}")
+
+
+def write_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
+              duration_ms: int = 400, overwrite: bool = False) -> None:
+    """Write RGB frames as a looping GIF animation, atomically.
+
+    Raises ValueError for a path not ending in .gif, a missing folder, no
+    frames; FileExistsError for an existing file unless `overwrite`.
+    """
+    from PIL import Image
+
+    _check_suffix(path, ".gif")
+    if len(frames) == 0:
+        raise ValueError("no frames to write")
+    images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=int(duration_ms), loop=0)
+
+
+def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
+                   columns: int | None = None, overwrite: bool = False) -> None:
+    """Write RGB frames tiled into one PNG, atomically (see `tile_frames`)."""
+    from PIL import Image
+
+    _check_suffix(path, ".png")
+    grid = tile_frames(frames, columns=columns)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        Image.fromarray(grid).save(tmp, format="PNG")
+
+
+def write_figure(path: str | os.PathLike, fig, *, overwrite: bool = False) -> None:
+    """Save a matplotlib Figure as PNG, atomically."""
+    from PIL import Image
+
+    _check_suffix(path, ".png")
+    image = figure_to_array(fig)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
