@@ -75,12 +75,17 @@ def _chunk(n: int, bytes_per_sample: int) -> int:
     return max(1, min(n, _CHUNK_BYTES // max(1, bytes_per_sample)))
 
 
-def _im2col(xp: np.ndarray, k: tuple, stride: tuple, dil: tuple) -> np.ndarray:
+def _im2col(xp: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: np.ndarray | None = None) -> np.ndarray:
     """Columns of a padded batch, channel-major: (C*kh*kw, N*Ho*Wo), rows ordered (c, i, j) like
-    the weight, so one GEMM serves the whole chunk in the forward and both backward products."""
+    the weight, so one GEMM serves the whole chunk in the forward and both backward products.
+    `out`: a previous column matrix to overwrite if it has the right shape and dtype."""
     win = sliding_windows(xp, k, stride=stride, dilation=dil, axes=(2, 3))  # (N, C, Ho, Wo, kh, kw)
     n, c, ho, wo = win.shape[:4]
-    cols = np.empty((c, k[0], k[1], n, ho, wo), dtype=xp.dtype)
+    shape = (c, k[0], k[1], n, ho, wo)
+    if out is not None and out.size == np.prod(shape) and out.dtype == xp.dtype:
+        cols = out.reshape(shape)
+    else:
+        cols = np.empty(shape, dtype=xp.dtype)
     np.copyto(cols, win.transpose(1, 4, 5, 0, 2, 3))
     return cols.reshape(c * k[0] * k[1], n * ho * wo)
 
@@ -160,8 +165,10 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
 
 
 def _conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: tuple,
-                    pads: Pads, dil: tuple, *, keep_cols: bool = False):
-    """Trusting engine: (out, cols or None); cols (list of per-chunk (K, n*P) matrices) feed backward."""
+                    pads: Pads, dil: tuple, *, keep_cols: bool = False, reuse: list | None = None):
+    """Trusting engine: (out, cols or None); cols (list of per-chunk (K, n*P) matrices) feed backward.
+    `reuse`: the cols of a previous call, overwritten instead of allocating (no fresh pages to fault
+    in on every training step)."""
     n, c, h, w = x.shape
     f = weight.shape[0]
     k = weight.shape[2:]
@@ -170,8 +177,9 @@ def _conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
     out = np.empty((n, f, ho * wo), dtype=x.dtype)
     step = _chunk(n, wmat.shape[1] * ho * wo * x.dtype.itemsize)
     kept = []
-    for s in range(0, n, step):
-        cols = _im2col(_pad(x[s:s + step], pads), k, stride, dil)    # (K, n'*P)
+    for i, s in enumerate(range(0, n, step)):
+        buffer = reuse[i] if reuse is not None and i < len(reuse) else None
+        cols = _im2col(_pad(x[s:s + step], pads), k, stride, dil, buffer)  # (K, n'*P)
         res = (wmat @ cols).reshape(f, -1, ho * wo)                  # (F, n', P)
         if bias is not None:
             res += bias[:, None, None]

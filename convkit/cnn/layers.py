@@ -132,8 +132,10 @@ class Conv2D(_Weighted):
             raise ValueError(f"Conv2D expects input (N, {self.in_channels}, H, W), got shape {x.shape}")
         w = self.params["weight"]
         stride, dil, pads = self._geom(x.shape)
+        # the previous step's columns are dead once a new training forward starts: reuse them
+        reuse = self._cache[1] if training and self._cache is not None else None
         out, cols = _conv2d_forward(x.astype(w.dtype, copy=False), w, self.params.get("bias"),
-                                    stride, pads, dil, keep_cols=training)
+                                    stride, pads, dil, keep_cols=training, reuse=reuse)
         if training:
             self._cache = (x, cols, stride, pads, dil)
         return out
