@@ -1,0 +1,135 @@
+"""A trained model's first-layer filters and, for one input, its feature maps.
+
+`feature_maps` runs one image through the model's own layers (after the
+model's own normalisation) and keeps the output of every convolution and
+pooling layer; `model_figure` draws the learned filters and those maps as one
+matplotlib `Figure` (Agg, no pyplot). Layers after `Flatten` are not maps and
+are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["first_conv_weights", "prepare_input", "feature_maps", "filter_grid", "model_figure"]
+
+
+def first_conv_weights(model) -> np.ndarray:
+    """The first Conv2D layer's weight, shape (F, C, kh, kw); ValueError if there is none."""
+    from convkit.cnn import Conv2D
+
+    for layer in model.layers:
+        if isinstance(layer, Conv2D):
+            return np.asarray(layer.params["weight"], np.float64)
+    raise ValueError("the model has no Conv2D layer, so it has no filters to show")
+
+
+def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarray:
+    """A gray (H, W) or colour (H, W, C) image in [0, 1] as the model's (1, C, H, W) input.
+
+    The image is resized (scikit-image, anti-aliased) to the model's input
+    size, turned gray or repeated to its channel count, optionally inverted
+    (1 - x, for dark-on-light drawings given to a model trained on
+    light-on-dark digits), then normalised as the model's own ``normalize``.
+    """
+    from skimage.transform import resize
+
+    if model.input_shape is None or len(model.input_shape) != 3:
+        raise ValueError(f"the model's input_shape must be (C, H, W) to take an image, got "
+                         f"{model.input_shape}")
+    c, h, w = model.input_shape
+    a = np.asarray(image, np.float64)
+    if a.ndim == 3 and c == 1:
+        a = a[..., :3] @ np.array([0.2125, 0.7154, 0.0721]) if a.shape[2] >= 3 else a[..., 0]
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], c, axis=2)
+    if a.ndim != 3 or a.shape[2] < c:
+        raise ValueError(f"image of shape {np.shape(image)} cannot feed a model with {c} channels")
+    a = a[..., :c]
+    if a.shape[:2] != (h, w):
+        a = resize(a, (h, w), anti_aliasing=True)
+    if invert:
+        a = 1.0 - a
+    return model.normalize(np.moveaxis(a, 2, 0)[None])
+
+
+def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Run a (1, C, H, W) input through the layers; keep each conv/pool output.
+
+    Returns
+    -------
+    maps : list of (name, ndarray of shape (F, Ho, Wo))
+        ``name`` is ``"<layer index> <layer type>"``, e.g. ``"0 Conv2D"``.
+    """
+    from convkit.cnn import Conv2D, Flatten, Pool2D
+
+    maps = []
+    for n, layer in enumerate(model.layers):
+        if isinstance(layer, Flatten):
+            break
+        x = layer.forward(x, training=False)
+        if isinstance(layer, (Conv2D, Pool2D)):
+            maps.append((f"{n} {type(layer).__name__}", np.asarray(x[0], np.float64)))
+    return maps
+
+
+def _mosaic(planes: np.ndarray, columns: int) -> np.ndarray:
+    """(K, h, w) planes, each scaled to [0, 1], tiled row-major with NaN gaps of 1 pixel."""
+    k, h, w = planes.shape
+    rows = int(np.ceil(k / columns))
+    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
+    for i, p in enumerate(planes):
+        lo, hi = float(p.min()), float(p.max())
+        r, c = divmod(i, columns)
+        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = \
+            (p - lo) / (hi - lo) if hi > lo else 0.5
+    return out
+
+
+def filter_grid(weights: ArrayLike) -> np.ndarray:
+    """The filters (F, C, kh, kw) as one mosaic array, channels side by side per filter."""
+    wts = np.asarray(weights, np.float64)
+    if wts.ndim != 4:
+        raise ValueError(f"weights must be (F, C, kh, kw), got shape {wts.shape}")
+    f, c, kh, kw = wts.shape
+    planes = wts.transpose(0, 2, 1, 3).reshape(f, kh, c * kw)   # channels next to each other
+    return _mosaic(planes, int(np.ceil(np.sqrt(f))))
+
+
+def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100):
+    """One Figure: the first layer's filters, then (for an input x) every feature map.
+
+    Parameters
+    ----------
+    model : convkit.cnn.Sequential
+    x : ndarray of shape (1, C, H, W), optional
+        An input prepared by `prepare_input`.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Each map is scaled to its own range (dark = low, light = high).
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    cmap = colormaps["gray"].with_extremes(bad="#5b8fd6")   # gaps between maps in blue
+    weights = first_conv_weights(model)
+    blocks = [(f"first-layer filters: {weights.shape[0]} x {weights.shape[1]} channel(s) "
+               f"of {weights.shape[2]}x{weights.shape[3]}", filter_grid(weights))]
+    if x is not None:
+        blocks.append(("input", _mosaic(np.asarray(x[0], np.float64), x.shape[1])))
+        for name, maps in feature_maps(model, x):
+            blocks.append((f"layer {name}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}",
+                           _mosaic(maps, int(np.ceil(np.sqrt(maps.shape[0]))))))
+    fig = Figure(figsize=(6, 3.2 * len(blocks)), dpi=dpi)
+    for k, (title, mosaic) in enumerate(blocks):
+        ax = fig.add_subplot(len(blocks), 1, k + 1)
+        ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
