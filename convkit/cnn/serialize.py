@@ -153,6 +153,7 @@ def _build_model(name: str, header: dict, arrays: dict):
     arch = header.get("architecture")
     _expect(isinstance(arch, list) and arch and all(isinstance(c, dict) for c in arch), name,
             "architecture must be a non-empty list of layer objects")
+    _check_sizes(name, arch, arrays)
     try:
         layers = [layer_from_config(c, dtype=dtype) for c in arch]
         shape = header.get("input_shape")
@@ -175,6 +176,21 @@ def _build_model(name: str, header: dict, arrays: dict):
     _expect(header.get("params") == own, name, "the parameter list does not match the architecture")
     model.set_params(_check_arrays(name, arrays, "param/", own, np.dtype(dtype)))
     return model
+
+
+def _check_sizes(name: str, arch: list, arrays: dict) -> None:
+    """Refuse an architecture whose weights would outgrow the arrays actually stored (a forged
+    header must not make us allocate and initialise gigabytes before the shape check)."""
+    stored = sum(a.size for k, a in arrays.items() if k.startswith("param/"))
+    for config in arch:
+        dims = [config.get(k) for k in ("in_channels", "out_channels", "in_features", "out_features")]
+        kernel = config.get("kernel_size")
+        dims += list(kernel) if isinstance(kernel, list) else [kernel, kernel] if kernel is not None else []
+        numbers = [d for d in dims if d is not None]
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in numbers):
+            raise ModelFormatError(f"{name}: invalid architecture (layer sizes must be positive ints: {config!r})")
+        if numbers and int(np.prod([float(d) for d in numbers])) > stored:
+            raise ModelFormatError(f"{name}: the architecture needs more weights than the file stores ({config!r})")
 
 
 def _check_normalization(name: str, norm: Any) -> dict | None:
