@@ -1,0 +1,220 @@
+"""``convkit train``, ``convkit evaluate`` and ``convkit predict``: the CNN on the command line.
+
+Only click and the standard library are imported here; numpy and convkit are
+imported inside the commands so ``convkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from ._common import CLIError, library_errors
+
+__all__ = ["train", "evaluate", "predict"]
+
+_DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"   # = convkit.cnn.arch.DEFAULT_ARCH
+_RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
+                "augment", "patience")
+
+
+def _format_confusion(matrix, names) -> str:
+    """The confusion matrix as text: rows true, columns predicted."""
+    labels = [str(n)[:8] for n in names]
+    width = max([len(x) for x in labels] + [len(str(int(matrix.max()))) if matrix.size else 1, 4])
+    head = " " * (width + 1) + " ".join(f"{x:>{width}}" for x in labels) + "   <- predicted"
+    rows = [f"{labels[i]:>{width}} " + " ".join(f"{int(v):>{width}}" for v in row)
+            for i, row in enumerate(matrix)]
+    return "\n".join([head, *rows])
+
+
+class _Progress:
+    """A click progress bar per epoch on stderr and one summary line per epoch on stdout."""
+
+    def __init__(self, total_epochs: int) -> None:
+        self.total = total_epochs
+        self.bar = None
+
+    def begin(self, epoch: int, n_batches: int) -> None:
+        self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}", file=click.get_text_stream("stderr"),
+                                     width=30, show_eta=False)
+        self.bar.__enter__()
+
+    def batch(self, batch: int, n_batches: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def end(self, epoch: int, logs: dict) -> None:
+        self.close()
+        line = f"epoch {epoch:3d}/{self.total}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}"
+        if "val_loss" in logs:
+            line += f"  val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}"
+        click.echo(line + f"  {logs['time']:.1f}s")
+
+
+@click.command("train")
+@click.option("--dataset", default="digits", show_default=True,
+              help="digits | faces | shapes, an image folder root/<class>/*.png, a .npz (images, labels), "
+                   "an MNIST IDX folder or IMAGES,LABELS IDX files.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="Total epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
+              help="Learning rate.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
+              help="Adam, or SGD with momentum 0.9.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split, weights and shuffling.")
+@click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="Fraction of each class held out for validation (best model, early stopping).")
+@click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
+              show_default=True, help="Fraction of each class held out for the final test.")
+@click.option("--arch", default=_DEFAULT_ARCH, show_default=True,
+              help="Layers, e.g. conv16-relu-pool2-conv32k5-relu-pool2-flatten-dense64-relu-dense "
+                   "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, flatten, denseN; a last bare dense "
+                   "has one output per class).")
+@click.option("--augment", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Random shifts of up to this many pixels each epoch (0 = off).")
+@click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop after this many epochs without a better validation loss (0 = never).")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Run folder.  [default: runs/<dataset>]")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
+@click.option("--force", is_flag=True, help="Replace an existing run in --out.")
+@click.pass_context
+@library_errors
+def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: float, optimizer: str, seed: int,
+          val_split: float, test_split: float, arch: str, augment: int, patience: int, out: str | None,
+          resume: bool, force: bool) -> None:
+    """Train a CNN and save the run (model, checkpoint, history, metrics, plots) in a folder.
+
+    With no options: the default network on the 1,797 bundled 8x8 digits,
+    25 % of each class held out for the test. Ctrl-C saves a checkpoint;
+    `convkit train --resume` (same --out) continues it.
+    """
+    import os
+    from pathlib import Path
+
+    from convkit.cnn.runs import EpochReporter, RunConfig, train_run
+    if resume and force:
+        raise CLIError("--resume and --force exclude each other")
+    if out is None:
+        name = Path(dataset.split(",")[0]).stem or "dataset"
+        out = os.path.join("runs", name)
+    if resume:
+        given = [o for o in _RUN_OPTIONS if ctx.get_parameter_source(o) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise CLIError(f"--resume uses the run's own settings; drop --{given[0].replace('_', '-')} "
+                           f"(only --epochs and --out may be given)")
+    config = RunConfig(dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                       seed=seed, val_split=val_split, test_split=test_split, arch=arch, augment=augment,
+                       patience=patience)
+    progress = _Progress(epochs)
+    click.echo(f"{'resuming' if resume else 'training'} in {out}", err=True)
+    try:
+        result = train_run(config, out, resume=resume, force=force,
+                           callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
+    finally:
+        progress.close()
+    if result.interrupted:
+        done = len(result.history.epoch)
+        click.echo(f"interrupted after {done} complete epoch(s); checkpoint saved in {out}. "
+                   f"Continue with: convkit train --resume --out {out}", err=True)
+        ctx.exit(130)
+    m = result.metrics
+    click.echo(f"test accuracy {m['test_accuracy']:.2%} (loss {m['test_loss']:.4f}) on {m['n_test']} images; "
+               f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.1f} s")
+    click.echo("confusion matrix (rows: true class):")
+    click.echo(_format_confusion(result.confusion, result.class_names))
+    click.echo(f"saved {out}/: model.npz checkpoint.npz history.csv metrics.json curves.png confusion.png")
+
+
+def _load(model_path: str):
+    from convkit.cnn.serialize import load_model
+    return load_model(model_path)
+
+
+@click.command("evaluate")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--dataset", default=None,
+              help="Dataset to score (all of it). Default: the test split of the run the model came from.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@library_errors
+def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
+    """Accuracy, loss and confusion matrix of a saved MODEL on a dataset."""
+    from pathlib import Path
+
+    from convkit.cnn.datasets import load_dataset, split
+    from convkit.cnn.runs import RUN_FILES, evaluate_model
+    net = _load(model)
+    run_file = Path(model).parent / RUN_FILES["config"]
+    if dataset is None:
+        if not run_file.is_file():
+            raise CLIError(f"no --dataset given and no {RUN_FILES['config']} beside {model}; pass --dataset")
+        run = json.loads(run_file.read_text())
+        data = load_dataset(run["dataset"], seed=int(run["seed"]))
+        data = split(data, float(run["test_split"]), float(run["val_split"]), seed=int(run["seed"]))[2]
+        what = f"{run['dataset']} (test split)"
+    else:
+        data = load_dataset(dataset)
+        what = dataset
+    if net.input_shape is not None and tuple(net.input_shape) != data.images.shape[1:]:
+        raise CLIError(f"model {model} takes C x H x W = {tuple(net.input_shape)} images, "
+                       f"the dataset has {data.images.shape[1:]}")
+    metrics, confusion = evaluate_model(net, data.images, data.labels)
+    names = list(net.class_names or data.class_names)
+    if as_json:
+        click.echo(json.dumps({"model": model, "dataset": what, "n": len(data), **metrics,
+                               "class_names": names, "confusion_matrix": confusion.tolist()}))
+        return
+    click.echo(f"{what}: {len(data)} images, accuracy {metrics['accuracy']:.2%}, loss {metrics['loss']:.4f}")
+    click.echo("confusion matrix (rows: true class):")
+    click.echo(_format_confusion(confusion, names))
+
+
+@click.command("predict")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Classes shown per image.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
+@library_errors
+def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> None:
+    """Classify IMAGES with a saved MODEL (each image converted to the model's size and channels)."""
+    import numpy as np
+    from skimage.transform import resize
+
+    from convkit.images import read_image
+    net = _load(model)
+    if net.input_shape is None or len(net.input_shape) != 3 or net.input_shape[0] not in (1, 3):
+        raise CLIError(f"model {model} does not record a 1- or 3-channel C x H x W input shape "
+                       f"(got {net.input_shape}); it cannot read image files")
+    c, h, w = (int(v) for v in net.input_shape)
+    batch = []
+    for path in images:
+        im = read_image(path, gray=(c == 1))
+        if c == 3:
+            im = np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im[..., :3]
+            if im.shape[2] == 1:
+                im = np.repeat(im, 3, axis=2)
+        if im.shape[:2] != (h, w):
+            im = resize(im, (h, w), order=1, anti_aliasing=True, preserve_range=True)
+        im = np.clip(im, 0, 1).astype(np.float32)
+        batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
+    proba = net.predict_proba(np.stack(batch))
+    names = list(net.class_names or [str(i) for i in range(proba.shape[1])])
+    results = []
+    for path, p in zip(images, proba):
+        order = np.argsort(-p, kind="stable")[:top]
+        results.append({"image": path, "predictions": [{"class": names[i], "probability": float(p[i])}
+                                                       for i in order]})
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    for r in results:
+        tops = ", ".join(f"{q['class']} {q['probability']:.1%}" for q in r["predictions"])
+        click.echo(f"{r['image']}: {tops}")

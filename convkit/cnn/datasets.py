@@ -1,0 +1,348 @@
+"""Image classification datasets for `convkit.cnn`, all as N x C x H x W float32 in [0, 1].
+
+Built in (nothing is downloaded): ``digits`` (scikit-learn's 1,797 8 x 8
+digits, the default), ``faces`` (scikit-image's 200 face / non-face 25 x 25
+patches) and ``shapes`` (circles, squares, triangles and crosses drawn from a
+seed). From files: an image folder ``root/<class>/*.png``, a ``.npz`` with
+``images`` and ``labels`` (read with ``allow_pickle=False``) and MNIST /
+Fashion-MNIST IDX files (raw or ``.gz``). `split` makes stratified, seeded
+train / validation / test subsets.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "digits", "faces", "shapes",
+           "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split"]
+
+BUILTIN_DATASETS = ("digits", "faces", "shapes")
+SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+_FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+            "sneaker", "bag", "ankle boot")
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass
+class Dataset:
+    """Images (N x C x H x W float32 in [0, 1]), int labels (N,), class names, a name."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    name: str
+
+    def __post_init__(self) -> None:
+        self.images = np.ascontiguousarray(self.images, dtype=np.float32)
+        self.labels = np.asarray(self.labels)
+        self.class_names = [str(c) for c in self.class_names]
+        if self.images.ndim != 4:
+            raise ValueError(f"dataset {self.name!r}: images must be N x C x H x W, got shape {self.images.shape}")
+        if self.labels.shape != (len(self.images),) or (self.labels.size and self.labels.dtype.kind not in "iu"):
+            raise ValueError(f"dataset {self.name!r}: labels must be {len(self.images)} integers, "
+                             f"got shape {self.labels.shape} dtype {self.labels.dtype}")
+        self.labels = self.labels.astype(np.int64)
+        k = len(self.class_names)
+        bad = self.labels[(self.labels < 0) | (self.labels >= k)]
+        if bad.size:
+            raise ValueError(f"dataset {self.name!r}: label {int(bad[0])} out of range; labels must be "
+                             f"0..{k - 1} for {k} classes")
+        if not np.all(np.isfinite(self.images)) or (self.images.size and
+                                                    (self.images.min() < 0 or self.images.max() > 1)):
+            raise ValueError(f"dataset {self.name!r}: image values must be finite and in [0, 1]")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> "Dataset":
+        """The samples at `index`, same class names and name."""
+        return Dataset(self.images[index], self.labels[index], list(self.class_names), self.name)
+
+
+def digits() -> Dataset:
+    """scikit-learn's bundled 8 x 8 handwritten digits (1,797 images, 16 gray levels scaled to [0, 1])."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    return Dataset((d.images / 16.0)[:, None], d.target, [str(i) for i in range(10)], "digits")
+
+
+def faces() -> Dataset:
+    """scikit-image's bundled LFW subset: 100 face and 100 non-face 25 x 25 gray patches."""
+    from skimage.data import lfw_subset
+    x = lfw_subset()
+    y = np.repeat([1, 0], [100, len(x) - 100])     # skimage documents: first 100 are faces
+    return Dataset(np.clip(x, 0, 1)[:, None], y, ["non-face", "face"], "faces")
+
+
+def _draw(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One gray image of shape `kind` at a random size, position and brightness on a dark background."""
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    r = rng.uniform(0.18, 0.4) * size
+    cy, cx = rng.uniform(r + 0.5, size - r - 0.5, size=2)
+    dy, dx = (yy - cy) / r, (xx - cx) / r
+    if kind == 0:
+        mask = dy ** 2 + dx ** 2 <= 1.0
+    elif kind == 1:
+        mask = (np.abs(dy) <= 0.8) & (np.abs(dx) <= 0.8)
+    elif kind == 2:                                  # apex up, base at dy = 0.8
+        mask = (dy <= 0.8) & (np.abs(dx) <= (dy + 1.0) / 1.8 * 0.95)
+    else:
+        w = 0.28
+        mask = ((np.abs(dy) <= 1) & (np.abs(dx) <= w)) | ((np.abs(dx) <= 1) & (np.abs(dy) <= w))
+    image = rng.uniform(0.0, 0.15, size=(size, size))
+    image[mask] = rng.uniform(0.6, 1.0)
+    return image
+
+
+def shapes(n_per_class: int = 150, size: int = 32, *, seed: int = 0) -> Dataset:
+    """Generated gray images of circles, squares, triangles and crosses (seeded, random size/position)."""
+    if int(n_per_class) < 1 or int(size) < 8:
+        raise ValueError(f"shapes needs n_per_class >= 1 and size >= 8, got {n_per_class!r}, {size!r}")
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(len(SHAPE_CLASSES)), int(n_per_class))
+    images = np.stack([_draw(int(k), int(size), rng) for k in labels])[:, None]
+    return Dataset(images, labels, list(SHAPE_CLASSES), "shapes")
+
+
+def _to_nchw(images: np.ndarray, name: str) -> np.ndarray:
+    """N x H x W, N x H x W x C or N x C x H x W (C in 1, 3, 4) -> N x C x H x W."""
+    if images.ndim == 3:
+        return images[:, None]
+    if images.ndim == 4:
+        if images.shape[1] in (1, 3) and images.shape[3] not in (1, 3, 4):
+            return images
+        if images.shape[3] in (1, 3, 4):
+            return np.moveaxis(images, 3, 1)
+        if images.shape[1] == 4:
+            return images
+    raise ValueError(f"{name}: images must be N x H x W, N x H x W x C or N x C x H x W with C in 1, 3, 4; "
+                     f"got shape {images.shape}")
+
+
+def _scale(images: np.ndarray, name: str) -> np.ndarray:
+    """Integer samples divided by their type's maximum (bool as 0/1); floats must already be in [0, 1]."""
+    if images.dtype == bool:
+        return images.astype(np.float32)
+    if images.dtype.kind == "u":
+        return images.astype(np.float32) / np.iinfo(images.dtype).max
+    if images.dtype.kind == "f":
+        if images.size and (not np.all(np.isfinite(images)) or images.min() < 0 or images.max() > 1):
+            raise ValueError(f"{name}: float images must be finite and in [0, 1]")
+        return images.astype(np.float32)
+    raise ValueError(f"{name}: images must be unsigned integers, bool or floats in [0, 1], got {images.dtype}")
+
+
+def npz_dataset(path: str | os.PathLike) -> Dataset:
+    """A ``.npz`` with ``images`` and integer ``labels`` (optional ``class_names``), never unpickled."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in ("images", "labels") if k not in f.files]
+            if missing:
+                raise ValueError(f"{path}: missing array(s) {', '.join(missing)}; a dataset .npz needs "
+                                 f"'images' and 'labels' (and optionally 'class_names')")
+            images, labels = f["images"], f["labels"]
+            names = [str(c) for c in f["class_names"]] if "class_names" in f.files else None
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{path}: labels must be a 1-D integer array, got shape {labels.shape} dtype {labels.dtype}")
+    if names is None:
+        names = [str(i) for i in range(int(labels.max()) + 1 if labels.size else 0)]
+        if labels.size and labels.min() < 0:
+            raise ValueError(f"{path}: label {int(labels.min())} out of range; labels must be >= 0")
+    images = _scale(_to_nchw(images, str(path)), str(path))
+    return Dataset(images, labels, names, path.stem)
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (MNIST format, raw or gzip-compressed) into an array."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: cannot read IDX file ({exc})") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES or data[3] < 1:
+        raise ValueError(f"{path}: not an IDX file (bad magic number)")
+    ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = tuple(int(v) for v in np.frombuffer(data, ">u4", ndim, 4))
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    count = int(np.prod(shape))
+    if len(data) != 4 + 4 * ndim + count * dtype.itemsize:
+        raise ValueError(f"{path}: IDX size does not match its header shape {shape}")
+    return np.frombuffer(data, dtype, count, 4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:
+    """(images, labels) files with the standard MNIST names in `root`, train then test."""
+    pairs = []
+    for prefix in ("train", "t10k"):
+        found = []
+        for stem in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
+            cands = [root / (stem + s) for s in ("", ".gz")] + [root / (stem.replace("-idx", ".idx") + s)
+                                                             for s in ("", ".gz")]
+            found.append(next((c for c in cands if c.is_file()), None))
+        if all(found):
+            pairs.append((found[0], found[1]))
+    return pairs
+
+
+def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:
+    """MNIST / Fashion-MNIST IDX files: a folder with the standard names, or an images + labels pair.
+
+    A folder's train and t10k pairs are concatenated (train first); `split`
+    makes the held-out sets. Class names are the ten Fashion-MNIST names when
+    the folder or file name contains "fashion", else "0" .. "9".
+    """
+    first = Path(images)
+    if labels is None:
+        if not first.is_dir():
+            raise ValueError(f"{first}: give a folder with MNIST IDX files or an images file and a labels file")
+        pairs = _idx_pairs(first)
+        if not pairs:
+            raise ValueError(f"{first}: no MNIST IDX files found (expected train-images-idx3-ubyte[.gz] and "
+                             f"train-labels-idx1-ubyte[.gz], and/or the t10k- pair)")
+    else:
+        pairs = [(first, Path(labels))]
+    xs, ys = [], []
+    for ip, lp in pairs:
+        x, y = read_idx(ip), read_idx(lp)
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise ValueError(f"{ip}, {lp}: expected N x H x W images and N labels, got {x.shape} and {y.shape}")
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"{lp}: labels must be integers, got {y.dtype}")
+        xs.append(_scale(x, str(ip)))
+        ys.append(y.astype(np.int64))
+    y = np.concatenate(ys)
+    fashion = "fashion" in str(first).lower()
+    k = 10 if fashion or (y.size and y.max() <= 9) else int(y.max()) + 1
+    names = list(_FASHION) if fashion and k == 10 else [str(i) for i in range(k)]
+    name = first.name if first.is_dir() else first.name.split("-")[0].split(".")[0]
+    return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx")
+
+
+def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = None, resize: bool = True,
+                 gray: bool | None = None) -> Dataset:
+    """Images laid out ``root/<class>/*.png`` (also jpg, bmp, tif); classes are the sorted folder names.
+
+    Parameters
+    ----------
+    root : path
+        Folder with at least two class sub-folders, each with at least one image.
+    size : int or (height, width), optional
+        Resize every image to this size. Default: the most common size.
+    resize : bool
+        False: all images must already have one size (else ValueError).
+    gray : bool, optional
+        True: one channel (luminance). False: RGB. Default: gray unless some image is colour.
+    """
+    from skimage.transform import resize as sk_resize
+    from ..images import read_image
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a folder")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES) for c in classes}
+    classes = [c for c in classes if files[c]]
+    if len(classes) < 2:
+        raise ValueError(f"{root}: an image folder needs at least two class sub-folders with images "
+                         f"({', '.join(_IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
+    images, labels, bad = [], [], []
+    for k, c in enumerate(classes):
+        for p in files[c]:
+            try:
+                images.append(read_image(p))
+                labels.append(k)
+            except (ValueError, OSError):
+                bad.append(f"{c}/{p.name}")
+    if bad:
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"{root}: unreadable image(s): {', '.join(bad[:5])}{more}")
+    colour = any(im.ndim == 3 and im.shape[2] >= 3 for im in images) if gray is None else not gray
+    out_imgs = []
+    for im in images:
+        if im.ndim == 3:
+            im = im[..., :3] if im.shape[2] >= 3 else im[..., :1]         # drop alpha
+            if not colour:
+                im = im @ np.array([0.2125, 0.7154, 0.0721]) if im.shape[2] == 3 else im[..., 0]
+        if colour and im.ndim == 2:
+            im = np.repeat(im[..., None], 3, axis=2)
+        out_imgs.append(im)
+    sizes = [im.shape[:2] for im in out_imgs]
+    if size is None:
+        uniq, counts = np.unique(np.array(sizes), axis=0, return_counts=True)
+        target = tuple(int(v) for v in uniq[np.argmax(counts)])
+    else:
+        target = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
+        if len(target) != 2 or min(target) < 1:
+            raise ValueError(f"size must be an int or (height, width) >= 1, got {size!r}")
+    if not resize:
+        names = [f"{classes[k]}/{p.name}" for k in range(len(classes)) for p in files[classes[k]]]
+        odd = [n for n, s in zip(names, sizes) if s != target]
+        if odd:
+            raise ValueError(f"{root}: images of mixed sizes and resizing is off: {odd[0]} is "
+                             f"{sizes[names.index(odd[0])]}, expected {target}")
+    arr = np.stack([im if im.shape[:2] == target else
+                    sk_resize(im, target, order=1, anti_aliasing=True, preserve_range=True) for im in out_imgs])
+    arr = np.clip(arr, 0, 1)
+    arr = np.moveaxis(arr, 3, 1) if arr.ndim == 4 else arr[:, None]
+    return Dataset(arr, np.array(labels), classes, root.name)
+
+
+def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | Sequence[int] | None = None,
+                 resize: bool = True, gray: bool | None = None) -> Dataset:
+    """Load a built-in dataset by name or a dataset from a path.
+
+    Accepted: ``digits``, ``faces``, ``shapes`` (generated from `seed`), a
+    folder of class sub-folders, a folder of MNIST IDX files, a ``.npz``, or
+    ``IMAGES,LABELS`` (two IDX files separated by a comma). `size`, `resize`
+    and `gray` apply to image folders.
+    """
+    text = os.fspath(name_or_path)
+    if text in BUILTIN_DATASETS:
+        return {"digits": digits, "faces": faces}[text]() if text != "shapes" else shapes(seed=seed)
+    if "," in text and not Path(text).exists():
+        a, b = text.split(",", 1)
+        return idx_dataset(a, b)
+    path = Path(text)
+    if path.is_dir():
+        if _idx_pairs(path):
+            return idx_dataset(path)
+        return image_folder(path, size=size, resize=resize, gray=gray)
+    if path.is_file():
+        if path.suffix.lower() == ".npz":
+            return npz_dataset(path)
+        raise ValueError(f"dataset file {text!r} is not a .npz; for IDX files give IMAGES,LABELS or their folder")
+    raise ValueError(f"unknown dataset {text!r}: expected one of {', '.join(BUILTIN_DATASETS)}, an image folder "
+                     f"root/<class>/*.png, a .npz with images and labels, an MNIST IDX folder or IMAGES,LABELS")
+
+
+def split(dataset: Dataset, test: float = 0.25, val: float = 0.1, *,
+          seed: int = 0) -> tuple[Dataset, Dataset, Dataset]:
+    """Stratified seeded (train, validation, test): each class gives round(test * n_c) test and
+    round(val * n_c) validation samples (fractions of the whole class); indices stay sorted."""
+    if not (0 <= test < 1 and 0 <= val < 1 and test + val < 1):
+        raise ValueError(f"test and val must be fractions in [0, 1) with test + val < 1, got {test!r}, {val!r}")
+    rng = np.random.default_rng(seed)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for c in range(len(dataset.class_names)):
+        idx = rng.permutation(np.flatnonzero(dataset.labels == c))
+        n_test, n_val = int(round(test * len(idx))), int(round(val * len(idx)))
+        if n_test + n_val >= len(idx) and len(idx):
+            n_val = max(0, len(idx) - 1 - n_test)
+            n_test = min(n_test, len(idx) - 1)
+        parts[2].append(idx[:n_test])
+        parts[1].append(idx[n_test:n_test + n_val])
+        parts[0].append(idx[n_test + n_val:])
+    return tuple(dataset.subset(np.sort(np.concatenate(p)).astype(np.intp)) for p in parts)  # type: ignore

@@ -1,0 +1,77 @@
+"""PNG plots of a training run: loss / accuracy curves and the confusion matrix (matplotlib, headless).
+
+Figures are drawn with `matplotlib.figure.Figure` and the Agg canvas (no
+pyplot, no display) and written through `convkit._atomic.atomic_path`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .._atomic import atomic_path
+
+__all__ = ["confusion_matrix", "plot_curves", "plot_confusion"]
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts C[i, j] of samples of true class i predicted as j (n_classes x n_classes, int64)."""
+    true, pred = np.asarray(true, np.intp), np.asarray(pred, np.intp)
+    if true.shape != pred.shape or true.ndim != 1:
+        raise ValueError(f"true and pred must be 1-D of one length, got {true.shape} and {pred.shape}")
+    out = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(out, (true, pred), 1)
+    return out
+
+
+def _save(fig, path: str | os.PathLike, overwrite: bool) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+
+
+def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: str | os.PathLike, *,
+                title: str = "", overwrite: bool = False) -> None:
+    """Two panels, loss and accuracy per epoch, training and (if present) validation."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(9, 3.6))
+    for ax, key, label in zip(fig.subplots(1, 2), ("loss", "accuracy"), ("loss", "accuracy")):
+        ax.plot(epochs, history[key], "o-", ms=3, label="train")
+        if history.get(f"val_{key}"):
+            ax.plot(epochs, history[f"val_{key}"], "s-", ms=3, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path, overwrite)
+
+
+def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *,
+                   title: str = "", overwrite: bool = False) -> None:
+    """The confusion matrix as a heat map with the count in every cell (rows: true, columns: predicted)."""
+    from matplotlib.figure import Figure
+    m = np.asarray(matrix)
+    k = len(class_names)
+    side = min(12.0, 2.5 + 0.5 * k)
+    fig = Figure(figsize=(side, side * 0.9))
+    ax = fig.subplots()
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45 if k > 6 else 0)
+    ax.set_yticks(range(k), [str(c) for c in class_names])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 30:
+        top = m.max() if m.size else 0
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if top and m[i, j] > top / 2 else "black")
+    ax.set_title(title or "confusion matrix")
+    fig.tight_layout()
+    _save(fig, path, overwrite)

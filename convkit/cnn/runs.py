@@ -1,0 +1,251 @@
+"""A training run in a folder: what ``convkit train`` does, as a library function.
+
+`train_run` loads a dataset, splits it (stratified, seeded), builds the
+network from an ``--arch`` spec, trains it with checkpoints and writes the run
+folder:
+
+======================  =====================================================
+``run.json``            the settings, so ``--resume`` continues the same run
+``model.npz``           the best model (lowest validation loss)
+``checkpoint.npz``      the last completed epoch (weights, optimizer, history)
+``history.csv``         one row per epoch
+``metrics.json``        test loss and accuracy, epochs run, seconds
+``curves.png``          loss and accuracy per epoch
+``confusion.png``       the test confusion matrix
+======================  =====================================================
+
+An existing run folder is never overwritten unless ``force=True``. The
+library does not print: pass a callback (e.g. `EpochReporter`) to show progress.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._atomic import atomic_path
+from .arch import DEFAULT_ARCH, build_layers
+from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint
+
+__all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
+           "make_optimizer", "evaluate_model"]
+
+RUN_FILES = {"config": "run.json", "model": "model.npz", "checkpoint": "checkpoint.npz",
+             "history": "history.csv", "metrics": "metrics.json", "curves": "curves.png",
+             "confusion": "confusion.png"}
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass
+class RunConfig:
+    """The settings of a run (all recorded in run.json)."""
+
+    dataset: str = "digits"
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 2e-3
+    optimizer: str = "adam"
+    seed: int = 0
+    val_split: float = 0.1
+    test_split: float = 0.25
+    arch: str = DEFAULT_ARCH
+    augment: int = 1
+    patience: int = 0
+
+    def check(self) -> None:
+        """Raise ValueError naming the first bad setting."""
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.augment < 0 or self.patience < 0:
+            raise ValueError(f"augment and patience must be >= 0, got {self.augment!r}, {self.patience!r}")
+        if not (0 <= self.val_split < 1 and 0 < self.test_split < 1 and self.val_split + self.test_split < 1):
+            raise ValueError(f"val_split in [0, 1) and test_split in (0, 1) with a sum below 1 are needed, "
+                             f"got {self.val_split!r}, {self.test_split!r}")
+
+
+@dataclass
+class RunResult:
+    """What a run produced; `interrupted` runs have only a checkpoint, no metrics."""
+
+    out: Path
+    history: Any
+    interrupted: bool
+    metrics: dict = field(default_factory=dict)
+    confusion: np.ndarray | None = None
+    class_names: list = field(default_factory=list)
+
+
+class EpochReporter(Callback):
+    """Forward epoch and batch events to plain functions (the CLI's progress bar and lines)."""
+
+    def __init__(self, begin: Callable[[int, int], None] | None = None,
+                 batch: Callable[[int, int], None] | None = None,
+                 end: Callable[[int, dict], None] | None = None) -> None:
+        self.begin, self.batch, self.end = begin, batch, end
+        self._n_batches = 0
+
+    def on_train_begin(self, context) -> None:
+        super().on_train_begin(context)
+        bs = int(context.fit_state["batch_size"])
+        self._n_batches = (int(context.fit_state["n_train"]) + bs - 1) // bs
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        if self.begin:
+            self.begin(epoch, self._n_batches)
+
+    def on_batch_end(self, batch: int, n_batches: int, loss: float) -> None:
+        if self.batch:
+            self.batch(batch, n_batches)
+
+    def after_epoch(self, epoch: int, logs: dict) -> None:
+        if self.end:
+            self.end(epoch, logs)
+
+
+def make_optimizer(name: str, lr: float):
+    """Adam(lr) or SGD(lr, momentum=0.9)."""
+    from .optim import SGD, Adam
+    if name == "adam":
+        return Adam(lr)
+    if name == "sgd":
+        return SGD(lr, momentum=0.9)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: bool = False) -> Path:
+    """Check (and create) the run folder; with `force` remove the files of an earlier run."""
+    out = Path(out)
+    if resume:
+        for key in ("config", "checkpoint"):
+            if not (out / RUN_FILES[key]).is_file():
+                raise ValueError(f"cannot resume: no {RUN_FILES[key]} in {str(out)!r} (start the run without --resume)")
+        if (out / RUN_FILES["metrics"]).exists():
+            raise ValueError(f"cannot resume: the run in {str(out)!r} has finished; start again with --force")
+    elif out.exists():
+        if not out.is_dir():
+            raise ValueError(f"output {str(out)!r} is a file, expected a run folder")
+        if any(out.iterdir()) and not force:
+            raise FileExistsError(f"run folder {str(out)!r} exists and is not empty; pass --force to replace "
+                                  f"its run, --resume to continue it, or another --out")
+        for name in RUN_FILES.values():
+            if (out / name).is_file():
+                (out / name).unlink()
+    else:
+        try:
+            out.mkdir(parents=True)
+        except OSError as exc:
+            raise ValueError(f"cannot create run folder {str(out)!r}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"run folder {str(out)!r} is not writable")
+    return out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _write_history(path: Path, history) -> None:
+    keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy", "time") if history.history.get(k)]
+    with atomic_path(path, overwrite=True) as tmp:
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["epoch", *keys])
+            for i, ep in enumerate(history.epoch):
+                w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
+
+
+def evaluate_model(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+    """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels)."""
+    from .plots import confusion_matrix
+    k = model.layers[-1].params["weight"].shape[1] if "weight" in model.layers[-1].params else None
+    proba = model.predict_proba(images)
+    k = proba.shape[1] if k is None else k
+    if labels.size and labels.max() >= k:
+        raise ValueError(f"the data has label {int(labels.max())} but the model has only {k} classes")
+    metrics = model.evaluate(images, labels)
+    return ({"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])},
+            confusion_matrix(labels, proba.argmax(axis=1), k))
+
+
+def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
+              callbacks: Sequence[Callback] = ()) -> RunResult:
+    """Train per `config` into the run folder `out`; see the module docstring for the files.
+
+    `resume=True` continues the checkpoint in `out` with the settings stored in
+    its run.json (`config` is then ignored except `epochs`, the total to reach);
+    the result equals an uninterrupted run bit for bit. Ctrl-C during training
+    writes the checkpoint and returns a result with ``interrupted=True``.
+    """
+    from .datasets import load_dataset, split
+    from .model import Sequential
+    from .serialize import load_checkpoint, load_model
+    t0 = time.perf_counter()
+    out = prepare_run_folder(out, resume=resume, force=force)
+    paths = {k: out / v for k, v in RUN_FILES.items()}
+    if resume:
+        try:
+            stored = json.loads(paths["config"].read_text())
+            config = RunConfig(**{**stored, "epochs": config.epochs})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"cannot resume: {paths['config']} is not a convkit run file ({exc})") from None
+    config.check()
+    data = load_dataset(config.dataset, seed=config.seed)
+    train, val, test = split(data, config.test_split, config.val_split, seed=config.seed)
+    if not resume:
+        _write_json(paths["config"], dataclasses.asdict(config))
+    shape = data.images.shape[1:]
+    mean = train.images.mean(axis=(0, 2, 3))
+    std = np.maximum(train.images.std(axis=(0, 2, 3)), 1e-3)
+    model = Sequential(build_layers(config.arch, shape, len(data.class_names)), seed=config.seed,
+                       input_shape=shape, class_names=data.class_names,
+                       normalization={"mean": [float(v) for v in mean], "std": [float(v) for v in std]})
+    optimizer = make_optimizer(config.optimizer, config.lr)
+    monitor = "val_loss" if len(val) else "loss"
+    cbs: list[Callback] = []
+    if config.patience:
+        cbs.append(EarlyStopping(monitor, patience=config.patience, restore_best=True))
+    best_cb = BestModel(paths["model"], monitor=monitor)
+    cbs += [best_cb, ModelCheckpoint(paths["checkpoint"]), *callbacks]
+    checkpoint = None
+    if resume:
+        try:
+            checkpoint = load_checkpoint(paths["checkpoint"])
+        except ValueError as exc:
+            raise ValueError(f"cannot resume from {paths['checkpoint']}: {exc}") from None
+    history = model.fit(train.images, train.labels, epochs=config.epochs, batch_size=config.batch_size,
+                        optimizer=optimizer, validation_data=(val.images, val.labels) if len(val) else None,
+                        seed=config.seed, callbacks=cbs, augment=config.augment, resume=checkpoint)
+    if history.interrupted:
+        return RunResult(out, history, True, class_names=data.class_names)
+    _write_history(paths["history"], history)
+    best = load_model(paths["model"])
+    test_metrics, confusion = evaluate_model(best, test.images, test.labels)
+    metrics = {"dataset": config.dataset, "test_loss": test_metrics["loss"],
+               "test_accuracy": test_metrics["accuracy"], "epochs_run": len(history.epoch),
+               "best_epoch": best_cb.best_epoch,
+               "stopped_early": bool(getattr(history, "stopped_early", False)),
+               "seconds": round(time.perf_counter() - t0, 3),
+               "train_seconds": round(float(sum(history.history.get("time", []))), 3),
+               "n_train": len(train), "n_val": len(val), "n_test": len(test),
+               "class_names": data.class_names, "confusion_matrix": confusion.tolist()}
+    from .plots import plot_confusion, plot_curves
+    plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
+                overwrite=True)
+    plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True,
+                   title=f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}")
+    _write_json(paths["metrics"], metrics)
+    return RunResult(out, history, False, metrics, confusion, data.class_names)
