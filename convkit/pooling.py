@@ -107,6 +107,28 @@ def _winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stri
     return chosen
 
 
+def _first_winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple,
+                   stride: tuple) -> np.ndarray:
+    """Fast `_winners` for unpadded, NaN-free windows: scan the taps backwards keeping the
+    earliest tap equal to the result (int arithmetic, no masked writes), then add the
+    tap's offset to the window's origin."""
+    k = len(size)
+    taps = list(np.ndindex(*size))
+    code_dtype = np.int8 if len(taps) <= 127 else np.intp
+    code = np.full(best.shape, len(taps) - 1, dtype=code_dtype)
+    hit = np.empty(best.shape, dtype=bool)
+    for t in range(len(taps) - 2, -1, -1):
+        np.equal(view[(...,) + taps[t]], best, out=hit)
+        code -= hit.astype(code_dtype, copy=False) * (code - t)
+    plane_strides = [int(np.prod(plane[i + 1:])) for i in range(k)]
+    offsets = np.array([sum(m * ps for m, ps in zip(tap, plane_strides)) for tap in taps], dtype=np.intp)
+    origin = np.zeros(best.shape[best.ndim - k:], dtype=np.intp)
+    for i in range(k):
+        starts = np.arange(origin.shape[i], dtype=np.intp) * (stride[i] * plane_strides[i])
+        origin += starts.reshape((-1,) + (1,) * (k - 1 - i))
+    return np.take(offsets, code) + origin
+
+
 def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarray:
     """Reduce the trailing window axes of `view` one tap at a time (cache-friendly)."""
     taps = np.ndindex(*size)
@@ -207,8 +229,18 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     if not return_indices:
         return result
     plane = tuple(xm.shape[a] for a in last)
-    idx = _winners(view, out, plane, size_t, stride_t, pad_t)
+    if any(pad_t) or (out.dtype.kind == "f" and np.isnan(out).any()):
+        idx = _winners(view, out, plane, size_t, stride_t, pad_t)
+    else:
+        idx = _first_winners(view, out, plane, size_t, stride_t)
     return result, np.moveaxis(idx, last, axes_t)
+
+
+def _disjoint(size, stride, k: int) -> bool:
+    """True when windows of this size and stride never overlap."""
+    size_t = per_axis(size, k, "size")
+    stride_t = size_t if stride is None else per_axis(stride, k, "stride")
+    return all(s >= w for w, s in zip(size_t, stride_t))
 
 
 def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: Sequence[int], *,
@@ -233,8 +265,10 @@ def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: S
     op : {"max", "min", "sum", "mean"}
         The reduction used in the forward pass.
     size, stride, padding : optional
-        As given to `pool`; needed for "sum" and "mean" only (the windows are
-        not recoverable from `grad_out` alone).
+        As given to `pool`; needed for "sum" and "mean" (the windows are not
+        recoverable from `grad_out` alone). For "max" / "min" they are
+        optional: with `size` given and non-overlapping windows the scatter
+        is a plain assignment instead of a summing ``np.bincount``.
 
     Returns
     -------
@@ -277,9 +311,13 @@ def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: S
         batch = int(np.prod(moved_shape[:-k]))
         rows = np.arange(batch, dtype=np.intp).reshape(moved_shape[:-k] + (1,) * k) * n_plane
         target = (rows + idx).ravel()
-        if g.dtype.kind == "c":
-            flat = (np.bincount(target, g.real.ravel(), batch * n_plane)
-                    + 1j * np.bincount(target, g.imag.ravel(), batch * n_plane))
+        if size is not None and _disjoint(size, stride, k):
+            # each input cell wins at most one window: a plain scatter, no summing needed
+            flat = np.zeros(batch * n_plane, dtype=g.dtype)
+            flat[target] = gm.ravel()
+        elif g.dtype.kind == "c":
+            flat = (np.bincount(target, gm.real.ravel(), batch * n_plane)
+                    + 1j * np.bincount(target, gm.imag.ravel(), batch * n_plane))
         else:
             flat = np.bincount(target, gm.ravel(), batch * n_plane)
         grad = flat.astype(g.dtype, copy=False).reshape(moved_shape)
