@@ -1,0 +1,57 @@
+"""The --arch spec: tokens to layers, sizes against the model's own shape inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU, Sequential
+from convkit.cnn.arch import DEFAULT_ARCH, build_layers, parse_arch
+
+
+def test_issue_example_layers():
+    layers = build_layers("conv16-relu-pool2-conv32-relu-pool2-flatten-dense64-relu-dense", (1, 28, 28), 10)
+    kinds = [type(x) for x in layers]
+    assert kinds == [Conv2D, ReLU, MaxPool2D, Conv2D, ReLU, MaxPool2D, Flatten, Dense, ReLU, Dense]
+    assert layers[0].params["weight"].shape == (16, 1, 3, 3)
+    assert layers[3].params["weight"].shape == (32, 16, 3, 3)
+    # 'same' padding keeps 28, two pools give 7: 32 * 7 * 7 inputs to the first dense (hand-computed)
+    assert layers[7].params["weight"].shape == (32 * 7 * 7, 64)
+    assert layers[9].params["weight"].shape == (64, 10)
+
+
+@pytest.mark.parametrize("spec, shape", [
+    ("conv8k5-relu-maxpool2-conv4k3s2-relu-flatten-dense", (3, 21, 19)),
+    ("conv6k3p0-relu-minpool3-sumpool2-dense12-relu-dense", (1, 20, 20)),
+    ("conv5k4s2p1-avgpool2s1-relu-dense", (2, 17, 16)),
+    (DEFAULT_ARCH, (1, 8, 8)),
+])
+def test_forward_shapes(spec, shape):
+    layers = build_layers(spec, shape, 7)
+    model = Sequential(layers, seed=0, input_shape=shape)
+    out = model.forward(np.zeros((2, *shape), np.float32), training=False)
+    assert out.shape == (2, 7)
+
+
+def test_tokens():
+    assert parse_arch("conv16k5s2") == [("conv", 16, 5, 2, 0)]
+    assert parse_arch("conv16k5") == [("conv", 16, 5, 1, 2)]
+    assert parse_arch("pool3-minpool2-avgpool2-sumpool2") == [
+        ("pool", "max", 3, 3), ("pool", "min", 2, 2), ("pool", "mean", 2, 2), ("pool", "sum", 2, 2)]
+    layers = build_layers("conv4-minpool2-dense", (1, 6, 6), 3)
+    assert isinstance(layers[1], Pool2D) and layers[1].config()["op"] == "min"
+    # a missing final dense is added, sized to the classes
+    assert build_layers("conv4-relu", (1, 4, 4), 5)[-1].params["weight"].shape == (4 * 4 * 4, 5)
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("conv16-relu-dropout-dense", "unknown token 'dropout'.*accepted tokens: conv"),
+    ("conv16--dense", "empty token"),
+    ("dense-dense", "bare 'dense'"),
+    ("conv4-flatten-conv4-dense", "conv after flatten"),
+    ("conv4-dense7", "7 outputs but the data has 3 classes"),
+    ("pool2-pool2-pool2-dense", "shrinks"),
+])
+def test_bad_specs(spec, match):
+    with pytest.raises(ValueError, match=match):
+        build_layers(spec, (1, 4, 4), 3)

@@ -1,0 +1,176 @@
+"""Dataset loaders against the arrays the tests wrote; stratified seeded splits."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from convkit.cnn.datasets import (Dataset, digits, faces, idx_dataset, image_folder, load_dataset, npz_dataset,
+                                  read_idx, shapes, split)
+
+
+def _write_idx(path, array, *, compress=False):
+    codes = {np.dtype(np.uint8): 0x08}
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + array.tobytes()
+    if compress:
+        with gzip.open(path, "wb") as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+
+
+def test_digits_matches_sklearn():
+    from sklearn.datasets import load_digits
+    ref = load_digits()
+    d = digits()
+    assert d.images.shape == (1797, 1, 8, 8) and d.images.dtype == np.float32
+    np.testing.assert_allclose(d.images[:, 0] * 16, ref.images, atol=1e-5)
+    np.testing.assert_array_equal(d.labels, ref.target)
+
+
+def test_faces_bundled():
+    from skimage.data import lfw_subset
+    d = faces()
+    np.testing.assert_allclose(d.images[:, 0], lfw_subset(), atol=1e-6)
+    assert np.bincount(d.labels).tolist() == [100, 100] and d.labels[0] == 1 and d.labels[-1] == 0
+
+
+def test_shapes_seeded_and_balanced():
+    a, b, c = shapes(20, 24, seed=3), shapes(20, 24, seed=3), shapes(20, 24, seed=4)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert not np.array_equal(a.images, c.images)
+    assert a.images.shape == (80, 1, 24, 24) and np.bincount(a.labels).tolist() == [20] * 4
+    assert 0 <= a.images.min() and a.images.max() <= 1
+    # shapes differ in area as geometry says: a square (side 1.6 r) covers more than a cross (arms 0.56 r wide)
+    bright = (a.images[:, 0] > 0.5).mean(axis=(1, 2))
+    assert bright[a.labels == 1].mean() > bright[a.labels == 3].mean()
+
+
+def test_npz_roundtrip(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(12, 5, 6), dtype=np.uint8)
+    labels = np.arange(12) % 3
+    np.savez(tmp_path / "d.npz", images=images, labels=labels, class_names=np.array(["a", "b", "c"]))
+    d = load_dataset(tmp_path / "d.npz")
+    np.testing.assert_allclose(d.images[:, 0], images / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.labels, labels)
+    assert d.class_names == ["a", "b", "c"]
+    # N x H x W x 3 colour becomes N x 3 x H x W
+    col = rng.random((4, 5, 6, 3)).astype(np.float32)
+    np.savez(tmp_path / "c.npz", images=col, labels=np.array([0, 1, 0, 1]))
+    np.testing.assert_array_equal(npz_dataset(tmp_path / "c.npz").images, col.transpose(0, 3, 1, 2))
+
+
+def test_npz_bad_labels_and_pickles(tmp_path):
+    np.savez(tmp_path / "o.npz", images=np.zeros((3, 4, 4), np.uint8), labels=np.array([0, 1, 5]),
+             class_names=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="label 5 out of range"):
+        npz_dataset(tmp_path / "o.npz")
+    np.savez(tmp_path / "n.npz", images=np.zeros((2, 4, 4), np.uint8), labels=np.array([0, -1]))
+    with pytest.raises(ValueError, match="out of range"):
+        npz_dataset(tmp_path / "n.npz")
+    np.savez(tmp_path / "p.npz", images=np.array([object()] * 2, dtype=object), labels=np.array([0, 1]))
+    with pytest.raises(ValueError):
+        npz_dataset(tmp_path / "p.npz")
+    np.savez(tmp_path / "m.npz", pixels=np.zeros(3))
+    with pytest.raises(ValueError, match="images, labels"):
+        npz_dataset(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_folder_and_pair(tmp_path, compress):
+    rng = np.random.default_rng(1)
+    tr_x = rng.integers(0, 256, (7, 4, 5), dtype=np.uint8)
+    tr_y = rng.integers(0, 10, 7).astype(np.uint8)
+    te_x = rng.integers(0, 256, (3, 4, 5), dtype=np.uint8)
+    te_y = rng.integers(0, 10, 3).astype(np.uint8)
+    gz = ".gz" if compress else ""
+    _write_idx(tmp_path / f"train-images-idx3-ubyte{gz}", tr_x, compress=compress)
+    _write_idx(tmp_path / f"train-labels-idx1-ubyte{gz}", tr_y, compress=compress)
+    _write_idx(tmp_path / f"t10k-images-idx3-ubyte{gz}", te_x, compress=compress)
+    _write_idx(tmp_path / f"t10k-labels-idx1-ubyte{gz}", te_y, compress=compress)
+    np.testing.assert_array_equal(read_idx(tmp_path / f"t10k-images-idx3-ubyte{gz}"), te_x)
+    d = load_dataset(tmp_path)
+    np.testing.assert_allclose(d.images[:, 0], np.concatenate([tr_x, te_x]) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.labels, np.concatenate([tr_y, te_y]))
+    assert d.class_names == [str(i) for i in range(10)]
+    pair = load_dataset(f"{tmp_path}/t10k-images-idx3-ubyte{gz},{tmp_path}/t10k-labels-idx1-ubyte{gz}")
+    np.testing.assert_array_equal(pair.labels, te_y)
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x09")
+    with pytest.raises(ValueError, match="truncated|size"):
+        read_idx(tmp_path / "bad")
+    (tmp_path / "zip").write_bytes(b"PK\x03\x04")
+    with pytest.raises(ValueError, match="magic"):
+        idx_dataset(tmp_path / "zip", tmp_path / "zip")
+
+
+def _png(path, array):
+    Image.fromarray(array).save(path)
+
+
+def test_image_folder(tmp_path):
+    rng = np.random.default_rng(2)
+    written = {}
+    for cls in ("dog", "cat"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            a = rng.integers(0, 256, (6, 7), dtype=np.uint8)
+            _png(tmp_path / cls / f"{i}.png", a)
+            written[(cls, i)] = a
+    d = image_folder(tmp_path)
+    assert d.class_names == ["cat", "dog"] and d.images.shape == (6, 1, 6, 7)
+    expect = np.stack([written[(c, i)] for c in ("cat", "dog") for i in range(3)]) / 255.0
+    np.testing.assert_allclose(d.images[:, 0], expect, atol=1e-6)
+    np.testing.assert_array_equal(d.labels, [0, 0, 0, 1, 1, 1])
+    # resizing to a common size, against skimage's resize of the written array
+    from skimage.transform import resize
+    r = image_folder(tmp_path, size=(3, 4))
+    np.testing.assert_allclose(r.images[0, 0], resize(written[("cat", 0)] / 255.0, (3, 4), order=1,
+                                                      anti_aliasing=True), atol=1e-5)
+    # a colour image makes the whole set RGB
+    rgb = rng.integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    _png(tmp_path / "cat" / "9.png", rgb)
+    c = image_folder(tmp_path)
+    assert c.images.shape == (7, 3, 6, 7)
+    np.testing.assert_allclose(c.images[3], rgb.transpose(2, 0, 1) / 255.0, atol=1e-6)
+
+
+def test_image_folder_errors(tmp_path):
+    (tmp_path / "only").mkdir()
+    _png(tmp_path / "only" / "a.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match="at least two class"):
+        image_folder(tmp_path)
+    (tmp_path / "other").mkdir()
+    _png(tmp_path / "other" / "b.png", np.zeros((5, 4), np.uint8))
+    with pytest.raises(ValueError, match="mixed sizes.*other/b.png|mixed sizes.*only/a.png"):
+        image_folder(tmp_path, resize=False)
+    (tmp_path / "other" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(ValueError, match="unreadable.*other/broken.png"):
+        image_folder(tmp_path)
+    with pytest.raises(ValueError, match="unknown dataset 'nope'.*digits"):
+        load_dataset("nope")
+
+
+def test_split_stratified_and_seeded():
+    labels = np.repeat(np.arange(4), [40, 20, 80, 60])
+    d = Dataset(np.zeros((200, 1, 2, 2), np.float32), labels, list("abcd"), "t")
+    tr, va, te = split(d, 0.25, 0.1, seed=5)
+    assert len(tr) + len(va) + len(te) == 200
+    np.testing.assert_array_equal(np.bincount(te.labels), np.round(0.25 * np.array([40, 20, 80, 60])))
+    np.testing.assert_array_equal(np.bincount(va.labels), np.round(0.1 * np.array([40, 20, 80, 60])))
+    # disjoint and deterministic: tag every sample with its index
+    tagged = Dataset(np.arange(200, dtype=np.float32).reshape(200, 1, 1, 1) / 200, labels, list("abcd"), "t")
+    parts = [np.round(p.images.ravel() * 200).astype(int) for p in split(tagged, 0.25, 0.1, seed=5)]
+    again = [np.round(p.images.ravel() * 200).astype(int) for p in split(tagged, 0.25, 0.1, seed=5)]
+    other = [np.round(p.images.ravel() * 200).astype(int) for p in split(tagged, 0.25, 0.1, seed=6)]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(200))
+    for a, b in zip(parts, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(parts[2], other[2])
+    with pytest.raises(ValueError, match="test and val"):
+        split(d, 0.7, 0.4)
