@@ -20,10 +20,25 @@ from numpy.typing import ArrayLike
 from .text import format_grid, format_number, side_by_side
 
 __all__ = ["ConvStep", "ConvWalkthrough", "conv_walkthrough", "format_conv_walkthrough",
-           "MAX_SIDE"]
+           "MAX_SIDE", "SEED_ARRAYS"]
 
 MAX_SIDE = 64   # larger inputs are no longer a walkthrough a person can read
 _MAX_TERMS = 16  # longer sums are summarised instead of spelled out
+
+# The seed tutorial's 7x7 binary image and 3x3 feature detector, the same as
+# samples/seed_image.csv and samples/seed_detector.csv (for installs without samples/).
+SEED_ARRAYS = {
+    "image": np.array([[0, 0, 0, 0, 0, 0, 0],
+                       [0, 1, 0, 0, 0, 1, 0],
+                       [0, 0, 0, 0, 0, 0, 0],
+                       [0, 0, 0, 1, 0, 0, 0],
+                       [0, 1, 0, 0, 0, 1, 0],
+                       [0, 0, 1, 1, 1, 0, 0],
+                       [0, 0, 0, 0, 0, 0, 0]], dtype=np.float64),
+    "detector": np.array([[0, 0, 1],
+                          [1, 0, 0],
+                          [0, 1, 1]], dtype=np.float64),
+}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,317 @@
+"""``convkit explain conv|relu|pool|flatten|softmax|continuous`` and ``convkit show``.
+
+Each subcommand prints one concept of the seed tutorial, computed by the
+library, as aligned grids (and, for conv and continuous, writes a GIF or a
+PNG grid of frames). Only click and the standard library are imported here;
+numpy and convkit load inside the commands so ``convkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import CLIError, library_errors
+
+__all__ = ["explain", "show"]
+
+_MATRIX_SUFFIXES = (".csv", ".txt", ".npy")
+_SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+_EXPLAIN_EPILOG = """\b
+Examples:
+  convkit explain conv                      (the tutorial's 7x7 image, 3x3 detector)
+  convkit explain conv --stride 2 --gif conv.gif
+  convkit explain conv samples/seed_image.csv --kernel edge --png steps.png
+  convkit explain relu "1,-2;-3,4"
+  convkit explain pool --op mean
+  convkit explain softmax 2,1,0.1 --label 0
+  convkit explain continuous --pair exp --gif exp.gif
+"""
+
+
+def _seed(name: str):
+    """samples/seed_<name>.csv when the source tree is there, else the built-in copy."""
+    import numpy as np
+
+    from convkit.viz.walkthrough import SEED_ARRAYS
+
+    path = _SAMPLES / f"seed_{name}.csv"
+    if path.is_file():
+        return np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
+    return SEED_ARRAYS[name].copy()
+
+
+def _read_matrix(spec: str, *, what: str, gray: bool = False):
+    """A 2-D array from a .csv/.txt/.npy file, an image file, or an inline '1,2;3,4' matrix."""
+    import numpy as np
+
+    path = Path(spec)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            a = np.load(path, allow_pickle=False)
+        elif suffix in (".csv", ".txt"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            a = np.loadtxt(path, delimiter="," if "," in text else None, comments="#", ndmin=2)
+        else:
+            from convkit import read_image
+            a = read_image(path, gray=gray)
+    elif path.exists():
+        raise CLIError(f"{spec} is not a file; give a {what} file or an inline matrix '1,0;0,1'")
+    elif any(ch.isdigit() for ch in spec) and path.suffix.lower() not in (
+            _MATRIX_SUFFIXES + (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")):
+        from convkit._kernel_parse import parse_matrix
+        a = parse_matrix(spec, f"{what} matrix")
+    else:
+        raise CLIError(f"file not found: {spec}")
+    if a.ndim != 2:
+        hint = " (a colour image: pass --gray)" if a.ndim == 3 and a.shape[-1] in (3, 4) else ""
+        raise CLIError(f"{what} must be 2-D, got shape {a.shape}{hint}")
+    return a
+
+
+def _check_out(path: str | None, suffix: str, force: bool, inputs: tuple = ()) -> None:
+    """Fail early (before any work) on a bad output path."""
+    if path is None:
+        return
+    from convkit._atomic import check_output_path
+
+    if not path.lower().endswith(suffix):
+        raise CLIError(f"output {path!r} must end in {suffix}")
+    check_output_path(path, overwrite=force, inputs=inputs)
+
+
+def _pick_frames(n_steps: int, max_frames: int, what: str, hint: str):
+    """The step indices to draw; says on stderr when they are subsampled."""
+    from convkit.viz.frames import frame_steps
+
+    steps = frame_steps(n_steps, max_frames)
+    if len(steps) < n_steps:
+        click.echo(f"note: {n_steps} steps is too many frames for the {what}; drawing "
+                   f"{len(steps)} evenly spaced ones ({hint})", err=True)
+    return steps
+
+
+def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: int,
+                  render, force: bool) -> None:
+    """Render and write the GIF and/or PNG grid, each with its own frame cap."""
+    from convkit.viz.frames import MAX_GRID_FRAMES, write_gif, write_png_grid
+
+    if gif:
+        frames = render(_pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap"))
+        write_gif(gif, frames, overwrite=force)
+        click.echo(f"wrote {gif} ({len(frames)} frames)")
+    if png:
+        frames = render(_pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
+                                    f"a grid holds at most {MAX_GRID_FRAMES}"))
+        write_png_grid(png, frames, overwrite=force)
+        click.echo(f"wrote {png} ({len(frames)} frames in a grid)")
+
+
+_FRAME_OPTIONS = [
+    click.option("--gif", type=click.Path(dir_okay=False), default=None,
+                 help="Write an animation to this .gif file."),
+    click.option("--png", type=click.Path(dir_okay=False), default=None,
+                 help="Write a grid of the frames to this .png file."),
+    click.option("--max-frames", type=click.IntRange(min=2), default=200, show_default=True,
+                 help="More steps than this are subsampled evenly (a PNG grid: at most 36)."),
+    click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+]
+
+
+def _frame_options(func):
+    for option in reversed(_FRAME_OPTIONS):
+        func = option(func)
+    return func
+
+
+@click.group("explain", epilog=_EXPLAIN_EPILOG)
+def explain() -> None:
+    """Show, step by step, how each CNN concept computes (the seed tutorial's walkthrough)."""
+
+
+@explain.command("conv")
+@click.argument("image", required=False)
+@click.option("-k", "--kernel", "kernel_spec", default=None, metavar="SPEC",
+              help="Kernel name, inline matrix or file (default: the tutorial's 3x3 detector).")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Step of the window; the map shrinks to (n - k) // stride + 1.")
+@click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
+              help="How many steps to print in full before the finished map.")
+@click.option("--gray", is_flag=True, help="Convert a colour image to gray first.")
+@_frame_options
+@library_errors
+def conv(image: str | None, kernel_spec: str | None, stride: int, full_steps: int, gray: bool,
+         gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
+    """Lay a kernel over each window of IMAGE and sum the products into a feature map.
+
+    IMAGE is a small matrix (.csv/.txt/.npy, or inline '0,1;1,0') or image
+    file; default: the tutorial's 7x7 binary image (samples/seed_image.csv).
+    """
+    from convkit import get_kernel
+    from convkit.viz import conv_frames, conv_walkthrough, format_conv_walkthrough
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    img = _seed("image") if image is None else _read_matrix(image, what="image", gray=gray)
+    ker = _seed("detector") if kernel_spec is None else get_kernel(kernel_spec)
+    walk = conv_walkthrough(img, ker, stride=stride)
+    click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
+    _write_frames(gif, png, walk.n_steps, max_frames,
+                  lambda steps: conv_frames(walk, steps=steps), force)
+
+
+def _default_map(kind: str):
+    """relu: the seed image under a +1/-1 detector; pool/flatten: the seed feature map."""
+    from convkit.viz import conv_walkthrough
+
+    detector = _seed("detector")
+    if kind == "relu":
+        detector = 2 * detector - 1
+    return conv_walkthrough(_seed("image"), detector).feature_map
+
+
+@explain.command("relu")
+@click.argument("matrix", required=False)
+@library_errors
+def relu(matrix: str | None) -> None:
+    """ReLU on a feature map: negative cells become 0.
+
+    MATRIX: .csv/.txt/.npy file or inline '1,-2;-3,4'. Default: the tutorial
+    image under its detector written with -1 where it expects background.
+    """
+    from convkit.viz import format_relu
+
+    if matrix is None:
+        click.echo("input: samples/seed_image.csv correlated with 2*detector - 1\n")
+    x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
+    click.echo(format_relu(x))
+
+
+@explain.command("pool")
+@click.argument("matrix", required=False)
+@click.option("--op", type=click.Choice(["max", "min", "sum", "mean"]), default="max",
+              show_default=True, help="What each window keeps.")
+@click.option("--size", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Window side.")
+@click.option("--stride", type=click.IntRange(min=1), default=None,
+              help="Window step [default: size].")
+@library_errors
+def pool(matrix: str | None, op: str, size: int, stride: int | None) -> None:
+    """Max/min/sum/mean pooling, marking the cell that wins each window.
+
+    MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
+    5x5 feature map.
+    """
+    from convkit.viz import format_pool, pool_walkthrough
+
+    if matrix is None:
+        click.echo("input: the feature map of samples/seed_image.csv and seed_detector.csv\n")
+    x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
+    click.echo(format_pool(pool_walkthrough(x, size, stride=stride, op=op)))
+
+
+@explain.command("flatten")
+@click.argument("matrix", required=False)
+@library_errors
+def flatten(matrix: str | None) -> None:
+    """Flatten a (pooled) map into one column, row after row.
+
+    MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
+    feature map after 2x2 max pooling.
+    """
+    from convkit.viz import format_flatten, pool_walkthrough
+
+    if matrix is None:
+        click.echo("input: the tutorial's feature map after 2x2 max pooling\n")
+        x = pool_walkthrough(_default_map("flatten"), 2).output
+    else:
+        x = _read_matrix(matrix, what="map")
+    click.echo(format_flatten(x))
+
+
+@explain.command("softmax")
+@click.argument("scores", required=False, default="2,1,0.1")
+@click.option("--label", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The true class, for the cross-entropy.")
+@library_errors
+def softmax(scores: str, label: int) -> None:
+    """Softmax turning class SCORES into probabilities, and the loss of --label.
+
+    SCORES: numbers separated by commas, like 2,1,0.1 (the default).
+    """
+    import numpy as np
+
+    from convkit.viz import format_softmax, softmax_walkthrough
+
+    try:
+        values = np.array([float(v) for v in scores.replace(";", ",").split(",") if v.strip()])
+    except ValueError:
+        raise CLIError(f"scores must be numbers separated by commas, like 2,1,0.1; got {scores!r}") \
+            from None
+    click.echo(format_softmax(softmax_walkthrough(values, label)))
+
+
+@explain.command("continuous")
+@click.option("--pair", type=click.Choice(["rect", "gaussian", "exp"]), default="rect",
+              show_default=True, help="rect*rect, gaussian*gaussian or exp(-t)u(t)*u(t).")
+@click.option("--frames", "n_frames", type=click.IntRange(min=2), default=40, show_default=True,
+              help="Number of times t shown.")
+@_frame_options
+@library_errors
+def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_frames: int,
+               force: bool) -> None:
+    """The integral picture: f(tau), g(t - tau) sliding, the product's area = (f*g)(t)."""
+    from convkit.viz.continuous import continuous_frames, continuous_walkthrough
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    if n_frames > max_frames:
+        click.echo(f"note: {n_frames} frames is more than --max-frames {max_frames}; "
+                   f"using {max_frames}", err=True)
+        n_frames = max_frames
+    walk = continuous_walkthrough(pair, n_frames=n_frames)
+    click.echo(f"{walk.label}\n(f*g)(t) = integral of f(tau) g(t - tau) dtau\n")
+    click.echo(f"{'t':>8}  {'(f*g)(t)':>10}")
+    for k in range(0, len(walk.t), max(1, len(walk.t) // 10)):
+        click.echo(f"{walk.t[k]:>8.3f}  {walk.result[k]:>10.5f}")
+    _write_frames(gif, png, len(walk.t), max_frames,
+                  lambda steps: continuous_frames(walk, steps=steps), force)
+
+
+@click.command("show")
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("image", required=False)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Output .png [default: <MODEL stem>_filters.png or <MODEL>_<IMAGE>_maps.png].")
+@click.option("--invert", is_flag=True,
+              help="Use 1 - image (dark drawing on light paper for a light-on-dark model).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
+@library_errors
+def show(model_path: str, image: str | None, output: str | None, invert: bool,
+         force: bool) -> None:
+    """Draw MODEL's first-layer filters and, for IMAGE, every conv/pool feature map (one PNG)."""
+    from convkit.cnn import Sequential
+    from convkit.viz.frames import write_figure
+    from convkit.viz.model import model_figure, prepare_input
+
+    model_file = Path(model_path)
+    if output is None:
+        stem = model_file.stem + (f"_{Path(image).stem}_maps" if image else "_filters")
+        output = str(Path(stem + ".png"))
+    inputs = (model_path,) + ((image,) if image else ())
+    _check_out(output, ".png", force, inputs)
+    model = Sequential.load(model_path)
+    x = None
+    if image is not None:
+        channels = model.input_shape[0] if model.input_shape else 1
+        if channels == 1:
+            pixels = _read_matrix(image, what="image", gray=True)
+        else:
+            from convkit import read_image
+            pixels = read_image(image)
+        x = prepare_input(model, pixels, invert=invert)
+    write_figure(output, model_figure(model, x), overwrite=force)
+    click.echo(f"wrote {output}")
