@@ -7,7 +7,7 @@ imported inside the commands so ``convkit --help`` stays fast.
 from __future__ import annotations
 
 import json
-import time
+import sys
 
 import click
 
@@ -38,8 +38,8 @@ class _Progress:
         self.bar = None
 
     def begin(self, epoch: int, n_batches: int) -> None:
-        self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}", file=click.get_text_stream("stderr"),
-                                     width=30, show_eta=False)
+        self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
+                                     file=sys.stderr, width=30, show_eta=False)
         self.bar.__enter__()
 
     def batch(self, batch: int, n_batches: int) -> None:

@@ -1,0 +1,143 @@
+"""convkit train / evaluate / predict on a tiny dataset; resume after Ctrl-C equals an uninterrupted run."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from convkit.cnn import load_checkpoint, load_model
+from convkit.cnn.datasets import load_dataset, split
+from convkit.cnn.runs import EpochReporter
+from convkit_cli import cli
+
+ARCH = "conv4-relu-pool2-dense"
+TINY = ["--arch", ARCH, "--epochs", "3", "--batch-size", "16"]
+
+
+@pytest.fixture()
+def data_file(tmp_path):
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    keep = np.concatenate([np.flatnonzero(d.target == c)[:20] for c in range(4)])
+    path = tmp_path / "tiny.npz"
+    np.savez(path, images=(d.images[keep] * 255 / 16).astype(np.uint8), labels=d.target[keep])
+    return path
+
+
+def _run(args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_train_writes_run_folder(tmp_path, data_file):
+    out = tmp_path / "run"
+    r = _run(["train", "--dataset", data_file, "--out", out, *TINY])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("val_loss") == 3 and "test accuracy" in r.output and "confusion matrix" in r.output
+    for name in ("model.npz", "checkpoint.npz", "history.csv", "metrics.json", "curves.png", "confusion.png"):
+        assert (out / name).is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    with open(out / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3] and metrics["epochs_run"] == 3
+    # independent check: the saved model on the test split the run used, scored with numpy / sklearn
+    from sklearn.metrics import confusion_matrix
+    test = split(load_dataset(data_file), 0.25, 0.1, seed=0)[2]
+    model = load_model(out / "model.npz")
+    pred = model.predict_proba(test.images).argmax(axis=1)
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(pred == test.labels))
+    np.testing.assert_array_equal(metrics["confusion_matrix"], confusion_matrix(test.labels, pred, labels=range(4)))
+    assert np.asarray(Image.open(out / "curves.png")).shape[2] in (3, 4)
+    # evaluate --json re-scores the same split
+    e = _run(["evaluate", out / "model.npz", "--json"])
+    assert e.exit_code == 0, e.output
+    assert json.loads(e.output)["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    # an existing run folder is never overwritten without --force
+    before = (out / "model.npz").read_bytes()
+    again = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--seed", "1"])
+    assert again.exit_code == 2 and "--force" in again.output
+    assert (out / "model.npz").read_bytes() == before
+    forced = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--seed", "1", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (out / "model.npz").read_bytes() != before
+
+
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeypatch):
+    args = ["train", "--dataset", data_file, *TINY, "--epochs", "4", "--augment", "1"]
+    full = _run([*args, "--out", tmp_path / "full"])
+    assert full.exit_code == 0, full.output
+    original = EpochReporter.on_batch_end
+
+    def ctrl_c(self, batch, n_batches, loss):
+        if len(self.context.history.epoch) == 2 and batch == 2:
+            raise KeyboardInterrupt
+        original(self, batch, n_batches, loss)
+
+    monkeypatch.setattr(EpochReporter, "on_batch_end", ctrl_c)
+    cut = _run([*args, "--out", tmp_path / "cut"])
+    assert cut.exit_code == 130 and "--resume" in cut.output
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.npz").epoch == 2
+    assert not (tmp_path / "cut" / "metrics.json").exists()
+    monkeypatch.setattr(EpochReporter, "on_batch_end", original)
+    bad = _run(["train", "--resume", "--out", tmp_path / "cut", "--lr", "0.5"])
+    assert bad.exit_code == 2 and "--lr" in bad.output
+    resumed = _run(["train", "--resume", "--out", tmp_path / "cut", "--epochs", "4"])
+    assert resumed.exit_code == 0, resumed.output
+    a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.params()
+    b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.params()
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    ma = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    mb = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert ma["test_accuracy"] == mb["test_accuracy"] and ma["confusion_matrix"] == mb["confusion_matrix"]
+
+
+def test_predict_resizes_like_skimage(tmp_path, data_file):
+    from skimage.transform import resize
+    out = tmp_path / "run"
+    assert _run(["train", "--dataset", data_file, "--out", out, *TINY]).exit_code == 0
+    data = load_dataset(data_file)
+    big = np.kron(data.images[5, 0], np.ones((2, 2)))                 # 16 x 16 version of image 5
+    Image.fromarray((big * 255).round().astype(np.uint8)).convert("RGB").save(tmp_path / "x.png")
+    r = _run(["predict", out / "model.npz", tmp_path / "x.png", "--json", "--top", "4"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)[0]["predictions"]
+    gray = np.asarray(Image.open(tmp_path / "x.png").convert("L"), float) / 255   # RGB with R=G=B: gray = value
+    x = resize(gray, (8, 8), order=1, anti_aliasing=True)[None, None].astype(np.float32)
+    proba = load_model(out / "model.npz").predict_proba(x)[0]
+    order = np.argsort(-proba)
+    assert [g["class"] for g in got] == [str(i) for i in order]
+    np.testing.assert_allclose([g["probability"] for g in got], proba[order], rtol=1e-4, atol=1e-6)
+    text = _run(["predict", out / "model.npz", tmp_path / "x.png"])
+    assert text.exit_code == 0 and text.output.startswith(f"{tmp_path / 'x.png'}: {order[0]} ")
+
+
+@pytest.mark.parametrize("args, match", [
+    (["train", "--arch", "conv8-banana-dense", "--epochs", "1"], "unknown token 'banana'"),
+    (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
+    (["train", "--resume", "--out", "missing"], "cannot resume: no run.json"),
+    (["predict", "missing.npz", "x.png"], "file not found"),
+    (["evaluate", "missing.npz"], "file not found"),
+])
+def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, args, match):
+    monkeypatch.chdir(tmp_path)
+    r = _run(args)
+    assert r.exit_code == 2
+    assert match in r.output and len(r.output.strip().splitlines()) <= 2 and "Traceback" not in r.output
+
+
+def test_predict_rejects_non_image(tmp_path, data_file):
+    out = tmp_path / "run"
+    assert _run(["train", "--dataset", data_file, "--out", out, *TINY, "--epochs", "1"]).exit_code == 0
+    (tmp_path / "notes.png").write_text("hello")
+    r = _run(["predict", out / "model.npz", tmp_path / "notes.png"])
+    assert r.exit_code == 2 and "notes.png" in r.output
+    other = tmp_path / "faces.npz"
+    np.savez(other, images=np.zeros((4, 5, 5), np.uint8), labels=np.array([0, 1, 0, 1]))
+    e = _run(["evaluate", out / "model.npz", "--dataset", other])
+    assert e.exit_code == 2 and "(1, 8, 8)" in e.output
