@@ -37,12 +37,14 @@ def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], p
                 title: str = "", overwrite: bool = False) -> None:
     """Two panels, loss and accuracy per epoch, training and (if present) validation."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     fig = Figure(figsize=(9, 3.6))
     for ax, key, label in zip(fig.subplots(1, 2), ("loss", "accuracy"), ("loss", "accuracy")):
         ax.plot(epochs, history[key], "o-", ms=3, label="train")
         if history.get(f"val_{key}"):
             ax.plot(epochs, history[f"val_{key}"], "s-", ms=3, label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
