@@ -1,0 +1,378 @@
+"""convkit.viz: the numbers every walkthrough shows, checked against independent
+references (scipy.signal.correlate2d, skimage block_reduce, scipy.special, naive
+loops, closed forms), and the frames/files it writes (read back with Pillow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+import scipy.special
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from skimage.measure import block_reduce
+
+from convkit.viz import (conv_frames, conv_walkthrough, flatten_walkthrough, format_conv_walkthrough,
+                         format_flatten, format_grid, format_pool, format_relu, format_softmax,
+                         frame_steps, pool_walkthrough, relu_walkthrough, side_by_side,
+                         softmax_walkthrough, tile_frames, write_gif, write_png_grid)
+from convkit.viz.walkthrough import MAX_SIDE, SEED_ARRAYS
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _csv(name: str) -> np.ndarray:
+    return np.loadtxt(SAMPLES / name, delimiter=",", comments="#", ndmin=2)
+
+
+def _naive_valid(image: np.ndarray, kernel: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
+    """Obviously-right loop: kernel laid over each window as written."""
+    kh, kw = kernel.shape
+    rows = range(0, image.shape[0] - kh + 1, stride[0])
+    cols = range(0, image.shape[1] - kw + 1, stride[1])
+    return np.array([[sum(image[r + m, c + n] * kernel[m, n] for m in range(kh) for n in range(kw))
+                      for c in cols] for r in rows], dtype=float)
+
+
+# -- convolution walkthrough ------------------------------------------------------------
+
+def test_seed_arrays_equal_sample_files():
+    np.testing.assert_array_equal(SEED_ARRAYS["image"], _csv("seed_image.csv"))
+    np.testing.assert_array_equal(SEED_ARRAYS["detector"], _csv("seed_detector.csv"))
+
+
+def test_seed_walkthrough_gives_seed_feature_map():
+    walk = conv_walkthrough(_csv("seed_image.csv"), _csv("seed_detector.csv"))
+    np.testing.assert_array_equal(walk.feature_map, _csv("seed_feature_map.csv"))
+    # the tutorial narrates: the first cell is 0, the second 1
+    assert walk.step(0).total == 0 and walk.step(1).total == 1
+    np.testing.assert_array_equal(walk.step(1).window, [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
+
+
+def test_every_step_sum_is_its_feature_map_cell():
+    image, kernel = _csv("seed_image.csv"), _csv("seed_detector.csv")
+    walk = conv_walkthrough(image, kernel)
+    reference = scipy.signal.correlate2d(image, kernel, mode="valid")
+    assert walk.n_steps == reference.size
+    for step in walk.steps():
+        r, c = step.origin
+        np.testing.assert_array_equal(step.window, image[r:r + 3, c:c + 3])
+        np.testing.assert_array_equal(step.products, image[r:r + 3, c:c + 3] * kernel)
+        assert step.total == walk.feature_map[step.index] == reference[step.index]
+
+
+@pytest.mark.parametrize("stride, shape", [(1, (5, 5)), (2, (3, 3)), (3, (2, 2)), ((1, 2), (5, 3))])
+def test_stride_changes_map_size(stride, shape):
+    image, kernel = _csv("seed_image.csv"), _csv("seed_detector.csv")
+    walk = conv_walkthrough(image, kernel, stride=stride)
+    assert walk.feature_map.shape == shape
+    s = (stride, stride) if isinstance(stride, int) else stride
+    full = scipy.signal.correlate2d(image, kernel, mode="valid")
+    np.testing.assert_allclose(walk.feature_map, full[::s[0], ::s[1]])
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       sr=st.integers(1, 3), sc=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_walkthrough_matches_naive_loop(h, w, kh, kw, sr, sc, seed):
+    if kh > h or kw > w:
+        return
+    rng = np.random.default_rng(seed)
+    image, kernel = rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
+    walk = conv_walkthrough(image, kernel, stride=(sr, sc))
+    naive = _naive_valid(image, kernel, (sr, sc))
+    np.testing.assert_allclose(walk.feature_map, naive, atol=1e-12)
+    for step in walk.steps():
+        assert step.total == pytest.approx(naive[step.index], abs=1e-12)
+
+
+@pytest.mark.parametrize("image, kernel, stride, match", [
+    (np.ones((2, 2)), np.ones((3, 3)), 1, "kernel 3x3 is larger than image 2x2"),
+    (np.ones((4, 4, 3)), np.ones((3, 3)), 1, r"image must be 2-D, got shape \(4, 4, 3\)"),
+    (np.ones(5), np.ones((3, 3)), 1, "image must be 2-D"),
+    (np.ones((5, 5)), np.ones(3), 1, "kernel must be 2-D"),
+    (np.ones((MAX_SIDE + 1, 4)), np.ones((3, 3)), 1, "at most 64x64"),
+    (np.full((4, 4), np.nan), np.ones((3, 3)), 1, "NaN or inf"),
+    (np.ones((4, 4)), np.ones((3, 3)), 0, "stride must be a positive int"),
+    (np.ones((4, 4)), np.ones((3, 3)), (1, 2, 3), "stride must be a positive int"),
+])
+def test_walkthrough_bad_input(image, kernel, stride, match):
+    with pytest.raises(ValueError, match=match):
+        conv_walkthrough(image, kernel, stride=stride)
+
+
+def test_walkthrough_rejects_strings():
+    with pytest.raises(TypeError, match="real numbers"):
+        conv_walkthrough(np.array([["a"]]), np.ones((1, 1)))
+
+
+def test_step_index_out_of_range():
+    with pytest.raises(IndexError, match=r"step must be in \[0, 25\)"):
+        conv_walkthrough(SEED_ARRAYS["image"], SEED_ARRAYS["detector"]).step(25)
+
+
+def test_text_shows_sums_and_map():
+    walk = conv_walkthrough(SEED_ARRAYS["image"], SEED_ARRAYS["detector"])
+    text = format_conv_walkthrough(walk, full_steps=2)
+    assert "step 1/25" in text and "step 2/25" in text and "step 3/25" not in text
+    assert "sum = 0 + 0 + 0 + 0 + 0 + 0 + 0 + 0 + 0 = 0" in text
+    assert "sum = 0 + 0 + 0 + 1 + 0 + 0 + 0 + 0 + 0 = 1" in text
+    assert "23 more steps" in text
+    tail = text.split("feature map\n")[-1].splitlines()
+    shown = np.array([[float(v) for v in line.split()] for line in tail])
+    np.testing.assert_array_equal(shown, _csv("seed_feature_map.csv"))
+
+
+def test_text_summarises_long_sums():
+    walk = conv_walkthrough(np.ones((6, 6)), np.ones((5, 5)))
+    assert "(the 25 products added up) = 25" in format_conv_walkthrough(walk, full_steps=1)
+
+
+def test_format_grid_aligns_and_marks():
+    lines = format_grid([[1, -10], [0.5, 2]], mark=[[False, True], [False, False]], title="t")
+    assert lines == ["t           ", "    1  [-10]", " 0.50      2"]
+    assert side_by_side([["a", "bb"], ["c"]]) == ["a     c", "bb"]
+
+
+# -- ReLU, pooling, flatten, softmax -----------------------------------------------------
+
+def test_relu_is_max_zero():
+    x = np.random.default_rng(1).normal(size=(5, 6))
+    np.testing.assert_array_equal(relu_walkthrough(x), np.maximum(x, 0))
+    text = format_relu(np.array([[-1.0, 2.0], [3.0, -4.0]]))
+    assert "[-1]" in text and "[-4]" in text and "2 of 4 cells set to 0" in text
+
+
+@pytest.mark.parametrize("op, func", [("max", np.max), ("min", np.min), ("sum", np.sum),
+                                      ("mean", np.mean)])
+def test_pool_output_matches_block_reduce(op, func):
+    x = np.random.default_rng(2).integers(-9, 9, size=(6, 8)).astype(float)
+    walk = pool_walkthrough(x, 2, op=op)
+    np.testing.assert_allclose(walk.output, block_reduce(x, (2, 2), func))
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_pool_winners_are_first_best_cells(op):
+    x = np.random.default_rng(3).integers(0, 4, size=(6, 6)).astype(float)   # many ties
+    walk = pool_walkthrough(x, 2, op=op)
+    pick = np.argmax if op == "max" else np.argmin
+    for i in range(3):
+        for j in range(3):
+            window = x[2 * i:2 * i + 2, 2 * j:2 * j + 2]
+            m, n = divmod(int(pick(window)), 2)
+            assert walk.winners[i, j] == (2 * i + m) * 6 + (2 * j + n)
+            assert x.flat[walk.winners[i, j]] == walk.output[i, j]
+    assert walk.winner_mask.sum() == 9
+
+
+def test_pool_seed_map_and_dropped_edge():
+    walk = pool_walkthrough(_csv("seed_feature_map.csv"), 2)
+    np.testing.assert_array_equal(walk.output, [[1, 1], [4, 2]])
+    assert walk.uncovered == (1, 1)
+    text = format_pool(walk)
+    assert "[4]" in text and "the last 1 row(s) and 1 column(s)" in text
+
+
+def test_pool_overlapping_stride():
+    x = np.arange(16.0).reshape(4, 4)
+    walk = pool_walkthrough(x, 2, stride=1, op="max")
+    np.testing.assert_array_equal(walk.output, x[1:, 1:])
+
+
+@pytest.mark.parametrize("kwargs, match", [({"op": "median"}, "op must be one of max, min, sum, mean"),
+                                           ({"size": 5}, "larger than the map"),
+                                           ({"size": 0}, "size must be a positive int")])
+def test_pool_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pool_walkthrough(np.ones((3, 3)), **kwargs)
+
+
+def test_flatten_is_row_major_column():
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(flatten_walkthrough(x), [[0], [1], [2], [3], [4], [5]])
+    assert "x[1,0] = 3" in format_flatten(x)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(-50, 50), min_size=2, max_size=8), st.data())
+def test_softmax_matches_scipy(scores, data):
+    label = data.draw(st.integers(0, len(scores) - 1))
+    walk = softmax_walkthrough(scores, label)
+    ref = scipy.special.softmax(np.array(scores))
+    np.testing.assert_allclose(walk.probabilities, ref, rtol=1e-10, atol=1e-300)
+    assert walk.probabilities.sum() == pytest.approx(1.0)
+    assert walk.loss == pytest.approx(-scipy.special.log_softmax(np.array(scores))[label])
+
+
+def test_softmax_text_and_errors():
+    text = format_softmax(softmax_walkthrough([2.0, 1.0, 0.1], 0))
+    assert "0.6590  <- label" in text and "= 0.4170" in text
+    with pytest.raises(ValueError, match=r"label must be a class index in \[0, 3\)"):
+        softmax_walkthrough([1, 2, 3], 3)
+    with pytest.raises(ValueError, match="at least 2 numbers"):
+        softmax_walkthrough([1.0], 0)
+
+
+# -- frames and files --------------------------------------------------------------------
+
+def test_frame_steps_subsample_evenly():
+    np.testing.assert_array_equal(frame_steps(7, 200), np.arange(7))
+    steps = frame_steps(1000, 200)
+    assert len(steps) == 200 == len(set(steps)) and steps[0] == 0 and steps[-1] == 999
+    assert np.all(np.diff(steps) >= 4)
+    with pytest.raises(ValueError, match="max_frames must be at least 2"):
+        frame_steps(5, 1)
+
+
+def _read_frames(path: Path) -> list[np.ndarray]:
+    with Image.open(path) as im:
+        frames = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            frames.append(np.asarray(im.convert("RGB")))
+        return frames
+
+
+def test_conv_gif_has_one_frame_per_step(tmp_path):
+    walk = conv_walkthrough(np.eye(4), np.ones((2, 2)))
+    frames = conv_frames(walk, dpi=40)
+    assert len(frames) == walk.n_steps == 9
+    assert all(f.dtype == np.uint8 and f.shape == frames[0].shape and f.shape[2] == 3 for f in frames)
+    assert not np.array_equal(frames[0], frames[1])       # the window moved
+    path = tmp_path / "conv.gif"
+    write_gif(path, frames)
+    with Image.open(path) as im:
+        assert im.format == "GIF" and im.n_frames == 9 and im.size == frames[0].shape[1::-1]
+    back = _read_frames(path)
+    assert np.abs(back[4].astype(int) - frames[4]).mean() < 8    # palette quantisation only
+
+
+def test_conv_frames_subsampled(tmp_path):
+    walk = conv_walkthrough(np.ones((20, 20)), np.ones((2, 2)))   # 361 steps
+    steps = frame_steps(walk.n_steps, 4)
+    frames = conv_frames(walk, steps=steps, dpi=30)
+    assert len(frames) == 4
+
+
+def test_png_grid_tiles_frames(tmp_path):
+    frames = [np.full((10, 12, 3), k * 40, np.uint8) for k in range(5)]
+    grid = tile_frames(frames, gap=2)
+    assert grid.shape == (2 * 10 + 2, 3 * 12 + 4, 3)
+    np.testing.assert_array_equal(grid[12:22, 14:26], frames[4])
+    path = tmp_path / "grid.png"
+    write_png_grid(path, frames)
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size == (3 * 12 + 8, 2 * 10 + 4)
+
+
+def test_writers_refuse_bad_paths(tmp_path):
+    frames = [np.zeros((4, 4, 3), np.uint8)] * 2
+    with pytest.raises(ValueError, match="does not exist"):
+        write_gif(tmp_path / "missing" / "a.gif", frames)
+    with pytest.raises(ValueError, match=r"must end in \.gif"):
+        write_gif(tmp_path / "a.png", frames)
+    (tmp_path / "a.gif").write_bytes(b"keep")
+    with pytest.raises(FileExistsError):
+        write_gif(tmp_path / "a.gif", frames)
+    assert (tmp_path / "a.gif").read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]    # no temporary left
+
+
+# -- continuous convolution --------------------------------------------------------------
+
+CLOSED_FORMS = {
+    "rect": lambda t: np.maximum(0.0, 1.0 - np.abs(t)),
+    "gaussian": lambda t: np.exp(-t * t / 4) / np.sqrt(4 * np.pi),
+    "exp": lambda t: np.where(t >= 0, 1.0 - np.exp(-np.maximum(t, 0)), 0.0),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(CLOSED_FORMS))
+def test_continuous_values_match_closed_forms(pair):
+    from convkit.viz import continuous_walkthrough
+
+    walk = continuous_walkthrough(pair, n_frames=13)
+    assert walk.t.shape == walk.result.shape == (13,)
+    np.testing.assert_allclose(walk.result, CLOSED_FORMS[pair](walk.t), atol=1e-6)
+    # the shaded area in frame k is the value shown for frame k
+    k = 8
+    area = np.trapezoid(walk.product(k), walk.tau) if hasattr(np, "trapezoid") else \
+        np.trapz(walk.product(k), walk.tau)
+    assert area == pytest.approx(walk.result[k], abs=0.02)
+
+
+def test_continuous_gif_frame_count(tmp_path):
+    from convkit.viz import continuous_frames, continuous_walkthrough
+
+    walk = continuous_walkthrough("exp", n_frames=5)
+    frames = continuous_frames(walk, dpi=30)
+    assert len(frames) == 5
+    write_gif(tmp_path / "c.gif", frames)
+    with Image.open(tmp_path / "c.gif") as im:
+        assert im.n_frames == 5
+
+
+def test_continuous_bad_input():
+    from convkit.viz import continuous_walkthrough
+
+    with pytest.raises(ValueError, match="pair must be one of rect, gaussian, exp"):
+        continuous_walkthrough("sinc")
+    with pytest.raises(ValueError, match="n_frames must be an int >= 2"):
+        continuous_walkthrough("rect", n_frames=1)
+
+
+# -- a model's filters and feature maps --------------------------------------------------
+
+def _tiny_model():
+    from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+
+    return Sequential([Conv2D(1, 3, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(3 * 3 * 3, 4)],
+                      seed=0, input_shape=(1, 8, 8))
+
+
+def test_feature_maps_match_references():
+    from convkit.viz.model import feature_maps, prepare_input
+
+    model = _tiny_model()
+    image = np.random.default_rng(4).random((8, 8))
+    x = prepare_input(model, image)
+    np.testing.assert_allclose(x[0, 0], image, rtol=1e-6)
+    maps = feature_maps(model, x)
+    assert [name for name, _ in maps] == ["0 Conv2D", "2 MaxPool2D"]
+    weight, bias = model.layers[0].params["weight"], model.layers[0].params["bias"]
+    conv = np.stack([scipy.signal.correlate2d(image, weight[f, 0], "valid") + bias[f]
+                     for f in range(3)])
+    np.testing.assert_allclose(maps[0][1], conv, rtol=1e-4, atol=1e-5)
+    pooled = block_reduce(np.maximum(conv, 0)[:, :6, :6], (1, 2, 2), np.max)
+    np.testing.assert_allclose(maps[1][1], pooled, rtol=1e-4, atol=1e-5)
+
+
+def test_prepare_input_resizes_grays_and_inverts():
+    from convkit.viz.model import prepare_input
+
+    model = _tiny_model()
+    rgb = np.zeros((16, 16, 3))
+    rgb[..., 1] = 1.0                                    # pure green: luminance 0.7154
+    x = prepare_input(model, rgb, invert=True)
+    assert x.shape == (1, 1, 8, 8)
+    np.testing.assert_allclose(x, 1 - 0.7154, rtol=1e-5)
+
+
+def test_filter_grid_and_figure(tmp_path):
+    from convkit.viz.frames import write_figure
+    from convkit.viz.model import filter_grid, model_figure, prepare_input
+
+    weights = np.arange(2 * 1 * 2 * 2, dtype=float).reshape(2, 1, 2, 2)
+    grid = filter_grid(weights)
+    assert grid.shape == (2, 5)                          # 2 filters side by side, 1-pixel gap
+    np.testing.assert_allclose(grid[:, :2], (weights[0, 0] - 0) / 3)
+    assert np.isnan(grid[:, 2]).all()
+    model = _tiny_model()
+    write_figure(tmp_path / "m.png", model_figure(model, prepare_input(model, np.eye(8)), dpi=40))
+    with Image.open(tmp_path / "m.png") as im:
+        assert im.format == "PNG" and im.size[0] > 100
+    with pytest.raises(ValueError, match="must be"):
+        filter_grid(np.ones((3, 3)))
