@@ -141,3 +141,13 @@ def test_predict_rejects_non_image(tmp_path, data_file):
     np.savez(other, images=np.zeros((4, 5, 5), np.uint8), labels=np.array([0, 1, 0, 1]))
     e = _run(["evaluate", out / "model.npz", "--dataset", other])
     assert e.exit_code == 2 and "(1, 8, 8)" in e.output
+
+
+def test_cli_defaults_are_the_library_defaults():
+    import dataclasses
+
+    from convkit.cnn.runs import RunConfig
+    from convkit_cli.train_cmd import train
+    cli_defaults = {p.name: p.default for p in train.params}
+    for f in dataclasses.fields(RunConfig):
+        assert cli_defaults[f.name] == f.default, f.name
