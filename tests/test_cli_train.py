@@ -151,3 +151,12 @@ def test_cli_defaults_are_the_library_defaults():
     cli_defaults = {p.name: p.default for p in train.params}
     for f in dataclasses.fields(RunConfig):
         assert cli_defaults[f.name] == f.default, f.name
+
+
+def test_bad_arch_with_force_loses_nothing(tmp_path, data_file):
+    out = tmp_path / "run"
+    assert _run(["train", "--dataset", data_file, "--out", out, *TINY, "--epochs", "1"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    r = _run(["train", "--dataset", data_file, "--out", out, "--arch", "conv4-nope", "--force"])
+    assert r.exit_code == 2 and "unknown token 'nope'" in r.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -194,24 +194,30 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
     from .model import Sequential
     from .serialize import load_checkpoint, load_model
     t0 = time.perf_counter()
-    out = prepare_run_folder(out, resume=resume, force=force)
+    out = Path(out)
     paths = {k: out / v for k, v in RUN_FILES.items()}
     if resume:
+        prepare_run_folder(out, resume=True)
         try:
             stored = json.loads(paths["config"].read_text())
             config = RunConfig(**{**stored, "epochs": config.epochs})
         except (ValueError, TypeError) as exc:
             raise ValueError(f"cannot resume: {paths['config']} is not a convkit run file ({exc})") from None
     config.check()
+    # everything that can fail on bad settings happens before the run folder is touched
     data = load_dataset(config.dataset, seed=config.seed)
     train, val, test = split(data, config.test_split, config.val_split, seed=config.seed)
-    if not resume:
-        _write_json(paths["config"], dataclasses.asdict(config))
     shape = data.images.shape[1:]
+    layers = build_layers(config.arch, shape, len(data.class_names))
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError(f"dataset {config.dataset!r} is too small for the split: {len(train)} training and "
+                         f"{len(test)} test images")
+    if not resume:
+        prepare_run_folder(out, force=force)
+        _write_json(paths["config"], dataclasses.asdict(config))
     mean = train.images.mean(axis=(0, 2, 3))
     std = np.maximum(train.images.std(axis=(0, 2, 3)), 1e-3)
-    model = Sequential(build_layers(config.arch, shape, len(data.class_names)), seed=config.seed,
-                       input_shape=shape, class_names=data.class_names,
+    model = Sequential(layers, seed=config.seed, input_shape=shape, class_names=data.class_names,
                        normalization={"mean": [float(v) for v in mean], "std": [float(v) for v in std]})
     optimizer = make_optimizer(config.optimizer, config.lr)
     monitor = "val_loss" if len(val) else "loss"
