@@ -166,9 +166,9 @@ def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
                             decimals: int = 2) -> str:
     """The walkthrough as terminal text: inputs, the first steps in full, the map.
 
-    Each full step shows the window (in the image, marked), the products and
-    the sum written into the map; the later steps are summarised in one line
-    each only when there are few of them.
+    Each of the first `full_steps` steps shows the window (marked in the
+    image), the products and the sum written into the map, which fills in
+    row by row ('.' = not computed yet); then the finished map.
     """
     kh, kw = walk.kernel.shape
     (h, w), (ho, wo) = walk.image.shape, walk.feature_map.shape
