@@ -104,8 +104,9 @@ def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
     cell = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="tab:orange", linewidth=3)
     ax_map.add_patch(cell)
     texts = _annotate(ax_map, fmap)
-    for t in texts:
-        t.set_color("white")
+    middle = (lo + hi) / 2
+    for t, v in zip(texts, fmap.ravel()):
+        t.set_color("black" if v > middle else "white")   # readable on viridis
     for ax in (ax_img, ax_ker, ax_map):
         ax.set_xticks([])
         ax.set_yticks([])
