@@ -9,8 +9,8 @@ gradient contracts the output gradient with the (cached) input windows; the
 input gradient is a col2im done kernel row by kernel row: one product of the
 row's transposed filters with a shifted stack (windows) of the output
 gradient, added back at the row's offset. Memory: the forward column matrix
-is built in chunks of `_CHUNK_BYTES`; the input gradient needs about kw
-times the output gradient. General N-D convolution (`convolve` /
+is built in chunks of `_CHUNK_BYTES`; the input gradient needs temporaries
+of about kw times the output gradient plus kh times the input gradient. General N-D convolution (`convolve` /
 `correlate`) lives elsewhere.
 """
 
@@ -224,7 +224,7 @@ def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tu
     # Lay each grad row out at the padded input's width (zero columns on the right): then tap (i, j)
     # adds to the flattened padded plane at offset i*dh*Wp + j*dw, one contiguous run per sample.
     # The kw taps of a kernel row are folded into one product through a shifted stack of the grad
-    # (sliding windows along the flattened axis), so there are kh products and kh adds, not kh*kw.
+    # (sliding windows along the flattened axis); one GEMM serves all kh rows, then kh adds.
     span, length = dil[1] * (kw - 1), ho * wp
     g = np.zeros((f, n, length + 2 * span), dtype=grad_out.dtype)   # channel-major: one GEMM per row
     g[:, :, span:span + length].reshape(f, n, ho, wp)[..., :wo] = grad_out.transpose(1, 0, 2, 3)
@@ -232,13 +232,12 @@ def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tu
     stack = np.empty((f, kw, n, length + span), dtype=grad_out.dtype)
     np.copyto(stack, shifted[..., ::-1].transpose(0, 3, 1, 2))       # stack[f, j, n, u] = g[u - j*dw]
     stack = stack.reshape(f * kw, -1)
-    rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh, c, f * kw)
+    rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh * c, f * kw)
+    parts = (rows @ stack).reshape(kh, c, n, length + span)         # one GEMM for all kernel rows
     gx = np.zeros((c, n, hp * wp + wp + span), dtype=grad_out.dtype)
-    part = np.empty((c, n * (length + span)), dtype=grad_out.dtype)
     for i in range(kh):
-        np.matmul(rows[i], stack, out=part)                          # (C, N*(L+span))
         off = i * dil[0] * wp
-        gx[:, :, off:off + length + span] += part.reshape(c, n, -1)
+        gx[:, :, off:off + length + span] += parts[i]
     gx = gx[:, :, :hp * wp].reshape(c, n, hp, wp)
     return gx[:, :, t:t + h, l:l + w].transpose(1, 0, 2, 3)
 
