@@ -248,10 +248,15 @@ def _default_dt(sf, sg) -> float:
     return max(min(wf, wg) / _DEFAULT_STEPS, max(wf, wg) / 2**24)
 
 
+def _nsamples(support, dt) -> int:
+    """Nodes lo + k dt needed to reach hi (a width within 1e-9 steps of a whole number counts as whole)."""
+    return int(np.ceil((support[1] - support[0]) / dt - 1e-9)) + 1
+
+
 def _sample(fv, support, dt):
     """f at lo + k dt, k = 0..n-1, covering the support; 0 (uncalled) beyond hi."""
     lo, hi = support
-    n = int(np.ceil((hi - lo) / dt - 1e-9)) + 1
+    n = _nsamples(support, dt)
     x = lo + dt * np.arange(n)
     inside = x <= hi + 1e-9 * dt
     y = np.zeros(n)
@@ -273,10 +278,9 @@ def _trapezoid_conv(fs, gs, dt):
 
 def _grid(fv, gv, t, sf, sg, dt):
     """Sample, convolve, trapezoid-correct, interpolate; Richardson error from the 2dt subgrid."""
-    nf = int(np.ceil((sf[1] - sf[0]) / dt)) + 1
-    ng = int(np.ceil((sg[1] - sg[0]) / dt)) + 1
-    if nf + ng > _MAX_GRID:
-        raise ValueError(f"dt={dt} needs {nf + ng} samples (limit {_MAX_GRID}); pass a larger dt")
+    total = _nsamples(sf, dt) + _nsamples(sg, dt)
+    if total > _MAX_GRID:
+        raise ValueError(f"dt={dt} needs {total} samples (limit {_MAX_GRID}); pass a larger dt")
     fs, gs = _sample(fv, sf, dt), _sample(gv, sg, dt)
     h = _trapezoid_conv(fs, gs, dt)
     t0 = sf[0] + sg[0]
