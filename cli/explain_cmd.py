@@ -94,6 +94,11 @@ def _pick_frames(n_steps: int, max_frames: int, what: str, hint: str):
     return steps
 
 
+def _frames(n: int) -> str:
+    """'1 frame', '9 frames'."""
+    return f"{n} frame" + ("" if n == 1 else "s")
+
+
 def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: int,
                   render, force: bool) -> None:
     """Render and write the GIF and/or PNG grid, each with its own frame cap."""
@@ -102,12 +107,12 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
     if gif:
         frames = render(_pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap"))
         write_gif(gif, frames, overwrite=force)
-        click.echo(f"wrote {gif} ({len(frames)} frames)")
+        click.echo(f"wrote {gif} ({_frames(len(frames))})")
     if png:
         frames = render(_pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
                                     f"a grid holds at most {MAX_GRID_FRAMES}"))
         write_png_grid(png, frames, overwrite=force)
-        click.echo(f"wrote {png} ({len(frames)} frames in a grid)")
+        click.echo(f"wrote {png} ({_frames(len(frames))} in a grid)")
 
 
 _FRAME_OPTIONS = [
