@@ -235,3 +235,12 @@ def test_bad_t_and_callables():
         convolve_functions(one, wrong, 0.5, support_f=(0, 1), support_g=(0, 1))
     with pytest.raises(ValueError, match=r"g must return a scalar for a scalar input, got shape \(3,\)"):
         convolve_functions(one, lambda x: [float(x)] * 3, [0.5, 0.7], support_f=(0, 1), support_g=(0, 1))
+
+
+def test_unreached_tolerance_warns():
+    from scipy.integrate import IntegrationWarning
+
+    spike = lambda x: np.abs(np.asarray(x)) ** -0.9  # noqa: E731  infinite at 0, which bisection hits
+    with pytest.warns(IntegrationWarning, match="quadrature did not reach rtol=1e-08"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            convolve_functions(spike, one, 0.5, support_f=(-1, 1), support_g=(0, 1))
