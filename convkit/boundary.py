@@ -85,6 +85,14 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
     if x.size == 0:
         raise ValueError(f"boundary {mode!r} needs a non-empty array, got shape {x.shape}")
     if mode == "mirror" and 1 in x.shape:
-        # numpy's reflect on a length-1 axis repeats the sample, as ndimage does
-        return np.pad(x, widths, mode="edge")
+        # a length-1 axis mirrors onto itself (repeats its sample, as ndimage
+        # does); numpy's reflect refuses it, so pad that axis as edge
+        per_axis = np.broadcast_to(np.asarray(widths, dtype=np.intp).reshape(-1, 2)
+                                   if np.ndim(widths) else np.full((x.ndim, 2), widths),
+                                   (x.ndim, 2))
+        for ax in range(x.ndim):
+            axis_widths = [(0, 0)] * x.ndim
+            axis_widths[ax] = tuple(per_axis[ax])
+            x = np.pad(x, axis_widths, mode="edge" if x.shape[ax] == 1 else "reflect")
+        return x
     return np.pad(x, widths, mode=BOUNDARY_MODES[mode])
