@@ -1,0 +1,141 @@
+"""The FFT engine: linear convolution through circular convolution, and overlap-add.
+
+A linear convolution ``c = a * b`` (length ``N + K - 1`` per axis) is read off a
+circular one of size ``P``: circular sample ``n`` holds ``c[n] + c[n + P] + ...``.
+The caller asks only for a window ``c[start : start + length]``; that window is
+free of wrap-around as soon as ``P >= start + length`` and
+``P >= N + K - 1 - start``. So "valid" needs only ``P >= N`` and "same" about
+``N + K/2``, not the ``N + K - 1`` of the full result. ``P`` is rounded up to
+a size pocketfft transforms fast (`scipy.fft.next_fast_len`).
+
+Overlap-add cuts a long axis into blocks of ``B`` samples, transforms each
+block (size ``P = B + K - 1``) and adds the block results, shifted, into the
+output: ``ceil(N / B)`` transforms of size ``P`` instead of one of size
+``N + K - 1``, with the block size picked by the same cost model as the
+method choice.
+
+Mode cropping, padding, strides, kernel flipping and dtypes are the caller's
+(`convkit.convolution`); this module multiplies spectra.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import scipy.fft as sfft
+
+__all__ = ["fft_window", "oa_window", "oa_block", "circular_size", "fft_dtype"]
+
+
+def fft_dtype(*dtypes: np.dtype) -> np.dtype:
+    """The dtype the transforms run in: single precision for float16/32 and complex64 inputs."""
+    rdtype = np.result_type(*dtypes)
+    single = all(np.dtype(d) in (np.float16, np.float32, np.complex64) for d in dtypes
+                 if np.dtype(d).kind in "fc") and any(np.dtype(d).kind in "fc" for d in dtypes)
+    if rdtype.kind == "c":
+        return np.dtype(np.complex64 if single else np.complex128)
+    return np.dtype(np.float32 if single else np.float64)
+
+
+def circular_size(n: int, k: int, start: int, length: int, real: bool) -> int:
+    """Smallest fast transform size whose circular convolution holds the window exactly."""
+    need = max(start + length, n + k - 1 - start, 1)
+    return sfft.next_fast_len(need, real=real)
+
+
+def _threads(workers: int | None) -> int:
+    return (os.cpu_count() or 1) if workers is None else int(workers)
+
+
+def _times(spec: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """spec * other, in place when the broadcast keeps spec's shape."""
+    if np.broadcast_shapes(spec.shape, other.shape) == spec.shape:
+        spec *= other
+        return spec
+    return spec * other
+
+
+def fft_window(a: np.ndarray, b: np.ndarray, axes: tuple, starts: tuple, lengths: tuple,
+               workers: int | None = None) -> np.ndarray:
+    """``(a * b)[start : start + length]`` along each of `axes`, by one FFT product.
+
+    `a` and `b` have the same ndim and dtype (float or complex); along other
+    axes they broadcast. The result has that dtype.
+    """
+    real = a.dtype.kind == "f"
+    if not axes:
+        return a * b
+    sizes = [circular_size(a.shape[ax], b.shape[ax], s, n, real)
+             for ax, s, n in zip(axes, starts, lengths)]
+    threads = _threads(workers)
+    if real:
+        spec = _times(sfft.rfftn(a, sizes, axes=axes, workers=threads),
+                      sfft.rfftn(b, sizes, axes=axes, workers=threads))
+        full = sfft.irfftn(spec, sizes, axes=axes, workers=threads, overwrite_x=True)
+    else:
+        spec = _times(sfft.fftn(a, sizes, axes=axes, workers=threads),
+                      sfft.fftn(b, sizes, axes=axes, workers=threads))
+        full = sfft.ifftn(spec, sizes, axes=axes, workers=threads, overwrite_x=True)
+    index = [slice(None)] * full.ndim
+    for ax, s, n in zip(axes, starts, lengths):
+        index[ax] = slice(s, s + n)
+    return full[tuple(index)].astype(a.dtype, copy=False)
+
+
+def _transform_cost(p: int) -> float:
+    return p * math.log2(max(p, 2))
+
+
+def oa_block(n: int, k: int, real: bool = True) -> tuple[int, int]:
+    """(transform size P, block length B = P - K + 1) that minimise the overlap-add work."""
+    best = None
+    factor = 2
+    while True:
+        p = sfft.next_fast_len(max(k * factor, 2 * k), real=real)
+        block = p - k + 1
+        cost = math.ceil(n / block) * _transform_cost(p)
+        if best is None or cost < best[0]:
+            best = (cost, p, block)
+        if block >= n:
+            break
+        factor *= 2
+    return best[1], best[2]
+
+
+def oa_window(a: np.ndarray, b: np.ndarray, axis: int, start: int, length: int,
+              workers: int | None = None) -> np.ndarray:
+    """``(a * b)[start : start + length]`` along one `axis` by overlap-add.
+
+    `b` spans `axis` with K taps; elsewhere `a` and `b` broadcast.
+    """
+    real = a.dtype.kind == "f"
+    n, k = a.shape[axis], b.shape[axis]
+    p, block = oa_block(n, k, real)
+    a = np.moveaxis(a, axis, -1)
+    b = np.moveaxis(b, axis, -1)
+    blocks = -(-n // block)
+    lead = a.shape[:-1]
+    if blocks * block != n:
+        padded = np.zeros(lead + (blocks * block,), dtype=a.dtype)
+        padded[..., :n] = a
+        a = padded
+    a = a.reshape(lead + (blocks, block))
+    threads = _threads(workers)
+    if real:
+        spec = _times(sfft.rfft(a, p, axis=-1, workers=threads),
+                      sfft.rfft(b, p, axis=-1, workers=threads)[..., None, :])
+        pieces = sfft.irfft(spec, p, axis=-1, workers=threads, overwrite_x=True)
+    else:
+        spec = _times(sfft.fft(a, p, axis=-1, workers=threads),
+                      sfft.fft(b, p, axis=-1, workers=threads)[..., None, :])
+        pieces = sfft.ifft(spec, p, axis=-1, workers=threads, overwrite_x=True)
+    pieces = pieces.astype(a.dtype, copy=False)
+    # block i lands on out[i*B : i*B + P]: its head fills row i, its tail (K - 1 <= B
+    # samples) spills into the start of row i + 1
+    out = np.zeros(pieces.shape[:-2] + (blocks + 1, block), dtype=pieces.dtype)
+    out[..., :blocks, :] = pieces[..., :block]
+    out[..., 1:, : p - block] += pieces[..., block:]
+    out = out.reshape(out.shape[:-2] + (-1,))[..., start:start + length]
+    return np.moveaxis(out, -1, axis)
