@@ -24,9 +24,11 @@ _EXPORTS = {
     "convolve_functions": "continuous",
     "get_kernel": "kernels",
     "list_kernels": "kernels",
+    "separable_factors": "kernels",
     "filter_image": "filters",
     "pool": "pooling",
     "read_image": "images",
+    "read_image_raw": "images",
     "write_image": "images",
 }
 

@@ -52,6 +52,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False,
         yield tmp_path
         if not overwrite and out.exists():
             raise FileExistsError(f"output {str(out)!r} appeared while writing; not replaced")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)   # mkstemp creates 0600; give a normal file's mode
         os.replace(tmp_path, out)
     finally:
         if tmp_path.exists():
