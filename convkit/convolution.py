@@ -35,12 +35,14 @@ _PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite 
 # Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
 # machine of the CI class; see that script for the grid and the fit).
 _COST = {
-    "direct_tap": {"f4": 0.60e-9, "f8": 0.90e-9, "c8": 2.4e-9, "c16": 3.4e-9, "int": 1.2e-9},
-    "direct_dot": 0.20e-9,        # 1-D float64 via a BLAS dot per output, per tap
-    "direct_gemm": 0.25e-9,       # windows @ kernel, per tap
-    "direct_call": 4e-6,          # per tap pass (Python overhead of one slice multiply-add)
-    "fft": {"f4": 1.4e-9, "f8": 2.0e-9, "c8": 2.6e-9, "c16": 3.6e-9},  # per n log2 n
+    "direct_tap": {"f4": 4.5e-10, "f8": 7.7e-10, "c8": 8.2e-10, "c16": 1.6e-09, "int": 6e-10},
+    "direct_dot": 4.0e-10,        # 1-D via numpy's convolve (a dot per output), per tap
+    "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
+    "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)
+    "fft": {"f4": 2.1e-10, "f8": 3.8e-10, "c8": 3.9e-10, "c16": 6.4e-10},  # per n log2 n
     "fft_call": 30e-6,
+    "tap_threads": 1.0,           # all cores over one: the tap loop is memory-bound
+    "fft_threads": 1.5,           # all cores over one for N-D or batched transforms
 }
 
 
@@ -66,11 +68,15 @@ def _as_numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
     return arr
 
 
+_KEYS = {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4", np.dtype(np.float64): "f8",
+         np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}
+_CPUS = os.cpu_count() or 1
+
+
 def _kernel_key(dtype: np.dtype) -> str:
     if dtype.kind in "biu":
         return "int"
-    return {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4",
-            np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}.get(dtype, "f8")
+    return _KEYS.get(dtype, "f8")
 
 
 class _Problem:
@@ -142,16 +148,26 @@ def _int_bound(p: _Problem) -> float:
 
 # ----------------------------------------------------------------------------- cost model
 
+def _numpy_1d(p: _Problem) -> bool:
+    """Whether the direct engine hands this problem to numpy's 1-D convolve."""
+    if p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding:
+        return False
+    if p.mode == "same" and p.a.size < p.b.size:
+        return False
+    key = _kernel_key(p.rdtype)
+    return key in ("f8", "c16", "int") or p.b.size <= 8
+
+
 def _direct_cost(p: _Problem) -> float:
     out = math.prod(p.out_shape)
     taps = p.taps()
     key = _kernel_key(p.rdtype)
-    if p.a.ndim == 1 and p.stride == (1,) and p.dilation == (1,) and key in ("f8", "c16", "int"):
-        per_tap = _COST["direct_dot"] * (4 if key == "c16" else 1)
+    if _numpy_1d(p):
+        per_tap = _COST["direct_dot"] * (4 if key in ("c8", "c16") else 1)
         return out * taps * per_tap + _COST["direct_call"]
     if out < direct._GEMM_MAX_OUTPUTS and taps > 8:
         return out * taps * _COST["direct_gemm"] + _COST["direct_call"]
-    threads = min(os.cpu_count() or 1, 2) if out >= direct._THREAD_MIN_OUTPUTS else 1
+    threads = _COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
     return out * taps * _COST["direct_tap"][key] / threads + taps * _COST["direct_call"]
 
 
@@ -177,9 +193,9 @@ def _fft_cost(p: _Problem, workers: int | None) -> float:
     batch_o = math.prod(n for ax, n in enumerate(p.out_shape) if ax not in conv)
     size = math.prod(sizes) if sizes else 1
     work = size * math.log2(max(size, 2)) * (batch_a + batch_b + batch_o)
-    threads = min(os.cpu_count() or 1, 2) if workers is None else max(1, workers)
-    speedup = 1.0 + 0.6 * (threads > 1 and size * batch_o > 1 << 16)
-    return work * per / speedup + _COST["fft_call"]
+    threads = _CPUS if workers is None else max(1, workers)
+    parallel = threads > 1 and (len(sizes) > 1 or batch_o > 1) and size * batch_o > 1 << 16
+    return work * per / (_COST["fft_threads"] if parallel else 1.0) + _COST["fft_call"]
 
 
 def _oa_axis(p: _Problem) -> int | None:
@@ -210,7 +226,10 @@ def _choose(p: _Problem, workers: int | None) -> str:
         return "direct"
     if p.rdtype.kind not in "biufc" or p.rdtype == np.longdouble:
         return "direct"
-    costs = {"direct": _direct_cost(p), "fft": _fft_cost(p, workers)}
+    cost_direct = _direct_cost(p)
+    if cost_direct < 2 * _COST["fft_call"]:
+        return "direct"
+    costs = {"direct": cost_direct, "fft": _fft_cost(p, workers)}
     i = _oa_axis(p)
     if i is not None:
         costs["oa"] = _oa_cost(p, i, workers)
@@ -235,6 +254,10 @@ def _run_direct(p: _Problem, workers: int | None) -> np.ndarray:
         acc = np.dtype(np.float32)
     else:
         acc = rdtype
+    if acc != object and _numpy_1d(p):
+        mode = p.mode
+        out = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
+        return _finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
     xp = p.padded(acc if acc != object else None)
     reverse = tuple(slice(None, None, -1) if ax in p.axes else slice(None) for ax in range(p.b.ndim))
     w = p.b[reverse]

@@ -57,6 +57,35 @@ def _times(spec: np.ndarray, other: np.ndarray) -> np.ndarray:
     return spec * other
 
 
+def _forward(x: np.ndarray, sizes: list, axes: tuple, threads: int, real: bool) -> np.ndarray:
+    """N-D transform, one axis at a time, each on only the rows that carry data.
+
+    rfftn/fftn would zero-pad the whole array to `sizes` first and transform
+    the padding rows too; here the first pass runs on the unpadded rows and
+    each later pass pads only its own axis.
+    """
+    if real:
+        spec = sfft.rfft(x, sizes[-1], axis=axes[-1], workers=threads)
+    else:
+        spec = sfft.fft(x, sizes[-1], axis=axes[-1], workers=threads)
+    for ax, n in zip(axes[-2::-1], sizes[-2::-1]):
+        spec = sfft.fft(spec, n, axis=ax, workers=threads, overwrite_x=True)
+    return spec
+
+
+def _inverse(spec: np.ndarray, sizes: list, axes: tuple, starts: tuple, lengths: tuple,
+             threads: int, real: bool) -> np.ndarray:
+    """Inverse of `_forward`, cropping each axis to its window as soon as it is done."""
+    for ax, n, s, m in zip(axes[:-1], sizes[:-1], starts[:-1], lengths[:-1]):
+        spec = sfft.ifft(spec, n, axis=ax, workers=threads, overwrite_x=True)
+        spec = spec[(slice(None),) * ax + (slice(s, s + m),)]
+    if real:
+        out = sfft.irfft(spec, sizes[-1], axis=axes[-1], workers=threads)
+    else:
+        out = sfft.ifft(spec, sizes[-1], axis=axes[-1], workers=threads)
+    return out[(slice(None),) * axes[-1] + (slice(starts[-1], starts[-1] + lengths[-1]),)]
+
+
 def fft_window(a: np.ndarray, b: np.ndarray, axes: tuple, starts: tuple, lengths: tuple,
                workers: int | None = None) -> np.ndarray:
     """``(a * b)[start : start + length]`` along each of `axes`, by one FFT product.
@@ -70,18 +99,9 @@ def fft_window(a: np.ndarray, b: np.ndarray, axes: tuple, starts: tuple, lengths
     sizes = [circular_size(a.shape[ax], b.shape[ax], s, n, real)
              for ax, s, n in zip(axes, starts, lengths)]
     threads = _threads(workers)
-    if real:
-        spec = _times(sfft.rfftn(a, sizes, axes=axes, workers=threads),
-                      sfft.rfftn(b, sizes, axes=axes, workers=threads))
-        full = sfft.irfftn(spec, sizes, axes=axes, workers=threads, overwrite_x=True)
-    else:
-        spec = _times(sfft.fftn(a, sizes, axes=axes, workers=threads),
-                      sfft.fftn(b, sizes, axes=axes, workers=threads))
-        full = sfft.ifftn(spec, sizes, axes=axes, workers=threads, overwrite_x=True)
-    index = [slice(None)] * full.ndim
-    for ax, s, n in zip(axes, starts, lengths):
-        index[ax] = slice(s, s + n)
-    return full[tuple(index)].astype(a.dtype, copy=False)
+    spec = _times(_forward(a, sizes, axes, threads, real), _forward(b, sizes, axes, threads, real))
+    out = _inverse(spec, sizes, axes, starts, lengths, threads, real)
+    return out.astype(a.dtype, copy=False)
 
 
 def _transform_cost(p: int) -> float:

@@ -1,0 +1,128 @@
+"""Fit the constants of convkit's method-choice cost model on this machine.
+
+`convkit.convolution._COST` holds seconds per unit of work for each engine:
+
+* direct, tap loop: seconds per output sample per kernel tap (by dtype) on
+  one thread, plus a per-tap-pass overhead;
+* direct, numpy's 1-D correlate (double and complex double, small kernels):
+  seconds per output per tap;
+* FFT: seconds per ``n log2 n`` of one transform (by dtype), summed over the
+  two forward and one inverse transform, on one thread;
+* the speed-up of all cores over one for the tap loop and for N-D transforms
+  (1-D transforms of one signal do not split across threads).
+
+Each constant is the median over a small grid of problem sizes of
+time / work, every time itself a median of repeated runs. The fitted table is
+printed in the form `_COST` uses; it was pasted into convkit/convolution.py
+from a run on the 2-core CI machine class.
+
+    python benchmarks/fit_cost_model.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+
+from convkit import direct, spectral
+
+
+def median_time(func, repeat: int) -> float:
+    func()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def fit_taps(repeat: int) -> dict:
+    rng = np.random.default_rng(0)
+    out = {}
+    for key, dtype in (("f4", np.float32), ("f8", np.float64), ("c8", np.complex64),
+                       ("c16", np.complex128)):
+        per = []
+        for n, k in ((1024, 3), (1024, 7), (2048, 5)):
+            x = rng.standard_normal((n + k - 1, n + k - 1)).astype(dtype)
+            w = rng.standard_normal((k, k)).astype(dtype)
+            t = median_time(lambda: direct.correlate_valid(x, w, (0, 1), (1, 1), (1, 1),
+                                                           np.dtype(dtype), workers=1), repeat)
+            per.append(t / (n * n * k * k))
+        out[key] = statistics.median(per)
+    return out
+
+
+def fit_small_direct(repeat: int) -> tuple[float, float]:
+    """(seconds per tap pass, seconds per output-tap of numpy's 1-D correlate)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(1000).astype(np.float32)
+    w = rng.standard_normal(50).astype(np.float32)
+    t = median_time(lambda: direct._taps(x, w, (0,), (1,), (1,), np.empty(951, np.float32),
+                                         False), repeat)
+    per_pass = t / 50
+    per = []
+    for n, k in ((100_000, 31), (50_000, 100), (20_000, 500)):
+        x = rng.standard_normal(n)
+        w = rng.standard_normal(k)
+        t = median_time(lambda: np.correlate(x, w, "valid"), repeat)
+        per.append(t / ((n - k + 1) * k))
+    return per_pass, statistics.median(per)
+
+
+def fit_fft(repeat: int) -> dict:
+    rng = np.random.default_rng(2)
+    out = {}
+    for key, dtype in (("f4", np.float32), ("f8", np.float64), ("c8", np.complex64),
+                       ("c16", np.complex128)):
+        per = []
+        for shape in ((512, 512), (2048, 2048), (200_000,)):
+            x = rng.standard_normal(shape).astype(dtype)
+            axes = tuple(range(x.ndim))
+            k = np.ones((3,) * x.ndim, dtype)
+            t = median_time(lambda: spectral.fft_window(x, k, axes, (0,) * x.ndim,
+                                                        x.shape, 1), repeat)
+            size = math.prod(spectral.circular_size(n, 3, 0, n, dtype in (np.float32, np.float64))
+                             for n in shape)
+            per.append(t / (3 * size * math.log2(size)))
+        out[key] = statistics.median(per)
+    return out
+
+
+def fit_threads(repeat: int) -> tuple[float, float]:
+    """Speed-up of all cores over one on a 2048 x 2048 float32 problem: (taps, FFT)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2052, 2052)).astype(np.float32)
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+    f32 = np.dtype(np.float32)
+    taps = [median_time(lambda: direct.correlate_valid(x, w, (0, 1), (1, 1), (1, 1), f32,
+                                                       workers=n), repeat) for n in (1, None)]
+    ffts = [median_time(lambda: spectral.fft_window(x, w, (0, 1), (0, 0), x.shape, n), repeat)
+            for n in (1, None)]
+    return taps[0] / taps[1], ffts[0] / ffts[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    taps = fit_taps(args.repeat)
+    per_pass, dot = fit_small_direct(args.repeat)
+    fft = fit_fft(args.repeat)
+    tap_speedup, fft_speedup = fit_threads(args.repeat)
+    print("_COST = {")
+    print('    "direct_tap": {' + ", ".join(f'"{k}": {v:.3g}' for k, v in taps.items()) + "},")
+    print(f'    "direct_dot": {dot:.3g},')
+    print(f'    "direct_call": {per_pass:.3g},')
+    print('    "fft": {' + ", ".join(f'"{k}": {v:.3g}' for k, v in fft.items()) + "},")
+    print(f'    "tap_threads": {tap_speedup:.2f},')
+    print(f'    "fft_threads": {fft_speedup:.2f},')
+    print("}")
+
+
+if __name__ == "__main__":
+    main()
