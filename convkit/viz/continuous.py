@@ -37,6 +37,7 @@ def _decay(x):
 def _step(x):
     return np.where(np.asarray(x, float) >= 0, 1.0, 0.0)
 
+_CURVE_POINTS = 241    # t = 0 and the other quarter points of each built-in range are on it
 
 # name -> (label, f, support_f, g, support_g, (t_min, t_max), (tau_min, tau_max))
 CONTINUOUS_PAIRS: dict[str, tuple] = {
@@ -60,6 +61,8 @@ class ContinuousWalkthrough:
     t: np.ndarray          # (n,) the times shown, one per frame
     result: np.ndarray     # (n,) (f*g)(t) from convkit.convolve_functions
     tau: np.ndarray        # (m,) the τ axis of the pictures
+    curve_t: np.ndarray    # (c,) a fine t grid over the same range (sorted, includes t)
+    curve: np.ndarray      # (c,) (f*g)(curve_t): the whole result drawn behind the frames
 
     def product(self, k: int) -> np.ndarray:
         """f(τ) g(t_k − τ) on the τ axis: the integrand whose area is result[k]."""
@@ -99,8 +102,12 @@ def continuous_walkthrough(pair: str = "rect", *, n_frames: int = 40) -> Continu
         raise ValueError(f"n_frames must be an int >= 2, got {n_frames!r}")
     label, f, sf, g, sg, (t0, t1), (a, b) = CONTINUOUS_PAIRS[pair]
     t = np.linspace(t0, t1, int(n_frames))
-    result = np.asarray(convolve_functions(f, g, t, support_f=sf, support_g=sg), float)
-    return ContinuousWalkthrough(pair, label, f, g, t, result, np.linspace(a, b, 801))
+    # a fine grid for the curve, so a few frames do not cut a corner (the triangle's peak)
+    curve_t = np.union1d(t, np.linspace(t0, t1, _CURVE_POINTS))
+    curve = np.asarray(convolve_functions(f, g, curve_t, support_f=sf, support_g=sg), float)
+    result = curve[np.searchsorted(curve_t, t)]
+    return ContinuousWalkthrough(pair, label, f, g, t, result, np.linspace(a, b, 801),
+                                 curve_t, curve)
 
 
 def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80) -> list[np.ndarray]:
@@ -123,12 +130,13 @@ def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80)
     ax_top.legend(loc="upper right", fontsize=8)
     ax_top.set_xlabel("τ")
     (t_marker,) = ax_top.plot([walk.t[0]] * 2, [0, top_max], ls=":", color="gray")
-    ax_bot.plot(walk.t, walk.result, color="lightgray")
+    ax_bot.plot(walk.curve_t, walk.curve, color="lightgray")
     (grown,) = ax_bot.plot(walk.t[:1], walk.result[:1], color="tab:green", lw=2, label="(f*g)(t)")
     (dot,) = ax_bot.plot(walk.t[:1], walk.result[:1], "o", color="tab:green")
-    pad = 0.1 * (float(walk.result.max()) - min(0.0, float(walk.result.min())) or 1.0)
+    lo, hi = min(0.0, float(walk.curve.min())), float(walk.curve.max())
+    pad = 0.1 * ((hi - lo) or 1.0)
     ax_bot.set_xlim(walk.t[0], walk.t[-1])
-    ax_bot.set_ylim(min(0.0, float(walk.result.min())) - pad, float(walk.result.max()) + pad)
+    ax_bot.set_ylim(lo - pad, hi + pad)
     ax_bot.set_xlabel("t")
     ax_bot.legend(loc="upper right", fontsize=8)
     title = fig.suptitle("")
@@ -142,7 +150,8 @@ def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80)
             shade.remove()
         shade = ax_top.fill_between(walk.tau, walk.product(k), color="tab:green", alpha=0.4,
                                     label="product")
-        grown.set_data(walk.t[:k + 1], walk.result[:k + 1])
+        upto = walk.curve_t <= tk
+        grown.set_data(walk.curve_t[upto], walk.curve[upto])
         dot.set_data([tk], [walk.result[k]])
         title.set_text(f"{walk.label}\nt = {tk:.2f}: shaded area = (f*g)(t) = {walk.result[k]:.4f}")
         frames.append(figure_to_array(fig))

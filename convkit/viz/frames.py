@@ -2,9 +2,11 @@
 
 Frames are RGB uint8 arrays drawn with matplotlib's Agg canvas on a private
 `Figure` (no pyplot, no global state, headless). One figure is built per
-animation and only its changing artists are updated between frames. Files are
-written through `convkit._atomic.atomic_path` with Pillow (installed with
-scikit-image), so a failed write leaves nothing behind.
+animation and only its changing artists are updated between frames. PNG files
+are written by `convkit.write_image`; GIFs by Pillow (the codec
+`convkit.images` decodes with, installed with scikit-image and matplotlib)
+through `convkit._atomic.atomic_path`. Either way a failed write leaves
+nothing behind and an existing file is only replaced when asked.
 """
 
 from __future__ import annotations
@@ -171,19 +173,15 @@ def write_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
 def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
                    columns: int | None = None, overwrite: bool = False) -> None:
     """Write RGB frames tiled into one PNG, atomically (see `tile_frames`)."""
-    from PIL import Image
+    from convkit.images import write_image
 
     _check_suffix(path, ".png")
-    grid = tile_frames(frames, columns=columns)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        Image.fromarray(grid).save(tmp, format="PNG")
+    write_image(path, tile_frames(frames, columns=columns), overwrite=overwrite)
 
 
 def write_figure(path: str | os.PathLike, fig, *, overwrite: bool = False) -> None:
     """Save a matplotlib Figure as PNG, atomically."""
-    from PIL import Image
+    from convkit.images import write_image
 
     _check_suffix(path, ".png")
-    image = figure_to_array(fig)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
+    write_image(path, figure_to_array(fig), overwrite=overwrite)

@@ -61,10 +61,20 @@ def format_grid(a: ArrayLike, *, decimals: int = 2, mark: ArrayLike | None = Non
     return [line.ljust(total) for line in lines]
 
 
-def side_by_side(blocks: Sequence[Sequence[str]], *, gap: str = "    ") -> list[str]:
-    """Join blocks of lines column-wise, top-aligned, padding short blocks."""
+def side_by_side(blocks: Sequence[Sequence[str]], *, gap: str = "    ",
+                 max_width: int | None = None) -> list[str]:
+    """Join blocks of lines column-wise, top-aligned, padding short blocks.
+
+    If the joined lines would be wider than `max_width`, the blocks are
+    stacked one under the other instead (a blank line between them).
+    """
     height = max(len(b) for b in blocks)
     widths = [max((len(line) for line in b), default=0) for b in blocks]
+    if max_width is not None and sum(widths) + len(gap) * (len(blocks) - 1) > max_width:
+        stacked: list[str] = []
+        for b in blocks:
+            stacked += ([""] if stacked else []) + [line.rstrip() for line in b]
+        return stacked
     rows = []
     for i in range(height):
         parts = [(b[i] if i < len(b) else "").ljust(w) for b, w in zip(blocks, widths)]

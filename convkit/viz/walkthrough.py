@@ -20,9 +20,11 @@ from numpy.typing import ArrayLike
 from .text import format_grid, format_number, side_by_side
 
 __all__ = ["ConvStep", "ConvWalkthrough", "conv_walkthrough", "format_conv_walkthrough",
-           "MAX_SIDE", "SEED_ARRAYS"]
+           "MAX_SIDE", "MAX_PRINT", "SEED_ARRAYS"]
 
 MAX_SIDE = 64   # larger inputs are no longer a walkthrough a person can read
+MAX_PRINT = 12  # grids with a longer side are printed as a crop of this size
+_WIDTH = 120    # wider rows of grids are stacked instead of set side by side
 _MAX_TERMS = 16  # longer sums are summarised instead of spelled out
 
 # The seed tutorial's 7x7 binary image and 3x3 feature detector, the same as
@@ -163,19 +165,22 @@ def conv_walkthrough(image: ArrayLike, kernel: ArrayLike, *,
 
 
 def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
-                            decimals: int = 2) -> str:
+                            decimals: int = 2, max_print: int = MAX_PRINT) -> str:
     """The walkthrough as terminal text: inputs, the first steps in full, the map.
 
     Each of the first `full_steps` steps shows the window (marked in the
     image), the products and the sum written into the map, which fills in
-    row by row ('.' = not computed yet); then the finished map.
+    row by row ('.' = not computed yet); then the finished map. A grid with a
+    side longer than `max_print` is shown as a `max_print`-sided crop around
+    the cells that matter (the window, the current cell; the top-left corner
+    otherwise), and its title says which rows and columns those are.
     """
     kh, kw = walk.kernel.shape
     (h, w), (ho, wo) = walk.image.shape, walk.feature_map.shape
     head = [f"image {h}x{w}, kernel {kh}x{kw}, stride {walk.stride[0]}x{walk.stride[1]}"
             f" -> feature map {ho}x{wo}  ((n - k) // stride + 1)", ""]
-    head += side_by_side([format_grid(walk.image, decimals=decimals, title="image"),
-                          format_grid(walk.kernel, decimals=decimals, title="kernel")])
+    head += side_by_side([_grid(walk.image, "image", max_print, decimals),
+                          _grid(walk.kernel, "kernel", max_print, decimals)], max_width=_WIDTH)
     lines = head + [""]
     shown = min(full_steps, walk.n_steps)
     for step in (walk.step(k) for k in range(shown)):
@@ -185,13 +190,16 @@ def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
         partial = np.full(walk.feature_map.shape, np.nan)
         flat = partial.reshape(-1)
         flat[:step.number + 1] = walk.feature_map.reshape(-1)[:step.number + 1]
+        cell = np.zeros(partial.shape, bool)
+        cell[step.index] = True
         terms = " + ".join(format_number(p, decimals) for p in step.products.ravel())
         lines.append(f"step {step.number + 1}/{walk.n_steps}: window at row {r}, column {c}"
                      f" -> map[{step.index[0]}, {step.index[1]}]")
         lines += side_by_side([
-            format_grid(walk.image, decimals=decimals, mark=mark, title="image [window]"),
-            format_grid(step.products, decimals=decimals, title="window * kernel"),
-            _partial_map(partial, step.index, decimals)])
+            _grid(walk.image, "image [window]", max_print, decimals, mark, (r, c), (kh, kw)),
+            _grid(step.products, "window * kernel", max_print, decimals),
+            _grid(partial, "feature map", max_print, decimals, cell, step.index)],
+            max_width=_WIDTH)
         if step.products.size > _MAX_TERMS:
             terms = f"(the {step.products.size} products added up)"
         lines.append(f"sum = {terms} = {format_number(step.total, decimals)}")
@@ -199,12 +207,31 @@ def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
     if shown < walk.n_steps:
         lines.append(f"... {walk.n_steps - shown} more steps, the same way ...")
         lines.append("")
-    lines += format_grid(walk.feature_map, decimals=decimals, title="feature map")
+    lines += _grid(walk.feature_map, "feature map", max_print, decimals)
+    if max(walk.feature_map.shape) > max_print:
+        fmap = walk.feature_map
+        i_max = np.unravel_index(np.argmax(fmap), fmap.shape)
+        lines += ["", f"feature map {ho}x{wo}: min {format_number(fmap.min(), decimals)}, "
+                  f"max {format_number(fmap[i_max], decimals)} at [{i_max[0]}, {i_max[1]}] "
+                  "(--png / --gif draw all of it)"]
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _partial_map(partial: np.ndarray, index: tuple[int, int], decimals: int) -> list[str]:
-    """The feature map filled up to this step ('.' for cells not yet computed)."""
-    mark = np.zeros(partial.shape, bool)
-    mark[index] = True
-    return format_grid(partial, decimals=decimals, mark=mark, title="feature map")
+def _crop(n: int, start: int, size: int, limit: int) -> tuple[int, int]:
+    """[lo, hi) of at most `limit` along an axis of length n, centred on [start, start+size)."""
+    if n <= limit:
+        return 0, n
+    lo = min(max(0, start + size // 2 - limit // 2), n - limit)
+    return lo, lo + limit
+
+
+def _grid(a: np.ndarray, title: str, limit: int, decimals: int, mark: np.ndarray | None = None,
+          focus: tuple[int, int] = (0, 0), size: tuple[int, int] = (1, 1)) -> list[str]:
+    """`format_grid` of `a`, or of a crop of at most `limit` per side around `focus`."""
+    (r0, r1), (c0, c1) = (_crop(n, f, s, limit) for n, f, s in zip(a.shape, focus, size))
+    if (r1 - r0, c1 - c0) != a.shape:
+        title = (f"{title}: rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} "
+                 f"of {a.shape[0]}x{a.shape[1]}")
+        a = a[r0:r1, c0:c1]
+        mark = None if mark is None else mark[r0:r1, c0:c1]
+    return format_grid(a, decimals=decimals, mark=mark, title=title)
