@@ -87,9 +87,7 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
     if mode == "mirror" and 1 in x.shape:
         # a length-1 axis mirrors onto itself (repeats its sample, as ndimage
         # does); numpy's reflect refuses it, so pad that axis as edge
-        per_axis = np.broadcast_to(np.asarray(widths, dtype=np.intp).reshape(-1, 2)
-                                   if np.ndim(widths) else np.full((x.ndim, 2), widths),
-                                   (x.ndim, 2))
+        per_axis = np.broadcast_to(np.asarray(widths, dtype=np.intp), (x.ndim, 2))
         for ax in range(x.ndim):
             axis_widths = [(0, 0)] * x.ndim
             axis_widths[ax] = tuple(per_axis[ax])
