@@ -27,6 +27,8 @@ _EXPORTS = {
     "separable_factors": "kernels",
     "filter_image": "filters",
     "pool": "pooling",
+    "read_signal": "signals",
+    "write_signal": "signals",
     "read_image": "images",
     "read_image_raw": "images",
     "write_image": "images",
