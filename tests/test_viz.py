@@ -1,6 +1,8 @@
 """convkit.viz: the numbers every walkthrough shows, checked against independent
 references (scipy.signal.correlate2d, skimage block_reduce, scipy.special, naive
-loops, closed forms), and the frames/files it writes (read back with Pillow)."""
+loops, closed forms), and the frames/files it writes (GIFs walked by a parser
+written from the GIF89a spec and decoded by scikit-image; PNGs read by
+convkit's reader; see tests/_viz_files.py). Figures are drawn on Agg only."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import scipy.signal
 import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from _viz_files import gif_info, gif_pixels, png_pixels
 from skimage.measure import block_reduce
 
 from convkit.viz import (conv_frames, conv_walkthrough, flatten_walkthrough, format_conv_walkthrough,
@@ -227,15 +229,6 @@ def test_frame_steps_subsample_evenly():
         frame_steps(5, 1)
 
 
-def _read_frames(path: Path) -> list[np.ndarray]:
-    with Image.open(path) as im:
-        frames = []
-        for k in range(im.n_frames):
-            im.seek(k)
-            frames.append(np.asarray(im.convert("RGB")))
-        return frames
-
-
 def test_conv_gif_has_one_frame_per_step(tmp_path):
     walk = conv_walkthrough(np.eye(4), np.ones((2, 2)))
     frames = conv_frames(walk, dpi=40)
@@ -244,10 +237,11 @@ def test_conv_gif_has_one_frame_per_step(tmp_path):
     assert not np.array_equal(frames[0], frames[1])       # the window moved
     path = tmp_path / "conv.gif"
     write_gif(path, frames)
-    with Image.open(path) as im:
-        assert im.format == "GIF" and im.n_frames == 9 and im.size == frames[0].shape[1::-1]
-    back = _read_frames(path)
-    assert np.abs(back[4].astype(int) - frames[4]).mean() < 8    # palette quantisation only
+    assert gif_info(path) == {"size": frames[0].shape[1::-1], "frames": 9, "loops": True}
+    back = gif_pixels(path)
+    assert back.shape == (9,) + frames[0].shape
+    for k in (0, 4, 8):
+        assert np.abs(back[k].astype(int) - frames[k]).mean() < 8    # palette quantisation only
 
 
 def test_conv_frames_subsampled(tmp_path):
@@ -264,8 +258,9 @@ def test_png_grid_tiles_frames(tmp_path):
     np.testing.assert_array_equal(grid[12:22, 14:26], frames[4])
     path = tmp_path / "grid.png"
     write_png_grid(path, frames)
-    with Image.open(path) as im:
-        assert im.format == "PNG" and im.size == (3 * 12 + 8, 2 * 10 + 4)
+    back = png_pixels(path)
+    np.testing.assert_array_equal(back, tile_frames(frames))     # PNG is lossless
+    assert back.shape == (2 * 10 + 4, 3 * 12 + 8, 3)
 
 
 def test_writers_refuse_bad_paths(tmp_path):
@@ -311,8 +306,7 @@ def test_continuous_gif_frame_count(tmp_path):
     frames = continuous_frames(walk, dpi=30)
     assert len(frames) == 5
     write_gif(tmp_path / "c.gif", frames)
-    with Image.open(tmp_path / "c.gif") as im:
-        assert im.n_frames == 5
+    assert gif_info(tmp_path / "c.gif")["frames"] == 5
 
 
 def test_continuous_bad_input():
@@ -371,8 +365,78 @@ def test_filter_grid_and_figure(tmp_path):
     np.testing.assert_allclose(grid[:, :2], (weights[0, 0] - 0) / 3)
     assert np.isnan(grid[:, 2]).all()
     model = _tiny_model()
-    write_figure(tmp_path / "m.png", model_figure(model, prepare_input(model, np.eye(8)), dpi=40))
-    with Image.open(tmp_path / "m.png") as im:
-        assert im.format == "PNG" and im.size[0] > 100
+    fig = model_figure(model, prepare_input(model, np.eye(8)), dpi=40)
+    write_figure(tmp_path / "m.png", fig)
+    back = png_pixels(tmp_path / "m.png")
+    assert back.dtype == np.uint8 and back.shape == (fig.get_figheight() * 40, fig.get_figwidth() * 40, 3)
     with pytest.raises(ValueError, match="must be"):
         filter_grid(np.ones((3, 3)))
+
+
+# -- large inputs in the terminal --------------------------------------------------------
+
+def _block(text: str, title_start: str, occurrence: int = 0,
+           ncols: int = 12) -> tuple[str, np.ndarray, np.ndarray]:
+    """Title line, values and bracket marks of the (leftmost, `ncols`-wide) grid whose
+    title starts `title_start`."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(title_start)]
+    start = starts[occurrence]
+    rows, marks = [], []
+    for line in lines[start + 1:]:
+        if not line.strip() or line.startswith("sum ="):
+            break
+        cells = line.split()[:ncols]
+        rows.append([np.nan if c == "." else float(c.strip("[]")) for c in cells])
+        marks.append([c.startswith("[") for c in cells])
+    return lines[start].split("    ")[0], np.array(rows), np.array(marks)
+
+
+def test_large_walkthrough_prints_crops_around_the_window():
+    rng = np.random.default_rng(5)
+    image, kernel = rng.integers(0, 9, (30, 30)).astype(float), rng.integers(-2, 3, (3, 3)) * 1.0
+    walk = conv_walkthrough(image, kernel, stride=9)            # steps at columns 0, 9, 18, 27
+    text = format_conv_walkthrough(walk, full_steps=3)
+    assert max(len(line) for line in text.splitlines()) <= 120
+    title, shown, _ = _block(text, "image:")    # beside the kernel
+    assert title == "image: rows 0-11, columns 0-11 of 30x30"
+    np.testing.assert_array_equal(shown, image[:12, :12])
+    # step 3: window at column 18, so the crop is columns 13-24 and the window inside it
+    title, shown, marks = _block(text, "image [window]", occurrence=2)
+    assert title == "image [window]: rows 0-11, columns 13-24 of 30x30"
+    np.testing.assert_array_equal(shown, image[:12, 13:25])
+    np.testing.assert_array_equal(np.argwhere(marks), [(r, c) for r in range(3) for c in range(5, 8)])
+    reference = scipy.signal.correlate2d(image, kernel, mode="valid")[::9, ::9]
+    title, shown, _ = _block(text, "feature map", ncols=4)
+    np.testing.assert_array_equal(shown, reference)              # 4x4: printed whole
+
+
+def test_large_feature_map_is_cropped_and_summarised():
+    image = np.random.default_rng(6).random((40, 40))
+    kernel = np.array([[1.0, -1.0], [2.0, 0.5]])
+    text = format_conv_walkthrough(conv_walkthrough(image, kernel), full_steps=0)
+    reference = scipy.signal.correlate2d(image, kernel, mode="valid")
+    title, shown, _ = _block(text, "feature map:")
+    assert title == "feature map: rows 0-11, columns 0-11 of 39x39"
+    np.testing.assert_allclose(shown, reference[:12, :12], atol=0.005)
+    i, j = np.unravel_index(np.argmax(reference), reference.shape)
+    assert (f"feature map 39x39: min {reference.min():.2f}, max {reference.max():.2f} "
+            f"at [{i}, {j}]") in text
+
+
+def test_side_by_side_stacks_when_too_wide():
+    a, b = ["x" * 50, "y"], ["z" * 50]
+    assert side_by_side([a, b], max_width=104) == ["x" * 50 + "    " + "z" * 50, "y"]
+    assert side_by_side([a, b], max_width=103) == ["x" * 50, "y", "", "z" * 50]
+
+
+@pytest.mark.parametrize("pair", sorted(CLOSED_FORMS))
+def test_continuous_curve_is_fine_and_holds_the_frame_values(pair):
+    from convkit.viz import continuous_walkthrough
+
+    walk = continuous_walkthrough(pair, n_frames=6)              # t = 0 is not a frame time
+    assert np.all(np.diff(walk.curve_t) > 0) and len(walk.curve_t) > 200
+    np.testing.assert_allclose(walk.curve, CLOSED_FORMS[pair](walk.curve_t), atol=1e-6)
+    np.testing.assert_array_equal(walk.result, walk.curve[np.isin(walk.curve_t, walk.t)])
+    peak = CLOSED_FORMS[pair](np.array(0.0 if pair != "exp" else walk.t[-1]))
+    assert walk.curve.max() == pytest.approx(float(peak), abs=1e-6)   # corners kept
