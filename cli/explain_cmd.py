@@ -17,6 +17,7 @@ from ._common import CLIError, library_errors
 __all__ = ["explain", "show"]
 
 _MATRIX_SUFFIXES = (".csv", ".txt", ".npy")
+_FRAME_LIMIT = 500   # ~25 s of drawing; more would be minutes for a picture nobody watches
 _SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 _EXPLAIN_EPILOG = """\b
@@ -48,6 +49,7 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
     import numpy as np
 
     path = Path(spec)
+    is_image = False
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".npy":
@@ -57,9 +59,10 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
             a = np.loadtxt(path, delimiter="," if "," in text else None, comments="#", ndmin=2)
         else:
             from convkit import read_image
-            a = read_image(path, gray=gray)
+            a, is_image = read_image(path, gray=gray), True
     elif path.exists():
-        raise CLIError(f"{spec} is not a file; give a {what} file or an inline matrix '1,0;0,1'")
+        raise CLIError(f"{spec} is not a file; give a .csv/.txt/.npy or image file, or an inline "
+                       "matrix like '1,0;0,1'")
     elif any(ch.isdigit() for ch in spec) and path.suffix.lower() not in (
             _MATRIX_SUFFIXES + (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")):
         from convkit._kernel_parse import parse_matrix
@@ -67,7 +70,7 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
     else:
         raise CLIError(f"file not found: {spec}")
     if a.ndim != 2:
-        hint = " (a colour image: pass --gray)" if a.ndim == 3 and a.shape[-1] in (3, 4) else ""
+        hint = " (a colour image: pass --gray)" if is_image and a.ndim == 3 else ""
         raise CLIError(f"{what} must be 2-D, got shape {a.shape}{hint}")
     return a
 
@@ -80,7 +83,10 @@ def _check_out(path: str | None, suffix: str, force: bool, inputs: tuple = ()) -
 
     if not path.lower().endswith(suffix):
         raise CLIError(f"output {path!r} must end in {suffix}")
-    check_output_path(path, overwrite=force, inputs=inputs)
+    try:
+        check_output_path(path, overwrite=force, inputs=inputs)
+    except FileExistsError:
+        raise CLIError(f"output {path!r} exists; pass --force to replace it") from None
 
 
 def _pick_frames(n_steps: int, max_frames: int, what: str, hint: str):
@@ -101,18 +107,29 @@ def _frames(n: int) -> str:
 
 def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: int,
                   render, force: bool) -> None:
-    """Render and write the GIF and/or PNG grid, each with its own frame cap."""
+    """Render and write the GIF and/or PNG grid, each with its own frame cap.
+
+    A step both files show is drawn once.
+    """
     from convkit.viz.frames import MAX_GRID_FRAMES, write_gif, write_png_grid
 
+    if not gif and not png:
+        click.echo("\n(add --gif OUT.gif for an animation, --png OUT.png for a grid of frames)")
+        return
+    gif_steps = png_steps = ()
     if gif:
-        frames = render(_pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap"))
-        write_gif(gif, frames, overwrite=force)
-        click.echo(f"wrote {gif} ({_frames(len(frames))})")
+        gif_steps = _pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap")
     if png:
-        frames = render(_pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
-                                    f"a grid holds at most {MAX_GRID_FRAMES}"))
-        write_png_grid(png, frames, overwrite=force)
-        click.echo(f"wrote {png} ({_frames(len(frames))} in a grid)")
+        png_steps = _pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
+                                 f"a grid holds at most {MAX_GRID_FRAMES}")
+    needed = sorted({int(k) for k in gif_steps} | {int(k) for k in png_steps})
+    drawn = dict(zip(needed, render(needed)))
+    if gif:
+        write_gif(gif, [drawn[int(k)] for k in gif_steps], overwrite=force)
+        click.echo(f"wrote {gif} ({_frames(len(gif_steps))})")
+    if png:
+        write_png_grid(png, [drawn[int(k)] for k in png_steps], overwrite=force)
+        click.echo(f"wrote {png} ({_frames(len(png_steps))} in a grid)")
 
 
 _FRAME_OPTIONS = [
@@ -120,8 +137,10 @@ _FRAME_OPTIONS = [
                  help="Write an animation to this .gif file."),
     click.option("--png", type=click.Path(dir_okay=False), default=None,
                  help="Write a grid of the frames to this .png file."),
-    click.option("--max-frames", type=click.IntRange(min=2), default=200, show_default=True,
-                 help="More steps than this are subsampled evenly (a PNG grid: at most 36)."),
+    click.option("--max-frames", type=click.IntRange(2, _FRAME_LIMIT), default=200,
+                 show_default=True,
+                 help=f"More steps than this are subsampled evenly (at most {_FRAME_LIMIT}; "
+                      "a PNG grid: at most 36)."),
     click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
 ]
 
@@ -189,10 +208,11 @@ def relu(matrix: str | None) -> None:
     """
     from convkit.viz import format_relu
 
+    x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
+    text = format_relu(x)
     if matrix is None:
         click.echo("input: samples/seed_image.csv correlated with 2*detector - 1\n")
-    x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
-    click.echo(format_relu(x))
+    click.echo(text)
 
 
 @explain.command("pool")
@@ -212,10 +232,11 @@ def pool(matrix: str | None, op: str, size: int, stride: int | None) -> None:
     """
     from convkit.viz import format_pool, pool_walkthrough
 
+    x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
+    text = format_pool(pool_walkthrough(x, size, stride=stride, op=op))
     if matrix is None:
         click.echo("input: the feature map of samples/seed_image.csv and seed_detector.csv\n")
-    x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
-    click.echo(format_pool(pool_walkthrough(x, size, stride=stride, op=op)))
+    click.echo(text)
 
 
 @explain.command("flatten")
@@ -230,11 +251,11 @@ def flatten(matrix: str | None) -> None:
     from convkit.viz import format_flatten, pool_walkthrough
 
     if matrix is None:
+        text = format_flatten(pool_walkthrough(_default_map("flatten"), 2).output)
         click.echo("input: the tutorial's feature map after 2x2 max pooling\n")
-        x = pool_walkthrough(_default_map("flatten"), 2).output
     else:
-        x = _read_matrix(matrix, what="map")
-    click.echo(format_flatten(x))
+        text = format_flatten(_read_matrix(matrix, what="map"))
+    click.echo(text)
 
 
 @explain.command("softmax")

@@ -1,7 +1,8 @@
 """`convkit explain ...` and `convkit show` through click's CliRunner (and one real
 subprocess for the exit code): the numbers printed are checked against
-scipy.signal.correlate2d / skimage block_reduce / scipy.special, files are read
-back with Pillow."""
+scipy.signal.correlate2d / skimage block_reduce / scipy.special / closed forms,
+files are checked with tests/_viz_files.py (a GIF89a block parser, scikit-image,
+convkit's PNG reader). Every error case: exit code 2, one line, no file."""
 
 from __future__ import annotations
 
@@ -14,16 +15,24 @@ import pytest
 import scipy.signal
 import scipy.special
 from click.testing import CliRunner
-from PIL import Image
+from _viz_files import gif_info, gif_pixels, png_pixels
 from skimage.measure import block_reduce
 
-from convkit_cli import cli
+from convkit_cli import cli, main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    """The console script's entry point (one-line errors): exit code, stdout, stderr."""
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err
 
 
 def _csv(name: str) -> np.ndarray:
@@ -78,11 +87,19 @@ def test_conv_gif_and_png(tmp_path):
     gif, png = tmp_path / "c.gif", tmp_path / "c.png"
     result = run("explain", "conv", "--stride", 2, "--gif", gif, "--png", png)
     assert result.exit_code == 0, result.output
-    with Image.open(gif) as im:
-        assert im.format == "GIF" and im.n_frames == 9
-    with Image.open(png) as im:
-        assert im.format == "PNG"
+    info = gif_info(gif)
+    assert info["frames"] == 9 and info["loops"]
+    frames = gif_pixels(gif)
+    grid = png_pixels(png)                               # 9 frames in 3 x 3, 4-pixel gaps
+    h, w = info["size"][1], info["size"][0]
+    assert grid.shape == (3 * h + 8, 3 * w + 8, 3)
+    for k in (0, 4, 8):                                  # the same drawing in both files
+        r, c = divmod(k, 3)
+        tile = grid[r * (h + 4):r * (h + 4) + h, c * (w + 4):c * (w + 4) + w]
+        assert np.abs(tile.astype(int) - frames[k]).mean() < 8
+    assert not np.array_equal(frames[0], frames[1])
     assert f"wrote {gif} (9 frames)" in result.output
+    assert f"wrote {png} (9 frames in a grid)" in result.output
 
 
 def test_conv_too_many_frames_subsampled(tmp_path):
@@ -93,8 +110,8 @@ def test_conv_too_many_frames_subsampled(tmp_path):
               "--gif", str(tmp_path / "b.gif"), "--max-frames", "6"])
     assert result.exit_code == 0
     assert "100 steps is too many frames for the GIF; drawing 6" in result.stderr
-    with Image.open(tmp_path / "b.gif") as im:
-        assert im.n_frames == 6
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert gif_info(tmp_path / "b.gif")["frames"] == 6
 
 
 @pytest.mark.parametrize("args, message", [
@@ -102,30 +119,39 @@ def test_conv_too_many_frames_subsampled(tmp_path):
     ([str(SAMPLES / "astronaut.png")], "image must be 2-D, got shape (256, 256, 3)"),
     (["--gif", "/no/such/folder/a.gif"], "output folder '/no/such/folder' does not exist"),
     (["--gif", "a.png"], "must end in .gif"),
+    (["--png", "a.gif"], "must end in .png"),
+    (["-k", "box:9"], "kernel 9x9 is larger than image 7x7"),
+    (["--max-frames", "1000"], "1000 is not in the range 2<=x<=500"),
+    (["--stride", "0"], "0 is not in the range x>=1"),
+    (["-k", "nonsense"], "unknown kernel 'nonsense'"),
+    (["1,2;3"], "ragged"),
+    (["/"], "/ is not a file"),
     (["missing.csv"], "file not found: missing.csv"),
     ([str(SAMPLES / "camera.png"), "--gray"], "at most 64x64"),
 ])
-def test_conv_bad_input_one_line_exit_2(args, message):
-    result = run("explain", "conv", *args)
-    assert result.exit_code == 2
-    assert message in result.output
-    assert len(result.output.strip().splitlines()) == 1
+def test_conv_bad_input_one_line_exit_2(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_main(capsys, "explain", "conv", *args)
+    assert code == 2 and out == ""
+    assert err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []                # nothing written
 
 
 def test_conv_3d_npy_rejected(tmp_path):
     np.save(tmp_path / "cube.npy", np.ones((3, 3, 3)))
     result = run("explain", "conv", tmp_path / "cube.npy")
     assert result.exit_code == 2 and "image must be 2-D, got shape (3, 3, 3)" in result.output
+    assert "--gray" not in result.output                 # only an image file has colours
 
 
 def test_gif_never_overwritten_without_force(tmp_path):
     gif = tmp_path / "c.gif"
     gif.write_bytes(b"old")
-    assert run("explain", "conv", "--gif", gif).exit_code == 2
+    refused = run("explain", "conv", "--gif", gif)
+    assert refused.exit_code == 2 and f"output '{gif}' exists; pass --force" in refused.output
     assert gif.read_bytes() == b"old"
     assert run("explain", "conv", "--gif", gif, "--force").exit_code == 0
-    with Image.open(gif) as im:
-        assert im.n_frames == 25
+    assert gif_info(gif)["frames"] == 25
 
 
 def test_exit_code_in_real_process(tmp_path):
@@ -200,8 +226,7 @@ def test_continuous(tmp_path):
     table = np.array([[float(a), float(b)] for a, b in (r for r in rows if len(r) == 2)
                       if a.lstrip("-").replace(".", "").isdigit()])
     np.testing.assert_allclose(table[:, 1], np.maximum(0, 1 - np.abs(table[:, 0])), atol=1e-5)
-    with Image.open(tmp_path / "r.gif") as im:
-        assert im.n_frames == 7
+    assert gif_info(tmp_path / "r.gif")["frames"] == 7
 
 
 def _save_model(path: Path):
@@ -218,13 +243,61 @@ def test_show(tmp_path):
     out = tmp_path / "maps.png"
     result = run("show", tmp_path / "net.npz", tmp_path / "digit.csv", "-o", out)
     assert result.exit_code == 0, result.output
-    with Image.open(out) as im:
-        assert im.format == "PNG"
+    full = png_pixels(out)
     filters_only = tmp_path / "f.png"
     assert run("show", tmp_path / "net.npz", "-o", filters_only).exit_code == 0
-    with Image.open(filters_only) as im, Image.open(out) as full:
-        assert im.size[1] < full.size[1]                 # feature maps add rows
+    filters = png_pixels(filters_only)
+    assert full.shape[1] == filters.shape[1] and filters.shape[0] < full.shape[0]   # maps add rows
     again = run("show", tmp_path / "net.npz", "-o", out)
     assert again.exit_code == 2 and "exists" in again.output
     bad = run("show", tmp_path / "digit.csv")
     assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["explain", "pool", "--size", "9"], "pool size 9x9 is larger than the map 5x5"),
+    (["explain", "pool", "1,2;3,4", "--op", "median"], "'median' is not one of"),
+    (["explain", "relu", "1,nan;2,3"], "contains NaN or inf"),
+    (["explain", "flatten", "missing.npy"], "file not found: missing.npy"),
+    (["explain", "softmax", "1"], "at least 2 numbers"),
+    (["explain", "softmax", "1,a"], "scores must be numbers separated by commas"),
+    (["explain", "softmax", "1,2", "--label", "2"], r"label must be a class index in [0, 2)"),
+    (["explain", "continuous", "--pair", "sinc"], "'sinc' is not one of"),
+    (["explain", "continuous", "--gif", "no/dir/c.gif"], "output folder 'no/dir' does not exist"),
+    (["show", "missing.npz"], "missing.npz"),
+    (["show", "net.npz", "-o", "maps.jpg"], "must end in .png"),
+    (["show", "net.npz", "-o", "no/dir/maps.png"], "output folder 'no/dir' does not exist"),
+    (["show", "net.npz", "-o", "net.npz"], "must end in .png"),
+    (["show", "digit.csv"], "not a readable convkit .npz file"),
+])
+def test_other_bad_input_one_line_exit_2(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _save_model(tmp_path / "net.npz")
+    np.savetxt(tmp_path / "digit.csv", np.eye(8), delimiter=",")
+    code, out, err = run_main(capsys, *args)
+    assert code == 2 and out == ""
+    assert err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digit.csv", "net.npz"]
+
+
+def test_hint_without_output_files():
+    result = run("explain", "conv", "--steps", 0)
+    assert result.output.rstrip().endswith("(add --gif OUT.gif for an animation, "
+                                           "--png OUT.png for a grid of frames)")
+
+
+def test_continuous_frames_capped_and_png_grid(tmp_path):
+    png = tmp_path / "g.png"
+    result = run("explain", "continuous", "--pair", "gaussian", "--frames", 50,
+                 "--max-frames", 9, "--png", png)
+    assert result.exit_code == 0, result.output
+    assert "50 frames is more than --max-frames 9; using 9" in result.stderr
+    assert f"wrote {png} (9 frames in a grid)" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines()]
+    table = np.array([[float(a), float(b)] for a, b in (r for r in rows if len(r) == 2)
+                      if a.lstrip("-").replace(".", "").isdigit()])
+    np.testing.assert_allclose(table[:, 0], np.linspace(-4, 4, 9))   # all 9 times printed
+    np.testing.assert_allclose(table[:, 1], np.exp(-table[:, 0] ** 2 / 4) / np.sqrt(4 * np.pi),
+                               atol=1e-5)
+    grid = png_pixels(png)
+    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype == np.uint8
