@@ -6,6 +6,7 @@ convkit's PNG reader). Every error case: exit code 2, one line, no file."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -301,3 +302,28 @@ def test_continuous_frames_capped_and_png_grid(tmp_path):
                                atol=1e-5)
     grid = png_pixels(png)
     assert grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype == np.uint8
+
+
+def test_runs_headless_without_pyplot(tmp_path):
+    """No display and an interactive backend configured: drawing must still work, because
+    convkit draws on private Agg figures and never imports pyplot."""
+    _save_model(tmp_path / "net.npz")
+    script = ("import sys\n"
+              "from convkit_cli import main\n"
+              "for argv in (['explain', 'conv', '--steps', '0', '--gif', 'c.gif', '--png', 'c.png'],\n"
+              "             ['explain', 'continuous', '--frames', '3', '--gif', 'k.gif'],\n"
+              "             ['show', 'net.npz', '-o', 'n.png']):\n"
+              "    try:\n"
+              "        main(argv)\n"
+              "    except SystemExit as exc:\n"
+              "        assert exc.code == 0, (argv, exc.code)\n"
+              "print('pyplot' if 'matplotlib.pyplot' in sys.modules else 'no pyplot')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["MPLBACKEND"] = "TkAgg"
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("no pyplot")
+    assert gif_info(tmp_path / "c.gif")["frames"] == 25
+    assert gif_info(tmp_path / "k.gif")["frames"] == 3
+    assert png_pixels(tmp_path / "c.png").shape[2] == 3 and png_pixels(tmp_path / "n.png").ndim == 3
