@@ -440,3 +440,12 @@ def test_continuous_curve_is_fine_and_holds_the_frame_values(pair):
     np.testing.assert_array_equal(walk.result, walk.curve[np.isin(walk.curve_t, walk.t)])
     peak = CLOSED_FORMS[pair](np.array(0.0 if pair != "exp" else walk.t[-1]))
     assert walk.curve.max() == pytest.approx(float(peak), abs=1e-6)   # corners kept
+
+
+def test_every_exported_name_resolves():
+    import convkit.viz as viz
+
+    missing = [name for name in viz.__all__ if not hasattr(viz, name)]
+    assert missing == []
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        viz.nope

@@ -27,10 +27,11 @@ _EXPORTS = {
     "format_softmax": "steps",
     "conv_frames": "frames", "frame_steps": "frames", "write_gif": "frames",
     "write_png_grid": "frames", "tile_frames": "frames", "MAX_FRAMES": "frames",
-    "CONTINUOUS_PAIRS": "continuous", "continuous_walkthrough": "continuous",
-    "continuous_frames": "continuous",
+    "CONTINUOUS_PAIRS": "continuous", "ContinuousWalkthrough": "continuous",
+    "continuous_walkthrough": "continuous", "continuous_frames": "continuous",
     "filter_grid": "model", "feature_maps": "model", "model_figure": "model",
-    "figure_to_array": "frames",
+    "first_conv_weights": "model", "prepare_input": "model",
+    "figure_to_array": "frames", "write_figure": "frames", "MAX_GRID_FRAMES": "frames",
 }
 
 __all__ = sorted(_EXPORTS)
