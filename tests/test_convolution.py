@@ -166,7 +166,7 @@ def _shapes(draw, ndim, mode):
     return tuple(s1), tuple(s2)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_defaults_match_scipy(data):
     op = data.draw(st.sampled_from(sorted(OPS)))
@@ -508,7 +508,7 @@ def test_workers():
 
 # ----------------------------------------------------------------------------- beyond scipy
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_axes_boundary_stride_dilation(data):
     """Every keyword option at once against pad + scipy 'valid' over the conv axes."""
@@ -629,6 +629,40 @@ def test_stride_and_dilation_by_hand(method):
     # kernel [1, 10] dilated by 2 is [1, 0, 10]; valid correlation of 0..7, every 2nd
     got = correlate(np.arange(8), [1, 10], "valid", method, stride=2, dilation=2)
     np.testing.assert_array_equal(got, [0 + 20, 2 + 40, 4 + 60])
+
+
+LARGER_CASES = [
+    # (in1 shape, in2 shape, dtype, kwargs): long 1-D signals and single-axis kernels
+    # (where "auto" may use overlap-add), and images big enough for the threaded direct path
+    ((5000,), (60,), np.float64, {}),
+    ((5000,), (200,), np.complex128, {"stride": 3}),
+    ((5000,), (60,), np.float64, {"boundary": "reflect", "dilation": 2}),
+    ((4000,), (45,), np.float32, {"boundary": "wrap", "stride": 2}),
+    ((8, 4000), (1, 100), np.float64, {}),
+    ((8, 4000), (1, 100), np.float64, {"axes": -1, "boundary": "nearest"}),
+    ((700, 500), (5, 5), np.float32, {}),
+    ((700, 500), (5, 5), np.float64, {"boundary": "mirror", "stride": (3, 2), "dilation": (2, 3)}),
+    ((60, 70, 80), (3, 1, 3), np.float64, {"axes": (0, 2), "boundary": "constant", "cval": 2.0}),
+]
+
+
+_LARGER_REFERENCE = {}
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", range(len(LARGER_CASES)))
+def test_larger_inputs_every_engine(op, method, case):
+    s1, s2, dtype, kwargs = LARGER_CASES[case]
+    rng = np.random.default_rng(18)
+    a, b = _random(rng, s1, dtype), _random(rng, s2, dtype)
+    mode = "same" if kwargs else "full"
+    got = OPS[op][0](a, b, mode, method, **kwargs)
+    if (op, case) not in _LARGER_REFERENCE:   # the slow reference once per case
+        _LARGER_REFERENCE[op, case] = _reference(op, a, b, mode, **kwargs)
+    want = _LARGER_REFERENCE[op, case]
+    _assert_matches(got, want, np.result_type(a, b), _scale(a, b, kwargs.get("cval", 0)),
+                    (a.dtype, b.dtype))
 
 
 # ----------------------------------------------------------------------------- NaN / Inf
