@@ -375,6 +375,11 @@ def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, wo
                              "equal or 1")
     strides = per_axis(stride, len(axes_t), "stride")
     dilations = per_axis(dilation, len(axes_t), "dilation")
+    # the axes are independent: work in increasing order (the engines assume it)
+    order = sorted(range(len(axes_t)), key=axes_t.__getitem__)
+    axes_t = tuple(axes_t[i] for i in order)
+    strides = tuple(strides[i] for i in order)
+    dilations = tuple(dilations[i] for i in order)
     boundary = normalize_boundary(boundary)
     if not np.isscalar(cval) and np.ndim(cval) != 0:
         raise TypeError(f"{func}: cval must be a scalar, got {cval!r}")
@@ -405,9 +410,11 @@ def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, wo
         method = _choose(p, workers) if finite_b else "direct"
     elif method == "fft" and p.rdtype.kind in "biu" and _int_bound(p) >= _FFT_INT_BOUND:
         method = "direct"   # integers stay exact: the FFT cannot round them back
-    if method == "direct":
-        return _run_direct(p, workers)
-    return _run_fft(p, method, workers)
+    # NaN/Inf propagate silently into the outputs that see them, as in scipy
+    with np.errstate(invalid="ignore", over="ignore"):
+        if method == "direct":
+            return _run_direct(p, workers)
+        return _run_fft(p, method, workers)
 
 
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
@@ -528,6 +535,12 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *
                              f"every dimension (got shapes {a.shape} and {b.shape})")
         if not ok1:
             a, b = b, a
+    if not axes_t:
+        # nothing to transform: scipy multiplies, in the inputs' own dtype
+        out = a * b
+        if mode == "same":
+            out = out[tuple(slice((m - n) // 2, (m - n) // 2 + n) for m, n in zip(out.shape, a.shape))]
+        return out
     fdtype = spectral.fft_dtype(a.dtype, b.dtype)
     starts, lengths = [], []
     for ax in axes_t:

@@ -73,6 +73,22 @@ def _forward(x: np.ndarray, sizes: list, axes: tuple, threads: int, real: bool) 
     return spec
 
 
+def _forward_pair(a: np.ndarray, b: np.ndarray, sizes: list, axes: tuple, threads: int,
+                  real: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Both forward transforms; side by side on two threads when one transform cannot split.
+
+    pocketfft spreads a transform over threads only along its batch (other)
+    axes, so a single 1-D signal runs on one core: transforming the signal and
+    the kernel at the same time is then the only parallelism there is.
+    """
+    single = len(axes) == 1 and math.prod(n for ax, n in enumerate(a.shape) if ax not in axes) == 1
+    if threads > 1 and single and sizes[0] >= 1 << 14:
+        from .direct import _pool
+        jobs = [_pool().submit(_forward, x, sizes, axes, 1, real) for x in (a, b)]
+        return jobs[0].result(), jobs[1].result()
+    return _forward(a, sizes, axes, threads, real), _forward(b, sizes, axes, threads, real)
+
+
 def _inverse(spec: np.ndarray, sizes: list, axes: tuple, starts: tuple, lengths: tuple,
              threads: int, real: bool) -> np.ndarray:
     """Inverse of `_forward`, cropping each axis to its window as soon as it is done."""
@@ -99,7 +115,7 @@ def fft_window(a: np.ndarray, b: np.ndarray, axes: tuple, starts: tuple, lengths
     sizes = [circular_size(a.shape[ax], b.shape[ax], s, n, real)
              for ax, s, n in zip(axes, starts, lengths)]
     threads = _threads(workers)
-    spec = _times(_forward(a, sizes, axes, threads, real), _forward(b, sizes, axes, threads, real))
+    spec = _times(*_forward_pair(a, b, sizes, axes, threads, real))
     out = _inverse(spec, sizes, axes, starts, lengths, threads, real)
     return out.astype(a.dtype, copy=False)
 
