@@ -121,7 +121,7 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
         _gemm(x, w, axes, stride, dilation, out)
         return out
     # Zero taps may be skipped only when no NaN/Inf can meet them (0 * inf is nan).
-    skip_zero = acc_dtype.kind in "iubO" or bool(np.isfinite(x).all())
+    skip_zero = bool((w == 0).any()) and (acc_dtype.kind in "iubO" or bool(np.isfinite(x).all()))
     lead_in_axes = 0 in axes
     if out.ndim == 0 or not (lead_in_axes or (x.shape[0] == out.shape[0] and w.shape[0] == 1)):
         _taps(x, w, axes, stride, dilation, out, skip_zero)
