@@ -81,7 +81,8 @@ def _gemm(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple, dilation: tu
     """out = windows(x) @ w for a kernel that spans only the windowed axes."""
     k_shape = tuple(w.shape[a] for a in axes)
     view = sliding_windows(x, k_shape, stride=stride, dilation=dilation, axes=axes)
-    kernel = w.reshape(-1)
+    # the view's window axes come in the order of `axes`: lay the kernel out the same way
+    kernel = np.transpose(w, axes + tuple(a for a in range(w.ndim) if a not in axes)).reshape(-1)
     taps = kernel.size
     rows = max(1, _GEMM_CHUNK_BYTES // max(1, taps * x.itemsize * int(np.prod(out.shape[1:]))))
     for start in range(0, out.shape[0], rows):
