@@ -122,13 +122,26 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
     if png:
         png_steps = _pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
                                  f"a grid holds at most {MAX_GRID_FRAMES}")
-    needed = sorted({int(k) for k in gif_steps} | {int(k) for k in png_steps})
-    drawn = dict(zip(needed, render(needed)))
+    png_set = {int(k) for k in png_steps}
+    kept: dict = {}                      # frames the PNG grid needs, drawn once
     if gif:
-        write_gif(gif, [drawn[int(k)] for k in gif_steps], overwrite=force)
+        gif_set = {int(k) for k in gif_steps}
+        needed = sorted(gif_set | png_set)
+
+        def gif_frames():
+            for k, frame in zip(needed, render(needed)):
+                if k in png_set:
+                    kept[k] = frame
+                if k in gif_set:
+                    yield frame
+
+        write_gif(gif, gif_frames(), overwrite=force)
         click.echo(f"wrote {gif} ({_frames(len(gif_steps))})")
     if png:
-        write_png_grid(png, [drawn[int(k)] for k in png_steps], overwrite=force)
+        missing = sorted(png_set - set(kept))
+        if missing:
+            kept.update(zip(missing, render(missing)))
+        write_png_grid(png, [kept[k] for k in sorted(png_set)], overwrite=force)
         click.echo(f"wrote {png} ({_frames(len(png_steps))} in a grid)")
 
 
@@ -175,7 +188,7 @@ def conv(image: str | None, kernel_spec: str | None, stride: int, full_steps: in
     file; default: the tutorial's 7x7 binary image (samples/seed_image.csv).
     """
     from convkit import get_kernel
-    from convkit.viz import conv_frames, conv_walkthrough, format_conv_walkthrough
+    from convkit.viz import conv_walkthrough, format_conv_walkthrough, iter_conv_frames
 
     _check_out(gif, ".gif", force)
     _check_out(png, ".png", force)
@@ -184,7 +197,7 @@ def conv(image: str | None, kernel_spec: str | None, stride: int, full_steps: in
     walk = conv_walkthrough(img, ker, stride=stride)
     click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
     _write_frames(gif, png, walk.n_steps, max_frames,
-                  lambda steps: conv_frames(walk, steps=steps), force)
+                  lambda steps: iter_conv_frames(walk, steps=steps), force)
 
 
 def _default_map(kind: str):
@@ -290,7 +303,7 @@ def softmax(scores: str, label: int) -> None:
 def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_frames: int,
                force: bool) -> None:
     """The integral picture: f(tau), g(t - tau) sliding, the product's area = (f*g)(t)."""
-    from convkit.viz.continuous import continuous_frames, continuous_walkthrough
+    from convkit.viz.continuous import continuous_walkthrough, iter_continuous_frames
 
     _check_out(gif, ".gif", force)
     _check_out(png, ".png", force)
@@ -304,7 +317,7 @@ def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_f
     for k in range(0, len(walk.t), max(1, len(walk.t) // 10)):
         click.echo(f"{walk.t[k]:>8.3f}  {walk.result[k]:>10.5f}")
     _write_frames(gif, png, len(walk.t), max_frames,
-                  lambda steps: continuous_frames(walk, steps=steps), force)
+                  lambda steps: iter_continuous_frames(walk, steps=steps), force)
 
 
 @click.command("show")

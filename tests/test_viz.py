@@ -449,3 +449,18 @@ def test_every_exported_name_resolves():
     assert missing == []
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         viz.nope
+
+
+def test_gif_from_a_generator_equals_gif_from_a_list(tmp_path):
+    from convkit.viz import iter_conv_frames
+
+    walk = conv_walkthrough(np.eye(3), np.ones((2, 2)))
+    listed = conv_frames(walk, steps=[0, 3], dpi=30)
+    streamed = iter_conv_frames(walk, steps=[0, 3], dpi=30)
+    assert not isinstance(streamed, list)
+    assert write_gif(tmp_path / "a.gif", listed) == 2
+    assert write_gif(tmp_path / "b.gif", streamed) == 2
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+    with pytest.raises(ValueError, match="no frames to write"):
+        write_gif(tmp_path / "c.gif", iter(()))
+    assert not (tmp_path / "c.gif").exists()

@@ -10,14 +10,14 @@ product and the curve (f*g) grown up to t.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from .frames import figure_to_array
 
 __all__ = ["CONTINUOUS_PAIRS", "ContinuousWalkthrough", "continuous_walkthrough",
-           "continuous_frames"]
+           "continuous_frames", "iter_continuous_frames"]
 
 
 def _rect(x):
@@ -115,6 +115,12 @@ def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80)
 
     `steps` picks which frames to draw (default all).
     """
+    return list(iter_continuous_frames(walk, steps=steps, dpi=dpi))
+
+
+def iter_continuous_frames(walk: ContinuousWalkthrough, *, steps=None,
+                           dpi: int = 80) -> Iterator[np.ndarray]:
+    """`continuous_frames` one frame at a time."""
     from matplotlib.figure import Figure
 
     steps = np.arange(len(walk.t)) if steps is None else np.asarray(steps, int)
@@ -141,7 +147,7 @@ def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80)
     ax_bot.legend(loc="upper right", fontsize=8)
     title = fig.suptitle("")
     fig.subplots_adjust(hspace=0.45)
-    frames, shade = [], None
+    shade = None
     for k in steps:
         tk = walk.t[k]
         g_line.set_ydata(walk.g(tk - walk.tau))
@@ -154,5 +160,4 @@ def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80)
         grown.set_data(walk.curve_t[upto], walk.curve[upto])
         dot.set_data([tk], [walk.result[k]])
         title.set_text(f"{walk.label}\nt = {tk:.2f}: shaded area = (f*g)(t) = {walk.result[k]:.4f}")
-        frames.append(figure_to_array(fig))
-    return frames
+        yield figure_to_array(fig)

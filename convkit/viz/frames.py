@@ -12,15 +12,15 @@ nothing behind and an existing file is only replaced when asked.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, check_output_path
 from .walkthrough import ConvWalkthrough
 
 __all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "frame_steps", "figure_to_array", "conv_frames",
-           "tile_frames", "write_gif", "write_png_grid", "write_figure"]
+           "iter_conv_frames", "tile_frames", "write_gif", "write_png_grid", "write_figure"]
 
 MAX_FRAMES = 200        # a GIF with more frames is subsampled to this many
 MAX_GRID_FRAMES = 36    # a PNG grid with more frames is subsampled to this many
@@ -83,6 +83,12 @@ def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
     -------
     frames : list of ndarray of shape (H, W, 3), uint8
     """
+    return list(iter_conv_frames(walk, steps=steps, dpi=dpi))
+
+
+def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
+                     dpi: int = 80) -> Iterator[np.ndarray]:
+    """`conv_frames` one frame at a time, so a long animation need not sit in memory."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -113,7 +119,6 @@ def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
         ax.set_xticks([])
         ax.set_yticks([])
     title = fig.suptitle("")
-    frames = []
     flat_partial = np.full(fmap.size, np.nan)
     for k in steps:
         step = walk.step(int(k))
@@ -126,8 +131,7 @@ def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
         cell.set_xy((step.index[1] - 0.5, step.index[0] - 0.5))
         title.set_text(f"step {k + 1}/{walk.n_steps}: sum of window * kernel = "
                        f"{step.total:.4g} -> map[{step.index[0]}, {step.index[1]}]")
-        frames.append(figure_to_array(fig))
-    return frames
+        yield figure_to_array(fig)
 
 
 def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
@@ -152,9 +156,12 @@ def _check_suffix(path: str | os.PathLike, suffix: str) -> None:
         raise ValueError(f"output {str(path)!r} must end in {suffix}")
 
 
-def write_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
-              duration_ms: int = 400, overwrite: bool = False) -> None:
-    """Write RGB frames as a looping GIF animation, atomically.
+def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], *,
+              duration_ms: int = 400, overwrite: bool = False) -> int:
+    """Write RGB frames as a looping GIF animation, atomically; return the frame count.
+
+    `frames` may be a generator (`iter_conv_frames`): each frame is reduced to
+    a 256-colour palette image as it arrives, a third of its RGB size.
 
     Raises ValueError for a path not ending in .gif, a missing folder, no
     frames; FileExistsError for an existing file unless `overwrite`.
@@ -162,12 +169,15 @@ def write_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
     from PIL import Image
 
     _check_suffix(path, ".gif")
-    if len(frames) == 0:
+    check_output_path(path, overwrite=overwrite)       # before any frame is drawn
+    images = [Image.fromarray(np.asarray(f, np.uint8)).convert("P", palette=Image.Palette.ADAPTIVE)
+              for f in frames]
+    if not images:
         raise ValueError("no frames to write")
-    images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
     with atomic_path(path, overwrite=overwrite) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=int(duration_ms), loop=0)
+    return len(images)
 
 
 def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
