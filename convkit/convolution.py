@@ -35,14 +35,15 @@ _PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite 
 # Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
 # machine of the CI class; see that script for the grid and the fit).
 _COST = {
-    "direct_tap": {"f4": 4.5e-10, "f8": 7.7e-10, "c8": 8.2e-10, "c16": 1.6e-09, "int": 6e-10},
-    "direct_dot": 4.0e-10,        # 1-D via numpy's convolve (a dot per output), per tap
+    "direct_tap": {"f4": 2.3e-10, "f8": 4.3e-10, "c8": 4.6e-10, "c16": 8.9e-10, "int": 4.3e-10},
     "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
     "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)
-    "fft": {"f4": 2.1e-10, "f8": 3.8e-10, "c8": 3.9e-10, "c16": 6.4e-10},  # per n log2 n
+    "fft": {"f4": 1.8e-10, "f8": 3.1e-10, "c8": 3.7e-10, "c16": 6.1e-10},  # per n log2 n, N-D
+    "fft1": {"f4": 4.2e-10, "f8": 7.5e-10, "c8": 6.3e-10, "c16": 1.1e-09},  # one long 1-D transform
+    "oa": {"f4": 2.5e-10, "f8": 1.1e-09, "c8": 5.0e-10, "c16": 1.8e-09},    # per n log2 n, blocks
     "fft_call": 30e-6,
     "tap_threads": 1.0,           # all cores over one: the tap loop is memory-bound
-    "fft_threads": 1.5,           # all cores over one for N-D or batched transforms
+    "fft_threads": 1.3,           # all cores over one for N-D or batched transforms
 }
 
 
@@ -154,8 +155,8 @@ def _numpy_1d(p: _Problem) -> bool:
         return False
     if p.mode == "same" and p.a.size < p.b.size:
         return False
-    key = _kernel_key(p.rdtype)
-    return key in ("f8", "c16", "int") or p.b.size <= 8
+    acc = np.dtype(np.int64) if p.rdtype.kind in "biu" else p.rdtype
+    return direct.numpy_1d_ok(np.float32 if acc == np.float16 else acc, p.b.size)
 
 
 def _direct_cost(p: _Problem) -> float:
@@ -163,8 +164,7 @@ def _direct_cost(p: _Problem) -> float:
     taps = p.taps()
     key = _kernel_key(p.rdtype)
     if _numpy_1d(p):
-        per_tap = _COST["direct_dot"] * (4 if key in ("c8", "c16") else 1)
-        return out * taps * per_tap + _COST["direct_call"]
+        return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + _COST["direct_call"]
     if out < direct._GEMM_MAX_OUTPUTS and taps > 8:
         return out * taps * _COST["direct_gemm"] + _COST["direct_call"]
     threads = _COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
@@ -186,8 +186,9 @@ def _fft_sizes(p: _Problem) -> tuple[list[int], list[int]]:
 def _fft_cost(p: _Problem, workers: int | None) -> float:
     active, sizes = _fft_sizes(p)
     key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
-    per = _COST["fft"].get(key, _COST["fft"]["f8"])
     conv = {p.axes[i] for i in active}
+    one_long = len(sizes) == 1 and math.prod(p.out_shape) == p.lengths[active[0]] if active else False
+    per = _COST["fft1" if one_long else "fft"][key]
     batch_a = math.prod(n for ax, n in enumerate(p.a.shape) if ax not in conv)
     batch_b = math.prod(n for ax, n in enumerate(p.b.shape) if ax not in conv)
     batch_o = math.prod(n for ax, n in enumerate(p.out_shape) if ax not in conv)
@@ -214,7 +215,7 @@ def _oa_cost(p: _Problem, i: int, workers: int | None) -> float:
     n = p.a.shape[ax] + (0 if p.zero_padding else sum(p.pads[i]))
     size, block = spectral.oa_block(n, k, p.rdtype.kind != "c")
     key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
-    per = _COST["fft"].get(key, _COST["fft"]["f8"])
+    per = _COST["oa"][key]
     batch = math.prod(m for a, m in enumerate(p.out_shape) if a != ax)
     work = 2 * math.ceil(n / block) * batch * size * math.log2(size)
     return work * per + 2 * _COST["fft_call"]

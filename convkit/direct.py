@@ -27,6 +27,7 @@ _BLOCK_BYTES = 1 << 18          # output block size that keeps a tap pass in L2
 _THREAD_MIN_OUTPUTS = 1 << 18   # below this, threads cost more than they save
 _GEMM_MAX_OUTPUTS = 8192        # below this (and many taps) windows @ kernel wins
 _GEMM_CHUNK_BYTES = 1 << 25     # im2col copy per chunk in the gemm strategy
+_WIDE_WASTE = 1.3               # wide layout when the padded rows add at most 30 % work
 
 
 def valid_shape(x_shape: tuple, k_shape: tuple, axes: tuple, stride: tuple,
@@ -40,6 +41,27 @@ def valid_shape(x_shape: tuple, k_shape: tuple, axes: tuple, stride: tuple,
         else:
             shape.append(max(n, k) if min(n, k) else 0)
     return tuple(shape)
+
+
+def numpy_1d_ok(dtype: np.dtype, taps: int) -> bool:
+    """Whether numpy's 1-D correlate beats the tap loop (measured: it is slow for
+    single precision at 9..63 taps, where neither its short loop nor BLAS runs)."""
+    dtype = np.dtype(dtype)
+    if dtype in (np.float64, np.complex128, np.int64):
+        return True
+    return dtype in (np.float32, np.complex64) and (taps <= 8 or taps >= 64)
+
+
+def numpy_1d_cost(dtype: np.dtype, taps: int) -> float:
+    """Seconds per output per tap of numpy's 1-D correlate (fitted, 2-core machine)."""
+    double = np.dtype(dtype).itemsize >= 8 and np.dtype(dtype).kind != "c" or np.dtype(dtype) == np.complex128
+    if taps <= 8:
+        per = 0.17e-9 if double else 0.27e-9
+    elif taps < 64:
+        per = 0.38e-9 if double else 0.69e-9
+    else:
+        per = 0.12e-9 if double else 0.065e-9
+    return per * (4 if np.dtype(dtype).kind == "c" else 1)
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +113,57 @@ def _gemm(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple, dilation: tu
         out[start:start + rows] = cols @ kernel
 
 
+def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape: tuple,
+          acc_dtype: np.dtype, workers: int | None, skip_zero: bool) -> np.ndarray:
+    """Unit-stride correlation on the flat input: every tap is one contiguous slice.
+
+    The output is computed in the input's row layout ("wide": each row as long
+    as the padded input row, the last columns unused), so tap ``m`` reads
+    ``x.flat[offset(m) : offset(m) + n]`` for one fixed offset. Contiguous
+    1-D multiply-adds run at memory speed with no per-row overhead; the
+    valid part is returned as a view.
+    """
+    x = np.ascontiguousarray(x)
+    flat = x.reshape(-1)
+    row = int(np.prod(x.shape[1:]))
+    steps = [int(np.prod(x.shape[a + 1:])) for a in range(x.ndim)]
+    wide = np.empty(out_shape[0] * row, dtype=acc_dtype)
+    # the last valid output's flat index + 1: nothing past it is read or written
+    length = (out_shape[0] - 1) * row + sum((n - 1) * st for n, st in zip(out_shape[1:], steps[1:])) + 1
+    taps = []
+    for idx in np.ndindex(*w.shape):
+        tap = w[idx]
+        if skip_zero and tap == 0:
+            continue
+        offset = sum(m * (dilation[axes.index(a)] if a in axes else 1) * steps[a]
+                     for a, m in enumerate(idx))
+        taps.append((offset, tap))
+    block = max(1, _BLOCK_BYTES // acc_dtype.itemsize)
+
+    def run(lo: int) -> None:
+        hi = min(length, lo + block)
+        out = wide[lo:hi]
+        if not taps:
+            out[...] = 0
+            return
+        tmp = np.empty_like(out)
+        offset, tap = taps[0]
+        np.multiply(flat[offset + lo:offset + hi], tap, out=out, casting="unsafe")
+        for offset, tap in taps[1:]:
+            np.multiply(flat[offset + lo:offset + hi], tap, out=tmp, casting="unsafe")
+            out += tmp
+
+    starts = range(0, length, block)
+    threads = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    if threads > 1 and len(starts) > 1 and length >= _THREAD_MIN_OUTPUTS:
+        list(_pool().map(run, starts))
+    else:
+        for lo in starts:
+            run(lo)
+    view = wide.reshape((out_shape[0],) + x.shape[1:])
+    return view[(slice(None),) + tuple(slice(0, n) for n in out_shape[1:])]
+
+
 def _split_rows(n_rows: int, row_items: int, itemsize: int) -> list[slice]:
     """Row blocks of the output whose size is about _BLOCK_BYTES."""
     rows = max(1, _BLOCK_BYTES // max(1, row_items * itemsize))
@@ -110,9 +183,8 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
         return out
     x = x.astype(acc_dtype, copy=False)
     w = w.astype(acc_dtype, copy=False)
-    if (x.ndim == 1 and stride == (1,) and dilation == (1,)
-            and acc_dtype in (np.float64, np.complex128, np.int64)):
-        # numpy's 1-D correlate calls a BLAS dot per output: fastest in double
+    if x.ndim == 1 and stride == (1,) and dilation == (1,) and numpy_1d_ok(acc_dtype, w.size):
+        # numpy's 1-D correlate: a tight loop for short kernels, a BLAS dot per output for long
         out[...] = np.correlate(x, w.conj() if acc_dtype.kind == "c" else w, "valid")
         return out
     taps = int(np.prod([w.shape[a] for a in axes]))
@@ -123,6 +195,9 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
         return out
     # Zero taps may be skipped only when no NaN/Inf can meet them (0 * inf is nan).
     skip_zero = bool((w == 0).any()) and (acc_dtype.kind in "iubO" or bool(np.isfinite(x).all()))
+    if (all(s == 1 for s in stride) and broadcast_free and acc_dtype.kind in "fciub"
+            and out.shape[0] * int(np.prod(x.shape[1:])) <= _WIDE_WASTE * out.size):
+        return _wide(x, w, axes, dilation, out.shape, acc_dtype, workers, skip_zero)
     lead_in_axes = 0 in axes
     if out.ndim == 0 or not (lead_in_axes or (x.shape[0] == out.shape[0] and w.shape[0] == 1)):
         _taps(x, w, axes, stride, dilation, out, skip_zero)

@@ -158,7 +158,8 @@ def oa_window(a: np.ndarray, b: np.ndarray, axis: int, start: int, length: int,
         padded[..., :n] = a
         a = padded
     a = a.reshape(lead + (blocks, block))
-    threads = _threads(workers)
+    # many short transforms: threads only pay off once there is real work to split
+    threads = _threads(workers) if a.size >= 1 << 20 else 1
     if real:
         spec = _times(sfft.rfft(a, p, axis=-1, workers=threads),
                       sfft.rfft(b, p, axis=-1, workers=threads)[..., None, :])
