@@ -30,6 +30,7 @@ __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d"]
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
 _FFT_INT_BOUND = 2.0**40   # integer FFT results round back exactly below this bound
+_TINY_WORK = 100_000        # multiply-adds below which no transform can win
 _PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite outputs
 
 # Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
@@ -93,8 +94,12 @@ class _Problem:
         self.starts = []           # window start in the full linear convolution
         for ax, k in zip(axes, self.extent):
             n = a.shape[ax]
-            before, after = {"full": (k - 1, k - 1), "same": (k // 2, (k - 1) // 2),
-                             "valid": (0, 0)}[mode]
+            if mode == "full":
+                before, after = k - 1, k - 1
+            elif mode == "same":
+                before, after = k // 2, (k - 1) // 2
+            else:
+                before = after = 0
             self.pads.append((before, after))
             self.lengths.append(n + before + after - k + 1)
             self.starts.append(k - 1 - before)
@@ -118,7 +123,7 @@ class _Problem:
         return pad(a, widths, self.boundary, self.cval)
 
     def taps(self) -> int:
-        return int(np.prod([self.b.shape[ax] for ax in self.axes]))
+        return math.prod(self.b.shape[ax] for ax in self.axes)
 
     def stuffed_kernel(self) -> np.ndarray:
         """The kernel with dilation-1 zeros between taps."""
@@ -226,6 +231,8 @@ def _choose(p: _Problem, workers: int | None) -> str:
     if p.rdtype.kind in "biu" and _int_bound(p) >= _FFT_INT_BOUND:
         return "direct"
     if p.rdtype.kind not in "biufc" or p.rdtype == np.longdouble:
+        return "direct"
+    if math.prod(p.out_shape) * p.taps() < _TINY_WORK:
         return "direct"
     cost_direct = _direct_cost(p)
     if cost_direct < 2 * _COST["fft_call"]:
@@ -407,8 +414,9 @@ def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, wo
             a, b, dilations = stuffed, a, (1,) * len(axes_t)
     p = _Problem(a, b, mode, axes_t, boundary, cval, strides, dilations)
     if method == "auto":
-        finite_b = p.b.dtype.kind in "biu" or bool(np.isfinite(p.b).all())
-        method = _choose(p, workers) if finite_b else "direct"
+        method = _choose(p, workers)
+        if method != "direct" and p.b.dtype.kind in "fc" and not np.isfinite(p.b).all():
+            method = "direct"   # a NaN/Inf kernel reaches every output: only direct places it
     elif method == "fft" and p.rdtype.kind in "biu" and _int_bound(p) >= _FFT_INT_BOUND:
         method = "direct"   # integers stay exact: the FFT cannot round them back
     # NaN/Inf propagate silently into the outputs that see them, as in scipy
