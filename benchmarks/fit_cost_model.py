@@ -4,8 +4,8 @@
 
 * direct, tap loop: seconds per output sample per kernel tap (by dtype) on
   one thread, plus a per-tap-pass overhead;
-* direct, numpy's 1-D correlate (double and complex double, small kernels):
-  seconds per output per tap;
+* direct, numpy's 1-D correlate: seconds per output per tap in its three
+  regimes (short kernels, 9..63 taps, long kernels), double and single;
 * FFT: seconds per ``n log2 n`` of one transform (by dtype), summed over the
   two forward and one inverse transform, on one thread;
 * the speed-up of all cores over one for the tap loop and for N-D transforms
@@ -57,21 +57,28 @@ def fit_taps(repeat: int) -> dict:
     return out
 
 
-def fit_small_direct(repeat: int) -> tuple[float, float]:
-    """(seconds per tap pass, seconds per output-tap of numpy's 1-D correlate)."""
+def fit_small_direct(repeat: int) -> tuple[float, dict]:
+    """(seconds per tap pass, numpy 1-D correlate seconds per output-tap by regime).
+
+    numpy's correlate runs a tight loop for short kernels and a BLAS dot per
+    output for long ones; in between (single precision, 9..63 taps) it is
+    slow. `convkit.direct.numpy_1d_cost` holds these numbers.
+    """
     rng = np.random.default_rng(1)
     x = rng.standard_normal(1000).astype(np.float32)
     w = rng.standard_normal(50).astype(np.float32)
     t = median_time(lambda: direct._taps(x, w, (0,), (1,), (1,), np.empty(951, np.float32),
                                          False), repeat)
     per_pass = t / 50
-    per = []
-    for n, k in ((100_000, 31), (50_000, 100), (20_000, 500)):
-        x = rng.standard_normal(n)
-        w = rng.standard_normal(k)
-        t = median_time(lambda: np.correlate(x, w, "valid"), repeat)
-        per.append(t / ((n - k + 1) * k))
-    return per_pass, statistics.median(per)
+    regimes = {}
+    for name, dtype in (("double", np.float64), ("single", np.float32)):
+        for label, k in (("<=8", 5), ("9..63", 31), (">=64", 500)):
+            n = 100_000
+            x = rng.standard_normal(n).astype(dtype)
+            w = rng.standard_normal(k).astype(dtype)
+            t = median_time(lambda: np.correlate(x, w, "valid"), repeat)
+            regimes[f"{name} {label}"] = t / ((n - k + 1) * k)
+    return per_pass, regimes
 
 
 def fit_fft(repeat: int) -> dict:
@@ -111,17 +118,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     taps = fit_taps(args.repeat)
-    per_pass, dot = fit_small_direct(args.repeat)
+    per_pass, numpy_1d = fit_small_direct(args.repeat)
     fft = fit_fft(args.repeat)
     tap_speedup, fft_speedup = fit_threads(args.repeat)
     print("_COST = {")
     print('    "direct_tap": {' + ", ".join(f'"{k}": {v:.3g}' for k, v in taps.items()) + "},")
-    print(f'    "direct_dot": {dot:.3g},')
     print(f'    "direct_call": {per_pass:.3g},')
     print('    "fft": {' + ", ".join(f'"{k}": {v:.3g}' for k, v in fft.items()) + "},")
     print(f'    "tap_threads": {tap_speedup:.2f},')
     print(f'    "fft_threads": {fft_speedup:.2f},')
     print("}")
+    print("numpy 1-D correlate, seconds per output-tap: "
+          + ", ".join(f"{k}: {v:.3g}" for k, v in numpy_1d.items()))
 
 
 if __name__ == "__main__":
