@@ -80,7 +80,9 @@ def _apply(image: np.ndarray, spec, boundary: str, cval: float, stride: tuple,
         factors = None if isinstance(spec, np.ndarray) else separable_factors(kernel)
     else:
         factors = separable_factors(spec if isinstance(spec, (str, os.PathLike)) else kernel)
-    if factors is None or min(kernel.shape) == 1:
+    if factors is None or min(kernel.shape) == 1 or kernel.size <= 2 * sum(kernel.shape):
+        # not separable, already 1-D, or so small (3x3) that one pass over the
+        # image costs less than two passes with two paddings
         return _correlate_same(image, kernel, boundary, cval, stride, method)
     col, row = factors
     # Pass 1 filters the columns; along the other axis a constant border of cval
