@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["BOUNDARY_MODES", "normalize_boundary", "pad"]
+__all__ = ["BOUNDARY_MODES", "normalize_boundary", "pad", "pad_indices"]
 
 # convkit name -> numpy.pad mode
 BOUNDARY_MODES = {
@@ -94,3 +94,23 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
             x = np.pad(x, axis_widths, mode="edge" if x.shape[ax] == 1 else "reflect")
         return x
     return np.pad(x, widths, mode=BOUNDARY_MODES[mode])
+
+
+def pad_indices(n: int, before: int, after: int, boundary: str) -> np.ndarray:
+    """Source index in ``[0, n)`` of each sample of an axis padded by `boundary`.
+
+    ``pad(x, [(before, after)], boundary)[i] == x[pad_indices(...)[i]]``; for
+    constant the padding samples get -1 (they hold cval, not a sample).
+
+    Examples
+    --------
+    >>> pad_indices(4, 2, 2, "reflect")
+    array([1, 0, 0, 1, 2, 3, 3, 2])
+    >>> pad_indices(4, 1, 1, "constant")
+    array([-1,  0,  1,  2,  3, -1])
+    """
+    mode = normalize_boundary(boundary)
+    index = np.arange(n, dtype=np.intp)
+    if mode == "constant":
+        return np.pad(index, (before, after), mode="constant", constant_values=-1)
+    return pad(index, [(before, after)], mode)

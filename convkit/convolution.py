@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 
 from . import direct, spectral
 from .batched import conv2d
-from .boundary import normalize_boundary, pad
+from .boundary import normalize_boundary, pad, pad_indices
 from .windows import normalize_axes, per_axis, sliding_windows
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d"]
@@ -30,6 +30,7 @@ __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d"]
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
 _FFT_INT_BOUND = 2.0**40   # integer FFT results round back exactly below this bound
+_NOPAD_MIN = 1 << 16       # 'same' outputs from this size skip the padded copy
 _TINY_WORK = 100_000        # multiply-adds below which no transform can win
 _PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite outputs
 
@@ -266,10 +267,16 @@ def _run_direct(p: _Problem, workers: int | None) -> np.ndarray:
         mode = p.mode
         out = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
         return _finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
-    xp = p.padded(acc if acc != object else None)
     reverse = tuple(slice(None, None, -1) if ax in p.axes else slice(None) for ax in range(p.b.ndim))
     w = p.b[reverse]
-    out = direct.correlate_valid(xp, w, p.axes, p.stride, p.dilation, acc, workers)
+    out = None
+    if (p.mode == "same" and acc != object and all(s == 1 for s in p.stride)
+            and p.a.size >= _NOPAD_MIN and p.a.shape == p.out_shape):
+        maps = [pad_indices(p.a.shape[ax], *pads, p.boundary) for ax, pads in zip(p.axes, p.pads)]
+        out = direct.correlate_same(p.a, w, p.axes, p.dilation, p.pads, maps, p.cval, acc, workers)
+    if out is None:
+        xp = p.padded(acc if acc != object else None)
+        out = direct.correlate_valid(xp, w, p.axes, p.stride, p.dilation, acc, workers)
     return _finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .windows import sliding_windows
 
-__all__ = ["correlate_valid", "valid_shape"]
+__all__ = ["correlate_valid", "correlate_same", "valid_shape"]
 
 _BLOCK_BYTES = 1 << 18          # output block size that keeps a tap pass in L2
 _THREAD_MIN_OUTPUTS = 1 << 18   # below this, threads cost more than they save
@@ -114,7 +114,8 @@ def _gemm(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple, dilation: tu
 
 
 def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape: tuple,
-          acc_dtype: np.dtype, workers: int | None, skip_zero: bool) -> np.ndarray:
+          acc_dtype: np.dtype, workers: int | None, skip_zero: bool,
+          dest: np.ndarray | None = None) -> np.ndarray | None:
     """Unit-stride correlation on the flat input: every tap is one contiguous slice.
 
     The output is computed in the input's row layout ("wide": each row as long
@@ -127,7 +128,7 @@ def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape:
     flat = x.reshape(-1)
     row = int(np.prod(x.shape[1:]))
     steps = [int(np.prod(x.shape[a + 1:])) for a in range(x.ndim)]
-    wide = np.empty(out_shape[0] * row, dtype=acc_dtype)
+    wide = np.empty(out_shape[0] * row, dtype=acc_dtype) if dest is None else dest
     # the last valid output's flat index + 1: nothing past it is read or written
     length = (out_shape[0] - 1) * row + sum((n - 1) * st for n, st in zip(out_shape[1:], steps[1:])) + 1
     taps = []
@@ -160,8 +161,65 @@ def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape:
     else:
         for lo in starts:
             run(lo)
+    if dest is not None:
+        return None
     view = wide.reshape((out_shape[0],) + x.shape[1:])
     return view[(slice(None),) + tuple(slice(0, n) for n in out_shape[1:])]
+
+
+def correlate_same(a: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, pads: list,
+                   maps: list, cval, acc_dtype: np.dtype,
+                   workers: int | None = None) -> np.ndarray | None:
+    """'same'-size correlation without padding the whole input, or None where it does not apply.
+
+    The output has the input's row layout, so the valid correlation of the
+    unpadded input, computed in wide rows, lands on the interior of the
+    output by one flat shift; its unused columns fall on border cells. The
+    border strips are then recomputed from small padded slabs gathered with
+    the boundary's index maps (`maps[i]`: source index per padded sample,
+    -1 for cval). Saves the padded copy of the input (time and memory).
+    Unit stride, a kernel spanning only `axes`, and ``n >= K`` on every axis.
+    """
+    extents = [d * (w.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation)]
+    if (acc_dtype.kind not in "fciub" or any(a.shape[ax] < k for ax, k in zip(axes, extents))
+            or any(w.shape[ax] != 1 for ax in range(a.ndim) if ax not in axes)):
+        return None
+    a = np.ascontiguousarray(a, dtype=acc_dtype)
+    out = np.empty(a.shape, dtype=acc_dtype)
+    steps = [int(np.prod(a.shape[ax + 1:])) for ax in range(a.ndim)]
+    shift = sum(before * steps[ax] for ax, (before, _) in zip(axes, pads))
+    valid = tuple(n - k + 1 if ax in axes else n for ax, n, k in
+                  zip(range(a.ndim), a.shape, [extents[axes.index(ax)] if ax in axes else 1
+                                               for ax in range(a.ndim)]))
+    skip_zero = bool((w == 0).any()) and (acc_dtype.kind in "iub" or bool(np.isfinite(a).all()))
+    _wide(a, w, axes, dilation, valid, acc_dtype, workers, skip_zero, dest=out.reshape(-1)[shift:])
+    for i, ax in enumerate(axes):
+        before, after = pads[i]
+        n, k = a.shape[ax], extents[i]
+        for lo, hi, rows in ((0, before + k - 1, slice(0, before)),
+                             (n - after, n + k - 1, slice(n - after, n))):
+            if rows.start == rows.stop:
+                continue
+            index = []
+            for bx in range(a.ndim):
+                if bx == ax:
+                    index.append(maps[i][lo:hi])
+                elif bx in axes:
+                    index.append(maps[axes.index(bx)])
+                else:
+                    index.append(np.arange(a.shape[bx]))
+            grid = np.ix_(*index)
+            slab = a[np.ix_(*[np.maximum(ix, 0) for ix in index])]
+            outside = np.zeros(slab.shape, dtype=bool)
+            for g in grid:
+                outside |= g < 0
+            if outside.any():
+                slab[outside] = cval
+            strip = correlate_valid(slab, w, axes, (1,) * len(axes), dilation, acc_dtype, workers=1)
+            region = [slice(None)] * a.ndim
+            region[ax] = rows
+            out[tuple(region)] = strip
+    return out
 
 
 def _split_rows(n_rows: int, row_items: int, itemsize: int) -> list[slice]:

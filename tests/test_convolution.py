@@ -756,3 +756,24 @@ def test_choose_method_errors():
         choose_method([1, 2], [1], mode="bad")
     with pytest.raises(TypeError, match="numeric"):
         choose_method(np.array(["a"]), [1])
+
+
+@pytest.mark.parametrize("boundary", ["constant", "reflect", "mirror", "nearest", "wrap"])
+@pytest.mark.parametrize("shape, kshape, dilation", [((300, 301), (5, 4), 1), ((260, 270), (3, 5), 2),
+                                                     ((70, 80, 12), (3, 3, 1), 1), ((70000,), (7,), 1)])
+def test_same_without_padding_copy_equals_padded_reference(boundary, shape, kshape, dilation):
+    # large 'same' outputs take the path that never pads the whole input; the reference pads
+    # with numpy and correlates the zero-stuffed kernel in scipy's "valid" mode
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal(shape).astype(np.float32)
+    k = rng.standard_normal(kshape).astype(np.float32)
+    stuffed = np.zeros(tuple(dilation * (n - 1) + 1 for n in kshape), np.float64)
+    stuffed[tuple(slice(None, None, dilation) for _ in kshape)] = k
+    widths = [(n // 2, (n - 1) // 2) for n in stuffed.shape]
+    numpy_mode = {"constant": "constant", "reflect": "symmetric", "mirror": "reflect",
+                  "nearest": "edge", "wrap": "wrap"}[boundary]
+    extra = {"constant_values": 1.5} if boundary == "constant" else {}
+    want = ss.correlate(np.pad(x.astype(np.float64), widths, numpy_mode, **extra), stuffed, "valid")
+    got = correlate(x, k, "same", "direct", boundary=boundary, cval=1.5, dilation=dilation)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
