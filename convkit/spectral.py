@@ -57,6 +57,23 @@ def _times(spec: np.ndarray, other: np.ndarray) -> np.ndarray:
     return spec * other
 
 
+def _zero_extend(x: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """`x` with zeros appended along `axis` up to length `n` (or cut to `n`).
+
+    scipy.fft pads itself when given ``n``, but that path is several times
+    slower than transforming an explicitly padded array (measured: 5x for
+    float64 batches of short rows).
+    """
+    if x.shape[axis] >= n:
+        # a kernel longer than the transform: its taps past n never reach the window
+        return x[(slice(None),) * axis + (slice(0, n),)]
+    shape = list(x.shape)
+    shape[axis] = n
+    out = np.zeros(shape, dtype=x.dtype)
+    out[(slice(None),) * axis + (slice(0, x.shape[axis]),)] = x
+    return out
+
+
 def _forward(x: np.ndarray, sizes: list, axes: tuple, threads: int, real: bool) -> np.ndarray:
     """N-D transform, one axis at a time, each on only the rows that carry data.
 
@@ -64,12 +81,13 @@ def _forward(x: np.ndarray, sizes: list, axes: tuple, threads: int, real: bool) 
     the padding rows too; here the first pass runs on the unpadded rows and
     each later pass pads only its own axis.
     """
+    x = _zero_extend(x, sizes[-1], axes[-1])
     if real:
-        spec = sfft.rfft(x, sizes[-1], axis=axes[-1], workers=threads)
+        spec = sfft.rfft(x, axis=axes[-1], workers=threads)
     else:
-        spec = sfft.fft(x, sizes[-1], axis=axes[-1], workers=threads)
+        spec = sfft.fft(x, axis=axes[-1], workers=threads)
     for ax, n in zip(axes[-2::-1], sizes[-2::-1]):
-        spec = sfft.fft(spec, n, axis=ax, workers=threads, overwrite_x=True)
+        spec = sfft.fft(_zero_extend(spec, n, ax), axis=ax, workers=threads, overwrite_x=True)
     return spec
 
 
@@ -153,20 +171,23 @@ def oa_window(a: np.ndarray, b: np.ndarray, axis: int, start: int, length: int,
     b = np.moveaxis(b, axis, -1)
     blocks = -(-n // block)
     lead = a.shape[:-1]
-    if blocks * block != n:
-        padded = np.zeros(lead + (blocks * block,), dtype=a.dtype)
-        padded[..., :n] = a
-        a = padded
-    a = a.reshape(lead + (blocks, block))
+    # blocks of B samples, each followed by the P - B zeros of its transform
+    padded = np.zeros(lead + (blocks, p), dtype=a.dtype)
+    whole = n // block
+    padded[..., :whole, :block] = a[..., :whole * block].reshape(lead + (whole, block))
+    if whole < blocks:
+        padded[..., whole, :n - whole * block] = a[..., whole * block:]
+    a = padded
+    b = _zero_extend(b, p, b.ndim - 1)
     # many short transforms: threads only pay off once there is real work to split
     threads = _threads(workers) if a.size >= 1 << 20 else 1
     if real:
-        spec = _times(sfft.rfft(a, p, axis=-1, workers=threads),
-                      sfft.rfft(b, p, axis=-1, workers=threads)[..., None, :])
+        spec = _times(sfft.rfft(a, axis=-1, workers=threads),
+                      sfft.rfft(b, axis=-1, workers=threads)[..., None, :])
         pieces = sfft.irfft(spec, p, axis=-1, workers=threads, overwrite_x=True)
     else:
-        spec = _times(sfft.fft(a, p, axis=-1, workers=threads),
-                      sfft.fft(b, p, axis=-1, workers=threads)[..., None, :])
+        spec = _times(sfft.fft(a, axis=-1, workers=threads),
+                      sfft.fft(b, axis=-1, workers=threads)[..., None, :])
         pieces = sfft.ifft(spec, p, axis=-1, workers=threads, overwrite_x=True)
     pieces = pieces.astype(a.dtype, copy=False)
     # block i lands on out[i*B : i*B + P]: its head fills row i, its tail (K - 1 <= B
