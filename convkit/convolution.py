@@ -41,8 +41,8 @@ _COST = {
     "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
     "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)
     "fft": {"f4": 1.8e-10, "f8": 3.1e-10, "c8": 3.7e-10, "c16": 6.1e-10},  # per n log2 n, N-D
-    "fft1": {"f4": 4.2e-10, "f8": 7.5e-10, "c8": 6.3e-10, "c16": 1.1e-09},  # one long 1-D transform
-    "oa": {"f4": 2.5e-10, "f8": 1.1e-09, "c8": 5.0e-10, "c16": 1.8e-09},    # per n log2 n, blocks
+    "fft1": {"f4": 3.2e-10, "f8": 4.0e-10, "c8": 5.0e-10, "c16": 6.5e-10},  # one long 1-D transform
+    "oa": {"f4": 2.2e-10, "f8": 8.0e-10, "c8": 4.5e-10, "c16": 1.4e-09},    # per n log2 n, blocks
     "fft_call": 30e-6,
     "tap_threads": 1.0,           # all cores over one: the tap loop is memory-bound
     "fft_threads": 1.3,           # all cores over one for N-D or batched transforms
