@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import time
 
 import numpy as np
 import scipy.signal as ss
 
 import convkit
 from convkit.convolution import _Problem, _choose
+from _timing import paired_medians
 
 GEOMEAN_TARGET = 0.6
 MAX_TARGET = 1.1
@@ -45,21 +45,6 @@ CASES = [
     ("2-D f64 512² 65x65", (512, 512), (65, 65), np.float64),
     ("2-D f64 512² N/2", (512, 512), (256, 256), np.float64),
 ]
-
-
-def paired_medians(f, g, repeat: int) -> tuple[float, float]:
-    """Median wall times of f() and g(), run alternately after one warm-up each."""
-    f()
-    g()
-    tf, tg = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        tf.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        g()
-        tg.append(time.perf_counter() - t0)
-    return statistics.median(tf), statistics.median(tg)
 
 
 def run(repeat: int, quick: bool) -> list[dict]:

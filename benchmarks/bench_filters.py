@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,19 +25,9 @@ import scipy.ndimage as ndi
 
 from convkit.filters import filter_image
 from convkit.kernels import get_kernel
+from _timing import median_time
 
 TARGET = 0.7
-
-
-def median_time(func, repeat: int) -> float:
-    """Median wall time of `func()` over `repeat` runs after one warm-up."""
-    func()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def bench_filters(size: int, repeat: int) -> list[dict]:

@@ -24,21 +24,11 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import time
 
 import numpy as np
 
 from convkit import direct, spectral
-
-
-def median_time(func, repeat: int) -> float:
-    func()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time
 
 
 def fit_taps(repeat: int) -> dict:
