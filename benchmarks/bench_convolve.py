@@ -20,7 +20,7 @@ import numpy as np
 import scipy.signal as ss
 
 import convkit
-from convkit.convolution import _Problem, _choose
+from convkit._plan import Problem, choose
 from _timing import paired_medians
 
 GEOMEAN_TARGET = 0.6
@@ -59,7 +59,7 @@ def run(repeat: int, quick: bool) -> list[dict]:
         ref = ss.convolve(x, k)
         err = float(np.abs(ours - ref).max() / np.abs(ref).max())
         axes = tuple(range(x.ndim))
-        engine = _choose(_Problem(x, k, "full", axes, "constant", 0, (1,) * x.ndim,
+        engine = choose(Problem(x, k, "full", axes, "constant", 0, (1,) * x.ndim,
                                   (1,) * x.ndim), None)
         t_ck, t_sp = paired_medians(lambda: convkit.convolve(x, k),
                                     lambda: ss.convolve(x, k), repeat)

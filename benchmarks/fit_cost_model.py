@@ -1,6 +1,6 @@
 """Fit the constants of convkit's method-choice cost model on this machine.
 
-`convkit.convolution._COST` holds seconds per unit of work for each engine:
+`convkit._plan._COST` holds seconds per unit of work for each engine:
 
 * direct, tap loop: seconds per output sample per kernel tap (by dtype) on
   one thread, plus a per-tap-pass overhead;
@@ -13,7 +13,7 @@
 
 Each constant is the median over a small grid of problem sizes of
 time / work, every time itself a median of repeated runs. The fitted table is
-printed in the form `_COST` uses; it was pasted into convkit/convolution.py
+printed in the form `_COST` uses; it was pasted into convkit/_plan.py
 from a run on the 2-core CI machine class.
 
     python benchmarks/fit_cost_model.py [--repeat 5]

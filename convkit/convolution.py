@@ -5,8 +5,10 @@ padded by the boundary rule, with the kernel (flipped for convolution,
 conjugated for correlation, spread out by the dilation), keeping every
 stride-th sample. The direct engine (`convkit.direct`) computes exactly that;
 the FFT engines (`convkit.spectral`) compute the same window of a linear
-convolution. This module owns the modes, dtypes, exact integers, non-finite
-inputs and the cost model that picks the engine.
+convolution. This module owns the public checks, the modes, dtypes and exact
+integers; the problem's geometry and the cost model that picks the engine are
+in `convkit._plan`, the NaN/Inf handling of the FFT engines in
+`convkit._nonfinite`.
 
 With the keyword-only options at their defaults the results equal
 ``scipy.signal.convolve`` / ``correlate`` / ``fftconvolve``.
@@ -14,39 +16,21 @@ With the keyword-only options at their defaults the results equal
 
 from __future__ import annotations
 
-import math
-import os
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import direct, spectral
+from ._nonfinite import patch_nonfinite
+from ._plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound, numpy_1d
 from .batched import conv2d
-from .boundary import normalize_boundary, pad, pad_indices
-from .windows import normalize_axes, per_axis, sliding_windows
+from .boundary import normalize_boundary, pad_indices
+from .windows import normalize_axes, per_axis
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d"]
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
-_FFT_INT_BOUND = 2.0**40   # integer FFT results round back exactly below this bound
 _NOPAD_MIN = 1 << 16       # 'same' outputs from this size skip the padded copy
-_TINY_WORK = 100_000        # multiply-adds below which no transform can win
-_PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite outputs
-
-# Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
-# machine of the CI class; see that script for the grid and the fit).
-_COST = {
-    "direct_tap": {"f4": 2.3e-10, "f8": 4.3e-10, "c8": 4.6e-10, "c16": 8.9e-10, "int": 4.3e-10},
-    "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
-    "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)
-    "fft": {"f4": 1.8e-10, "f8": 3.1e-10, "c8": 3.7e-10, "c16": 6.1e-10},  # per n log2 n, N-D
-    "fft1": {"f4": 3.2e-10, "f8": 4.0e-10, "c8": 5.0e-10, "c16": 6.5e-10},  # one long 1-D transform
-    "oa": {"f4": 2.2e-10, "f8": 8.0e-10, "c8": 4.5e-10, "c16": 1.4e-09},    # per n log2 n, blocks
-    "fft_call": 30e-6,
-    "tap_threads": 1.0,           # all cores over one: the tap loop is memory-bound
-    "fft_threads": 1.3,           # all cores over one for N-D or batched transforms
-}
 
 
 def _check_mode(mode: str) -> str:
@@ -71,187 +55,13 @@ def _as_numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
     return arr
 
 
-_KEYS = {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4", np.dtype(np.float64): "f8",
-         np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}
-_CPUS = os.cpu_count() or 1
-
-
-def _kernel_key(dtype: np.dtype) -> str:
-    if dtype.kind in "biu":
-        return "int"
-    return _KEYS.get(dtype, "f8")
-
-
-class _Problem:
-    """One convolution, normalised: convolve `a` with kernel `b` along `axes`."""
-
-    def __init__(self, a: np.ndarray, b: np.ndarray, mode: str, axes: tuple, boundary: str,
-                 cval, stride: tuple, dilation: tuple):
-        self.a, self.b, self.mode, self.axes = a, b, mode, axes
-        self.boundary, self.cval, self.stride, self.dilation = boundary, cval, stride, dilation
-        self.extent = tuple(d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation))
-        self.pads = []
-        self.lengths = []          # unstrided output length per conv axis
-        self.starts = []           # window start in the full linear convolution
-        for ax, k in zip(axes, self.extent):
-            n = a.shape[ax]
-            if mode == "full":
-                before, after = k - 1, k - 1
-            elif mode == "same":
-                before, after = k // 2, (k - 1) // 2
-            else:
-                before = after = 0
-            self.pads.append((before, after))
-            self.lengths.append(n + before + after - k + 1)
-            self.starts.append(k - 1 - before)
-        self.out_shape = tuple(
-            -(-self.lengths[axes.index(ax)] // stride[axes.index(ax)]) if ax in axes
-            else max(a.shape[ax], b.shape[ax])
-            for ax in range(a.ndim))
-        self.rdtype = np.result_type(a, b)
-
-    @property
-    def zero_padding(self) -> bool:
-        return self.boundary == "constant" and self.cval == 0
-
-    def padded(self, dtype: np.dtype | None = None) -> np.ndarray:
-        a = self.a if dtype is None else self.a.astype(dtype, copy=False)
-        widths = [(0, 0)] * a.ndim
-        for ax, w in zip(self.axes, self.pads):
-            widths[ax] = w
-        if all(w == (0, 0) for w in widths):
-            return a
-        return pad(a, widths, self.boundary, self.cval)
-
-    def taps(self) -> int:
-        return math.prod(self.b.shape[ax] for ax in self.axes)
-
-    def stuffed_kernel(self) -> np.ndarray:
-        """The kernel with dilation-1 zeros between taps."""
-        if all(d == 1 for d in self.dilation):
-            return self.b
-        shape = list(self.b.shape)
-        index = [slice(None)] * self.b.ndim
-        for ax, k, d in zip(self.axes, self.extent, self.dilation):
-            shape[ax] = k
-            index[ax] = slice(None, None, d)
-        out = np.zeros(shape, dtype=self.b.dtype)
-        out[tuple(index)] = self.b
-        return out
-
-
-def _int_bound(p: _Problem) -> float:
-    """An upper bound on |any partial sum| of an integer convolution."""
-    a64 = p.a.astype(np.float64)
-    b64 = p.b.astype(np.float64)
-    max_a = float(np.abs(a64).max())
-    max_b = float(np.abs(b64).max())
-    sum_b = float(np.abs(b64).sum())
-    bound = max(max_a, abs(float(p.cval)) if p.boundary == "constant" else 0.0) * sum_b
-    if p.zero_padding:
-        bound = min(bound, max_b * float(np.abs(a64).sum()))
-    return bound * (1 + 1e-12)
-
-
-# ----------------------------------------------------------------------------- cost model
-
-def _numpy_1d(p: _Problem) -> bool:
-    """Whether the direct engine hands this problem to numpy's 1-D convolve."""
-    if p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding:
-        return False
-    if p.mode == "same" and p.a.size < p.b.size:
-        return False
-    acc = np.dtype(np.int64) if p.rdtype.kind in "biu" else p.rdtype
-    return direct.numpy_1d_ok(np.float32 if acc == np.float16 else acc, p.b.size)
-
-
-def _direct_cost(p: _Problem) -> float:
-    out = math.prod(p.out_shape)
-    taps = p.taps()
-    key = _kernel_key(p.rdtype)
-    if _numpy_1d(p):
-        return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + _COST["direct_call"]
-    if out < direct._GEMM_MAX_OUTPUTS and taps > 8:
-        return out * taps * _COST["direct_gemm"] + _COST["direct_call"]
-    threads = _COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
-    return out * taps * _COST["direct_tap"][key] / threads + taps * _COST["direct_call"]
-
-
-def _fft_sizes(p: _Problem) -> tuple[list[int], list[int]]:
-    real = p.rdtype.kind != "c"
-    active = [i for i, k in enumerate(p.extent) if k > 1]
-    sizes = []
-    for i in active:
-        ax = p.axes[i]
-        n = p.a.shape[ax] if p.zero_padding else p.a.shape[ax] + sum(p.pads[i])
-        start = p.starts[i] if p.zero_padding else p.extent[i] - 1
-        sizes.append(spectral.circular_size(n, p.extent[i], start, p.lengths[i], real))
-    return active, sizes
-
-
-def _fft_cost(p: _Problem, workers: int | None) -> float:
-    active, sizes = _fft_sizes(p)
-    key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
-    conv = {p.axes[i] for i in active}
-    one_long = len(sizes) == 1 and math.prod(p.out_shape) == p.lengths[active[0]] if active else False
-    per = _COST["fft1" if one_long else "fft"][key]
-    batch_a = math.prod(n for ax, n in enumerate(p.a.shape) if ax not in conv)
-    batch_b = math.prod(n for ax, n in enumerate(p.b.shape) if ax not in conv)
-    batch_o = math.prod(n for ax, n in enumerate(p.out_shape) if ax not in conv)
-    size = math.prod(sizes) if sizes else 1
-    work = size * math.log2(max(size, 2)) * (batch_a + batch_b + batch_o)
-    threads = _CPUS if workers is None else max(1, workers)
-    parallel = threads > 1 and (len(sizes) > 1 or batch_o > 1) and size * batch_o > 1 << 16
-    return work * per / (_COST["fft_threads"] if parallel else 1.0) + _COST["fft_call"]
-
-
-def _oa_axis(p: _Problem) -> int | None:
-    """The conv axis overlap-add would split, or None where it does not apply."""
-    active = [i for i, k in enumerate(p.extent) if k > 1]
-    if len(active) != 1:
-        return None
-    i = active[0]
-    n = p.a.shape[p.axes[i]]
-    return i if n >= 4 * p.extent[i] else None
-
-
-def _oa_cost(p: _Problem, i: int, workers: int | None) -> float:
-    ax = p.axes[i]
-    k = p.extent[i]
-    n = p.a.shape[ax] + (0 if p.zero_padding else sum(p.pads[i]))
-    size, block = spectral.oa_block(n, k, p.rdtype.kind != "c")
-    key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
-    per = _COST["oa"][key]
-    batch = math.prod(m for a, m in enumerate(p.out_shape) if a != ax)
-    work = 2 * math.ceil(n / block) * batch * size * math.log2(size)
-    return work * per + 2 * _COST["fft_call"]
-
-
-def _choose(p: _Problem, workers: int | None) -> str:
-    """'direct', 'fft' or 'oa' for `p`, by the cost model."""
-    if p.rdtype.kind in "biu" and _int_bound(p) >= _FFT_INT_BOUND:
-        return "direct"
-    if p.rdtype.kind not in "biufc" or p.rdtype == np.longdouble:
-        return "direct"
-    if math.prod(p.out_shape) * p.taps() < _TINY_WORK:
-        return "direct"
-    cost_direct = _direct_cost(p)
-    if cost_direct < 2 * _COST["fft_call"]:
-        return "direct"
-    costs = {"direct": cost_direct, "fft": _fft_cost(p, workers)}
-    i = _oa_axis(p)
-    if i is not None:
-        costs["oa"] = _oa_cost(p, i, workers)
-    return min(costs, key=costs.get)
-
-
 # ----------------------------------------------------------------------------- engines
 
-def _run_direct(p: _Problem, workers: int | None) -> np.ndarray:
+def _run_direct(p: Problem, workers: int | None) -> np.ndarray:
     rdtype = p.rdtype
     check_range = False
     if rdtype.kind in "biu":
-        bound = _int_bound(p)
+        bound = int_bound(p)
         info = np.iinfo(np.int64 if rdtype.kind == "b" else rdtype)
         if rdtype.kind != "b" and bound <= info.max:
             acc = rdtype
@@ -263,7 +73,7 @@ def _run_direct(p: _Problem, workers: int | None) -> np.ndarray:
         acc = np.dtype(np.float32)
     else:
         acc = rdtype
-    if acc != object and _numpy_1d(p):
+    if acc != object and numpy_1d(p):
         mode = p.mode
         out = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
         return _finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
@@ -295,7 +105,7 @@ def _finish_int(out: np.ndarray, rdtype: np.dtype, check_range: bool) -> np.ndar
     return out.astype(rdtype)
 
 
-def _run_fft(p: _Problem, method: str, workers: int | None) -> np.ndarray:
+def _run_fft(p: Problem, method: str, workers: int | None) -> np.ndarray:
     rdtype = p.rdtype
     fdtype = spectral.fft_dtype(p.a.dtype, p.b.dtype)
     kernel = p.stuffed_kernel().astype(fdtype, copy=False)
@@ -320,53 +130,11 @@ def _run_fft(p: _Problem, method: str, workers: int | None) -> np.ndarray:
     out = out[strided]
     if not finite:
         out = np.array(out)
-        _patch_nonfinite(p, out)
+        patch_nonfinite(p, out)
     if rdtype.kind in "biu":
         out = np.rint(out)
         return _finish_int(out, rdtype, check_range=True)
     return out.astype(rdtype, copy=False)
-
-
-def _window_any(mask: np.ndarray, p: _Problem) -> np.ndarray:
-    """Outputs whose window (taps only) covers a True of the padded `mask`, per axis."""
-    for ax, k, s, d in zip(p.axes, (p.b.shape[a] for a in p.axes), p.stride, p.dilation):
-        n = (mask.shape[ax] - d * (k - 1) - 1) // s + 1
-        if d == 1:
-            counts = np.cumsum(mask, axis=ax, dtype=np.int64)
-            counts = np.concatenate([np.zeros_like(np.take(counts, [0], axis=ax)), counts], axis=ax)
-            hi = np.take(counts, np.arange(n) * s + k, axis=ax)
-            lo = np.take(counts, np.arange(n) * s, axis=ax)
-            mask = hi > lo
-        else:
-            hit = np.zeros_like(np.take(mask, np.arange(n), axis=ax))
-            for m in range(k):
-                hit |= np.take(mask, np.arange(n) * s + m * d, axis=ax)
-            mask = hit
-    return mask
-
-
-def _patch_nonfinite(p: _Problem, out: np.ndarray) -> None:
-    """Give the outputs that see a NaN/Inf of the input the values direct summation gives."""
-    xp = p.padded()
-    affected = np.broadcast_to(_window_any(~np.isfinite(xp), p), out.shape)
-    idx = np.nonzero(affected)
-    if not idx[0].size:
-        return
-    conv_shape = tuple(p.b.shape[ax] for ax in p.axes)
-    bshape = tuple(xp.shape[ax] if ax in p.axes else out.shape[ax] for ax in range(xp.ndim))
-    view = sliding_windows(np.broadcast_to(xp, bshape), conv_shape, stride=p.stride,
-                           dilation=p.dilation, axes=p.axes)
-    reverse = tuple(slice(None, None, -1) if ax in p.axes else slice(None) for ax in range(p.b.ndim))
-    wshape = tuple(p.b.shape[ax] if ax in p.axes else out.shape[ax] for ax in range(p.b.ndim))
-    w = np.moveaxis(np.broadcast_to(p.b[reverse], wshape), p.axes, range(-len(p.axes), 0))
-    other = [ax for ax in range(out.ndim) if ax not in p.axes]
-    taps = math.prod(conv_shape)
-    step = max(1, _PATCH_CHUNK // taps)
-    for lo in range(0, idx[0].size, step):
-        sel = tuple(i[lo:lo + step] for i in idx)
-        windows = view[sel].reshape(-1, taps)
-        kernel = w[tuple(sel[ax] for ax in other)].reshape(-1, taps) if other else w.reshape(1, taps)
-        out[sel] = (windows * kernel).sum(axis=-1)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -382,7 +150,7 @@ def _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilat
             and in1.dtype == in2.dtype and in1.dtype.char in "dfDF" and method != "fft"
             and axes is None and boundary == "constant" and cval == 0 and stride == 1
             and dilation == 1 and mode in _MODES and 0 < in2.size <= in1.size
-            and (in2.size <= 8 or in1.size * in2.size < _TINY_WORK))
+            and (in2.size <= 8 or in1.size * in2.size < TINY_WORK))
 
 
 def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers, *,
@@ -433,14 +201,14 @@ def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, wo
                                  f"in every dimension (got shapes {a.shape} and {b.shape} along "
                                  f"axes {axes_t})")
             # valid convolution is symmetric in its inputs: let the larger one slide
-            stuffed = _Problem(a, b, mode, axes_t, boundary, cval, strides, dilations).stuffed_kernel()
+            stuffed = Problem(a, b, mode, axes_t, boundary, cval, strides, dilations).stuffed_kernel()
             a, b, dilations = stuffed, a, (1,) * len(axes_t)
-    p = _Problem(a, b, mode, axes_t, boundary, cval, strides, dilations)
+    p = Problem(a, b, mode, axes_t, boundary, cval, strides, dilations)
     if method == "auto":
-        method = _choose(p, workers)
+        method = choose(p, workers)
         if method != "direct" and p.b.dtype.kind in "fc" and not np.isfinite(p.b).all():
             method = "direct"   # a NaN/Inf kernel reaches every output: only direct places it
-    elif method == "fft" and p.rdtype.kind in "biu" and _int_bound(p) >= _FFT_INT_BOUND:
+    elif method == "fft" and p.rdtype.kind in "biu" and int_bound(p) >= FFT_INT_BOUND:
         method = "direct"   # integers stay exact: the FFT cannot round them back
     # NaN/Inf propagate silently into the outputs that see them, as in scipy
     with np.errstate(invalid="ignore", over="ignore"):
@@ -611,5 +379,5 @@ def choose_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full", *, axes=No
     axes_t = normalize_axes(axes, a.ndim)
     if mode == "valid" and not all(a.shape[ax] >= b.shape[ax] for ax in axes_t):
         a, b = b, a
-    p = _Problem(a, b, mode, axes_t, "constant", 0, (1,) * len(axes_t), (1,) * len(axes_t))
-    return "direct" if _choose(p, None) == "direct" else "fft"
+    p = Problem(a, b, mode, axes_t, "constant", 0, (1,) * len(axes_t), (1,) * len(axes_t))
+    return "direct" if choose(p, None) == "direct" else "fft"

@@ -1,0 +1,213 @@
+"""The plan of one convolution: the normalised problem and the engine that should run it.
+
+`Problem` holds a convolution reduced to convolving `a` with kernel `b`
+along `axes` (padding widths, output lengths, the window of the full result
+each mode keeps, the result dtype). `choose` is the cost model behind
+``method="auto"``: it estimates the seconds each engine needs from the work
+it does (multiply-adds for the direct engine, ``n log2 n`` per transform for
+FFT and overlap-add) with constants measured on the 2-core CI machine class
+by `benchmarks/fit_cost_model.py`, and picks the cheapest.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from . import direct, spectral
+from .boundary import pad
+
+__all__ = ["Problem", "choose", "int_bound", "numpy_1d", "FFT_INT_BOUND", "TINY_WORK"]
+
+FFT_INT_BOUND = 2.0**40    # integer FFT results round back exactly below this bound
+TINY_WORK = 100_000        # multiply-adds below which no transform can win
+
+# Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
+# machine of the CI class; see that script for the grid and the fit).
+_COST = {
+    "direct_tap": {"f4": 2.3e-10, "f8": 4.3e-10, "c8": 4.6e-10, "c16": 8.9e-10, "int": 4.3e-10},
+    "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
+    "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)
+    "fft": {"f4": 1.8e-10, "f8": 3.1e-10, "c8": 3.7e-10, "c16": 6.1e-10},  # per n log2 n, N-D
+    "fft1": {"f4": 3.2e-10, "f8": 4.0e-10, "c8": 5.0e-10, "c16": 6.5e-10},  # one long 1-D transform
+    "oa": {"f4": 2.2e-10, "f8": 8.0e-10, "c8": 4.5e-10, "c16": 1.4e-09},    # per n log2 n, blocks
+    "fft_call": 30e-6,
+    "tap_threads": 1.0,           # all cores over one: the tap loop is memory-bound
+    "fft_threads": 1.3,           # all cores over one for N-D or batched transforms
+}
+
+
+_KEYS = {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4", np.dtype(np.float64): "f8",
+         np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}
+_CPUS = os.cpu_count() or 1
+
+
+def _kernel_key(dtype: np.dtype) -> str:
+    if dtype.kind in "biu":
+        return "int"
+    return _KEYS.get(dtype, "f8")
+
+
+class Problem:
+    """One convolution, normalised: convolve `a` with kernel `b` along `axes`."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, mode: str, axes: tuple, boundary: str,
+                 cval, stride: tuple, dilation: tuple):
+        self.a, self.b, self.mode, self.axes = a, b, mode, axes
+        self.boundary, self.cval, self.stride, self.dilation = boundary, cval, stride, dilation
+        self.extent = tuple(d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation))
+        self.pads = []
+        self.lengths = []          # unstrided output length per conv axis
+        self.starts = []           # window start in the full linear convolution
+        for ax, k in zip(axes, self.extent):
+            n = a.shape[ax]
+            if mode == "full":
+                before, after = k - 1, k - 1
+            elif mode == "same":
+                before, after = k // 2, (k - 1) // 2
+            else:
+                before = after = 0
+            self.pads.append((before, after))
+            self.lengths.append(n + before + after - k + 1)
+            self.starts.append(k - 1 - before)
+        self.out_shape = tuple(
+            -(-self.lengths[axes.index(ax)] // stride[axes.index(ax)]) if ax in axes
+            else max(a.shape[ax], b.shape[ax])
+            for ax in range(a.ndim))
+        self.rdtype = np.result_type(a, b)
+
+    @property
+    def zero_padding(self) -> bool:
+        return self.boundary == "constant" and self.cval == 0
+
+    def padded(self, dtype: np.dtype | None = None) -> np.ndarray:
+        a = self.a if dtype is None else self.a.astype(dtype, copy=False)
+        widths = [(0, 0)] * a.ndim
+        for ax, w in zip(self.axes, self.pads):
+            widths[ax] = w
+        if all(w == (0, 0) for w in widths):
+            return a
+        return pad(a, widths, self.boundary, self.cval)
+
+    def taps(self) -> int:
+        return math.prod(self.b.shape[ax] for ax in self.axes)
+
+    def stuffed_kernel(self) -> np.ndarray:
+        """The kernel with dilation-1 zeros between taps."""
+        if all(d == 1 for d in self.dilation):
+            return self.b
+        shape = list(self.b.shape)
+        index = [slice(None)] * self.b.ndim
+        for ax, k, d in zip(self.axes, self.extent, self.dilation):
+            shape[ax] = k
+            index[ax] = slice(None, None, d)
+        out = np.zeros(shape, dtype=self.b.dtype)
+        out[tuple(index)] = self.b
+        return out
+
+
+def int_bound(p: Problem) -> float:
+    """An upper bound on |any partial sum| of an integer convolution."""
+    a64 = p.a.astype(np.float64)
+    b64 = p.b.astype(np.float64)
+    max_a = float(np.abs(a64).max())
+    max_b = float(np.abs(b64).max())
+    sum_b = float(np.abs(b64).sum())
+    bound = max(max_a, abs(float(p.cval)) if p.boundary == "constant" else 0.0) * sum_b
+    if p.zero_padding:
+        bound = min(bound, max_b * float(np.abs(a64).sum()))
+    return bound * (1 + 1e-12)
+
+
+# ----------------------------------------------------------------------------- cost model
+
+def numpy_1d(p: Problem) -> bool:
+    """Whether the direct engine hands this problem to numpy's 1-D convolve."""
+    if p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding:
+        return False
+    if p.mode == "same" and p.a.size < p.b.size:
+        return False
+    acc = np.dtype(np.int64) if p.rdtype.kind in "biu" else p.rdtype
+    return direct.numpy_1d_ok(np.float32 if acc == np.float16 else acc, p.b.size)
+
+
+def _direct_cost(p: Problem) -> float:
+    out = math.prod(p.out_shape)
+    taps = p.taps()
+    key = _kernel_key(p.rdtype)
+    if numpy_1d(p):
+        return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + _COST["direct_call"]
+    if out < direct._GEMM_MAX_OUTPUTS and taps > 8:
+        return out * taps * _COST["direct_gemm"] + _COST["direct_call"]
+    threads = _COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
+    return out * taps * _COST["direct_tap"][key] / threads + taps * _COST["direct_call"]
+
+
+def _fft_sizes(p: Problem) -> tuple[list[int], list[int]]:
+    real = p.rdtype.kind != "c"
+    active = [i for i, k in enumerate(p.extent) if k > 1]
+    sizes = []
+    for i in active:
+        ax = p.axes[i]
+        n = p.a.shape[ax] if p.zero_padding else p.a.shape[ax] + sum(p.pads[i])
+        start = p.starts[i] if p.zero_padding else p.extent[i] - 1
+        sizes.append(spectral.circular_size(n, p.extent[i], start, p.lengths[i], real))
+    return active, sizes
+
+
+def _fft_cost(p: Problem, workers: int | None) -> float:
+    active, sizes = _fft_sizes(p)
+    key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
+    conv = {p.axes[i] for i in active}
+    one_long = len(sizes) == 1 and math.prod(p.out_shape) == p.lengths[active[0]] if active else False
+    per = _COST["fft1" if one_long else "fft"][key]
+    batch_a = math.prod(n for ax, n in enumerate(p.a.shape) if ax not in conv)
+    batch_b = math.prod(n for ax, n in enumerate(p.b.shape) if ax not in conv)
+    batch_o = math.prod(n for ax, n in enumerate(p.out_shape) if ax not in conv)
+    size = math.prod(sizes) if sizes else 1
+    work = size * math.log2(max(size, 2)) * (batch_a + batch_b + batch_o)
+    threads = _CPUS if workers is None else max(1, workers)
+    parallel = threads > 1 and (len(sizes) > 1 or batch_o > 1) and size * batch_o > 1 << 16
+    return work * per / (_COST["fft_threads"] if parallel else 1.0) + _COST["fft_call"]
+
+
+def _oa_axis(p: Problem) -> int | None:
+    """The conv axis overlap-add would split, or None where it does not apply."""
+    active = [i for i, k in enumerate(p.extent) if k > 1]
+    if len(active) != 1:
+        return None
+    i = active[0]
+    n = p.a.shape[p.axes[i]]
+    return i if n >= 4 * p.extent[i] else None
+
+
+def _oa_cost(p: Problem, i: int, workers: int | None) -> float:
+    ax = p.axes[i]
+    k = p.extent[i]
+    n = p.a.shape[ax] + (0 if p.zero_padding else sum(p.pads[i]))
+    size, block = spectral.oa_block(n, k, p.rdtype.kind != "c")
+    key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
+    per = _COST["oa"][key]
+    batch = math.prod(m for a, m in enumerate(p.out_shape) if a != ax)
+    work = 2 * math.ceil(n / block) * batch * size * math.log2(size)
+    return work * per + 2 * _COST["fft_call"]
+
+
+def choose(p: Problem, workers: int | None) -> str:
+    """'direct', 'fft' or 'oa' for `p`, by the cost model."""
+    if p.rdtype.kind in "biu" and int_bound(p) >= FFT_INT_BOUND:
+        return "direct"
+    if p.rdtype.kind not in "biufc" or p.rdtype == np.longdouble:
+        return "direct"
+    if math.prod(p.out_shape) * p.taps() < TINY_WORK:
+        return "direct"
+    cost_direct = _direct_cost(p)
+    if cost_direct < 2 * _COST["fft_call"]:
+        return "direct"
+    costs = {"direct": cost_direct, "fft": _fft_cost(p, workers)}
+    i = _oa_axis(p)
+    if i is not None:
+        costs["oa"] = _oa_cost(p, i, workers)
+    return min(costs, key=costs.get)
