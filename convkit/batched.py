@@ -28,6 +28,12 @@ __all__ = ["conv2d"]
 # column-matrix bytes per chunk of the batch: big enough for BLAS, small enough to stay in
 # cache (8 MB: a LeNet batch of 64 is one chunk; 32 MB measured ~10% slower per step)
 _CHUNK_BYTES = 8 * 2**20
+# output width below which the columns put the batch innermost, (C, kh, kw, Ho, Wo, N): the
+# im2col copy then moves runs of Wo*N numbers instead of Wo (4x faster at Wo = 8), for the price
+# of transposing the input, the output and its gradient (at Wo = 24 that price is higher)
+_BATCH_LAST_BELOW = 16
+# samples per block in the batch-to-last transposing copies
+_TRANSPOSE_BLOCK = 8
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
@@ -57,13 +63,6 @@ def _geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation) -> tupl
     return stride_t, dil_t, pads
 
 
-def _pad(x: np.ndarray, pads: Pads) -> np.ndarray:
-    """Zero-pad the two spatial axes of an N x C x H x W array (no copy when there is no padding)."""
-    if not any(p for pair in pads for p in pair):
-        return x
-    return np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
-
-
 def _out_hw(hw: tuple, k: tuple, stride: tuple, dil: tuple, pads: Pads) -> tuple[int, int]:
     """Output height and width."""
     return tuple((n + lo + hi - d * (kk - 1) - 1) // s + 1  # type: ignore[return-value]
@@ -75,19 +74,71 @@ def _chunk(n: int, bytes_per_sample: int) -> int:
     return max(1, min(n, _CHUNK_BYTES // max(1, bytes_per_sample)))
 
 
-def _im2col(xp: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: np.ndarray | None = None) -> np.ndarray:
-    """Columns of a padded batch, channel-major: (C*kh*kw, N*Ho*Wo), rows ordered (c, i, j) like
-    the weight, so one GEMM serves the whole chunk in the forward and both backward products.
-    `out`: a previous column matrix to overwrite if it has the right shape and dtype."""
-    win = sliding_windows(xp, k, stride=stride, dilation=dil, axes=(2, 3))  # (N, C, Ho, Wo, kh, kw)
-    n, c, ho, wo = win.shape[:4]
-    shape = (c, k[0], k[1], n, ho, wo)
-    if out is not None and out.size == np.prod(shape) and out.dtype == xp.dtype:
-        cols = out.reshape(shape)
+class _Scratch:
+    """Named work arrays kept from one call to the next (a Conv2D layer owns one).
+
+    A training step then writes into memory that is already mapped instead of faulting in
+    fresh pages, which on this machine class costs more than the arithmetic at LeNet sizes
+    (~2.5 us per 4 KiB page). Arrays handed back to callers are never scratch."""
+
+    def __init__(self) -> None:
+        self._arrays: dict = {}
+
+    def get(self, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """An uninitialised array of `shape` stored under `name` (grown when too small)."""
+        size = int(np.prod(shape))
+        buf = self._arrays.get(name)
+        if buf is None or buf.dtype != dtype or buf.size < size:
+            buf = np.empty(size, dtype=dtype)
+            self._arrays[name] = buf
+        return buf[:size].reshape(shape)
+
+
+def _empty(scratch: _Scratch | None, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """A work array: from `scratch` when there is one, else freshly allocated."""
+    return np.empty(shape, dtype=dtype) if scratch is None else scratch.get(name, shape, dtype)
+
+
+def _batch_last(wo: int) -> bool:
+    """Column layout for output width `wo`: batch innermost when output rows are short."""
+    return wo < _BATCH_LAST_BELOW
+
+
+def _to_batch_last(src: np.ndarray, dst: np.ndarray) -> None:
+    """dst[..., n] = src[n, ...], copied a few samples at a time (one whole-array transposing
+    copy strides through memory badly: measured 3-4x slower at LeNet sizes)."""
+    axes = tuple(range(1, src.ndim)) + (0,)
+    for s in range(0, src.shape[0], _TRANSPOSE_BLOCK):
+        np.copyto(dst[..., s:s + _TRANSPOSE_BLOCK], src[s:s + _TRANSPOSE_BLOCK].transpose(axes))
+
+
+def _work_input(xs: np.ndarray, pads: Pads, batch_last: bool, scratch: _Scratch | None) -> np.ndarray:
+    """A chunk (n, C, H, W) zero-padded in the work layout (C, B, Hp, Wp, U): (B, U) is (1, n)
+    with the batch innermost, else (n, 1) (then, without padding, a view of the chunk)."""
+    n, c, h, w = xs.shape
+    (t, b), (l, r) = pads
+    if not batch_last and not (t or b or l or r):
+        return xs.transpose(1, 0, 2, 3)[..., None]
+    shape = (c, 1, h + t + b, w + l + r, n) if batch_last else (c, n, h + t + b, w + l + r, 1)
+    work = _empty(scratch, "input", shape, xs.dtype)
+    for edge in (np.s_[:, :, :t], np.s_[:, :, t + h:], np.s_[:, :, :, :l], np.s_[:, :, :, l + w:]):
+        work[edge] = 0
+    inner = work[:, :, t:t + h, l:l + w]
+    if batch_last:
+        _to_batch_last(xs, inner[:, 0])
     else:
-        cols = np.empty(shape, dtype=xp.dtype)
-    np.copyto(cols, win.transpose(1, 4, 5, 0, 2, 3))
-    return cols.reshape(c * k[0] * k[1], n * ho * wo)
+        np.copyto(inner[..., 0], xs.transpose(1, 0, 2, 3))
+    return work
+
+
+def _im2col(work: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: np.ndarray) -> np.ndarray:
+    """Columns of a work-layout chunk into `out`: (C*kh*kw, B*Ho*Wo*U), rows ordered (c, i, j)
+    like the weight, so one GEMM serves the whole chunk in the forward and both backward products."""
+    win = sliding_windows(work, k, stride=stride, dilation=dil, axes=(2, 3))   # (C, B, Ho, Wo, U, kh, kw)
+    c, bb, ho, wo, u = win.shape[:5]
+    cols = out.reshape(c, k[0], k[1], bb, ho, wo, u)
+    np.copyto(cols, win.transpose(0, 5, 6, 1, 2, 3, 4))
+    return out
 
 
 def _result_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -165,81 +216,141 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
 
 
 def _conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: tuple,
-                    pads: Pads, dil: tuple, *, keep_cols: bool = False, reuse: list | None = None):
+                    pads: Pads, dil: tuple, *, keep_cols: bool = False, scratch: _Scratch | None = None,
+                    out: np.ndarray | None = None):
     """Trusting engine: (out, cols or None); cols (list of per-chunk (K, n*P) matrices) feed backward.
-    `reuse`: the cols of a previous call, overwritten instead of allocating (no fresh pages to fault
-    in on every training step)."""
+    `scratch`: work arrays to reuse; the kept cols then live in it too and are overwritten by the
+    next call that keeps cols (a Conv2D layer's next training forward). `out`: where to write the
+    result (N, F, Ho, Wo), else a fresh array."""
     n, c, h, w = x.shape
     f = weight.shape[0]
     k = weight.shape[2:]
     ho, wo = _out_hw((h, w), k, stride, dil, pads)
+    last = _batch_last(wo)
     wmat = weight.reshape(f, -1)                                     # (F, K)
-    out = np.empty((n, f, ho * wo), dtype=x.dtype)
+    if out is None:
+        out = np.empty((n, f, ho, wo), dtype=x.dtype)
     step = _chunk(n, wmat.shape[1] * ho * wo * x.dtype.itemsize)
     kept = []
     for i, s in enumerate(range(0, n, step)):
-        buffer = reuse[i] if reuse is not None and i < len(reuse) else None
-        cols = _im2col(_pad(x[s:s + step], pads), k, stride, dil, buffer)  # (K, n'*P)
-        res = (wmat @ cols).reshape(f, -1, ho * wo)                  # (F, n', P)
-        if bias is not None:
-            res += bias[:, None, None]
-        out[s:s + step] = res.transpose(1, 0, 2)
+        xs = x[s:s + step]
+        m = xs.shape[0]
+        work = _work_input(xs, pads, last, scratch)
+        cols = _im2col(work, k, stride, dil, _empty(scratch, ("cols", i) if keep_cols else "cols",
+                                                    (wmat.shape[1], m * ho * wo), x.dtype))
+        res = np.matmul(wmat, cols, out=_empty(scratch, "res", (f, m * ho * wo), x.dtype))
+        res = res.reshape(f, ho, wo, m).transpose(3, 0, 1, 2) if last else \
+            res.reshape(f, m, ho, wo).transpose(1, 0, 2, 3)
+        if bias is None:
+            np.copyto(out[s:s + m], res)
+        else:
+            np.add(res, bias[:, None, None], out=out[s:s + m])
         if keep_cols:
             kept.append(cols)
-    return out.reshape(n, f, ho, wo), (kept if keep_cols else None)
+    return out, (kept if keep_cols else None)
 
 
-def _channel_major(grad_out: np.ndarray) -> np.ndarray:
-    """(N, F, Ho, Wo) -> (F, N*Ho*Wo), the layout of the column matrices."""
-    n, f = grad_out.shape[:2]
-    return np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(f, -1)
+def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
+                     dil: tuple, *, x: np.ndarray | None = None, cols: list | None = None,
+                     need_weight: bool = True, need_bias: bool = False, need_input: bool = True,
+                     scratch: _Scratch | None = None, out: np.ndarray | None = None):
+    """(dL/dweight, dL/dbias, dL/dx), each None unless asked for, chunk by chunk of the batch.
+
+    dweight contracts the output gradient with the input columns (the forward's `cols` when
+    given, else rebuilt from `x`); dbias sums it; dx (stride 1) is `_fold_input_grad`, strided
+    convolutions go through `_grad_input_strided`. `out`: where to write dL/dx (stride 1)."""
+    n, f, ho, wo = grad_out.shape
+    c = x_shape[1]
+    k = weight.shape[2:]
+    K = c * k[0] * k[1]
+    last = _batch_last(wo)
+    dtype = grad_out.dtype
+    gw = np.zeros((f, K), dtype=dtype) if need_weight else None
+    gb = np.zeros(f, dtype=dtype) if need_bias else None
+    fold = need_input and stride == (1, 1)
+    gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
+    step = _chunk(n, K * ho * wo * dtype.itemsize)
+    for i, s in enumerate(range(0, n, step)):
+        gs = grad_out[s:s + step]
+        m = gs.shape[0]
+        g = _empty(scratch, "grad", (f, 1, ho, wo, m) if last else (f, m, ho, wo, 1), dtype)
+        if last:
+            _to_batch_last(gs, g[:, 0])
+        else:
+            np.copyto(g[..., 0], gs.transpose(1, 0, 2, 3))
+        gmat = g.reshape(f, -1)
+        if need_bias:
+            gb += gmat.sum(axis=1)
+        if need_weight:
+            if cols is not None:
+                chunk_cols = cols[i]
+            else:
+                chunk_cols = _im2col(_work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
+                                     _empty(scratch, "cols", (K, gmat.shape[1]), dtype))
+            gw += (chunk_cols @ gmat.T).T                            # this order: ~1.5x faster BLAS
+        if fold:
+            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx[s:s + m], scratch)
+    if need_input and not fold:
+        gx = _grad_input_strided(grad_out, weight, x_shape, stride, pads, dil)
+    return (None if gw is None else gw.reshape(weight.shape)), gb, gx
+
+
+def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, dil: tuple,
+                     out: np.ndarray, scratch: _Scratch | None) -> None:
+    """dL/dx of a stride-1 chunk into `out` (m, C, H, W), from its output gradient `g` in the
+    work layout (F, B, Ho, Wo, U): the transposed filters applied to g and added back at each
+    tap's offset (col2im without materialising the K x n*P column gradient).
+
+    The gradient is laid out at the padded input's width Wp (zero columns on the right): then tap
+    (i, j) adds to the flattened padded plane at offset (i*dh*Wp + j*dw)*U, one contiguous run
+    per (channel, B). The kw taps of a kernel row are folded into one product through a stack of
+    shifted copies of g; one GEMM serves all kh rows, then kh adds."""
+    f, bb, ho, wo, u = g.shape
+    c, (kh, kw) = weight.shape[1], weight.shape[2:]
+    (t, b), (l, r) = pads
+    h, w = hw
+    hp, wp = h + t + b, w + l + r
+    length = ho * wp * u
+    shift = dil[1] * u                                               # between taps of a kernel row
+    width = length + shift * (kw - 1)
+    stack = _empty(scratch, "stack", (f, kw, bb, width), g.dtype)    # stack[f, j, :, v] = g[v - j*shift]
+    base = stack[:, 0, :, :length].reshape(f, bb, ho, wp, u)
+    np.copyto(base[:, :, :, :wo], g)
+    base[:, :, :, wo:] = 0
+    stack[:, 0, :, length:] = 0
+    for j in range(1, kw):
+        o = j * shift
+        stack[:, j, :, :o] = 0
+        np.copyto(stack[:, j, :, o:o + length], stack[:, 0, :, :length])
+        stack[:, j, :, o + length:] = 0
+    rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh * c, f * kw)
+    parts = np.matmul(rows, stack.reshape(f * kw, -1),               # one GEMM for all kernel rows
+                      out=_empty(scratch, "parts", (kh * c, bb * width), g.dtype)).reshape(kh, c, bb, width)
+    row = dil[0] * wp * u                                            # between kernel rows
+    gx = _empty(scratch, "gx", (c, bb, hp * wp * u + shift * (kw - 1)), g.dtype)
+    np.copyto(gx[:, :, :width], parts[0])
+    gx[:, :, width:] = 0
+    for i in range(1, kh):
+        gx[:, :, i * row:i * row + width] += parts[i]
+    plane = gx[:, :, :hp * wp * u].reshape(c, bb, hp, wp, u)[:, :, t:t + h, l:l + w]
+    if u == 1:
+        np.copyto(out, plane[..., 0].transpose(1, 0, 2, 3))
+    else:
+        np.copyto(out, plane[:, 0].transpose(3, 0, 1, 2))
 
 
 def _conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, stride: tuple,
                         pads: Pads, dil: tuple, cols: list | None = None) -> np.ndarray:
     """dL/dweight (F, C, kh, kw): grad_out contracted with the input windows (cached cols if given)."""
-    n, f = grad_out.shape[:2]
-    c = x.shape[1]
-    p = grad_out.shape[2] * grad_out.shape[3]
-    gw = np.zeros((f, c * kernel_size[0] * kernel_size[1]), dtype=grad_out.dtype)
-    step = _chunk(n, gw.shape[1] * p * x.dtype.itemsize)
-    for i, s in enumerate(range(0, n, step)):
-        chunk_cols = cols[i] if cols is not None else _im2col(_pad(x[s:s + step], pads), kernel_size,
-                                                              stride, dil)
-        gw += (chunk_cols @ _channel_major(grad_out[s:s + step]).T).T    # this order: ~1.5x faster BLAS
-    return gw.reshape(f, c, *kernel_size)
+    shape = (grad_out.shape[1], x.shape[1]) + tuple(kernel_size)
+    return _conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
+                            cols=cols, need_input=False)[0]
 
 
 def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                        pads: Pads, dil: tuple) -> np.ndarray:
-    """dL/dx (N, C, H, W): the transposed filters applied to grad_out and added back at each tap's
-    offset (col2im without materialising the K x N*P column gradient)."""
-    if stride != (1, 1):
-        return _grad_input_strided(grad_out, weight, input_shape, stride, pads, dil)
-    n, f, ho, wo = grad_out.shape
-    _, c, h, w = input_shape
-    kh, kw = weight.shape[2:]
-    (t, b), (l, r) = pads
-    hp, wp = h + t + b, w + l + r
-    # Lay each grad row out at the padded input's width (zero columns on the right): then tap (i, j)
-    # adds to the flattened padded plane at offset i*dh*Wp + j*dw, one contiguous run per sample.
-    # The kw taps of a kernel row are folded into one product through a shifted stack of the grad
-    # (sliding windows along the flattened axis); one GEMM serves all kh rows, then kh adds.
-    span, length = dil[1] * (kw - 1), ho * wp
-    g = np.zeros((f, n, length + 2 * span), dtype=grad_out.dtype)   # channel-major: one GEMM per row
-    g[:, :, span:span + length].reshape(f, n, ho, wp)[..., :wo] = grad_out.transpose(1, 0, 2, 3)
-    shifted = sliding_windows(g, kw, dilation=dil[1], axes=2)        # (F, N, L+span, kw)
-    stack = np.empty((f, kw, n, length + span), dtype=grad_out.dtype)
-    np.copyto(stack, shifted[..., ::-1].transpose(0, 3, 1, 2))       # stack[f, j, n, u] = g[u - j*dw]
-    stack = stack.reshape(f * kw, -1)
-    rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh * c, f * kw)
-    parts = (rows @ stack).reshape(kh, c, n, length + span)         # one GEMM for all kernel rows
-    gx = np.zeros((c, n, hp * wp + wp + span), dtype=grad_out.dtype)
-    for i in range(kh):
-        off = i * dil[0] * wp
-        gx[:, :, off:off + length + span] += parts[i]
-    gx = gx[:, :, :hp * wp].reshape(c, n, hp, wp)
-    return gx[:, :, t:t + h, l:l + w].transpose(1, 0, 2, 3)
+    """dL/dx (N, C, H, W) of a convolution with `weight` (see `_conv2d_backward`)."""
+    return _conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
 
 
 def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,

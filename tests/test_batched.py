@@ -11,6 +11,15 @@ from convkit.batched import (_conv2d_grad_input, _conv2d_grad_weight, _conv2d_na
                              conv2d)
 
 RNG = np.random.default_rng(0)
+# the two column layouts: batch outermost (long output rows) and batch innermost (short rows)
+LAYOUTS = {"batch-first": 0, "batch-last": 10**6}
+
+
+@pytest.fixture(params=sorted(LAYOUTS))
+def layout(request, monkeypatch):
+    """Run the test once per column layout (the threshold picks one for every shape)."""
+    monkeypatch.setattr(batched, "_BATCH_LAST_BELOW", LAYOUTS[request.param])
+    return request.param
 
 
 def _case(n=2, c=3, h=9, w=8, f=4, kh=3, kw=2, dtype=np.float64):
@@ -23,7 +32,7 @@ def _case(n=2, c=3, h=9, w=8, f=4, kh=3, kw=2, dtype=np.float64):
 @pytest.mark.parametrize("stride,padding,dilation", [
     (1, 0, 1), (2, 0, 1), (1, 1, 1), (2, 2, 1), (1, 0, 2), (3, 1, 2),
     ((2, 1), (1, 0), (1, 2)), ((1, 3), (0, 2), (2, 1))])
-def test_matches_naive(stride, padding, dilation):
+def test_matches_naive(stride, padding, dilation, layout):
     x, w, b = _case()
     got = conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
     want = _conv2d_naive(x, w, b, stride=stride, padding=padding, dilation=dilation)
@@ -47,8 +56,11 @@ def test_any_shape_matches_naive(n, c, f, h, w, kh, kw, s, p, d):
         return
     x = RNG.standard_normal((n, c, h, w))
     wt = RNG.standard_normal((f, c, kh, kw))
-    np.testing.assert_allclose(conv2d(x, wt, stride=s, padding=p, dilation=d),
-                               _conv2d_naive(x, wt, stride=s, padding=p, dilation=d), atol=1e-12)
+    want = _conv2d_naive(x, wt, stride=s, padding=p, dilation=d)
+    with pytest.MonkeyPatch.context() as mp:
+        for threshold in LAYOUTS.values():
+            mp.setattr(batched, "_BATCH_LAST_BELOW", threshold)
+            np.testing.assert_allclose(conv2d(x, wt, stride=s, padding=p, dilation=d), want, atol=1e-12)
 
 
 @pytest.mark.parametrize("kh,kw,dilation", [(3, 3, 1), (2, 4, 1), (3, 2, 2)])
@@ -62,11 +74,12 @@ def test_same_padding_keeps_size_extra_cell_bottom_right(kh, kw, dilation):
     np.testing.assert_allclose(conv2d(x, w, padding="valid"), _conv2d_naive(x, w), atol=1e-12)
 
 
-def test_chunked_equals_unchunked(monkeypatch):
+@pytest.mark.parametrize("stride", [1, 2])
+def test_chunked_equals_unchunked(monkeypatch, layout, stride):
     x, w, b = _case(n=7)
-    whole = conv2d(x, w, b, stride=2, padding=1)
+    whole = conv2d(x, w, b, stride=stride, padding=1)
     monkeypatch.setattr(batched, "_CHUNK_BYTES", 1)          # one sample per chunk
-    np.testing.assert_allclose(conv2d(x, w, b, stride=2, padding=1), whole, atol=1e-13)
+    np.testing.assert_allclose(conv2d(x, w, b, stride=stride, padding=1), whole, atol=1e-13)
 
 
 def test_dtypes():
@@ -96,7 +109,7 @@ def _fd_grad(f, a, eps=1e-6):
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), (1, 2, 2), ((2, 1), (1, 2), (2, 1)),
                                                      (3, 0, 1)])
 @pytest.mark.parametrize("chunk", [None, 1])
-def test_gradients_match_finite_differences(stride, padding, dilation, chunk, monkeypatch):
+def test_gradients_match_finite_differences(stride, padding, dilation, chunk, monkeypatch, layout):
     if chunk:
         monkeypatch.setattr(batched, "_CHUNK_BYTES", chunk)
     x, w, _ = _case(n=2, c=2, h=7, w=6, f=3)
@@ -107,6 +120,29 @@ def test_gradients_match_finite_differences(stride, padding, dilation, chunk, mo
     np.testing.assert_allclose(_conv2d_grad_input(g, w, x.shape, s, pads, d), _fd_grad(loss, x), atol=1e-6)
     np.testing.assert_allclose(_conv2d_grad_weight(x, g, w.shape[2:], s, pads, d), _fd_grad(loss, w),
                                atol=1e-6)
+
+
+def test_reused_work_arrays_give_fresh_results(layout):
+    """Work arrays kept from call to call (growing, shrinking batches, padding) change no result:
+    every call equals a call without kept arrays, and nothing handed back is overwritten later."""
+    scratch = batched._Scratch()
+    x, w, b = _case(n=5, c=3, h=9, w=8, f=4)
+    s, d, pads = _geometry(x.shape, w.shape, 1, 1, 1)
+    results = []
+    for n in (2, 5, 3):
+        out, cols = batched._conv2d_forward(x[:n], w, b, s, pads, d, keep_cols=True, scratch=scratch)
+        g = RNG.standard_normal(out.shape)
+        gw, gb, gx = batched._conv2d_backward(g, w, x[:n].shape, s, pads, d, cols=cols, need_bias=True,
+                                              scratch=scratch)
+        want_out = _conv2d_naive(x[:n], w, b, padding=1)
+        np.testing.assert_allclose(out, want_out, atol=1e-12)
+        np.testing.assert_allclose(gw, _conv2d_grad_weight(x[:n], g, w.shape[2:], s, pads, d), atol=1e-12)
+        np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), atol=1e-12)
+        np.testing.assert_allclose(gx, _conv2d_grad_input(g, w, x[:n].shape, s, pads, d), atol=1e-12)
+        results.append((out, out.copy(), gx, gx.copy()))
+    for out, out_then, gx, gx_then in results:
+        np.testing.assert_array_equal(out, out_then)
+        np.testing.assert_array_equal(gx, gx_then)
 
 
 @pytest.mark.parametrize("kwargs,match", [

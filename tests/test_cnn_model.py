@@ -54,6 +54,41 @@ def test_whole_network_gradients_float64():
         np.testing.assert_allclose(gx if key == "x" else grads[key], fd, atol=1e-7, err_msg=key)
 
 
+def test_reused_work_arrays_match_fresh_layer_calls():
+    """Inside a model the layers hand each other work arrays they reuse from call to call; the
+    results equal layer-by-layer calls (fresh arrays), and what the model returns stays intact."""
+    layers = lambda: [Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(2), Conv2D(3, 4, 2), ReLU(),  # noqa: E731
+                      Flatten(), Dense(16, 3)]
+    model = Sequential(layers(), seed=3, dtype=np.float64)
+    model.layers[0].needs_input_grad = True
+    rng = np.random.default_rng(2)
+    kept = []
+    for n in (3, 5, 2):                                     # growing and shrinking batches
+        x = rng.standard_normal((n, 2, 6, 6))
+        g = rng.standard_normal((n, 3))
+        logits = model.forward(x, True)
+        model.forward(rng.standard_normal((4, 2, 6, 6)), False)   # an evaluation in between
+        gx = model.backward(g)
+        ref = Sequential(layers(), seed=3, dtype=np.float64)
+        ref.set_params(model.params())
+        acts = [x]
+        for layer in ref.layers:
+            acts.append(layer.forward(acts[-1], True))
+        grad = g
+        for layer in reversed(ref.layers):
+            layer.needs_input_grad = True
+            grad = layer.backward(grad)
+        np.testing.assert_array_equal(logits, acts[-1])
+        np.testing.assert_array_equal(gx, grad)
+        for key, value in ref.grads().items():
+            np.testing.assert_array_equal(model.grads()[key], value, err_msg=key)
+        kept.append((logits, logits.copy(), gx, gx.copy()))
+    for logits, logits_then, gx, gx_then in kept:
+        np.testing.assert_array_equal(logits, logits_then)
+        np.testing.assert_array_equal(gx, gx_then)
+    assert not any(layer.reuse_output for layer in model.layers)
+
+
 def test_training_reaches_high_accuracy():
     X, y = bars(300)
     Xt, yt = bars(150, seed=1)

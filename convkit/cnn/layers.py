@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..batched import _conv2d_forward, _conv2d_grad_input, _conv2d_grad_weight, _geometry
+from ..batched import _conv2d_backward, _conv2d_forward, _geometry, _out_hw, _Scratch
 from ..pooling import POOL_OPS, pool, pool_backward
 from ..windows import per_axis
 
@@ -39,6 +39,12 @@ class Layer:
     grads: dict[str, np.ndarray]
     # the first layer of a model does not need dL/dx; Sequential switches it off
     needs_input_grad: bool = True
+    # Sequential sets this around a call whose result stays inside the model (an intermediate
+    # activation or gradient): the layer may then return a work array of its own that its next
+    # such call overwrites, instead of fresh memory (on this machine class faulting in fresh
+    # pages costs more than the arithmetic of a LeNet step). Direct calls return fresh arrays.
+    reuse_output: bool = False
+    _scratch: _Scratch | None = None
 
     def __init__(self) -> None:
         self.params, self.grads, self._cache = {}, {}, None
@@ -48,6 +54,16 @@ class Layer:
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _work(self, name: str, shape: tuple, dtype: DTypeLike) -> np.ndarray:
+        """An uninitialised array kept by this layer from call to call (caches, work space)."""
+        if self._scratch is None:
+            self._scratch = _Scratch()
+        return self._scratch.get(name, shape, np.dtype(dtype))
+
+    def _result(self, name: str, shape: tuple, dtype: DTypeLike) -> np.ndarray:
+        """The array to return: a kept one when `reuse_output` is set, else fresh."""
+        return self._work(name, shape, dtype) if self.reuse_output else np.empty(shape, dtype)
 
     def config(self) -> dict[str, Any]:
         """Plain-JSON description: {"type": class name, constructor keywords...}."""
@@ -132,10 +148,13 @@ class Conv2D(_Weighted):
             raise ValueError(f"Conv2D expects input (N, {self.in_channels}, H, W), got shape {x.shape}")
         w = self.params["weight"]
         stride, dil, pads = self._geom(x.shape)
-        # the previous step's columns are dead once a new training forward starts: reuse them
-        reuse = self._cache[1] if training and self._cache is not None else None
+        ho, wo = _out_hw(x.shape[2:], self.kernel_size, stride, dil, pads)
+        out = self._result("out", (x.shape[0], self.out_channels, ho, wo), w.dtype)
+        if self._scratch is None:
+            self._scratch = _Scratch()
+        # work arrays and the kept columns are reused from step to step: no fresh pages to fault in
         out, cols = _conv2d_forward(x.astype(w.dtype, copy=False), w, self.params.get("bias"),
-                                    stride, pads, dil, keep_cols=training, reuse=reuse)
+                                    stride, pads, dil, keep_cols=training, scratch=self._scratch, out=out)
         if training:
             self._cache = (x, cols, stride, pads, dil)
         return out
@@ -143,12 +162,14 @@ class Conv2D(_Weighted):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         x, cols, stride, pads, dil = self._cache
         w = self.params["weight"]
-        self.grads = {"weight": _conv2d_grad_weight(x, grad, self.kernel_size, stride, pads, dil, cols)}
-        if "bias" in self.params:
-            self.grads["bias"] = grad.sum(axis=(0, 2, 3))
-        if not self.needs_input_grad:
-            return None  # type: ignore[return-value]
-        return _conv2d_grad_input(grad, w, x.shape, stride, pads, dil)
+        out = self._result("grad", x.shape, w.dtype) if self.needs_input_grad else None
+        gw, gb, gx = _conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
+                                      x=x, cols=cols, need_bias="bias" in self.params,
+                                      need_input=self.needs_input_grad, scratch=self._scratch, out=out)
+        self.grads = {"weight": gw}
+        if gb is not None:
+            self.grads["bias"] = gb
+        return gx  # type: ignore[return-value]
 
     def output_shape(self, shape: tuple) -> tuple:
         _, h, w = shape
@@ -210,13 +231,16 @@ class ReLU(Layer):
     """max(x, 0)."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        mask = x > 0
-        if training:
-            self._cache = mask
-        return x * mask
+        if not training:
+            return x * (x > 0)
+        mask = np.greater(x, 0, out=self._work("mask", x.shape, bool))
+        self._cache = mask
+        return np.multiply(x, mask, out=self._result("out", x.shape, x.dtype))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * self._cache  # np.where is ~15x slower here
+        mask = self._cache
+        dtype = np.result_type(grad.dtype, mask.dtype)
+        return np.multiply(grad, mask, out=self._result("grad", grad.shape, dtype))  # np.where: ~15x slower
 
 
 class Pool2D(Layer):
@@ -236,7 +260,8 @@ class Pool2D(Layer):
             y, idx = pool(x, self.size, stride=self.stride, op=self.op, return_indices=True)
             self._cache = (x.shape, idx)
             return y
-        self._cache = (x.shape, None)
+        if training:
+            self._cache = (x.shape, None)
         return pool(x, self.size, stride=self.stride, op=self.op)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
@@ -265,7 +290,8 @@ class Flatten(Layer):
     """(N, ...) -> (N, prod(...))."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        self._cache = x.shape
+        if training:
+            self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:

@@ -110,15 +110,27 @@ class Sequential:
     # -- passes ---------------------------------------------------------------------------
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Logits of a batch (no normalisation applied)."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            # a training activation other than the logits stays inside the model: let the layer
+            # hand back its own work array (overwritten by its next training forward)
+            layer.reuse_output = training and i < last
+            try:
+                x = layer.forward(x, training)
+            finally:
+                layer.reuse_output = False
         return x
 
     def backward(self, grad: np.ndarray) -> np.ndarray | None:
         """Back-propagate dL/dlogits; fills every layer's grads. Returns dL/dx only if
         ``layers[0].needs_input_grad`` is set (off by default: nobody trains the input)."""
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            layer.reuse_output = i > 0                      # gradients inside the model, as forward
+            try:
+                grad = layer.backward(grad)
+            finally:
+                layer.reuse_output = False
         return grad
 
     def train_step(self, x: np.ndarray, y: np.ndarray, optimizer) -> float:
