@@ -113,31 +113,34 @@ def _to_batch_last(src: np.ndarray, dst: np.ndarray) -> None:
 
 
 def _work_input(xs: np.ndarray, pads: Pads, batch_last: bool, scratch: _Scratch | None) -> np.ndarray:
-    """A chunk (n, C, H, W) zero-padded in the work layout (C, B, Hp, Wp, U): (B, U) is (1, n)
+    """A chunk (n, C, H, W) zero-padded in the work layout (B, C, Hp, Wp, U): (B, U) is (1, n)
     with the batch innermost, else (n, 1) (then, without padding, a view of the chunk)."""
     n, c, h, w = xs.shape
     (t, b), (l, r) = pads
     if not batch_last and not (t or b or l or r):
-        return xs.transpose(1, 0, 2, 3)[..., None]
-    shape = (c, 1, h + t + b, w + l + r, n) if batch_last else (c, n, h + t + b, w + l + r, 1)
+        return xs[..., None]
+    shape = (1, c, h + t + b, w + l + r, n) if batch_last else (n, c, h + t + b, w + l + r, 1)
     work = _empty(scratch, "input", shape, xs.dtype)
     for edge in (np.s_[:, :, :t], np.s_[:, :, t + h:], np.s_[:, :, :, :l], np.s_[:, :, :, l + w:]):
         work[edge] = 0
     inner = work[:, :, t:t + h, l:l + w]
     if batch_last:
-        _to_batch_last(xs, inner[:, 0])
+        _to_batch_last(xs, inner[0])
     else:
-        np.copyto(inner[..., 0], xs.transpose(1, 0, 2, 3))
+        np.copyto(inner[..., 0], xs)
     return work
 
 
 def _im2col(work: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: np.ndarray) -> np.ndarray:
-    """Columns of a work-layout chunk into `out`: (C*kh*kw, B*Ho*Wo*U), rows ordered (c, i, j)
-    like the weight, so one GEMM serves the whole chunk in the forward and both backward products."""
-    win = sliding_windows(work, k, stride=stride, dilation=dil, axes=(2, 3))   # (C, B, Ho, Wo, U, kh, kw)
-    c, bb, ho, wo, u = win.shape[:5]
-    cols = out.reshape(c, k[0], k[1], bb, ho, wo, u)
-    np.copyto(cols, win.transpose(0, 5, 6, 1, 2, 3, 4))
+    """Columns of a work-layout chunk into `out` (B, K or K+1, Ho*Wo*U), K = C*kh*kw rows ordered
+    (c, i, j) like the weight, so one GEMM (per B) serves the forward and the weight gradient.
+    A row K, if `out` has one, is set to ones: the bias rides along in the same products."""
+    win = sliding_windows(work, k, stride=stride, dilation=dil, axes=(2, 3))   # (B, C, Ho, Wo, U, kh, kw)
+    bb, c, ho, wo, u = win.shape[:5]
+    rows = c * k[0] * k[1]
+    np.copyto(out[:, :rows].reshape(bb, c, k[0], k[1], ho, wo, u), win.transpose(0, 1, 5, 6, 2, 3, 4))
+    if out.shape[1] > rows:
+        out[:, rows] = 1
     return out
 
 
@@ -218,16 +221,22 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
 def _conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: tuple,
                     pads: Pads, dil: tuple, *, keep_cols: bool = False, scratch: _Scratch | None = None,
                     out: np.ndarray | None = None):
-    """Trusting engine: (out, cols or None); cols (list of per-chunk (K, n*P) matrices) feed backward.
-    `scratch`: work arrays to reuse; the kept cols then live in it too and are overwritten by the
-    next call that keeps cols (a Conv2D layer's next training forward). `out`: where to write the
-    result (N, F, Ho, Wo), else a fresh array."""
+    """Trusting engine: (out, cols or None); cols (list of per-chunk column arrays) feed backward.
+
+    Long output rows: columns per sample (n, K, Ho*Wo) and one product per sample, written
+    straight into the output. Short rows: the batch innermost (1, K, Ho*Wo*n), one product
+    per chunk, then one transposing copy. With a bias the columns carry a row of ones and the
+    weight matrix the bias column. `scratch`: work arrays to reuse; the kept cols then live in
+    it too and are overwritten by the next call that keeps cols (a Conv2D layer's next training
+    forward). `out`: where to write the result (N, F, Ho, Wo), else a fresh array."""
     n, c, h, w = x.shape
     f = weight.shape[0]
     k = weight.shape[2:]
     ho, wo = _out_hw((h, w), k, stride, dil, pads)
     last = _batch_last(wo)
     wmat = weight.reshape(f, -1)                                     # (F, K)
+    if bias is not None:
+        wmat = np.concatenate([wmat, bias[:, None]], axis=1)         # (F, K+1)
     if out is None:
         out = np.empty((n, f, ho, wo), dtype=x.dtype)
     step = _chunk(n, wmat.shape[1] * ho * wo * x.dtype.itemsize)
@@ -235,16 +244,14 @@ def _conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
     for i, s in enumerate(range(0, n, step)):
         xs = x[s:s + step]
         m = xs.shape[0]
-        work = _work_input(xs, pads, last, scratch)
-        cols = _im2col(work, k, stride, dil, _empty(scratch, ("cols", i) if keep_cols else "cols",
-                                                    (wmat.shape[1], m * ho * wo), x.dtype))
-        res = np.matmul(wmat, cols, out=_empty(scratch, "res", (f, m * ho * wo), x.dtype))
-        res = res.reshape(f, ho, wo, m).transpose(3, 0, 1, 2) if last else \
-            res.reshape(f, m, ho, wo).transpose(1, 0, 2, 3)
-        if bias is None:
-            np.copyto(out[s:s + m], res)
+        shape = (1, wmat.shape[1], ho * wo * m) if last else (m, wmat.shape[1], ho * wo)
+        cols = _im2col(_work_input(xs, pads, last, scratch), k, stride, dil,
+                       _empty(scratch, ("cols", i) if keep_cols else "cols", shape, x.dtype))
+        if last:
+            res = np.matmul(wmat, cols[0], out=_empty(scratch, "res", (f, ho * wo * m), x.dtype))
+            np.copyto(out[s:s + m], res.reshape(f, ho, wo, m).transpose(3, 0, 1, 2))
         else:
-            np.add(res, bias[:, None, None], out=out[s:s + m])
+            np.matmul(wmat, cols, out=out[s:s + m].reshape(m, f, ho * wo))
         if keep_cols:
             kept.append(cols)
     return out, (kept if keep_cols else None)
@@ -256,9 +263,10 @@ def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, s
                      scratch: _Scratch | None = None, out: np.ndarray | None = None):
     """(dL/dweight, dL/dbias, dL/dx), each None unless asked for, chunk by chunk of the batch.
 
-    dweight contracts the output gradient with the input columns (the forward's `cols` when
-    given, else rebuilt from `x`); dbias sums it; dx (stride 1) is `_fold_input_grad`, strided
-    convolutions go through `_grad_input_strided`. `out`: where to write dL/dx (stride 1)."""
+    dweight (and dbias, through the row of ones) contracts the output gradient with the input
+    columns (the forward's `cols` when given, else rebuilt from `x`); dx (stride 1) is
+    `_fold_input_grad`, strided convolutions go through `_grad_input_strided`. `out`: where to
+    write dL/dx (stride 1)."""
     n, f, ho, wo = grad_out.shape
     c = x_shape[1]
     k = weight.shape[2:]
@@ -269,25 +277,30 @@ def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, s
     gb = np.zeros(f, dtype=dtype) if need_bias else None
     fold = need_input and stride == (1, 1)
     gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
-    step = _chunk(n, K * ho * wo * dtype.itemsize)
+    step = _chunk(n, (K + need_bias) * ho * wo * dtype.itemsize)
     for i, s in enumerate(range(0, n, step)):
         gs = grad_out[s:s + step]
         m = gs.shape[0]
-        g = _empty(scratch, "grad", (f, 1, ho, wo, m) if last else (f, m, ho, wo, 1), dtype)
         if last:
-            _to_batch_last(gs, g[:, 0])
+            g = _empty(scratch, "grad", (1, f, ho, wo, m), dtype)
+            _to_batch_last(gs, g[0])
         else:
-            np.copyto(g[..., 0], gs.transpose(1, 0, 2, 3))
-        gmat = g.reshape(f, -1)
-        if need_bias:
-            gb += gmat.sum(axis=1)
-        if need_weight:
+            g = np.ascontiguousarray(gs)[..., None]                  # (m, F, Ho, Wo, 1), no copy
+        gq = g.reshape(g.shape[0], f, -1)                            # (B, F, Q)
+        if need_weight or need_bias:
             if cols is not None:
                 chunk_cols = cols[i]
             else:
+                shape = (g.shape[0], K + need_bias, gq.shape[2])
                 chunk_cols = _im2col(_work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
-                                     _empty(scratch, "cols", (K, gmat.shape[1]), dtype))
-            gw += (chunk_cols @ gmat.T).T                            # this order: ~1.5x faster BLAS
+                                     _empty(scratch, "cols", shape, dtype))
+            prod = np.matmul(chunk_cols, gq.transpose(0, 2, 1),    # (B, K[+1], F)
+                             out=_empty(scratch, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
+            total = prod[0] if prod.shape[0] == 1 else prod.sum(axis=0)
+            if need_weight:
+                gw += total[:K].T
+            if need_bias:
+                gb += total[K] if total.shape[0] > K else gq.sum(axis=(0, 2))
         if fold:
             _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx[s:s + m], scratch)
     if need_input and not fold:
@@ -298,14 +311,14 @@ def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, s
 def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, dil: tuple,
                      out: np.ndarray, scratch: _Scratch | None) -> None:
     """dL/dx of a stride-1 chunk into `out` (m, C, H, W), from its output gradient `g` in the
-    work layout (F, B, Ho, Wo, U): the transposed filters applied to g and added back at each
+    work layout (B, F, Ho, Wo, U): the transposed filters applied to g and added back at each
     tap's offset (col2im without materialising the K x n*P column gradient).
 
     The gradient is laid out at the padded input's width Wp (zero columns on the right): then tap
     (i, j) adds to the flattened padded plane at offset (i*dh*Wp + j*dw)*U, one contiguous run
-    per (channel, B). The kw taps of a kernel row are folded into one product through a stack of
-    shifted copies of g; one GEMM serves all kh rows, then kh adds."""
-    f, bb, ho, wo, u = g.shape
+    per (B, channel). The kw taps of a kernel row are folded into one product through a stack of
+    shifted copies of g; one GEMM (per B) serves all kh rows, then kh adds."""
+    bb, f, ho, wo, u = g.shape
     c, (kh, kw) = weight.shape[1], weight.shape[2:]
     (t, b), (l, r) = pads
     h, w = hw
@@ -313,30 +326,30 @@ def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, d
     length = ho * wp * u
     shift = dil[1] * u                                               # between taps of a kernel row
     width = length + shift * (kw - 1)
-    stack = _empty(scratch, "stack", (f, kw, bb, width), g.dtype)    # stack[f, j, :, v] = g[v - j*shift]
-    base = stack[:, 0, :, :length].reshape(f, bb, ho, wp, u)
+    stack = _empty(scratch, "stack", (bb, f, kw, width), g.dtype)    # stack[:, f, j, v] = g[v - j*shift]
+    base = stack[:, :, 0, :length].reshape(bb, f, ho, wp, u)
     np.copyto(base[:, :, :, :wo], g)
     base[:, :, :, wo:] = 0
-    stack[:, 0, :, length:] = 0
+    stack[:, :, 0, length:] = 0
     for j in range(1, kw):
         o = j * shift
-        stack[:, j, :, :o] = 0
-        np.copyto(stack[:, j, :, o:o + length], stack[:, 0, :, :length])
-        stack[:, j, :, o + length:] = 0
+        stack[:, :, j, :o] = 0
+        np.copyto(stack[:, :, j, o:o + length], stack[:, :, 0, :length])
+        stack[:, :, j, o + length:] = 0
     rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh * c, f * kw)
-    parts = np.matmul(rows, stack.reshape(f * kw, -1),               # one GEMM for all kernel rows
-                      out=_empty(scratch, "parts", (kh * c, bb * width), g.dtype)).reshape(kh, c, bb, width)
+    parts = np.matmul(rows, stack.reshape(bb, f * kw, width),        # one GEMM for all kernel rows
+                      out=_empty(scratch, "parts", (bb, kh * c, width), g.dtype)).reshape(bb, kh, c, width)
     row = dil[0] * wp * u                                            # between kernel rows
-    gx = _empty(scratch, "gx", (c, bb, hp * wp * u + shift * (kw - 1)), g.dtype)
-    np.copyto(gx[:, :, :width], parts[0])
+    gx = _empty(scratch, "gx", (bb, c, hp * wp * u + shift * (kw - 1)), g.dtype)
+    np.copyto(gx[:, :, :width], parts[:, 0])
     gx[:, :, width:] = 0
     for i in range(1, kh):
-        gx[:, :, i * row:i * row + width] += parts[i]
-    plane = gx[:, :, :hp * wp * u].reshape(c, bb, hp, wp, u)[:, :, t:t + h, l:l + w]
+        gx[:, :, i * row:i * row + width] += parts[:, i]
+    plane = gx[:, :, :hp * wp * u].reshape(bb, c, hp, wp, u)[:, :, t:t + h, l:l + w]
     if u == 1:
-        np.copyto(out, plane[..., 0].transpose(1, 0, 2, 3))
+        np.copyto(out, plane[..., 0])
     else:
-        np.copyto(out, plane[:, 0].transpose(3, 0, 1, 2))
+        np.copyto(out, plane[0].transpose(3, 0, 1, 2))
 
 
 def _conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, stride: tuple,
