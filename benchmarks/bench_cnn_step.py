@@ -89,23 +89,58 @@ def torch_step(x, y, threads: int):
 
 
 def layer_profile(x, y, repeat: int) -> list[tuple[str, float, float]]:
-    """Median forward and backward time of each layer (where the time goes)."""
-    from convkit.cnn import softmax_cross_entropy
-    model = lenet()
-    rows = []
-    acts = [x]
-    for layer in model.layers:
-        acts.append(layer.forward(acts[-1], True))
-    _, grad = softmax_cross_entropy(acts[-1], y)
-    grads = [grad]
-    for layer in reversed(model.layers):
-        grads.append(layer.backward(grads[-1]))
-    grads = grads[::-1]
+    """Median forward and backward time of each layer inside real training steps (where the
+    time goes): the layers run as in `train_step`, handing each other their kept work arrays."""
+    from convkit.cnn import SGD
+    from convkit.cnn import model as model_module
+    model, opt = lenet(), SGD(0.01, momentum=0.9)
+    times: dict[tuple[int, str], list[float]] = {}
+
+    def timed(key, fn):
+        def call(*args):
+            t0 = time.perf_counter()
+            out = fn(*args)
+            times.setdefault(key, []).append(time.perf_counter() - t0)
+            return out
+        return call
+
     for i, layer in enumerate(model.layers):
-        f = median_time(lambda: layer.forward(acts[i], True), repeat)
-        b = median_time(lambda: layer.backward(grads[i + 1]), repeat)
-        rows.append((f"{i} {type(layer).__name__}", f * 1e3, b * 1e3))
+        layer.forward = timed((i, "forward"), layer.forward)
+        layer.backward = timed((i, "backward"), layer.backward)
+    opt.step = timed((len(model.layers), "optimizer"), opt.step)
+    loss_fn = model_module.softmax_cross_entropy
+    model_module.softmax_cross_entropy = timed((len(model.layers), "loss"), loss_fn)
+    try:
+        for _ in range(3):
+            model.train_step(x, y, opt)
+        times.clear()
+        for _ in range(repeat):
+            model.train_step(x, y, opt)
+    finally:
+        model_module.softmax_cross_entropy = loss_fn
+    med = {key: statistics.median(v) * 1e3 for key, v in times.items()}
+    rows = [(f"{i} {type(layer).__name__}", med[(i, "forward")], med[(i, "backward")])
+            for i, layer in enumerate(model.layers)]
+    n = len(model.layers)
+    rows.append(("loss, SGD", med[(n, "loss")], med[(n, "optimizer")]))
     return rows
+
+
+def torch_profile(x, y, threads: int, steps: int) -> list[tuple[str, float]]:
+    """PyTorch's own time per step of each operator (torch.profiler), largest first."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    step = torch_step(x, y, threads)
+    for _ in range(3):
+        step()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    rows = []
+    for event in prof.key_averages(group_by_input_shape=True):
+        shapes = [s for s in event.input_shapes if s][:1]
+        rows.append((f"{event.key} {shapes[0] if shapes else ''}", event.self_cpu_time_total / steps / 1e3))
+    return sorted(rows, key=lambda r: -r[1])
 
 
 MEMORY_CHILD = """
@@ -151,9 +186,21 @@ def main() -> None:
         print(f"{'convkit':<10}{ours * 1e3:>12.2f}{'-':>8}   (torch not installed: no ratio)")
     if args.profile:
         time.sleep(0.5)
-        print(f"\n{'layer':<14}{'forward ms':>12}{'backward ms':>13}")
-        for name, f, b in layer_profile(x, y, args.repeat):
+        print(f"\nconvkit, inside training steps\n{'layer':<14}{'forward ms':>12}{'backward ms':>13}")
+        rows = layer_profile(x, y, args.repeat)
+        for name, f, b in rows:
             print(f"{name:<14}{f:>12.3f}{b:>13.3f}")
+        print(f"{'sum':<14}{sum(r[1] for r in rows):>12.3f}{sum(r[2] for r in rows):>13.3f}")
+        try:
+            ops = torch_profile(x, y, threads, args.repeat)
+        except ImportError:
+            ops = []
+        if ops:
+            print(f"\ntorch.profiler, self time per step (ops >= 0.03 ms)\n{'operator':<60}{'ms':>8}")
+            for name, ms in ops:
+                if ms >= 0.03:
+                    print(f"{name[:60]:<60}{ms:>8.3f}")
+            print(f"{'sum of all operators':<60}{sum(ms for _, ms in ops):>8.3f}")
     traced, rss = memory_peak()
     print(f"\nbatch 512 forward+backward: tracemalloc peak {traced / 2**20:.0f} MiB, "
           f"process max RSS {rss / 2**20:.0f} MiB (target < 1024 MiB)")
