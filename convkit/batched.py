@@ -2,16 +2,22 @@
 
 `conv2d` is cross-correlation over N x C x H x W batches with F x C x kh x kw
 filters, exactly as ``torch.nn.functional.conv2d``. It is im2col over
-`convkit.windows.sliding_windows` followed by one matrix product per sample,
-done in chunks of the batch so the column matrix stays small. The two private
-backward helpers are the same machinery run the other way: the weight
-gradient contracts the output gradient with the (cached) input windows; the
-input gradient is a col2im done kernel row by kernel row: one product of the
-row's transposed filters with a shifted stack (windows) of the output
-gradient, added back at the row's offset. Memory: the forward column matrix
-is built in chunks of `_CHUNK_BYTES`; the input gradient needs temporaries
-of about kw times the output gradient plus kh times the input gradient. General N-D convolution (`convolve` /
-`correlate`) lives elsewhere.
+`convkit.windows.sliding_windows` followed by matrix products, in chunks of
+the batch so the column matrix stays small (`_CHUNK_BYTES`). Two column
+layouts: for long output rows, columns per sample (n, K, Ho*Wo) and one
+product per sample written straight into the output; for short rows (where
+copying rows of Wo numbers is slow) the batch goes innermost (K, Ho*Wo*n),
+one product per chunk, at the price of transposing the input, the output and
+its gradient. A bias rides along as a row of ones in the columns.
+
+The private backward is the same machinery run the other way, one pass per
+chunk: the weight (and bias) gradient contracts the output gradient with the
+cached columns; the input gradient is a col2im done kernel row by kernel row:
+one product of the transposed filters with a stack of shifted copies of the
+output gradient, added back at each row's offset. `_Scratch` keeps the work
+arrays of a Conv2D layer from one step to the next: fresh pages cost more
+than the arithmetic here. General N-D convolution (`convolve` / `correlate`)
+lives elsewhere.
 """
 
 from __future__ import annotations
