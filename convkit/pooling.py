@@ -129,6 +129,27 @@ def _first_winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple
     return np.take(offsets, code) + origin
 
 
+def _pool2x2(xm: np.ndarray, op: str) -> tuple[np.ndarray, np.ndarray]:
+    """Fast `pool(..., return_indices=True)` for 2 x 2 windows at stride 2 over the last two axes
+    (the CNN case): the four cells of every window copied into four contiguous planes, then
+    best of each row (ties keep the left cell), best of the two rows (ties keep the top one),
+    which is the first winner in row-major order. NaN-free input only (the caller checks)."""
+    h, w = xm.shape[-2:]
+    ho, wo = h // 2, w // 2
+    lead = xm.shape[:-2]
+    pick, better = (np.maximum, np.greater) if op == "max" else (np.minimum, np.less)
+    taps = np.empty((2, 2) + lead + (ho, wo), dtype=xm.dtype)          # taps[i, j]: cell (i, j) of each window
+    np.copyto(taps, np.moveaxis(xm[..., :2 * ho, :2 * wo].reshape(lead + (ho, 2, wo, 2)), (-3, -1), (0, 1)))
+    top, bottom = pick(taps[0, 0], taps[0, 1]), pick(taps[1, 0], taps[1, 1])
+    right_top, right_bottom = better(taps[0, 1], taps[0, 0]), better(taps[1, 1], taps[1, 0])
+    down = better(bottom, top)
+    right = right_top ^ (down & (right_top ^ right_bottom))            # the winning row's column
+    origin = (np.arange(ho, dtype=np.intp) * (2 * w))[:, None] + np.arange(wo, dtype=np.intp) * 2
+    idx = np.add(origin, right, dtype=np.intp)
+    idx += np.multiply(down, w, dtype=np.intp)
+    return pick(top, bottom), idx
+
+
 def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarray:
     """Reduce the trailing window axes of `view` one tap at a time (cache-friendly)."""
     taps = np.ndindex(*size)
@@ -214,6 +235,10 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     k = len(axes_t)
     last = tuple(range(x.ndim - k, x.ndim))
     xm = np.moveaxis(x, axes_t, last)                                  # (..., *plane)
+    if return_indices and size_t == stride_t == (2, 2) and not any(pad_t):
+        out, idx = _pool2x2(xm, op)
+        if not (out.dtype.kind == "f" and np.isnan(out).any()):       # NaN: the exact path below
+            return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
     xp = _padded(xm, last, pad_t, _fill(x.dtype, op))
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
     if op in ("max", "min"):

@@ -91,6 +91,35 @@ def test_equals_naive_loop(h, w, kh, kw, sh, sw, ph, pw, batch, op, seed):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, bool])
+@pytest.mark.parametrize("shape", [(3, 2, 8, 6), (2, 7, 9), (1, 2, 2)])
+def test_two_by_two_fast_path_equals_naive_loop(op, dtype, shape):
+    """The 2 x 2 stride-2 path of the CNN (its own code) against the loop: many ties (values in
+    -1..1), odd sizes leaving a row / column out, batch axes, bool input."""
+    x = RNG.integers(-1, 2, shape).astype(dtype)
+    batch = int(np.prod(shape[:-2]))
+    expected, expected_idx = _pool_naive(x.reshape((batch,) + shape[-2:]), (2, 2), (2, 2), op, (0, 0))
+    got, idx = pool(x, 2, op=op, return_indices=True)
+    assert got.dtype == x.dtype and idx.dtype == np.intp
+    np.testing.assert_array_equal(got.reshape(expected.shape), expected)
+    np.testing.assert_array_equal(idx.reshape(expected_idx.shape), expected_idx)
+    # pooled over other axes (moved internally) the result is the transposed one
+    got_t, idx_t = pool(np.swapaxes(x, -1, -2), 2, op=op, axes=(-1, -2), return_indices=True)
+    np.testing.assert_array_equal(np.swapaxes(got_t, -1, -2), got)
+    np.testing.assert_array_equal(np.swapaxes(idx_t, -1, -2), idx)
+
+
+def test_two_by_two_nan_takes_the_exact_path():
+    x = RNG.standard_normal((2, 4, 4)).astype(np.float32)
+    x[0, 1, 1] = x[1, 2, 3] = np.nan
+    got, idx = pool(x, 2, return_indices=True)
+    expected, expected_idx = _pool_naive(x, (2, 2), (2, 2), "max", (0, 0))
+    np.testing.assert_array_equal(got, expected)               # NaN where the naive max is NaN
+    assert idx[0, 0, 0] == 5 and idx[1, 1, 1] == 11           # the NaN cell is the index
+    np.testing.assert_array_equal(idx[~np.isnan(got)], expected_idx[~np.isnan(got)])
+
+
 def test_padding_fill_cannot_win_for_integers_or_negative_infinity():
     x = np.array([[-128, -5], [-7, -128]], dtype=np.int8)
     out, idx = pool(x, 2, stride=1, padding=1, return_indices=True)
