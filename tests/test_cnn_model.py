@@ -4,7 +4,7 @@ Ctrl-C and exact resume."""
 import numpy as np
 import pytest
 
-from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D,
+from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, load_checkpoint, softmax_cross_entropy)
 from convkit.cnn.training import shift_images, stratified_split
 
@@ -87,6 +87,36 @@ def test_reused_work_arrays_match_fresh_layer_calls():
         np.testing.assert_array_equal(logits, logits_then)
         np.testing.assert_array_equal(gx, gx_then)
     assert not any(layer.reuse_output for layer in model.layers)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_relu_then_pooling_runs_pooling_first_with_the_same_results(op):
+    """A ReLU before max/min pooling runs after it inside the model (they commute): logits, dL/dx
+    and every gradient equal the layers called in their listed order, also where whole windows
+    are negative (zero gradient) or tie."""
+    layers = lambda: [ReLU(), Conv2D(2, 3, 3, padding=1), ReLU(), Pool2D(2, op=op), Conv2D(3, 2, 2),  # noqa: E731
+                      ReLU(), MaxPool2D(2, 1), Flatten(), Dense(2, 3)]
+    model = Sequential(layers(), seed=4, dtype=np.float64)
+    assert model._order() == [0, 1, 3, 2, 4, 6, 5, 7, 8]
+    model.layers[0].needs_input_grad = True
+    rng = np.random.default_rng(5)
+    x = np.round(rng.standard_normal((4, 2, 6, 6)), 1) - 0.3       # ties and negative windows
+    g = rng.standard_normal((4, 3))
+    logits, gx = model.forward(x, True), model.backward(g)
+    acts = [x]
+    for layer in model.layers:
+        acts.append(layer.forward(acts[-1], True))
+    grad = g
+    grads = {}
+    for i in range(len(model.layers) - 1, -1, -1):
+        grad = model.layers[i].backward(grad)
+        grads.update({f"{i}.{k}": v for k, v in model.layers[i].grads.items()})
+    np.testing.assert_array_equal(logits, acts[-1])
+    np.testing.assert_array_equal(gx, grad)
+    model.forward(x, True)
+    model.backward(g)
+    for key, value in grads.items():
+        np.testing.assert_array_equal(model.grads()[key], value, err_msg=key)
 
 
 def test_training_reaches_high_accuracy():

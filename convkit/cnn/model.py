@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .layers import Layer, ReLU, _float_dtype, _Weighted
+from .layers import Layer, Pool2D, ReLU, _float_dtype, _Weighted
 from .losses import softmax_cross_entropy
 
 __all__ = ["Sequential"]
@@ -108,13 +108,30 @@ class Sequential:
         return self
 
     # -- passes ---------------------------------------------------------------------------
+    def _order(self) -> list[int]:
+        """The order the layers run in: as listed, except that a ReLU directly followed by max
+        or min pooling runs after the pooling. Both are monotone, so they commute: the values
+        and gradients are the same (up to the sign of a zero), and the ReLU touches a quarter
+        of the cells. Layer 0 keeps its place (its dL/dx is what `backward` returns)."""
+        order = list(range(len(self.layers)))
+        i = 1
+        while i + 1 < len(order):
+            nxt = self.layers[i + 1]
+            if type(self.layers[i]) is ReLU and isinstance(nxt, Pool2D) and nxt.op in ("max", "min"):
+                order[i], order[i + 1] = i + 1, i
+                i += 2
+            else:
+                i += 1
+        return order
+
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Logits of a batch (no normalisation applied)."""
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
+        order = self._order()
+        for pos, i in enumerate(order):
+            layer = self.layers[i]
             # a training activation other than the logits stays inside the model: let the layer
             # hand back its own work array (overwritten by its next training forward)
-            layer.reuse_output = training and i < last
+            layer.reuse_output = training and pos < len(order) - 1
             try:
                 x = layer.forward(x, training)
             finally:
@@ -124,9 +141,10 @@ class Sequential:
     def backward(self, grad: np.ndarray) -> np.ndarray | None:
         """Back-propagate dL/dlogits; fills every layer's grads. Returns dL/dx only if
         ``layers[0].needs_input_grad`` is set (off by default: nobody trains the input)."""
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            layer.reuse_output = i > 0                      # gradients inside the model, as forward
+        order = self._order()
+        for pos in range(len(order) - 1, -1, -1):
+            layer = self.layers[order[pos]]
+            layer.reuse_output = pos > 0                    # gradients inside the model, as forward
             try:
                 grad = layer.backward(grad)
             finally:
