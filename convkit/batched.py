@@ -22,6 +22,7 @@ lives elsewhere.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -92,7 +93,7 @@ class _Scratch:
 
     def get(self, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
         """An uninitialised array of `shape` stored under `name` (grown when too small)."""
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         buf = self._arrays.get(name)
         if buf is None or buf.dtype != dtype or buf.size < size:
             buf = np.empty(size, dtype=dtype)

@@ -141,7 +141,13 @@ class Conv2D(_Weighted):
         self.init_parameters(np.random.default_rng(seed))
 
     def _geom(self, x_shape: tuple):
-        return _geometry(x_shape, self.params["weight"].shape, self.stride, self.padding, self.dilation)
+        """(stride, dilation, pads) for this input shape (validated once per shape)."""
+        key = (tuple(x_shape), self.params["weight"].shape)
+        cached = getattr(self, "_geom_cache", None)
+        if cached is None or cached[0] != key:
+            cached = self._geom_cache = (key, _geometry(x_shape, self.params["weight"].shape, self.stride,
+                                                        self.padding, self.dilation))
+        return cached[1]
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
