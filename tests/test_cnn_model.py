@@ -6,6 +6,7 @@ import pytest
 
 from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, load_checkpoint, softmax_cross_entropy)
+from convkit import batched
 from convkit.cnn.training import shift_images, stratified_split
 
 
@@ -52,6 +53,35 @@ def test_whole_network_gradients_float64():
             fd[i] = (up - loss()) / 2e-6
             p[i] = old
         np.testing.assert_allclose(gx if key == "x" else grads[key], fd, atol=1e-7, err_msg=key)
+
+
+@pytest.mark.parametrize("size", [16, 40])      # second conv's output rows 4 wide (batch-last layout), 16 wide
+@pytest.mark.parametrize("chunk_bytes", [2**10, 2**23])       # one sample per chunk, all in one chunk
+def test_stacked_conv_gradients_through_model_backward(size, chunk_bytes, monkeypatch):
+    """dL/dW of the first of two conv blocks, as a training step computes it (model.backward,
+    work arrays kept inside the model), against central finite differences. The second conv's
+    dL/dx must not share memory with its own work space (with several chunks, a later chunk's
+    work would overwrite an earlier chunk's result)."""
+    monkeypatch.setattr(batched, "_CHUNK_BYTES", chunk_bytes)
+    model = Sequential([Conv2D(1, 3, 5), ReLU(), MaxPool2D(2), Conv2D(3, 4, 3), ReLU(), MaxPool2D(2),
+                        Flatten(), Dense(4 * ((size - 4) // 2 - 2) ** 2 // 4, 3)], seed=1, dtype=np.float64)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 1, size, size))
+    y = np.array([0, 1, 2])
+    loss = lambda: softmax_cross_entropy(model.forward(x, True), y)[0]  # noqa: E731
+    model.backward(softmax_cross_entropy(model.forward(x, True), y)[1])
+    grads = {k: v.copy() for k, v in model.grads().items()}
+    for key in ("0.weight", "0.bias", "3.weight"):
+        p = model.params()[key]
+        fd = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + 1e-6
+            up = loss()
+            p[i] = old - 1e-6
+            fd[i] = (up - loss()) / 2e-6
+            p[i] = old
+        np.testing.assert_allclose(grads[key], fd, atol=1e-7, err_msg=key)
 
 
 def test_reused_work_arrays_match_fresh_layer_calls():

@@ -56,10 +56,14 @@ class Layer:
         raise NotImplementedError
 
     def _work(self, name: str, shape: tuple, dtype: DTypeLike) -> np.ndarray:
-        """An uninitialised array kept by this layer from call to call (caches, work space)."""
+        """An uninitialised array kept by this layer from call to call (caches, work space).
+
+        Stored under ("layer", name): the same `_Scratch` also holds the work arrays of the
+        batched convolution (string names), and a returned gradient must never share memory
+        with the work space it was computed from."""
         if self._scratch is None:
             self._scratch = _Scratch()
-        return self._scratch.get(name, shape, np.dtype(dtype))
+        return self._scratch.get(("layer", name), shape, np.dtype(dtype))
 
     def _result(self, name: str, shape: tuple, dtype: DTypeLike) -> np.ndarray:
         """The array to return: a kept one when `reuse_output` is set, else fresh."""

@@ -1,0 +1,107 @@
+"""convkit against PyTorch CPU, value for value (float64): conv2d, the optimizers, a LeNet step.
+
+PyTorch is an optional benchmark peer, so these checks live here and not in
+the test suite (where they could only skip on a machine without it). The
+tests check the same layers against naive loops, finite differences and
+closed-form update rules; this script adds PyTorch as a second reference.
+Exit code 1 on any mismatch. Usage: ``python benchmarks/check_torch_parity.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+RNG = np.random.default_rng(7)
+
+
+def check_conv2d(torch) -> float:
+    """conv2d vs torch.nn.functional.conv2d over stride, padding and dilation; max abs error."""
+    from convkit import conv2d
+    x = RNG.standard_normal((3, 4, 11, 10))
+    w = RNG.standard_normal((5, 4, 3, 4))
+    b = RNG.standard_normal(5)
+    err = 0.0
+    for kwargs in ({}, {"stride": 2, "padding": 1}, {"dilation": (2, 1), "padding": (2, 0)},
+                   {"stride": (1, 3), "padding": (0, 2), "dilation": 2}):
+        want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), **kwargs).numpy()
+        got = conv2d(x, w, b, **kwargs)
+        assert got.shape == want.shape, (kwargs, got.shape, want.shape)
+        err = max(err, float(np.abs(got - want).max()))
+    return err
+
+
+def check_optimizers(torch) -> float:
+    """SGD (momentum, weight decay) and Adam (weight decay) vs torch.optim over 6 steps; max rel error."""
+    from convkit.cnn import SGD, Adam
+    p0 = RNG.standard_normal(6)
+    grads = [RNG.standard_normal(6) for _ in range(6)]
+    pairs = ((SGD(0.1, momentum=0.5, weight_decay=0.1),
+              lambda q: torch.optim.SGD(q, lr=0.1, momentum=0.5, weight_decay=0.1)),
+             (Adam(0.01, weight_decay=0.1), lambda q: torch.optim.Adam(q, lr=0.01, weight_decay=0.1)))
+    err = 0.0
+    for ours, make in pairs:
+        t = torch.tensor(p0.copy(), requires_grad=True)
+        theirs = make([t])
+        params = {"w": p0.copy()}
+        for g in grads:
+            t.grad = torch.tensor(g)
+            theirs.step()
+            ours.step(params, {"w": g})
+        want = t.detach().numpy()
+        err = max(err, float(np.abs(params["w"] - want).max() / np.abs(want).max()))
+    return err
+
+
+def check_lenet_step(torch) -> tuple[float, float]:
+    """One SGD step of the LeNet-shape network from the same weights: (loss error, max weight error)."""
+    from convkit.cnn import SGD, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+    model = Sequential([Conv2D(1, 16, 5), ReLU(), MaxPool2D(2), Conv2D(16, 32, 5), ReLU(), MaxPool2D(2),
+                        Flatten(), Dense(32 * 4 * 4, 10)], seed=0, dtype=np.float64)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Conv2d(16, 32, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Flatten(), torch.nn.Linear(512, 10)).double()
+    ours = model.params()
+    with torch.no_grad():
+        for i in (0, 3):
+            net[i].weight.copy_(torch.from_numpy(ours[f"{i}.weight"]))
+            net[i].bias.copy_(torch.from_numpy(ours[f"{i}.bias"]))
+        net[7].weight.copy_(torch.from_numpy(ours["7.weight"].T))       # Dense keeps W as (in, out)
+        net[7].bias.copy_(torch.from_numpy(ours["7.bias"]))
+    x = RNG.random((64, 1, 28, 28))
+    y = RNG.integers(0, 10, 64)
+    loss = model.train_step(x, y, SGD(0.05, momentum=0.9))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    tloss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(y))
+    tloss.backward()
+    opt.step()
+    theirs = {f"{i}.{k}": getattr(net[i], k).detach().numpy() for i in (0, 3, 7) for k in ("weight", "bias")}
+    theirs["7.weight"] = theirs["7.weight"].T
+    werr = max(float(np.abs(model.params()[k] - v).max()) for k, v in theirs.items())
+    return abs(loss - tloss.item()), werr
+
+
+def main() -> int:
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed (pip install torch): nothing to compare against")
+        return 1
+    torch.set_default_dtype(torch.float64)
+    checks = [("conv2d, 4 geometries, max abs error", check_conv2d(torch), 1e-12),
+              ("SGD and Adam, 6 steps, max relative error", check_optimizers(torch), 1e-12)]
+    loss_err, weight_err = check_lenet_step(torch)
+    checks += [("LeNet step: loss abs error", loss_err, 1e-12),
+               ("LeNet step: updated weights max abs error", weight_err, 1e-12)]
+    failed = 0
+    for name, err, tol in checks:
+        ok = err <= tol
+        failed += not ok
+        print(f"{name:<46}{err:>10.2e}  (tolerance {tol:.0e}) {'ok' if ok else 'MISMATCH'}")
+    print(f"torch {torch.__version__}: {'all match' if not failed else f'{failed} mismatch(es)'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
