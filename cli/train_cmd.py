@@ -17,7 +17,7 @@ __all__ = ["train", "evaluate", "predict"]
 
 _DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"   # = convkit.cnn.arch.DEFAULT_ARCH
 _RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
-                "augment", "patience")
+                "augment", "patience", "average")
 
 
 def _format_confusion(matrix, names) -> str:
@@ -63,7 +63,7 @@ class _Progress:
 @click.option("--dataset", default="digits", show_default=True,
               help="digits | faces | shapes, an image folder root/<class>/*.png, a .npz (images, labels), "
                    "an MNIST IDX folder or IMAGES,LABELS IDX files.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="Total epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True, help="Total epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
               help="Learning rate.")
@@ -82,6 +82,9 @@ class _Progress:
               help="Random shifts of up to this many pixels each epoch (0 = off).")
 @click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop after this many epochs without a better validation loss (0 = never).")
+@click.option("--average", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+              help="The model is the mean of the weights after each of this last fraction of the epochs "
+                   "(stochastic weight averaging); 0 = the epoch with the best validation loss.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run folder.  [default: runs/<dataset>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
@@ -89,7 +92,8 @@ class _Progress:
 @click.pass_context
 @library_errors
 def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: float, optimizer: str, seed: int,
-          val_split: float, test_split: float, arch: str, augment: int, patience: int, out: str | None,
+          val_split: float, test_split: float, arch: str, augment: int, patience: int, average: float,
+          out: str | None,
           resume: bool, force: bool) -> None:
     """Train a CNN and save the run (model, checkpoint, history, metrics, plots) in a folder.
 
@@ -113,7 +117,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
                            f"(only --epochs and --out may be given)")
     config = RunConfig(dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                        seed=seed, val_split=val_split, test_split=test_split, arch=arch, augment=augment,
-                       patience=patience)
+                       patience=patience, average=average)
     progress = _Progress(epochs)
     click.echo(f"{'resuming' if resume else 'training'} in {out}", err=True)
     try:
@@ -128,7 +132,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
         ctx.exit(130)
     m = result.metrics
     click.echo(f"test accuracy {m['test_accuracy']:.2%} (loss {m['test_loss']:.4f}) on {m['n_test']} images; "
-               f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.1f} s")
+               f"model: {m['model']} of {m['epochs_run']}, {m['seconds']:.1f} s")
     click.echo("confusion matrix (rows: true class):")
     click.echo(_format_confusion(result.confusion, result.class_names))
     click.echo(f"saved {out}/: model.npz checkpoint.npz history.csv metrics.json curves.png confusion.png")

@@ -44,6 +44,11 @@ def test_train_writes_run_folder(tmp_path, data_file):
     with open(out / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3] and metrics["epochs_run"] == 3
+    # --average 0.25 of 3 epochs averages the last one only: model.npz holds the last weights
+    assert metrics["model"] == "mean of epochs 3-3"
+    last = load_checkpoint(out / "checkpoint.npz").model.params()
+    for key, value in load_model(out / "model.npz").params().items():
+        np.testing.assert_array_equal(value, last[key])
     # independent check: the saved model on the test split the run used, scored with numpy / sklearn
     from sklearn.metrics import confusion_matrix
     test = split(load_dataset(data_file), 0.25, 0.1, seed=0)[2]
@@ -90,6 +95,9 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeyp
     a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.params()
     b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.params()
     assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    a, b = (load_model(tmp_path / run / "model.npz").params() for run in ("full", "cut"))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
     ma = json.loads((tmp_path / "full" / "metrics.json").read_text())

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
-                         ModelCheckpoint, ReLU, Sequential, load_checkpoint, softmax_cross_entropy)
+                         ModelCheckpoint, ReLU, Sequential, WeightAverage, load_checkpoint, softmax_cross_entropy)
 from convkit import batched
 from convkit.cnn.training import shift_images, stratified_split
 
@@ -256,6 +256,39 @@ def test_early_stopping_restores_best():
     assert history.epoch == [1, 2, 3, 4, 5] and history.stopped_early and history.best_epoch == 3
     for key, value in script.weights[3].items():
         np.testing.assert_array_equal(model.params()[key], value)
+
+
+def test_weight_average_is_the_mean_of_the_last_epochs():
+    X, y = bars(40)
+    model = small_net(dtype=np.float64)
+    script = Scripted([1.0] * 6)
+    model.fit(X, y, epochs=6, optimizer=SGD(0.1), seed=0, callbacks=[script, WeightAverage(4)])
+    for key, value in model.params().items():
+        want = np.mean([script.weights[e][key] for e in (4, 5, 6)], axis=0)
+        np.testing.assert_allclose(value, want, rtol=1e-13, atol=1e-15, err_msg=key)
+    with pytest.raises(ValueError, match="start must be an epoch number >= 1"):
+        WeightAverage(0)
+
+
+def test_weight_average_resumes_exactly(tmp_path):
+    """Interrupted inside the averaged epochs, then resumed: the same mean as an uninterrupted run."""
+    X, y = bars(60)
+    settings = dict(epochs=5, batch_size=8, seed=2, augment=1)
+    full = small_net(seed=1)
+    full.fit(X, y, optimizer=Adam(0.01), callbacks=[WeightAverage(3)], **settings)
+    part = small_net(seed=1)
+    ck_path = tmp_path / "ck.npz"
+    history = part.fit(X, y, optimizer=Adam(0.01), callbacks=[WeightAverage(3), ModelCheckpoint(ck_path),
+                                                              Interrupt(5, 2)], **settings)
+    assert history.interrupted and history.epoch == [1, 2, 3, 4]
+    ck = load_checkpoint(ck_path)
+    ck.model.fit(X, y, optimizer=ck.optimizer, callbacks=[WeightAverage(3), ModelCheckpoint(ck_path)],
+                 resume=ck_path, **settings)
+    for key, value in full.params().items():
+        np.testing.assert_array_equal(ck.model.params()[key], value, err_msg=key)
+    with pytest.raises(ValueError, match="averages weights from epoch 3, this run from epoch 2"):
+        small_net(seed=1).fit(X, y, optimizer=Adam(0.01), callbacks=[WeightAverage(2), ModelCheckpoint(ck_path)],
+                              resume=ck_path, **settings)
 
 
 def test_shift_images_against_loop():

@@ -2,13 +2,13 @@
 
 Layers (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax), the
 softmax cross-entropy loss, SGD and Adam, the Sequential model with its
-training loop and callbacks, and safe model / checkpoint files. Datasets are
+training loop and callbacks (early stopping, checkpoints, weight averaging), and safe model / checkpoint files. Datasets are
 in `convkit.cnn.datasets`.
 """
 
 from __future__ import annotations
 
-from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint
+from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU, Softmax, layer_from_config
 from .losses import softmax_cross_entropy
 from .model import Sequential
@@ -19,5 +19,5 @@ from .training import History
 __all__ = ["Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax", "Layer",
            "layer_from_config", "softmax_cross_entropy", "SGD", "Adam", "Optimizer",
            "optimizer_from_config", "Sequential", "History", "Callback", "EarlyStopping",
-           "ModelCheckpoint", "BestModel", "FitContext", "ModelFormatError", "Checkpoint",
+           "ModelCheckpoint", "BestModel", "WeightAverage", "FitContext", "ModelFormatError", "Checkpoint",
            "save_model", "load_model", "save_checkpoint", "load_checkpoint"]

@@ -6,7 +6,8 @@ folder:
 
 ======================  =====================================================
 ``run.json``            the settings, so ``--resume`` continues the same run
-``model.npz``           the best model (lowest validation loss)
+``model.npz``           the model: the mean of the weights of the last epochs
+                        (``average``), else the epoch of lowest validation loss
 ``checkpoint.npz``      the last completed epoch (weights, optimizer, history)
 ``history.csv``         one row per epoch
 ``metrics.json``        test loss and accuracy, epochs run, seconds
@@ -33,7 +34,7 @@ import numpy as np
 
 from .._atomic import atomic_path
 from .arch import DEFAULT_ARCH, build_layers
-from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint
+from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint, WeightAverage
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
            "make_optimizer", "evaluate_model"]
@@ -49,7 +50,7 @@ class RunConfig:
     """The settings of a run (all recorded in run.json)."""
 
     dataset: str = "digits"
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 32
     lr: float = 2e-3
     optimizer: str = "adam"
@@ -59,6 +60,14 @@ class RunConfig:
     arch: str = DEFAULT_ARCH
     augment: int = 1
     patience: int = 0
+    average: float = 0.25
+
+    def average_start(self) -> int:
+        """First epoch (1-based) of the weight average: the last `average` fraction of the
+        epochs, at least one; 0 when averaging is off."""
+        if not self.average:
+            return 0
+        return self.epochs - max(1, round(self.average * self.epochs)) + 1
 
     def check(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -71,6 +80,8 @@ class RunConfig:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if self.augment < 0 or self.patience < 0:
             raise ValueError(f"augment and patience must be >= 0, got {self.augment!r}, {self.patience!r}")
+        if not 0 <= self.average <= 1:
+            raise ValueError(f"average must be a fraction of the epochs in [0, 1], got {self.average!r}")
         if not (0 <= self.val_split < 1 and 0 < self.test_split < 1 and self.val_split + self.test_split < 1):
             raise ValueError(f"val_split in [0, 1) and test_split in (0, 1) with a sum below 1 are needed, "
                              f"got {self.val_split!r}, {self.test_split!r}")
@@ -225,7 +236,11 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
     if config.patience:
         cbs.append(EarlyStopping(monitor, patience=config.patience, restore_best=True))
     best_cb = BestModel(paths["model"], monitor=monitor)
-    cbs += [best_cb, ModelCheckpoint(paths["checkpoint"]), *callbacks]
+    cbs.append(best_cb)
+    average = WeightAverage(config.average_start()) if config.average else None
+    if average is not None:
+        cbs.append(average)
+    cbs += [ModelCheckpoint(paths["checkpoint"]), *callbacks]
     checkpoint = None
     if resume:
         try:
@@ -238,11 +253,15 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
     if history.interrupted:
         return RunResult(out, history, True, class_names=data.class_names)
     _write_history(paths["history"], history)
+    model_from = f"epoch {best_cb.best_epoch} (lowest {monitor})"
+    if average is not None and average.count:       # the model now holds the mean weights
+        model.save(paths["model"], overwrite=True)
+        model_from = f"mean of epochs {average.start}-{len(history.epoch)}"
     best = load_model(paths["model"])
     test_metrics, confusion = evaluate_model(best, test.images, test.labels)
     metrics = {"dataset": config.dataset, "test_loss": test_metrics["loss"],
                "test_accuracy": test_metrics["accuracy"], "epochs_run": len(history.epoch),
-               "best_epoch": best_cb.best_epoch,
+               "best_epoch": best_cb.best_epoch, "model": model_from,
                "stopped_early": bool(getattr(history, "stopped_early", False)),
                "seconds": round(time.perf_counter() - t0, 3),
                "train_seconds": round(float(sum(history.history.get("time", []))), 3),
