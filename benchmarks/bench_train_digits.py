@@ -31,7 +31,7 @@ def run(seed: int, extra: list[str]) -> dict:
             raise SystemExit(f"seed {seed}: convkit train failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
         metrics = json.loads((out / "metrics.json").read_text())
     return {"seed": seed, "accuracy": metrics["test_accuracy"], "loss": metrics["test_loss"],
-            "epochs": metrics["epochs_run"], "best_epoch": metrics["best_epoch"], "wall_s": wall,
+            "epochs": metrics["epochs_run"], "model": metrics["model"], "wall_s": wall,
             "train_s": metrics["train_seconds"]}
 
 
@@ -40,10 +40,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args, extra = parser.parse_known_args()
     rows = [run(s, extra) for s in args.seeds]
-    print(f"{'seed':>4} {'test acc':>9} {'test loss':>9} {'epochs':>6} {'best':>4} {'train s':>8} {'wall s':>7}")
+    print(f"{'seed':>4} {'test acc':>9} {'test loss':>9} {'epochs':>6} {'train s':>8} {'wall s':>7}  model")
     for r in rows:
-        print(f"{r['seed']:>4} {r['accuracy']:>9.2%} {r['loss']:>9.4f} {r['epochs']:>6} {r['best_epoch']:>4} "
-              f"{r['train_s']:>8.1f} {r['wall_s']:>7.1f}")
+        print(f"{r['seed']:>4} {r['accuracy']:>9.2%} {r['loss']:>9.4f} {r['epochs']:>6} "
+              f"{r['train_s']:>8.1f} {r['wall_s']:>7.1f}  {r['model']}")
     accs = [r["accuracy"] for r in rows]
     walls = [r["wall_s"] for r in rows]
     print(f"mean accuracy {statistics.mean(accs):.2%} (min {min(accs):.2%}); median wall {statistics.median(walls):.1f} s")

@@ -82,7 +82,7 @@ class _Progress:
               help="Random shifts of up to this many pixels each epoch (0 = off).")
 @click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop after this many epochs without a better validation loss (0 = never).")
-@click.option("--average", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+@click.option("--average", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="The model is the mean of the weights after each of this last fraction of the epochs "
                    "(stochastic weight averaging); 0 = the epoch with the best validation loss.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,

@@ -35,7 +35,7 @@ def _run(args):
 
 def test_train_writes_run_folder(tmp_path, data_file):
     out = tmp_path / "run"
-    r = _run(["train", "--dataset", data_file, "--out", out, *TINY])
+    r = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--average", "0.2"])
     assert r.exit_code == 0, r.output
     assert r.output.count("val_loss") == 3 and "test accuracy" in r.output and "confusion matrix" in r.output
     for name in ("model.npz", "checkpoint.npz", "history.csv", "metrics.json", "curves.png", "confusion.png"):
@@ -44,7 +44,7 @@ def test_train_writes_run_folder(tmp_path, data_file):
     with open(out / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3] and metrics["epochs_run"] == 3
-    # --average 0.25 of 3 epochs averages the last one only: model.npz holds the last weights
+    # --average 0.2 of 3 epochs averages the last one only: model.npz holds the last weights
     assert metrics["model"] == "mean of epochs 3-3"
     last = load_checkpoint(out / "checkpoint.npz").model.params()
     for key, value in load_model(out / "model.npz").params().items():

@@ -60,14 +60,14 @@ class RunConfig:
     arch: str = DEFAULT_ARCH
     augment: int = 1
     patience: int = 0
-    average: float = 0.25
+    average: float = 0.5
 
     def average_start(self) -> int:
         """First epoch (1-based) of the weight average: the last `average` fraction of the
         epochs, at least one; 0 when averaging is off."""
         if not self.average:
             return 0
-        return self.epochs - max(1, round(self.average * self.epochs)) + 1
+        return self.epochs - max(1, int(self.average * self.epochs + 0.5)) + 1
 
     def check(self) -> None:
         """Raise ValueError naming the first bad setting."""
