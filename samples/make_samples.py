@@ -55,14 +55,34 @@ def _save_csv(path: Path, a: np.ndarray, header: str) -> None:
     np.savetxt(path, a, fmt=fmt, delimiter=",", header=header)
 
 
+def _digit(strokes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """A 32x32 hand-drawn-looking digit: white strokes (3 px wide) on black, like the 8x8
+    digits convkit train learns from (ink is bright there too)."""
+    from scipy.ndimage import binary_dilation
+    from skimage.draw import line
+    ink = np.zeros((32, 32), bool)
+    for r0, c0, r1, c1 in strokes:
+        ink[line(r0, c0, r1, c1)] = True
+    return np.where(binary_dilation(ink, iterations=2), 255, 0).astype(np.uint8)
+
+
+# strokes (row, col) -> (row, col); drawn by hand for `convkit predict`, not taken from any dataset
+DIGITS = {
+    "digit_7.png": [(5, 8, 5, 24), (5, 24, 27, 13)],
+    "digit_4.png": [(4, 18, 19, 6), (19, 6, 19, 26), (8, 20, 28, 20)],
+}
+
+
 def _images(force: bool) -> None:
-    """camera (256x256 gray, 2x2 means), coins (gray, as bundled), astronaut (256x256 RGB crop)."""
+    """camera (256x256 gray, 2x2 means), coins (gray, as bundled), astronaut (256x256 RGB crop),
+    two drawn digits (32x32 gray)."""
     camera = skimage.data.camera().reshape(256, 2, 256, 2).mean(axis=(1, 3))
     images = {
         "camera.png": np.round(camera).astype(np.uint8),
         "coins.png": skimage.data.coins(),
         "astronaut.png": skimage.data.astronaut()[10:266, 120:376],   # the face, full resolution
     }
+    images.update({name: _digit(strokes) for name, strokes in DIGITS.items()})
     for name, image in images.items():
         if force or not (HERE / name).exists():
             write_image(HERE / name, image, overwrite=force)
