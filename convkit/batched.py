@@ -1,4 +1,4 @@
-"""Batched multi-channel 2-D convolution (what a CNN layer needs), and its gradients.
+"""Batched multi-channel 2-D convolution (what a CNN layer needs): `conv2d` and the forward pass.
 
 `conv2d` is cross-correlation over N x C x H x W batches with F x C x kh x kw
 filters, exactly as ``torch.nn.functional.conv2d``. It is im2col over
@@ -10,13 +10,9 @@ copying rows of Wo numbers is slow) the batch goes innermost (K, Ho*Wo*n),
 one product per chunk, at the price of transposing the input, the output and
 its gradient. A bias rides along as a row of ones in the columns.
 
-The private backward is the same machinery run the other way, one pass per
-chunk: the weight (and bias) gradient contracts the output gradient with the
-cached columns; the input gradient is a col2im done kernel row by kernel row:
-one product of the transposed filters with a stack of shifted copies of the
-output gradient, added back at each row's offset. `_Scratch` keeps the work
-arrays of a Conv2D layer from one step to the next: fresh pages cost more
-than the arithmetic here. General N-D convolution (`convolve` / `correlate`)
+`_Scratch` keeps the work arrays of a Conv2D layer from one step to the
+next: fresh pages cost more than the arithmetic here. The gradients are in
+`convkit.batched_grad`; general N-D convolution (`convolve` / `correlate`)
 lives elsewhere.
 """
 
@@ -262,156 +258,3 @@ def _conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
         if keep_cols:
             kept.append(cols)
     return out, (kept if keep_cols else None)
-
-
-def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
-                     dil: tuple, *, x: np.ndarray | None = None, cols: list | None = None,
-                     need_weight: bool = True, need_bias: bool = False, need_input: bool = True,
-                     scratch: _Scratch | None = None, out: np.ndarray | None = None):
-    """(dL/dweight, dL/dbias, dL/dx), each None unless asked for, chunk by chunk of the batch.
-
-    dweight (and dbias, through the row of ones) contracts the output gradient with the input
-    columns (the forward's `cols` when given, else rebuilt from `x`); dx (stride 1) is
-    `_fold_input_grad`, strided convolutions go through `_grad_input_strided`. `out`: where to
-    write dL/dx (stride 1)."""
-    n, f, ho, wo = grad_out.shape
-    c = x_shape[1]
-    k = weight.shape[2:]
-    K = c * k[0] * k[1]
-    last = _batch_last(wo)
-    dtype = grad_out.dtype
-    gw = np.zeros((f, K), dtype=dtype) if need_weight else None
-    gb = np.zeros(f, dtype=dtype) if need_bias else None
-    fold = need_input and stride == (1, 1)
-    gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
-    step = _chunk(n, (K + need_bias) * ho * wo * dtype.itemsize)
-    for i, s in enumerate(range(0, n, step)):
-        gs = grad_out[s:s + step]
-        m = gs.shape[0]
-        if last:
-            g = _empty(scratch, "grad", (1, f, ho, wo, m), dtype)
-            _to_batch_last(gs, g[0])
-        else:
-            g = np.ascontiguousarray(gs)[..., None]                  # (m, F, Ho, Wo, 1), no copy
-        gq = g.reshape(g.shape[0], f, -1)                            # (B, F, Q)
-        if need_weight or need_bias:
-            if cols is not None:
-                chunk_cols = cols[i]
-            else:
-                shape = (g.shape[0], K + need_bias, gq.shape[2])
-                chunk_cols = _im2col(_work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
-                                     _empty(scratch, "cols", shape, dtype))
-            prod = np.matmul(chunk_cols, gq.transpose(0, 2, 1),    # (B, K[+1], F)
-                             out=_empty(scratch, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
-            total = prod[0] if prod.shape[0] == 1 else prod.sum(axis=0)
-            if need_weight:
-                gw += total[:K].T
-            if need_bias:
-                gb += total[K] if total.shape[0] > K else gq.sum(axis=(0, 2))
-        if fold:
-            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx[s:s + m], scratch)
-    if need_input and not fold:
-        gx = _grad_input_strided(grad_out, weight, x_shape, stride, pads, dil)
-    return (None if gw is None else gw.reshape(weight.shape)), gb, gx
-
-
-def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, dil: tuple,
-                     out: np.ndarray, scratch: _Scratch | None) -> None:
-    """dL/dx of a stride-1 chunk into `out` (m, C, H, W), from its output gradient `g` in the
-    work layout (B, F, Ho, Wo, U): the transposed filters applied to g and added back at each
-    tap's offset (col2im without materialising the K x n*P column gradient).
-
-    The gradient is laid out at the padded input's width Wp (zero columns on the right): then tap
-    (i, j) adds to the flattened padded plane at offset (i*dh*Wp + j*dw)*U, one contiguous run
-    per (B, channel). The kw taps of a kernel row are folded into one product through a stack of
-    shifted copies of g; one GEMM (per B) serves all kh rows, then kh adds."""
-    bb, f, ho, wo, u = g.shape
-    c, (kh, kw) = weight.shape[1], weight.shape[2:]
-    (t, b), (l, r) = pads
-    h, w = hw
-    hp, wp = h + t + b, w + l + r
-    length = ho * wp * u
-    shift = dil[1] * u                                               # between taps of a kernel row
-    width = length + shift * (kw - 1)
-    stack = _empty(scratch, "stack", (bb, f, kw, width), g.dtype)    # stack[:, f, j, v] = g[v - j*shift]
-    base = stack[:, :, 0, :length].reshape(bb, f, ho, wp, u)
-    np.copyto(base[:, :, :, :wo], g)
-    base[:, :, :, wo:] = 0
-    stack[:, :, 0, length:] = 0
-    for j in range(1, kw):
-        o = j * shift
-        stack[:, :, j, :o] = 0
-        np.copyto(stack[:, :, j, o:o + length], stack[:, :, 0, :length])
-        stack[:, :, j, o + length:] = 0
-    rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh * c, f * kw)
-    parts = np.matmul(rows, stack.reshape(bb, f * kw, width),        # one GEMM for all kernel rows
-                      out=_empty(scratch, "parts", (bb, kh * c, width), g.dtype)).reshape(bb, kh, c, width)
-    row = dil[0] * wp * u                                            # between kernel rows
-    gx = _empty(scratch, "gx", (bb, c, hp * wp * u + shift * (kw - 1)), g.dtype)
-    np.copyto(gx[:, :, :width], parts[:, 0])
-    gx[:, :, width:] = 0
-    for i in range(1, kh):
-        gx[:, :, i * row:i * row + width] += parts[:, i]
-    plane = gx[:, :, :hp * wp * u].reshape(bb, c, hp, wp, u)[:, :, t:t + h, l:l + w]
-    if u == 1:
-        np.copyto(out, plane[..., 0])
-    else:
-        np.copyto(out, plane[0].transpose(3, 0, 1, 2))
-
-
-def _conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, stride: tuple,
-                        pads: Pads, dil: tuple, cols: list | None = None) -> np.ndarray:
-    """dL/dweight (F, C, kh, kw): grad_out contracted with the input windows (cached cols if given)."""
-    shape = (grad_out.shape[1], x.shape[1]) + tuple(kernel_size)
-    return _conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
-                            cols=cols, need_input=False)[0]
-
-
-def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
-                       pads: Pads, dil: tuple) -> np.ndarray:
-    """dL/dx (N, C, H, W) of a convolution with `weight` (see `_conv2d_backward`)."""
-    return _conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
-
-
-def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
-                        pads: Pads, dil: tuple) -> np.ndarray:
-    """Strided case of `_conv2d_grad_input`: the same per-tap products, added through strided slices."""
-    n, f, ho, wo = grad_out.shape
-    _, c, h, w = input_shape
-    kh, kw = weight.shape[2:]
-    (t, b), (l, r) = pads
-    g = grad_out.reshape(n, f, ho * wo)
-    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0))        # (kh, kw, C, F)
-    gx = np.zeros((n, c, h + t + b, w + l + r), dtype=grad_out.dtype)
-    for i in range(kh):
-        rows = slice(i * dil[0], i * dil[0] + (ho - 1) * stride[0] + 1, stride[0])
-        for j in range(kw):
-            cols = slice(j * dil[1], j * dil[1] + (wo - 1) * stride[1] + 1, stride[1])
-            gx[:, :, rows, cols] += (taps[i, j] @ g).reshape(n, c, ho, wo)
-    return gx[:, :, t:t + h, l:l + w]
-
-
-def _conv2d_naive(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, *,
-                  stride: int = 1, padding: int = 0, dilation: int = 1) -> np.ndarray:
-    """Slow, obviously right: the defining sum with explicit loops (tests only)."""
-    sh, sw = per_axis(stride, 2, "stride")
-    dh, dw = per_axis(dilation, 2, "dilation")
-    ph, pw = per_axis(padding, 2, "padding", minimum=0)
-    n, c, h, w = x.shape
-    f, _, kh, kw = weight.shape
-    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=np.float64)
-    xp[:, :, ph:ph + h, pw:pw + w] = x
-    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((n, f, ho, wo))
-    for b in range(n):
-        for o in range(f):
-            for i in range(ho):
-                for j in range(wo):
-                    total = 0.0 if bias is None else float(bias[o])
-                    for ch in range(c):
-                        for u in range(kh):
-                            for v in range(kw):
-                                total += weight[o, ch, u, v] * xp[b, ch, i * sh + u * dh, j * sw + v * dw]
-                    out[b, o, i, j] = total
-    return out

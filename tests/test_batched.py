@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convkit.batched as batched
-from convkit.batched import (_conv2d_grad_input, _conv2d_grad_weight, _conv2d_naive, _geometry,
-                             conv2d)
+from _conv_naive import conv2d_naive
+from convkit.batched import _geometry, conv2d
+from convkit.batched_grad import _conv2d_backward, _conv2d_grad_input, _conv2d_grad_weight
 
 RNG = np.random.default_rng(0)
 # the two column layouts: batch outermost (long output rows) and batch innermost (short rows)
@@ -35,7 +36,7 @@ def _case(n=2, c=3, h=9, w=8, f=4, kh=3, kw=2, dtype=np.float64):
 def test_matches_naive(stride, padding, dilation, layout):
     x, w, b = _case()
     got = conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
-    want = _conv2d_naive(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    want = conv2d_naive(x, w, b, stride=stride, padding=padding, dilation=dilation)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
@@ -56,7 +57,7 @@ def test_any_shape_matches_naive(n, c, f, h, w, kh, kw, s, p, d):
         return
     x = RNG.standard_normal((n, c, h, w))
     wt = RNG.standard_normal((f, c, kh, kw))
-    want = _conv2d_naive(x, wt, stride=s, padding=p, dilation=d)
+    want = conv2d_naive(x, wt, stride=s, padding=p, dilation=d)
     with pytest.MonkeyPatch.context() as mp:
         for threshold in LAYOUTS.values():
             mp.setattr(batched, "_BATCH_LAST_BELOW", threshold)
@@ -70,8 +71,8 @@ def test_same_padding_keeps_size_extra_cell_bottom_right(kh, kw, dilation):
     assert got.shape[2:] == x.shape[2:]
     th, tw = dilation * (kh - 1), dilation * (kw - 1)
     xp = np.pad(x, ((0, 0), (0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
-    np.testing.assert_allclose(got, _conv2d_naive(xp, w, dilation=dilation), atol=1e-12)
-    np.testing.assert_allclose(conv2d(x, w, padding="valid"), _conv2d_naive(x, w), atol=1e-12)
+    np.testing.assert_allclose(got, conv2d_naive(xp, w, dilation=dilation), atol=1e-12)
+    np.testing.assert_allclose(conv2d(x, w, padding="valid"), conv2d_naive(x, w), atol=1e-12)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -89,7 +90,7 @@ def test_dtypes():
     xi = np.arange(2 * 3 * 9 * 8).reshape(2, 3, 9, 8)
     got = conv2d(xi, np.ones((1, 3, 2, 2), dtype=int))
     assert got.dtype == np.float64
-    np.testing.assert_array_equal(got, _conv2d_naive(xi, np.ones((1, 3, 2, 2))))
+    np.testing.assert_array_equal(got, conv2d_naive(xi, np.ones((1, 3, 2, 2))))
 
 
 def _fd_grad(f, a, eps=1e-6):
@@ -132,9 +133,9 @@ def test_reused_work_arrays_give_fresh_results(layout):
     for n in (2, 5, 3):
         out, cols = batched._conv2d_forward(x[:n], w, b, s, pads, d, keep_cols=True, scratch=scratch)
         g = RNG.standard_normal(out.shape)
-        gw, gb, gx = batched._conv2d_backward(g, w, x[:n].shape, s, pads, d, cols=cols, need_bias=True,
+        gw, gb, gx = _conv2d_backward(g, w, x[:n].shape, s, pads, d, cols=cols, need_bias=True,
                                               scratch=scratch)
-        want_out = _conv2d_naive(x[:n], w, b, padding=1)
+        want_out = conv2d_naive(x[:n], w, b, padding=1)
         np.testing.assert_allclose(out, want_out, atol=1e-12)
         np.testing.assert_allclose(gw, _conv2d_grad_weight(x[:n], g, w.shape[2:], s, pads, d), atol=1e-12)
         np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), atol=1e-12)

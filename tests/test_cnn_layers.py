@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from convkit.batched import _conv2d_naive
+from _conv_naive import conv2d_naive
 from convkit.cnn import (SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU, Softmax,
                          layer_from_config, softmax_cross_entropy)
 
@@ -48,7 +48,7 @@ def test_conv2d_layer(kwargs):
     out = layer.forward(x, False)
     if kwargs.get("padding") != "same":
         b = layer.params.get("bias")
-        want = _conv2d_naive(x, layer.params["weight"], b, stride=kwargs.get("stride", 1),
+        want = conv2d_naive(x, layer.params["weight"], b, stride=kwargs.get("stride", 1),
                              padding=kwargs.get("padding", 0), dilation=kwargs.get("dilation", 1))
         np.testing.assert_allclose(out, want, atol=1e-12)
     else:

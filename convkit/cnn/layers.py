@@ -16,7 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..batched import _conv2d_backward, _conv2d_forward, _geometry, _out_hw, _Scratch
+from ..batched import _conv2d_forward, _geometry, _out_hw, _Scratch
+from ..batched_grad import _conv2d_backward
 from ..pooling import POOL_OPS, pool, pool_backward
 from ..windows import per_axis
 
