@@ -34,8 +34,9 @@ def _save(fig, path: str | os.PathLike, overwrite: bool) -> None:
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: str | os.PathLike, *,
-                title: str = "", overwrite: bool = False) -> None:
-    """Two panels, loss and accuracy per epoch, training and (if present) validation."""
+                title: str = "", overwrite: bool = False, averaged: tuple[int, int] | None = None) -> None:
+    """Two panels, loss and accuracy per epoch, training and (if present) validation;
+    `averaged` = (first, last) epoch of a weight average, shaded."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
     fig = Figure(figsize=(9, 3.6))
@@ -43,6 +44,9 @@ def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], p
         ax.plot(epochs, history[key], "o-", ms=3, label="train")
         if history.get(f"val_{key}"):
             ax.plot(epochs, history[f"val_{key}"], "s-", ms=3, label="validation")
+        if averaged:
+            ax.axvspan(averaged[0] - 0.5, averaged[1] + 0.5, color="0.85", zorder=0,
+                       label="weights averaged")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)

@@ -269,7 +269,7 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
                "class_names": data.class_names, "confusion_matrix": confusion.tolist()}
     from .plots import plot_confusion, plot_curves
     plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
-                overwrite=True)
+                overwrite=True, averaged=(average.start, len(history.epoch)) if average and average.count else None)
     plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True,
                    title=f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}")
     _write_json(paths["metrics"], metrics)
