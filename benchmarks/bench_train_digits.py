@@ -46,7 +46,8 @@ def main() -> None:
               f"{r['train_s']:>8.1f} {r['wall_s']:>7.1f}  {r['model']}")
     accs = [r["accuracy"] for r in rows]
     walls = [r["wall_s"] for r in rows]
-    print(f"mean accuracy {statistics.mean(accs):.2%} (min {min(accs):.2%}); median wall {statistics.median(walls):.1f} s")
+    print(f"mean accuracy {statistics.mean(accs):.2%} (min {min(accs):.2%}); "
+          f"median wall {statistics.median(walls):.1f} s")
     seed0 = next((r for r in rows if r["seed"] == 0), None)
     if seed0 is not None:
         ok = seed0["accuracy"] >= 0.985 and seed0["wall_s"] <= 30

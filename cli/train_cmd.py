@@ -33,11 +33,12 @@ def _format_confusion(matrix, names) -> str:
 class _Progress:
     """A click progress bar per epoch on stderr and one summary line per epoch on stdout."""
 
-    def __init__(self, total_epochs: int) -> None:
-        self.total = total_epochs
+    def __init__(self) -> None:
+        self.total = 0
         self.bar = None
 
-    def begin(self, epoch: int, n_batches: int) -> None:
+    def begin(self, epoch: int, total_epochs: int, n_batches: int) -> None:
+        self.total = total_epochs
         self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
                                      file=sys.stderr, width=30, show_eta=False)
         self.bar.__enter__()
@@ -63,7 +64,8 @@ class _Progress:
 @click.option("--dataset", default="digits", show_default=True,
               help="digits | faces | shapes, an image folder root/<class>/*.png, a .npz (images, labels), "
                    "an MNIST IDX folder or IMAGES,LABELS IDX files.")
-@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True, help="Total epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True,
+              help="Total epochs (with --resume: the run's own unless given).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
               help="Learning rate.")
@@ -71,7 +73,8 @@ class _Progress:
               help="Adam, or SGD with momentum 0.9.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split, weights and shuffling.")
 @click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
-              help="Fraction of each class held out for validation (best model, early stopping).")
+              help="Fraction of each class held out for validation (the per-epoch val_loss and val_acc; "
+                   "early stopping and, with --average 0, the choice of the best epoch).")
 @click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
               show_default=True, help="Fraction of each class held out for the final test.")
 @click.option("--arch", default=_DEFAULT_ARCH, show_default=True,
@@ -84,7 +87,8 @@ class _Progress:
               help="Stop after this many epochs without a better validation loss (0 = never).")
 @click.option("--average", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="The model is the mean of the weights after each of this last fraction of the epochs "
-                   "(stochastic weight averaging); 0 = the epoch with the best validation loss.")
+                   "(stochastic weight averaging); 0 = the epoch with the lowest validation loss (training "
+                   "loss without validation). A run stopped early by --patience keeps its best epoch.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run folder.  [default: runs/<dataset>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
@@ -118,10 +122,12 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     config = RunConfig(dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                        seed=seed, val_split=val_split, test_split=test_split, arch=arch, augment=augment,
                        patience=patience, average=average)
-    progress = _Progress(epochs)
+    # a resumed run keeps its own total unless --epochs is given
+    epochs_given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
+    progress = _Progress()
     click.echo(f"{'resuming' if resume else 'training'} in {out}", err=True)
     try:
-        result = train_run(config, out, resume=resume, force=force,
+        result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
                            callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
     finally:
         progress.close()

@@ -13,7 +13,7 @@ from PIL import Image
 from convkit.cnn import load_checkpoint, load_model
 from convkit.cnn.datasets import load_dataset, split
 from convkit.cnn.runs import EpochReporter
-from convkit_cli import cli
+from convkit_cli import cli, main
 
 ARCH = "conv4-relu-pool2-dense"
 TINY = ["--arch", ARCH, "--epochs", "3", "--batch-size", "16"]
@@ -77,21 +77,22 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeyp
     assert full.exit_code == 0, full.output
     original = EpochReporter.on_batch_end
 
-    def ctrl_c(self, batch, n_batches, loss):
-        if len(self.context.history.epoch) == 2 and batch == 2:
+    def ctrl_c(self, batch, n_batches, loss):      # in epoch 4: the weight average (epochs 3-4) has begun
+        if len(self.context.history.epoch) == 3 and batch == 2:
             raise KeyboardInterrupt
         original(self, batch, n_batches, loss)
 
     monkeypatch.setattr(EpochReporter, "on_batch_end", ctrl_c)
     cut = _run([*args, "--out", tmp_path / "cut"])
     assert cut.exit_code == 130 and "--resume" in cut.output
-    assert load_checkpoint(tmp_path / "cut" / "checkpoint.npz").epoch == 2
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.npz").epoch == 3
     assert not (tmp_path / "cut" / "metrics.json").exists()
     monkeypatch.setattr(EpochReporter, "on_batch_end", original)
     bad = _run(["train", "--resume", "--out", tmp_path / "cut", "--lr", "0.5"])
     assert bad.exit_code == 2 and "--lr" in bad.output
-    resumed = _run(["train", "--resume", "--out", tmp_path / "cut", "--epochs", "4"])
+    resumed = _run(["train", "--resume", "--out", tmp_path / "cut"])          # the run's own 4 epochs
     assert resumed.exit_code == 0, resumed.output
+    assert "epoch   4/4" in resumed.output and "mean of epochs 3-4" in resumed.output
     a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.params()
     b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.params()
     assert a.keys() == b.keys()
@@ -103,6 +104,16 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeyp
     ma = json.loads((tmp_path / "full" / "metrics.json").read_text())
     mb = json.loads((tmp_path / "cut" / "metrics.json").read_text())
     assert ma["test_accuracy"] == mb["test_accuracy"] and ma["confusion_matrix"] == mb["confusion_matrix"]
+
+
+def test_average_zero_keeps_the_epoch_of_lowest_val_loss(tmp_path, data_file):
+    out = tmp_path / "run"
+    r = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--average", "0"])
+    assert r.exit_code == 0, r.output
+    with open(out / "history.csv") as f:
+        val = [float(row["val_loss"]) for row in csv.DictReader(f)]
+    best = int(np.argmin(val)) + 1
+    assert json.loads((out / "metrics.json").read_text())["model"] == f"epoch {best} (lowest val_loss)"
 
 
 def test_predict_resizes_like_skimage(tmp_path, data_file):
@@ -129,6 +140,7 @@ def test_predict_resizes_like_skimage(tmp_path, data_file):
     (["train", "--arch", "conv8-banana-dense", "--epochs", "1"], "unknown token 'banana'"),
     (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["train", "--resume", "--out", "missing"], "cannot resume: no run.json"),
+    (["train", "--average", "nan"], "average must be a fraction of the epochs in"),
     (["predict", "missing.npz", "x.png"], "file not found"),
     (["evaluate", "missing.npz"], "file not found"),
 ])
@@ -137,6 +149,14 @@ def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, args, match):
     r = _run(args)
     assert r.exit_code == 2
     assert match in r.output and len(r.output.strip().splitlines()) <= 2 and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("value", ["2", "-1", "abc"])
+def test_bad_average_through_the_console_script(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--average", value])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and "'--average'" in err and "Traceback" not in err
 
 
 def test_predict_rejects_non_image(tmp_path, data_file):

@@ -4,9 +4,9 @@ Ctrl-C and exact resume."""
 import numpy as np
 import pytest
 
+from convkit import batched
 from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, WeightAverage, load_checkpoint, softmax_cross_entropy)
-from convkit import batched
 from convkit.cnn.training import shift_images, stratified_split
 
 
@@ -218,8 +218,8 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path):
     ck = load_checkpoint(ck_path)
     assert ck.epoch == 2 and ck.fit_state["seed"] == 3
     resumed = ck.model
-    history = resumed.fit(X, y, optimizer=ck.optimizer, callbacks=[EarlyStopping(patience=10), ModelCheckpoint(ck_path)],
-                          resume=ck_path, **settings)
+    history = resumed.fit(X, y, optimizer=ck.optimizer, resume=ck_path, **settings,
+                          callbacks=[EarlyStopping(patience=10), ModelCheckpoint(ck_path)])
     assert history.epoch == [1, 2, 3, 4, 5] and not history.interrupted
     for key, value in full.params().items():
         np.testing.assert_array_equal(resumed.params()[key], value, err_msg=key)
@@ -286,9 +286,74 @@ def test_weight_average_resumes_exactly(tmp_path):
                  resume=ck_path, **settings)
     for key, value in full.params().items():
         np.testing.assert_array_equal(ck.model.params()[key], value, err_msg=key)
-    with pytest.raises(ValueError, match="averages weights from epoch 3, this run from epoch 2"):
+    with pytest.raises(ValueError, match="averages weights from epoch 3, this run from epoch 2, and epoch 2 is"):
         small_net(seed=1).fit(X, y, optimizer=Adam(0.01), callbacks=[WeightAverage(2), ModelCheckpoint(ck_path)],
                               resume=ck_path, **settings)
+    # more epochs, averaged from a later start: the mean of epochs 6-7 (all after the checkpoint's 5)
+    script = Scripted([0.0] * 7)
+    again = load_checkpoint(ck_path).model
+    again.fit(X, y, optimizer=load_checkpoint(ck_path).optimizer, callbacks=[WeightAverage(6), script],
+              resume=ck_path, **{**settings, "epochs": 7})
+    for key, value in again.params().items():
+        np.testing.assert_allclose(value, (script.weights[6][key] + script.weights[7][key]) / 2, rtol=1e-6,
+                                   atol=1e-7, err_msg=key)
+
+
+class InterruptAfter(Callback):
+    """Simulates Ctrl-C in the callbacks that run after an epoch (its logs already recorded)."""
+
+    def __init__(self, epoch):
+        self.at = epoch
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+        return False
+
+
+def test_interrupt_among_epoch_end_callbacks_rolls_the_epoch_back(tmp_path):
+    """Ctrl-C after epoch 4's logs but inside its callbacks: history, weights, optimizer and the
+    weight average return to the end of epoch 3, and resuming ends as the uninterrupted run."""
+    X, y = bars(60)
+    settings = dict(epochs=5, batch_size=8, seed=4, augment=1, validation_split=0.2)
+    full = small_net(seed=2)
+    full.fit(X, y, optimizer=Adam(0.01), callbacks=[EarlyStopping(patience=9), WeightAverage(3)], **settings)
+    part = small_net(seed=2)
+    ck_path = tmp_path / "ck.npz"
+    callbacks = [EarlyStopping(patience=9), WeightAverage(3), InterruptAfter(4), ModelCheckpoint(ck_path)]
+    history = part.fit(X, y, optimizer=Adam(0.01), callbacks=callbacks, **settings)
+    assert history.interrupted and history.epoch == [1, 2, 3] and len(history.history["loss"]) == 3
+    ck = load_checkpoint(ck_path)
+    assert ck.epoch == 3 and ck.callback_states["1.WeightAverage"][0]["count"] == 1
+    ck.model.fit(X, y, optimizer=ck.optimizer, callbacks=[EarlyStopping(patience=9), WeightAverage(3),
+                                                          InterruptAfter(0), ModelCheckpoint(ck_path)],
+                 resume=ck_path, **settings)
+    for key, value in full.params().items():
+        np.testing.assert_array_equal(ck.model.params()[key], value, err_msg=key)
+
+
+def test_early_stop_keeps_the_best_epoch_over_the_average():
+    X, y = bars(40)
+    model = small_net()
+    script = Scripted([3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    average = WeightAverage(2)
+    history = model.fit(X, y, epochs=7, optimizer=SGD(0.1), seed=0,
+                        callbacks=[script, EarlyStopping(patience=1), average])
+    assert history.stopped_early and average.count == 4 and not average.applies(history)
+    for key, value in script.weights[3].items():
+        np.testing.assert_array_equal(model.params()[key], value)
+
+
+def test_layer_objects_appear_once_and_results_leave_the_model_intact():
+    relu = ReLU()
+    with pytest.raises(ValueError, match="each layer object may appear once"):
+        Sequential([Conv2D(1, 2, 3), relu, Conv2D(2, 2, 3), relu])
+    model = Sequential([Conv2D(1, 2, 3), ReLU(), Flatten()], seed=0)     # a Flatten last: a view otherwise
+    rng = np.random.default_rng(0)
+    first = model.forward(rng.random((2, 1, 5, 5), dtype=np.float32), True)
+    kept = first.copy()
+    model.forward(rng.random((2, 1, 5, 5), dtype=np.float32), True)
+    np.testing.assert_array_equal(first, kept)
 
 
 def test_shift_images_against_loop():

@@ -2,8 +2,8 @@
 
 Layers (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax), the
 softmax cross-entropy loss, SGD and Adam, the Sequential model with its
-training loop and callbacks (early stopping, checkpoints, weight averaging), and safe model / checkpoint files. Datasets are
-in `convkit.cnn.datasets`.
+training loop and callbacks (early stopping, checkpoints, weight averaging),
+and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`.
 """
 
 from __future__ import annotations

@@ -192,7 +192,9 @@ class WeightAverage(Callback):
     nearer its centre than any one of them and usually generalises better than the last or the
     best-on-validation epoch (Izmailov et al., 2018; without batch norm nothing else needs
     recomputing). The mean is kept in float64 and is part of the checkpoint state, so a resumed
-    run averages exactly the same epochs. `count` is the number of epochs averaged so far.
+    run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
+    stopped early by EarlyStopping keeps that callback's best epoch instead: its averaging window
+    was cut short.
     """
 
     def __init__(self, start: int) -> None:
@@ -204,24 +206,33 @@ class WeightAverage(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if epoch >= self.start:
-            self.count += 1
-            for key, p in self.context.model.params().items():
-                if key not in self.mean:
-                    self.mean[key] = p.astype(np.float64)
-                else:
-                    self.mean[key] += (p - self.mean[key]) / self.count
+            n = self.count + 1                      # new arrays, assigned together with the count
+            params = self.context.model.params()
+            self.mean = {k: p.astype(np.float64) if n == 1 else self.mean[k] + (p - self.mean[k]) / n
+                         for k, p in params.items()}
+            self.count = n
         return False
 
     def on_train_end(self, history) -> None:
-        if self.count and not history.interrupted:
+        if self.applies(history):
             self.context.model.set_params(self.mean)
+
+    def applies(self, history) -> bool:
+        """Whether the model ends with the mean: something was averaged and training ran to
+        its end (an early stop keeps EarlyStopping's choice, the best epoch)."""
+        return bool(self.count) and not history.interrupted and not history.stopped_early
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"start": self.start, "count": self.count}, dict(self.mean)
 
     def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        if int(meta["count"]) and int(meta["start"]) != self.start:
-            raise ValueError(f"cannot resume: the checkpoint averages weights from epoch {meta['start']}, "
-                             f"this run from epoch {self.start}")
+        if int(meta["start"]) != self.start:
+            # a new start (a resumed run with more epochs): fine while all its epochs lie ahead
+            done = len(self.context.history.epoch) if self.context else 0
+            if self.start <= done:
+                raise ValueError(f"cannot resume: the checkpoint averages weights from epoch {meta['start']}, "
+                                 f"this run from epoch {self.start}, and epoch {self.start} is already done")
+            self.count, self.mean = 0, {}
+            return
         self.count = int(meta["count"])
         self.mean = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}

@@ -298,15 +298,18 @@ class MaxPool2D(Pool2D):
 
 
 class Flatten(Layer):
-    """(N, ...) -> (N, prod(...))."""
+    """(N, ...) -> (N, prod(...)); a view inside a model, a copy when the result leaves it (the
+    array viewed may be a neighbour's work array, overwritten by the next step)."""
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if training:
             self._cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        y = x.reshape(x.shape[0], -1)
+        return y.copy() if training and not self.reuse_output else y
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad.reshape(self._cache)
+        g = grad.reshape(self._cache)
+        return g if self.reuse_output else g.copy()
 
     def output_shape(self, shape: tuple) -> tuple:
         return (int(np.prod(shape)),)

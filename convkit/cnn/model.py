@@ -62,6 +62,9 @@ class Sequential:
         self.layers = list(layers)
         if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
             raise TypeError(f"layers must be a non-empty sequence of convkit.cnn layers, got {layers!r}")
+        if len({id(layer) for layer in self.layers}) != len(self.layers):
+            raise ValueError("each layer object may appear once in a Sequential (a layer keeps the cache of "
+                             "its last call); create a new ReLU() etc. for every position")
         self.dtype = _float_dtype(dtype)
         for layer in self.layers:
             layer.astype(self.dtype)

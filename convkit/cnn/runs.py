@@ -10,7 +10,8 @@ folder:
                         (``average``), else the epoch of lowest validation loss
 ``checkpoint.npz``      the last completed epoch (weights, optimizer, history)
 ``history.csv``         one row per epoch
-``metrics.json``        test loss and accuracy, epochs run, seconds
+``metrics.json``        test loss and accuracy, which weights the model holds,
+                        epochs run, seconds
 ``curves.png``          loss and accuracy per epoch
 ``confusion.png``       the test confusion matrix
 ======================  =====================================================
@@ -102,20 +103,22 @@ class RunResult:
 class EpochReporter(Callback):
     """Forward epoch and batch events to plain functions (the CLI's progress bar and lines)."""
 
-    def __init__(self, begin: Callable[[int, int], None] | None = None,
+    def __init__(self, begin: Callable[[int, int, int], None] | None = None,
                  batch: Callable[[int, int], None] | None = None,
                  end: Callable[[int, dict], None] | None = None) -> None:
         self.begin, self.batch, self.end = begin, batch, end
-        self._n_batches = 0
+        self._n_batches = self._epochs = 0
 
     def on_train_begin(self, context) -> None:
         super().on_train_begin(context)
         bs = int(context.fit_state["batch_size"])
         self._n_batches = (int(context.fit_state["n_train"]) + bs - 1) // bs
+        self._epochs = int(context.fit_state["epochs"])
 
     def on_epoch_begin(self, epoch: int) -> None:
+        """Calls begin(epoch, total epochs, batches per epoch)."""
         if self.begin:
-            self.begin(epoch, self._n_batches)
+            self.begin(epoch, self._epochs, self._n_batches)
 
     def on_batch_end(self, batch: int, n_batches: int, loss: float) -> None:
         if self.batch:
@@ -192,13 +195,14 @@ def evaluate_model(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict,
             confusion_matrix(labels, proba.argmax(axis=1), k))
 
 
-def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
-              callbacks: Sequence[Callback] = ()) -> RunResult:
+def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
+              callbacks: Sequence[Callback] = (), epochs: int | None = None) -> RunResult:
     """Train per `config` into the run folder `out`; see the module docstring for the files.
 
     `resume=True` continues the checkpoint in `out` with the settings stored in
-    its run.json (`config` is then ignored except `epochs`, the total to reach);
-    the result equals an uninterrupted run bit for bit. Ctrl-C during training
+    its run.json (`config` is then ignored; `epochs` changes the total to reach,
+    which moves the start of the weight average along); the result equals an
+    uninterrupted run with those settings bit for bit. Ctrl-C during training
     writes the checkpoint and returns a result with ``interrupted=True``.
     """
     from .datasets import load_dataset, split
@@ -211,7 +215,8 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
         prepare_run_folder(out, resume=True)
         try:
             stored = json.loads(paths["config"].read_text())
-            config = RunConfig(**{**stored, "epochs": config.epochs})
+            stored.setdefault("average", 0.0)       # run folders from before weight averaging
+            config = RunConfig(**{**stored, **({"epochs": int(epochs)} if epochs else {})})
         except (ValueError, TypeError) as exc:
             raise ValueError(f"cannot resume: {paths['config']} is not a convkit run file ({exc})") from None
     config.check()
@@ -254,9 +259,11 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
         return RunResult(out, history, True, class_names=data.class_names)
     _write_history(paths["history"], history)
     model_from = f"epoch {best_cb.best_epoch} (lowest {monitor})"
-    if average is not None and average.count:       # the model now holds the mean weights
+    averaged = None
+    if average is not None and average.applies(history):       # the model now holds the mean weights
         model.save(paths["model"], overwrite=True)
-        model_from = f"mean of epochs {average.start}-{len(history.epoch)}"
+        averaged = (len(history.epoch) - average.count + 1, len(history.epoch))
+        model_from = f"mean of epochs {averaged[0]}-{averaged[1]}"
     best = load_model(paths["model"])
     test_metrics, confusion = evaluate_model(best, test.images, test.labels)
     metrics = {"dataset": config.dataset, "test_loss": test_metrics["loss"],
@@ -269,7 +276,7 @@ def train_run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False
                "class_names": data.class_names, "confusion_matrix": confusion.tolist()}
     from .plots import plot_confusion, plot_curves
     plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
-                overwrite=True, averaged=(average.start, len(history.epoch)) if average and average.count else None)
+                overwrite=True, averaged=averaged)
     plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True,
                    title=f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}")
     _write_json(paths["metrics"], metrics)

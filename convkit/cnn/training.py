@@ -56,6 +56,12 @@ class History:
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
 
+    def truncate(self, n: int) -> None:
+        """Keep the first `n` epochs only."""
+        del self.epoch[n:]
+        for values in self.history.values():
+            del values[n:]
+
     def to_dict(self) -> dict[str, Any]:
         return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()},
                 "interrupted": self.interrupted, "stopped_early": self.stopped_early,
@@ -106,8 +112,20 @@ def _check_data(model, X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
     return X, y.astype(np.intp)
 
 
-def _snapshot(model, optimizer) -> tuple[dict, dict]:
-    return ({k: v.copy() for k, v in model.params().items()}, optimizer.state_dict())
+def _snapshot(context: FitContext) -> tuple:
+    """Everything an epoch changes: weights, optimizer state, callback states, epochs logged.
+    (Callbacks replace their state arrays rather than write into them, so references do.)"""
+    return ({k: v.copy() for k, v in context.model.params().items()}, context.optimizer.state_dict(),
+            [cb.state_dict() for cb in context.callbacks], len(context.history.epoch))
+
+
+def _roll_back(context: FitContext, saved: tuple) -> None:
+    params, opt_state, cb_states, n = saved
+    context.model.set_params(params)
+    context.optimizer.load_state_dict(opt_state)
+    for cb, state in zip(context.callbacks, cb_states):
+        cb.load_state_dict(*state)
+    context.history.truncate(n)
 
 
 def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation_data=None,
@@ -123,7 +141,8 @@ def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation
     optimizer state, history and callback states are restored and the run
     continues after the checkpoint's epoch with the same seed and settings
     (a mismatch raises ValueError). Ctrl-C (KeyboardInterrupt) during training
-    rolls weights and optimizer back to the end of the last complete epoch,
+    rolls weights, optimizer, callback states and history back to the end of
+    the last complete epoch (one whose callbacks have all run),
     calls each callback's ``on_interrupt`` (ModelCheckpoint saves), sets
     ``history.interrupted`` and returns instead of raising.
     """
@@ -168,11 +187,10 @@ def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation
         start = _restore(context, checkpoint)
         history = context.history
     n, bs = len(X), int(batch_size)
-    epoch = start
-    saved = _snapshot(model, optimizer)
+    saved = _snapshot(context)
     try:
         for epoch in range(start, int(epochs)):
-            saved = _snapshot(model, optimizer)
+            saved = _snapshot(context)
             t0 = time.perf_counter()
             for cb in callbacks:
                 cb.on_epoch_begin(epoch + 1)
@@ -202,12 +220,12 @@ def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation
                 stop = bool(cb.on_epoch_end(epoch + 1, logs)) or stop
             for cb in callbacks:
                 cb.after_epoch(epoch + 1, logs)
+            saved = None                            # complete: its callbacks have all run
             if stop:
                 break
     except KeyboardInterrupt:
-        if len(history.epoch) < epoch + 1:          # the interrupted epoch never completed
-            model.set_params(saved[0])
-            optimizer.load_state_dict(saved[1])
+        if saved is not None:                       # the interrupted epoch never completed
+            _roll_back(context, saved)
         history.interrupted = True
         for cb in callbacks:
             cb.on_interrupt(len(history.epoch))
