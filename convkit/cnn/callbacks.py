@@ -231,7 +231,8 @@ class WeightAverage(Callback):
             done = len(self.context.history.epoch) if self.context else 0
             if self.start <= done:
                 raise ValueError(f"cannot resume: the checkpoint averages weights from epoch {meta['start']}, "
-                                 f"this run from epoch {self.start}, and epoch {self.start} is already done")
+                                 f"this run from epoch {self.start}, and epoch {self.start} is already done "
+                                 f"(keep the run's epoch total)")
             self.count, self.mean = 0, {}
             return
         self.count = int(meta["count"])
