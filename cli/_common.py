@@ -25,6 +25,8 @@ def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
+        except FileExistsError as exc:
+            raise CLIError(str(exc).replace("overwrite=True", "--force")) from None
         except FileNotFoundError as exc:
             raise CLIError(f"file not found: {exc.filename or exc}") from None
         except IsADirectoryError as exc:

@@ -33,11 +33,14 @@ def _format_confusion(matrix, names) -> str:
 class _Progress:
     """A click progress bar per epoch on stderr and one summary line per epoch on stdout."""
 
-    def __init__(self) -> None:
-        self.total = 0
-        self.bar = None
+    def __init__(self, header: str) -> None:
+        self.header, self.total = header, 0      # the header waits for the first epoch: a bad
+        self.bar = None                          # setting then gets its error line alone
 
     def begin(self, epoch: int, total_epochs: int, n_batches: int) -> None:
+        if self.header:
+            click.echo(self.header, err=True)
+            self.header = ""
         self.total = total_epochs
         self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
                                      file=sys.stderr, width=30, show_eta=False)
@@ -84,7 +87,7 @@ class _Progress:
 @click.option("--augment", type=click.IntRange(min=0), default=1, show_default=True,
               help="Random shifts of up to this many pixels each epoch (0 = off).")
 @click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Stop after this many epochs without a better validation loss (0 = never).")
+              help="Stop after this many epochs in a row without a better validation loss (0 = never).")
 @click.option("--average", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="The model is the mean of the weights after each of this last fraction of the epochs "
                    "(stochastic weight averaging); 0 = the epoch with the lowest validation loss (training "
@@ -124,8 +127,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
                        patience=patience, average=average)
     # a resumed run keeps its own total unless --epochs is given
     epochs_given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
-    progress = _Progress()
-    click.echo(f"{'resuming' if resume else 'training'} in {out}", err=True)
+    progress = _Progress(f"{'resuming' if resume else 'training'} in {out}")
     try:
         result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
                            callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])

@@ -31,7 +31,7 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
         if not out.exists() and src.resolve() == out.resolve():
             raise ValueError(f"output {str(out)!r} is the input file; choose another name")
     if out.exists() and not overwrite:
-        raise FileExistsError(f"output {str(out)!r} exists; use --force (overwrite=True) to replace it")
+        raise FileExistsError(f"output {str(out)!r} exists; pass overwrite=True to replace it")
     return out
 
 

@@ -149,7 +149,8 @@ def test_several_images_into_a_folder(folder):
 
 def test_force_replaces_an_existing_output(folder):
     (folder / "camera_edge.png").write_bytes(b"old")
-    assert run("filter", folder / "camera.png", "-k", "edge").exit_code == 2
+    refused = run("filter", folder / "camera.png", "-k", "edge")
+    assert refused.exit_code == 2 and "exists; pass --force to replace it" in refused.output
     assert (folder / "camera_edge.png").read_bytes() == b"old"
     assert run("filter", folder / "camera.png", "-k", "edge", "--force").exit_code == 0
     assert u8(folder / "camera_edge.png").shape == (256, 256)

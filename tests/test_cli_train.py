@@ -148,7 +148,7 @@ def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, args, match):
     monkeypatch.chdir(tmp_path)
     r = _run(args)
     assert r.exit_code == 2
-    assert match in r.output and len(r.output.strip().splitlines()) <= 2 and "Traceback" not in r.output
+    assert match in r.output and len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
 
 
 @pytest.mark.parametrize("value", ["2", "-1", "abc"])

@@ -278,7 +278,7 @@ def test_write_errors_leave_nothing(tmp_path, name, image, kwargs, error, match)
 def test_refuses_overwrite_and_input(tmp_path):
     path = tmp_path / "a.png"
     write_image(path, np.zeros((2, 2), np.uint8))
-    with pytest.raises(FileExistsError, match="exists; use --force"):
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
         write_image(path, np.ones((2, 2), np.uint8))
     np.testing.assert_array_equal(read_image_raw(path), 0)
     write_image(path, np.ones((2, 2), np.uint8), overwrite=True)
