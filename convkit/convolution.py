@@ -5,10 +5,10 @@ padded by the boundary rule, with the kernel (flipped for convolution,
 conjugated for correlation, spread out by the dilation), keeping every
 stride-th sample. The direct engine (`convkit.direct`) computes exactly that;
 the FFT engines (`convkit.spectral`) compute the same window of a linear
-convolution. This module owns the public checks, the modes, dtypes and exact
-integers; the problem's geometry and the cost model that picks the engine are
-in `convkit._plan`, the NaN/Inf handling of the FFT engines in
-`convkit._nonfinite`.
+convolution. This module owns the public checks and the modes; the problem's geometry and
+the cost model that picks the engine are in `convkit._plan`, running a problem
+on an engine (accumulator dtypes, exact integers) in `convkit._run`, the
+NaN/Inf handling of the FFT engines in `convkit._nonfinite`.
 
 With the keyword-only options at their defaults the results equal
 ``scipy.signal.convolve`` / ``correlate`` / ``fftconvolve``.
@@ -19,18 +19,17 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import direct, spectral
-from ._nonfinite import patch_nonfinite
-from ._plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound, numpy_1d
+from . import spectral
+from ._plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound
+from ._run import run_direct, run_fft
 from .batched import conv2d
-from .boundary import normalize_boundary, pad_indices
+from .boundary import normalize_boundary
 from .windows import normalize_axes, per_axis
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d"]
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
-_NOPAD_MIN = 1 << 16       # 'same' outputs from this size skip the padded copy
 
 
 def _check_mode(mode: str) -> str:
@@ -54,90 +53,6 @@ def _as_numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
                         f"got dtype {arr.dtype}")
     return arr
 
-
-# ----------------------------------------------------------------------------- engines
-
-def _run_direct(p: Problem, workers: int | None) -> np.ndarray:
-    rdtype = p.rdtype
-    check_range = False
-    if rdtype.kind in "biu":
-        bound = int_bound(p)
-        info = np.iinfo(np.int64 if rdtype.kind == "b" else rdtype)
-        if rdtype.kind != "b" and bound <= info.max:
-            acc = rdtype
-        elif bound < 2.0**63:
-            acc, check_range = np.dtype(np.int64), rdtype.kind != "b"
-        else:
-            acc, check_range = np.dtype(object), True
-    elif rdtype == np.float16:
-        acc = np.dtype(np.float32)
-    else:
-        acc = rdtype
-    if acc != object and numpy_1d(p):
-        mode = p.mode
-        out = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
-        return _finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
-    reverse = tuple(slice(None, None, -1) if ax in p.axes else slice(None) for ax in range(p.b.ndim))
-    w = p.b[reverse]
-    out = None
-    if (p.mode == "same" and acc != object and all(s == 1 for s in p.stride)
-            and p.a.size >= _NOPAD_MIN and p.a.shape == p.out_shape):
-        maps = [pad_indices(p.a.shape[ax], *pads, p.boundary) for ax, pads in zip(p.axes, p.pads)]
-        out = direct.correlate_same(p.a, w, p.axes, p.dilation, p.pads, maps, p.cval, acc, workers)
-    if out is None:
-        xp = p.padded(acc if acc != object else None)
-        out = direct.correlate_valid(xp, w, p.axes, p.stride, p.dilation, acc, workers)
-    return _finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
-
-
-def _finish_int(out: np.ndarray, rdtype: np.dtype, check_range: bool) -> np.ndarray:
-    if rdtype.kind == "b":
-        return out != 0
-    if check_range and out.size:
-        info = np.iinfo(rdtype)
-        lo, hi = out.min(), out.max()
-        if lo < info.min or hi > info.max:
-            worst = hi if hi > info.max else lo
-            raise OverflowError(
-                f"the exact result ({int(worst)}) does not fit the result dtype {rdtype} "
-                f"[{info.min}, {info.max}]; cast the inputs to "
-                + ("float64 or object (Python ints)" if rdtype.itemsize == 8 else "int64") + " first")
-    return out.astype(rdtype)
-
-
-def _run_fft(p: Problem, method: str, workers: int | None) -> np.ndarray:
-    rdtype = p.rdtype
-    fdtype = spectral.fft_dtype(p.a.dtype, p.b.dtype)
-    kernel = p.stuffed_kernel().astype(fdtype, copy=False)
-    active = [i for i, k in enumerate(p.extent) if k > 1]
-    if p.zero_padding:
-        x = p.a.astype(fdtype, copy=False)
-        starts = [p.starts[i] for i in active]
-    else:
-        x = p.padded(fdtype)
-        starts = [p.extent[i] - 1 for i in active]
-    axes = tuple(p.axes[i] for i in active)
-    lengths = [p.lengths[i] for i in active]
-    finite = p.rdtype.kind in "biu" or bool(np.isfinite(x).all())
-    if not finite:
-        x = np.where(np.isfinite(x), x, 0).astype(fdtype, copy=False)
-    if method == "oa":
-        out = spectral.oa_window(x, kernel, axes[0], starts[0], lengths[0], workers)
-    else:
-        out = spectral.fft_window(x, kernel, axes, tuple(starts), tuple(lengths), workers)
-    strided = tuple(slice(None, None, p.stride[p.axes.index(ax)]) if ax in p.axes else slice(None)
-                    for ax in range(out.ndim))
-    out = out[strided]
-    if not finite:
-        out = np.array(out)
-        patch_nonfinite(p, out)
-    if rdtype.kind in "biu":
-        out = np.rint(out)
-        return _finish_int(out, rdtype, check_range=True)
-    return out.astype(rdtype, copy=False)
-
-
-# ----------------------------------------------------------------------------- public API
 
 def _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilation) -> bool:
     """A small 1-D float problem with default options: numpy's convolve is the whole job.
@@ -213,8 +128,8 @@ def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, wo
     # NaN/Inf propagate silently into the outputs that see them, as in scipy
     with np.errstate(invalid="ignore", over="ignore"):
         if method == "direct":
-            return _run_direct(p, workers)
-        return _run_fft(p, method, workers)
+            return run_direct(p, workers)
+        return run_fft(p, method, workers)
 
 
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
