@@ -9,8 +9,10 @@ callbacks) at the start of `fit` and then hooks, all optional:
 is final: checkpoints write here), ``on_interrupt(epoch)`` (Ctrl-C, weights
 already rolled back to the end of the last complete epoch) and
 ``on_train_end(history)``. Epoch numbers are 1-based counts of completed
-epochs. Callbacks with state (EarlyStopping) export it with
-``state_dict() -> (json_dict, arrays)`` so a resumed run continues exactly.
+epochs. Callbacks with state (EarlyStopping, WeightAverage) export it with
+``state_dict() -> (json_dict, arrays)`` so a resumed run continues exactly;
+they replace their arrays rather than write into them, so a state taken at
+the start of an epoch stays valid for rolling that epoch back after Ctrl-C.
 Progress bars belong to the CLI.
 """
 

@@ -208,6 +208,8 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     from .datasets import load_dataset, split
     from .model import Sequential
     from .serialize import load_checkpoint, load_model
+    if config is None and not resume:
+        raise TypeError("train_run needs a RunConfig (None only with resume=True)")
     t0 = time.perf_counter()
     out = Path(out)
     paths = {k: out / v for k, v in RUN_FILES.items()}

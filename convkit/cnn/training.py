@@ -115,17 +115,19 @@ def _check_data(model, X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
 def _snapshot(context: FitContext) -> tuple:
     """Everything an epoch changes: weights, optimizer state, callback states, epochs logged.
     (Callbacks replace their state arrays rather than write into them, so references do.)"""
+    h = context.history
     return ({k: v.copy() for k, v in context.model.params().items()}, context.optimizer.state_dict(),
-            [cb.state_dict() for cb in context.callbacks], len(context.history.epoch))
+            [cb.state_dict() for cb in context.callbacks], (len(h.epoch), h.best_epoch, h.stopped_early))
 
 
 def _roll_back(context: FitContext, saved: tuple) -> None:
-    params, opt_state, cb_states, n = saved
+    params, opt_state, cb_states, (n, best_epoch, stopped_early) = saved
     context.model.set_params(params)
     context.optimizer.load_state_dict(opt_state)
     for cb, state in zip(context.callbacks, cb_states):
         cb.load_state_dict(*state)
     context.history.truncate(n)
+    context.history.best_epoch, context.history.stopped_early = best_epoch, stopped_early
 
 
 def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation_data=None,
