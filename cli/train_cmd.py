@@ -17,7 +17,7 @@ __all__ = ["train", "evaluate", "predict"]
 
 _DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"   # = convkit.cnn.arch.DEFAULT_ARCH
 _RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
-                "augment", "patience", "average")
+                "augment", "patience", "average", "image_size", "resize", "gray")
 
 
 def _format_confusion(matrix, names) -> str:
@@ -92,6 +92,12 @@ class _Progress:
               help="The model is the mean of the weights after each of this last fraction of the epochs "
                    "(stochastic weight averaging); 0 = the epoch with the lowest validation loss (training "
                    "loss without validation). A run stopped early by --patience keeps its best epoch.")
+@click.option("--image-size", default=None, metavar="N|HxW",
+              help="Image folders: resize every image to this.  [default: the most common size]")
+@click.option("--resize/--no-resize", default=True, show_default=True,
+              help="Image folders: --no-resize requires all images to have one size.")
+@click.option("--gray/--rgb", default=None,
+              help="Image folders: one channel or three.  [default: gray unless some image is colour]")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run folder.  [default: runs/<dataset>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
@@ -100,7 +106,7 @@ class _Progress:
 @library_errors
 def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: float, optimizer: str, seed: int,
           val_split: float, test_split: float, arch: str, augment: int, patience: int, average: float,
-          out: str | None,
+          image_size: str | None, resize: bool, gray: bool | None, out: str | None,
           resume: bool, force: bool) -> None:
     """Train a CNN and save the run (model, checkpoint, history, metrics, plots) in a folder.
 
@@ -124,7 +130,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
                            f"(only --epochs and --out may be given)")
     config = RunConfig(dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                        seed=seed, val_split=val_split, test_split=test_split, arch=arch, augment=augment,
-                       patience=patience, average=average)
+                       patience=patience, average=average, image_size=image_size, resize=resize, gray=gray)
     # a resumed run keeps its own total unless --epochs is given
     epochs_given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
     progress = _Progress(f"{'resuming' if resume else 'training'} in {out}")
@@ -144,6 +150,13 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     click.echo("confusion matrix (rows: true class):")
     click.echo(_format_confusion(result.confusion, result.class_names))
     click.echo(f"saved {out}/: model.npz checkpoint.npz history.csv metrics.json curves.png confusion.png")
+
+
+def _folder_options(run: dict) -> dict:
+    """The image-folder settings of a run.json (absent in runs made before they existed)."""
+    from convkit.cnn.runs import RunConfig
+    return RunConfig(image_size=run.get("image_size"), resize=bool(run.get("resize", True)),
+                     gray=run.get("gray")).dataset_options()
 
 
 def _load(model_path: str):
@@ -169,11 +182,13 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
         if not run_file.is_file():
             raise CLIError(f"no --dataset given and no {RUN_FILES['config']} beside {model}; pass --dataset")
         run = json.loads(run_file.read_text())
-        data = load_dataset(run["dataset"], seed=int(run["seed"]))
+        data = load_dataset(run["dataset"], seed=int(run["seed"]), **_folder_options(run))
         data = split(data, float(run["test_split"]), float(run["val_split"]), seed=int(run["seed"]))[2]
         what = f"{run['dataset']} (test split)"
     else:
-        data = load_dataset(dataset)
+        shape = tuple(net.input_shape or ())                # an image folder is read at the model's size
+        options = {"size": shape[1:], "gray": shape[0] == 1} if len(shape) == 3 else {}
+        data = load_dataset(dataset, **options)
         what = dataset
     if net.input_shape is not None and tuple(net.input_shape) != data.images.shape[1:]:
         raise CLIError(f"model {model} takes C x H x W = {tuple(net.input_shape)} images, "

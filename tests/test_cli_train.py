@@ -116,6 +116,41 @@ def test_average_zero_keeps_the_epoch_of_lowest_val_loss(tmp_path, data_file):
     assert json.loads((out / "metrics.json").read_text())["model"] == f"epoch {best} (lowest val_loss)"
 
 
+def test_image_folder_options(tmp_path):
+    """An image folder of mixed sizes: --no-resize names an odd image; --image-size and --gray set
+    the input the model records; evaluate reads a folder at the model's size."""
+    from skimage.transform import resize
+    rng = np.random.default_rng(0)
+    for c, (h, w) in (("dark", (10, 10)), ("light", (12, 9))):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(8):
+            level = 40 if c == "dark" else 210
+            rgb = np.clip(level + rng.integers(-30, 30, (h, w, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(rgb).save(tmp_path / "imgs" / c / f"{i}.png")
+    folder = tmp_path / "imgs"
+    refused = _run(["train", "--dataset", folder, "--out", tmp_path / "a", *TINY, "--no-resize"])
+    assert refused.exit_code == 2 and "mixed sizes and resizing is off: light/0.png is (12, 9)" in refused.output
+    assert not (tmp_path / "a").exists()
+    out = tmp_path / "b"
+    r = _run(["train", "--dataset", folder, "--out", out, *TINY, "--image-size", "6x5", "--gray"])
+    assert r.exit_code == 0, r.output
+    assert load_model(out / "model.npz").input_shape == (1, 6, 5)
+    e = _run(["evaluate", out / "model.npz", "--dataset", folder, "--json"])
+    assert e.exit_code == 0, e.output
+    # independent: skimage's luminance and resize of every image, scored by the saved model
+    from skimage.color import rgb2gray
+    names = [(k, p) for k, c in enumerate(("dark", "light")) for p in sorted((folder / c).iterdir())]
+    x = np.stack([resize(rgb2gray(np.asarray(Image.open(p)) / 255), (6, 5), order=1, anti_aliasing=True)
+                  for _, p in names])[:, None].astype(np.float32)
+    labels = np.array([k for k, _ in names])
+    proba = load_model(out / "model.npz").predict_proba(x)
+    got = json.loads(e.output)
+    assert got["accuracy"] == pytest.approx(np.mean(proba.argmax(axis=1) == labels))
+    assert got["loss"] == pytest.approx(-np.mean(np.log(proba[np.arange(len(labels)), labels])), rel=1e-4)
+    bad = _run(["train", "--dataset", folder, "--out", tmp_path / "c", *TINY, "--image-size", "6x"])
+    assert bad.exit_code == 2 and "image size must be N or HxW" in bad.output
+
+
 def test_predict_resizes_like_skimage(tmp_path, data_file):
     from skimage.transform import resize
     out = tmp_path / "run"

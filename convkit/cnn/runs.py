@@ -62,6 +62,9 @@ class RunConfig:
     augment: int = 1
     patience: int = 0
     average: float = 0.5
+    image_size: str | None = None
+    resize: bool = True
+    gray: bool | None = None
 
     def average_start(self) -> int:
         """First epoch (1-based) of the weight average: the last `average` fraction of the
@@ -69,6 +72,19 @@ class RunConfig:
         if not self.average:
             return 0
         return self.epochs - max(1, int(self.average * self.epochs + 0.5)) + 1
+
+    def dataset_options(self) -> dict:
+        """`load_dataset` keywords for image folders: size (from "N" or "HxW"), resize, gray."""
+        size = None
+        if self.image_size:
+            parts = str(self.image_size).lower().split("x")
+            try:
+                size = tuple(int(v) for v in parts) * (2 // len(parts))
+            except ValueError:
+                size = ()
+            if len(size) != 2 or min(size) < 1:
+                raise ValueError(f"image size must be N or HxW with positive integers, got {self.image_size!r}")
+        return {"size": size, "resize": bool(self.resize), "gray": self.gray}
 
     def check(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -83,6 +99,7 @@ class RunConfig:
             raise ValueError(f"augment and patience must be >= 0, got {self.augment!r}, {self.patience!r}")
         if not 0 <= self.average <= 1:
             raise ValueError(f"average must be a fraction of the epochs in [0, 1], got {self.average!r}")
+        self.dataset_options()
         if not (0 <= self.val_split < 1 and 0 < self.test_split < 1 and self.val_split + self.test_split < 1):
             raise ValueError(f"val_split in [0, 1) and test_split in (0, 1) with a sum below 1 are needed, "
                              f"got {self.val_split!r}, {self.test_split!r}")
@@ -223,7 +240,7 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
             raise ValueError(f"cannot resume: {paths['config']} is not a convkit run file ({exc})") from None
     config.check()
     # everything that can fail on bad settings happens before the run folder is touched
-    data = load_dataset(config.dataset, seed=config.seed)
+    data = load_dataset(config.dataset, seed=config.seed, **config.dataset_options())
     train, val, test = split(data, config.test_split, config.val_split, seed=config.seed)
     shape = data.images.shape[1:]
     layers = build_layers(config.arch, shape, len(data.class_names))
