@@ -17,17 +17,19 @@ def median_time(func, repeat: int) -> float:
     return statistics.median(times)
 
 
-def paired_medians(f, g, repeat: int) -> tuple[float, float]:
-    """Median wall times of f() and g(), run alternately after one warm-up each,
-    so that a change in the machine's load hits both alike."""
+def paired_medians(f, g, repeat: int, min_seconds: float = 0.0, max_repeat: int = 400) -> tuple[float, float, float]:
+    """Median wall times of f() and g(), run alternately after one warm-up each, and the
+    median of the per-pair ratios f/g: a change in the machine's load (other jobs, clock
+    speed) hits both calls of a pair alike. At least `repeat` pairs, more (up to
+    `max_repeat`) until both sides have run `min_seconds`: short calls need many samples."""
     f()
     g()
     tf, tg = [], []
-    for _ in range(repeat):
+    while len(tf) < repeat or (min(sum(tf), sum(tg)) < min_seconds and len(tf) < max_repeat):
         t0 = time.perf_counter()
         f()
         tf.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         g()
         tg.append(time.perf_counter() - t0)
-    return statistics.median(tf), statistics.median(tg)
+    return statistics.median(tf), statistics.median(tg), statistics.median(a / b for a, b in zip(tf, tg))

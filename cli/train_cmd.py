@@ -126,7 +126,8 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     if resume:
         given = [o for o in _RUN_OPTIONS if ctx.get_parameter_source(o) == click.core.ParameterSource.COMMANDLINE]
         if given:
-            raise CLIError(f"--resume uses the run's own settings; drop --{given[0].replace('_', '-')} "
+            param = next(p for p in ctx.command.params if p.name == given[0])
+            raise CLIError(f"--resume uses the run's own settings; drop {'/'.join(param.opts + param.secondary_opts)} "
                            f"(only --epochs and --out may be given)")
     config = RunConfig(dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                        seed=seed, val_split=val_split, test_split=test_split, arch=arch, augment=augment,
@@ -174,7 +175,7 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     """Accuracy, loss and confusion matrix of a saved MODEL on a dataset."""
     from pathlib import Path
 
-    from convkit.cnn.datasets import load_dataset, split
+    from convkit.cnn.datasets import is_image_folder, load_dataset, split
     from convkit.cnn.runs import RUN_FILES, evaluate_model
     net = _load(model)
     run_file = Path(model).parent / RUN_FILES["config"]
@@ -187,12 +188,16 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
         what = f"{run['dataset']} (test split)"
     else:
         shape = tuple(net.input_shape or ())                # an image folder is read at the model's size
-        options = {"size": shape[1:], "gray": shape[0] == 1} if len(shape) == 3 else {}
+        folder = is_image_folder(dataset)
+        options = {"size": shape[1:], "gray": shape[0] == 1} if len(shape) == 3 and folder else {}
         data = load_dataset(dataset, **options)
         what = dataset
     if net.input_shape is not None and tuple(net.input_shape) != data.images.shape[1:]:
         raise CLIError(f"model {model} takes C x H x W = {tuple(net.input_shape)} images, "
                        f"the dataset has {data.images.shape[1:]}")
+    if net.class_names and list(net.class_names) != list(data.class_names):
+        raise CLIError(f"model {model} knows the classes {', '.join(net.class_names)}; the dataset has "
+                       f"{', '.join(data.class_names)}")
     metrics, confusion = evaluate_model(net, data.images, data.labels)
     names = list(net.class_names or data.class_names)
     if as_json:

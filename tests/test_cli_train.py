@@ -147,6 +147,12 @@ def test_image_folder_options(tmp_path):
     got = json.loads(e.output)
     assert got["accuracy"] == pytest.approx(np.mean(proba.argmax(axis=1) == labels))
     assert got["loss"] == pytest.approx(-np.mean(np.log(proba[np.arange(len(labels)), labels])), rel=1e-4)
+    other = tmp_path / "other"
+    for c in ("cat", "dog"):
+        (other / c).mkdir(parents=True)
+        Image.fromarray(np.zeros((6, 5), np.uint8)).save(other / c / "0.png")
+    wrong = _run(["evaluate", out / "model.npz", "--dataset", other])
+    assert wrong.exit_code == 2 and "knows the classes dark, light; the dataset has cat, dog" in wrong.output
     bad = _run(["train", "--dataset", folder, "--out", tmp_path / "c", *TINY, "--image-size", "6x"])
     assert bad.exit_code == 2 and "image size must be N or HxW" in bad.output
 
@@ -176,6 +182,7 @@ def test_predict_resizes_like_skimage(tmp_path, data_file):
     (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["train", "--resume", "--out", "missing"], "cannot resume: no run.json"),
     (["train", "--average", "nan"], "average must be a fraction of the epochs in"),
+    (["train", "--image-size", "16"], "apply to image folders (root/<class>/*.png), not to 'digits'"),
     (["predict", "missing.npz", "x.png"], "file not found"),
     (["evaluate", "missing.npz"], "file not found"),
 ])

@@ -128,7 +128,7 @@ class EarlyStopping(_Monitor):
             self.context.history.best_epoch = epoch
             return False
         self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and epoch < self.context.fit_state["epochs"]:   # the last epoch: no stop
             self.context.history.stopped_early = True
             return True
         return False

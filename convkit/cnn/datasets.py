@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "digits", "faces", "shapes",
+__all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
            "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split"]
 
 BUILTIN_DATASETS = ("digits", "faces", "shapes")
@@ -300,6 +300,12 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
     return Dataset(arr, np.array(labels), classes, root.name)
 
 
+def is_image_folder(name_or_path: str | os.PathLike) -> bool:
+    """Whether `load_dataset` reads this as an image folder (a folder without MNIST IDX files)."""
+    path = Path(os.fspath(name_or_path))
+    return path.is_dir() and not _idx_pairs(path)
+
+
 def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | Sequence[int] | None = None,
                  resize: bool = True, gray: bool | None = None) -> Dataset:
     """Load a built-in dataset by name or a dataset from a path.
@@ -310,12 +316,15 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
     and `gray` apply to image folders.
     """
     text = os.fspath(name_or_path)
+    path = Path(text)
+    if (size is not None or not resize or gray is not None) and not is_image_folder(text):
+        raise ValueError(f"image size, resizing and gray/RGB apply to image folders (root/<class>/*.png), "
+                         f"not to {text!r}")
     if text in BUILTIN_DATASETS:
         return {"digits": digits, "faces": faces}[text]() if text != "shapes" else shapes(seed=seed)
     if "," in text and not Path(text).exists():
         a, b = text.split(",", 1)
         return idx_dataset(a, b)
-    path = Path(text)
     if path.is_dir():
         if _idx_pairs(path):
             return idx_dataset(path)

@@ -218,8 +218,9 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
 
     `resume=True` continues the checkpoint in `out` with the settings stored in
     its run.json (`config` is then ignored; `epochs` changes the total to reach,
-    which moves the start of the weight average along); the result equals an
-    uninterrupted run with those settings bit for bit. Ctrl-C during training
+    which moves the start of the weight average along, and is recorded in
+    run.json); the result equals an uninterrupted run with those settings bit
+    for bit. A run that stopped early resumes straight to its evaluation. Ctrl-C during training
     writes the checkpoint and returns a result with ``interrupted=True``.
     """
     from .datasets import load_dataset, split
@@ -271,6 +272,11 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
             checkpoint = load_checkpoint(paths["checkpoint"])
         except ValueError as exc:
             raise ValueError(f"cannot resume from {paths['checkpoint']}: {exc}") from None
+        if config.epochs < checkpoint.epoch:
+            raise ValueError(f"cannot resume: {checkpoint.epoch} epochs are done, more than the {config.epochs} "
+                             f"epochs asked for")
+        if epochs:                                  # the new total is the run's from now on
+            _write_json(paths["config"], dataclasses.asdict(config))
     history = model.fit(train.images, train.labels, epochs=config.epochs, batch_size=config.batch_size,
                         optimizer=optimizer, validation_data=(val.images, val.labels) if len(val) else None,
                         seed=config.seed, callbacks=cbs, augment=config.augment, resume=checkpoint)

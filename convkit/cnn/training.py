@@ -188,6 +188,8 @@ def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation
     if checkpoint is not None:
         start = _restore(context, checkpoint)
         history = context.history
+        if history.stopped_early:                   # it ended; only on_train_end is left to run
+            start = int(epochs)
     n, bs = len(X), int(batch_size)
     saved = _snapshot(context)
     try:

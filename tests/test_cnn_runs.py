@@ -1,0 +1,122 @@
+"""train_run (what `convkit train` calls): resuming with a new epoch total, early stops, the
+saved model against the epochs it names, dataset options."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from convkit.cnn import Callback, EarlyStopping, SGD, load_checkpoint, load_model
+from convkit.cnn.datasets import load_dataset
+from convkit.cnn.runs import RunConfig, train_run
+
+from test_cnn_model import Scripted, bars, small_net
+
+ARCH = "conv4-relu-pool2-dense"
+
+
+@pytest.fixture()
+def data_file(tmp_path):
+    X, y = bars(96, seed=1)
+    path = tmp_path / "bars.npz"
+    np.savez(path, images=(X[:, 0] / X.max() * 255).astype(np.uint8), labels=y)
+    return path
+
+
+class CtrlC(Callback):
+    """Ctrl-C in the second batch of the epoch after `done` complete epochs."""
+
+    def __init__(self, done):
+        self.done = done
+
+    def on_batch_end(self, batch, n_batches, loss):
+        if len(self.context.history.epoch) == self.done and batch == 2:
+            raise KeyboardInterrupt
+
+
+class Weights(Callback):
+    """Each epoch's weights."""
+
+    def __init__(self):
+        self.by_epoch = {}
+
+    def on_epoch_end(self, epoch, logs):
+        self.by_epoch[epoch] = {k: v.copy() for k, v in self.context.model.params().items()}
+        return False
+
+
+def _config(data_file, **kw):
+    return RunConfig(dataset=str(data_file), arch=ARCH, batch_size=16, **{"epochs": 4, **kw})
+
+
+def test_resume_with_a_new_total_keeps_it(tmp_path, data_file):
+    """8 epochs asked, Ctrl-C after 2; resumed to 6 total and cut after 4; a plain resume then
+    ends at 6 (run.json records the new total), equal to an uninterrupted 6-epoch run."""
+    full = train_run(_config(data_file, epochs=6), tmp_path / "full")
+    out = tmp_path / "cut"
+    assert train_run(_config(data_file, epochs=8), out, callbacks=[CtrlC(2)]).interrupted
+    assert train_run(None, out, resume=True, epochs=6, callbacks=[CtrlC(4)]).interrupted
+    assert json.loads((out / "run.json").read_text())["epochs"] == 6
+    with pytest.raises(ValueError, match="4 epochs are done, more than the 3 epochs asked for"):
+        train_run(None, out, resume=True, epochs=3)
+    done = train_run(None, out, resume=True)
+    assert done.metrics["epochs_run"] == 6 and done.metrics["model"] == full.metrics["model"] == "mean of epochs 4-6"
+    for key, value in load_model(tmp_path / "full" / "model.npz").params().items():
+        np.testing.assert_array_equal(load_model(out / "model.npz").params()[key], value, err_msg=key)
+
+
+def test_average_zero_saves_the_epoch_it_names(tmp_path, data_file):
+    weights = Weights()
+    result = train_run(_config(data_file, epochs=5, average=0, lr=0.05), tmp_path / "run", callbacks=[weights])
+    best = int(np.argmin(result.history.history["val_loss"])) + 1
+    assert result.metrics["model"] == f"epoch {best} (lowest val_loss)"
+    for key, value in load_model(tmp_path / "run" / "model.npz").params().items():
+        np.testing.assert_array_equal(value, weights.by_epoch[best][key], err_msg=key)
+
+
+def test_old_run_files_resume_without_averaging(tmp_path, data_file):
+    out = tmp_path / "run"
+    assert train_run(_config(data_file, epochs=3), out, callbacks=[CtrlC(1)]).interrupted
+    stored = json.loads((out / "run.json").read_text())
+    for key in ("average", "image_size", "resize", "gray"):           # written before these existed
+        del stored[key]
+    (out / "run.json").write_text(json.dumps(stored))
+    done = train_run(None, out, resume=True)
+    assert done.metrics["model"].startswith("epoch ") and "(lowest val_loss)" in done.metrics["model"]
+
+
+def test_no_early_stop_on_the_last_epoch():
+    """Patience running out on the final epoch is the end of training, not an early stop."""
+    X, y = bars(40)
+    model = small_net()
+    script = Scripted([1.0, 2.0, 3.0])
+    history = model.fit(X, y, epochs=3, optimizer=SGD(0.1), seed=0, callbacks=[script, EarlyStopping(patience=2)])
+    assert history.epoch == [1, 2, 3] and not history.stopped_early
+
+
+def test_a_stopped_run_resumes_to_its_end(tmp_path):
+    """A checkpoint of a run that stopped early trains no further epochs when resumed."""
+    from convkit.cnn import ModelCheckpoint
+    X, y = bars(40)
+    model = small_net()
+    script = Scripted([3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    ck = tmp_path / "ck.npz"
+    model.fit(X, y, epochs=7, optimizer=SGD(0.1), seed=0,
+              callbacks=[script, EarlyStopping(patience=2), ModelCheckpoint(ck)])
+    saved = load_checkpoint(ck)
+    assert saved.history.stopped_early and saved.epoch == 5
+    again = saved.model
+    history = again.fit(X, y, epochs=7, optimizer=saved.optimizer, seed=0, resume=ck,
+                        callbacks=[Scripted([0.0] * 7), EarlyStopping(patience=2), ModelCheckpoint(ck)])
+    assert history.epoch == [1, 2, 3, 4, 5]
+    for key, value in script.weights[3].items():                    # restore-best still happens
+        np.testing.assert_array_equal(again.params()[key], value)
+
+
+def test_image_options_only_for_image_folders():
+    with pytest.raises(ValueError, match="apply to image folders .*not to 'digits'"):
+        load_dataset("digits", size=(16, 16))
+    with pytest.raises(ValueError, match="image size must be N or HxW"):
+        RunConfig(image_size="8x").check()
