@@ -220,8 +220,9 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     its run.json (`config` is then ignored; `epochs` changes the total to reach,
     which moves the start of the weight average along, and is recorded in
     run.json); the result equals an uninterrupted run with those settings bit
-    for bit. A run that stopped early resumes straight to its evaluation. Ctrl-C during training
-    writes the checkpoint and returns a result with ``interrupted=True``.
+    for bit. A run that stopped early resumes straight to its evaluation.
+    Ctrl-C during training writes the checkpoint and returns a result with
+    ``interrupted=True``.
     """
     from .datasets import load_dataset, split
     from .model import Sequential
@@ -275,11 +276,11 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         if config.epochs < checkpoint.epoch:
             raise ValueError(f"cannot resume: {checkpoint.epoch} epochs are done, more than the {config.epochs} "
                              f"epochs asked for")
-        if epochs:                                  # the new total is the run's from now on
-            _write_json(paths["config"], dataclasses.asdict(config))
     history = model.fit(train.images, train.labels, epochs=config.epochs, batch_size=config.batch_size,
                         optimizer=optimizer, validation_data=(val.images, val.labels) if len(val) else None,
                         seed=config.seed, callbacks=cbs, augment=config.augment, resume=checkpoint)
+    if resume and epochs:                           # accepted by fit: the run's total from now on
+        _write_json(paths["config"], dataclasses.asdict(config))
     if history.interrupted:
         return RunResult(out, history, True, class_names=data.class_names)
     _write_history(paths["history"], history)
