@@ -195,8 +195,8 @@ class WeightAverage(Callback):
     best-on-validation epoch (Izmailov et al., 2018; without batch norm nothing else needs
     recomputing). The mean is kept in float64 and is part of the checkpoint state, so a resumed
     run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
-    stopped early by EarlyStopping keeps that callback's best epoch instead: its averaging window
-    was cut short.
+    stopped early by EarlyStopping is left as EarlyStopping leaves it (its best epoch with
+    ``restore_best``): the averaging window was cut short.
     """
 
     def __init__(self, start: int) -> None:
