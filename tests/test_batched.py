@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import convkit.batched as batched
 from _conv_naive import conv2d_naive
+from _fd import fd_grad
 from convkit.batched import _geometry, conv2d
 from convkit.batched_grad import _conv2d_backward, _conv2d_grad_input, _conv2d_grad_weight
 
@@ -93,19 +94,6 @@ def test_dtypes():
     np.testing.assert_array_equal(got, conv2d_naive(xi, np.ones((1, 3, 2, 2))))
 
 
-def _fd_grad(f, a, eps=1e-6):
-    """Central finite differences of the scalar f() with respect to every entry of a (in place)."""
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        up = f()
-        a[i] = old - eps
-        down = f()
-        a[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
-
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), (1, 2, 2), ((2, 1), (1, 2), (2, 1)),
                                                      (3, 0, 1)])
@@ -118,8 +106,8 @@ def test_gradients_match_finite_differences(stride, padding, dilation, chunk, mo
     g = RNG.standard_normal(out.shape)
     loss = lambda: float((conv2d(x, w, stride=stride, padding=padding, dilation=dilation) * g).sum())  # noqa: E731
     s, d, pads = _geometry(x.shape, w.shape, stride, padding, dilation)
-    np.testing.assert_allclose(_conv2d_grad_input(g, w, x.shape, s, pads, d), _fd_grad(loss, x), atol=1e-6)
-    np.testing.assert_allclose(_conv2d_grad_weight(x, g, w.shape[2:], s, pads, d), _fd_grad(loss, w),
+    np.testing.assert_allclose(_conv2d_grad_input(g, w, x.shape, s, pads, d), fd_grad(loss, x), atol=1e-6)
+    np.testing.assert_allclose(_conv2d_grad_weight(x, g, w.shape[2:], s, pads, d), fd_grad(loss, w),
                                atol=1e-6)
 
 

@@ -7,24 +7,12 @@ import numpy as np
 import pytest
 
 from _conv_naive import conv2d_naive
+from _fd import fd_grad
 from convkit.cnn import (SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU, Softmax,
                          layer_from_config, softmax_cross_entropy)
 
 RNG = np.random.default_rng(1)
 
-
-def _fd_grad(f, a, eps=1e-6):
-    """Central finite differences of scalar f() with respect to every entry of a (in place)."""
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        up = f()
-        a[i] = old - eps
-        down = f()
-        a[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
 
 
 def _check_layer_grads(layer, x, atol=1e-6):
@@ -34,10 +22,10 @@ def _check_layer_grads(layer, x, atol=1e-6):
     loss = lambda: float((layer.forward(x, True) * g).sum())  # noqa: E731
     layer.forward(x, True)
     gx = layer.backward(g)
-    np.testing.assert_allclose(gx, _fd_grad(loss, x), atol=atol)
+    np.testing.assert_allclose(gx, fd_grad(loss, x), atol=atol)
     assert set(layer.grads) == set(layer.params)
     for key, p in layer.params.items():
-        np.testing.assert_allclose(layer.grads[key], _fd_grad(loss, p), atol=atol, err_msg=key)
+        np.testing.assert_allclose(layer.grads[key], fd_grad(loss, p), atol=atol, err_msg=key)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"stride": 2, "padding": 1}, {"dilation": 2, "padding": "same"},
@@ -110,7 +98,7 @@ def test_loss_value_gradient_and_stability():
     loss, grad = softmax_cross_entropy(z, y)
     want = -np.mean([z[i, y[i]] - math.log(sum(math.exp(v) for v in z[i])) for i in range(5)])
     assert loss == pytest.approx(want, rel=1e-12)
-    np.testing.assert_allclose(grad, _fd_grad(lambda: softmax_cross_entropy(z, y)[0], z), atol=1e-7)
+    np.testing.assert_allclose(grad, fd_grad(lambda: softmax_cross_entropy(z, y)[0], z), atol=1e-7)
     big = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], dtype=np.float32)
     loss, grad = softmax_cross_entropy(big, [1, 0])
     # row 0: log-sum-exp = 1e4, loss 2e4; row 1: lse = 1e4 + log 2, loss 2e4 + log 2

@@ -4,6 +4,7 @@ Ctrl-C and exact resume."""
 import numpy as np
 import pytest
 
+from _fd import fd_grad
 from convkit import batched
 from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, WeightAverage, load_checkpoint, softmax_cross_entropy)
@@ -44,15 +45,7 @@ def test_whole_network_gradients_float64():
     grads = {k: v.copy() for k, v in model.grads().items()}
     assert set(grads) == set(model.params()) == {"0.weight", "0.bias", "3.weight", "3.bias", "6.weight", "6.bias"}
     for key, p in list(model.params().items()) + [("x", x)]:
-        fd = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + 1e-6
-            up = loss()
-            p[i] = old - 1e-6
-            fd[i] = (up - loss()) / 2e-6
-            p[i] = old
-        np.testing.assert_allclose(gx if key == "x" else grads[key], fd, atol=1e-7, err_msg=key)
+        np.testing.assert_allclose(gx if key == "x" else grads[key], fd_grad(loss, p), atol=1e-7, err_msg=key)
 
 
 @pytest.mark.parametrize("size", [16, 40])      # second conv's output rows 4 wide (batch-last layout), 16 wide
@@ -72,16 +65,7 @@ def test_stacked_conv_gradients_through_model_backward(size, chunk_bytes, monkey
     model.backward(softmax_cross_entropy(model.forward(x, True), y)[1])
     grads = {k: v.copy() for k, v in model.grads().items()}
     for key in ("0.weight", "0.bias", "3.weight"):
-        p = model.params()[key]
-        fd = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + 1e-6
-            up = loss()
-            p[i] = old - 1e-6
-            fd[i] = (up - loss()) / 2e-6
-            p[i] = old
-        np.testing.assert_allclose(grads[key], fd, atol=1e-7, err_msg=key)
+        np.testing.assert_allclose(grads[key], fd_grad(loss, model.params()[key]), atol=1e-7, err_msg=key)
 
 
 def test_reused_work_arrays_match_fresh_layer_calls():

@@ -191,7 +191,7 @@ def fit(model, X, y, *, epochs: int, batch_size: int = 32, optimizer, validation
         if history.stopped_early:                   # it ended; only on_train_end is left to run
             start = int(epochs)
     n, bs = len(X), int(batch_size)
-    saved = _snapshot(context)
+    saved = None                                    # the state at the start of an unfinished epoch
     try:
         for epoch in range(start, int(epochs)):
             saved = _snapshot(context)
