@@ -22,7 +22,7 @@ import numpy as np
 import scipy.signal as ss
 
 import convkit
-from convkit._plan import Problem, choose
+from convkit._engine.plan import Problem, choose
 from _timing import paired_medians
 
 GEOMEAN_TARGET = 0.6

@@ -68,7 +68,7 @@ def bench_cli(repeat: int) -> dict:
     """Median wall times of `convkit --help` and `convkit filter` on a 512 x 512 PNG."""
     from skimage import data
 
-    from convkit.images import write_image
+    from convkit.io.images import write_image
 
     exe = shutil.which("convkit", path=str(Path(sys.executable).parent)) or shutil.which("convkit")
     cmd = [exe] if exe else [sys.executable, "-m", "convkit"]

@@ -1,6 +1,6 @@
 """Fit the constants of convkit's method-choice cost model on this machine.
 
-`convkit._plan._COST` holds seconds per unit of work for each engine:
+`convkit._engine.plan._COST` holds seconds per unit of work for each engine:
 
 * direct, tap loop: seconds per output sample per kernel tap (by dtype) on
   one thread, plus a per-tap-pass overhead;
@@ -27,7 +27,7 @@ import statistics
 
 import numpy as np
 
-from convkit import direct, spectral
+from convkit._engine import direct, spectral
 from _timing import median_time
 
 
@@ -52,7 +52,7 @@ def fit_small_direct(repeat: int) -> tuple[float, dict]:
 
     numpy's correlate runs a tight loop for short kernels and a BLAS dot per
     output for long ones; in between (single precision, 9..63 taps) it is
-    slow. `convkit.direct.numpy_1d_cost` holds these numbers.
+    slow. `convkit._engine.direct.numpy_1d_cost` holds these numbers.
     """
     rng = np.random.default_rng(1)
     x = rng.standard_normal(1000).astype(np.float32)

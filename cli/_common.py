@@ -26,7 +26,10 @@ def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except click.ClickException:
             raise
         except FileExistsError as exc:
-            raise CLIError(str(exc).replace("overwrite=True", "--force")) from None
+            from convkit.io.atomic import OutputExistsError
+            if isinstance(exc, OutputExistsError):
+                raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace it") from None
+            raise CLIError(str(exc)) from None
         except FileNotFoundError as exc:
             raise CLIError(f"file not found: {exc.filename or exc}") from None
         except IsADirectoryError as exc:

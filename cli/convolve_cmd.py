@@ -16,7 +16,7 @@ __all__ = ["convolve"]
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
-_SUFFIXES = (".csv", ".txt", ".npy", ".wav")      # as convkit.signals.SIGNAL_SUFFIXES
+_SUFFIXES = (".csv", ".txt", ".npy", ".wav")      # as convkit.io.signals.SIGNAL_SUFFIXES
 _STDOUT = "-"
 
 _EPILOG = """\b
@@ -46,7 +46,7 @@ def _default_output(a: Path, b: Path) -> Path:
 
 def _check_paths(a: str, b: str, output: str | None, force: bool) -> Path | None:
     """Fail before reading anything: missing inputs, bad output extension, folder or name."""
-    from convkit._atomic import check_output_path
+    from convkit.io.atomic import check_output_path
 
     for src in (a, b):
         if not Path(src).exists():
@@ -117,7 +117,7 @@ def convolve(a: str, b: str, mode: str, method: str, output: str | None, force: 
     """Convolve signal A with signal B, e.g. a recording with an impulse response."""
     import numpy as np
     from convkit import choose_method
-    from convkit.signals import read_signal, write_signal
+    from convkit.io.signals import read_signal, write_signal
 
     out = _check_paths(a, b, output, force)
     sig_a, sig_b = read_signal(a), read_signal(b)

@@ -79,7 +79,7 @@ def _check_out(path: str | None, suffix: str, force: bool, inputs: tuple = ()) -
     """Fail early (before any work) on a bad output path."""
     if path is None:
         return
-    from convkit._atomic import check_output_path
+    from convkit.io.atomic import check_output_path
 
     if not path.lower().endswith(suffix):
         raise CLIError(f"output {path!r} must end in {suffix}")

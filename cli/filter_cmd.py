@@ -82,8 +82,8 @@ def _outputs(images: tuple[str, ...], output: str | None, suffix: str) -> list[P
 
 def _check_all(images: tuple[str, ...], outs: list[Path], force: bool) -> None:
     """Fail before any work: missing inputs, missing folders, existing outputs, output = input."""
-    from convkit._atomic import check_output_path
-    from convkit.images import IMAGE_SUFFIXES
+    from convkit.io.atomic import check_output_path
+    from convkit.io.images import IMAGE_SUFFIXES
 
     for src, out in zip(images, outs):
         p = Path(src)
@@ -99,7 +99,7 @@ def _check_all(images: tuple[str, ...], outs: list[Path], force: bool) -> None:
 
 def _read(path: str, gray: bool):
     """(float image, alpha or None, bits to write) of one input file."""
-    from convkit.images import read_image_raw, to_float_image
+    from convkit.io.images import read_image_raw, to_float_image
 
     raw = read_image_raw(path)
     bits = 16 if raw.dtype.name == "uint16" else None
@@ -154,7 +154,7 @@ def _pooled(image, op: str, size, stride=None):
 def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None:
     """Write the image (with its alpha channel put back), atomically."""
     import numpy as np
-    from convkit.images import write_image
+    from convkit.io.images import write_image
 
     if alpha is not None:
         a = _nearest_resize(alpha, image.shape[:2])

@@ -220,7 +220,7 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
     import numpy as np
     from skimage.transform import resize
 
-    from convkit.images import read_image
+    from convkit.io.images import read_image
     net = _load(model)
     if net.input_shape is None or len(net.input_shape) != 3 or net.input_shape[0] not in (1, 3):
         raise CLIError(f"model {model} does not record a 1- or 3-channel C x H x W input shape "

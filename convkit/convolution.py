@@ -3,12 +3,12 @@
 Every call is reduced to one problem: the valid correlation of the input,
 padded by the boundary rule, with the kernel (flipped for convolution,
 conjugated for correlation, spread out by the dilation), keeping every
-stride-th sample. The direct engine (`convkit.direct`) computes exactly that;
-the FFT engines (`convkit.spectral`) compute the same window of a linear
+stride-th sample. The direct engine (`convkit._engine.direct`) computes exactly that;
+the FFT engines (`convkit._engine.spectral`) compute the same window of a linear
 convolution. This module owns the public checks and the modes; the problem's geometry and
-the cost model that picks the engine are in `convkit._plan`, running a problem
-on an engine (accumulator dtypes, exact integers) in `convkit._run`, the
-NaN/Inf handling of the FFT engines in `convkit._nonfinite`.
+the cost model that picks the engine are in `convkit._engine.plan`, running a problem
+on an engine (accumulator dtypes, exact integers) in `convkit._engine.run`, the
+NaN/Inf handling of the FFT engines in `convkit._engine.nonfinite`.
 
 With the keyword-only options at their defaults the results equal
 ``scipy.signal.convolve`` / ``correlate`` / ``fftconvolve``.
@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import spectral
-from ._plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound
-from ._run import run_direct, run_fft
+from ._engine import spectral
+from ._engine.plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound
+from ._engine.run import run_direct, run_fft
 from .batched import conv2d
 from .boundary import normalize_boundary
 from .windows import normalize_axes, per_axis

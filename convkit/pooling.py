@@ -6,7 +6,7 @@ min it can return, per output cell, the flat index of the winning input cell,
 and `pool_backward` scatters an upstream gradient back through those indices
 (or spreads it evenly over each window for sum and mean): that is all
 MaxPool2D / Pool2D in `convkit.cnn` need. Finding the winners is in
-`convkit._pool_winners`; convolution is not here.
+`convkit._engine.pool_winners`; convolution is not here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._pool_winners import _first_winners, _padded, _pool2x2, _winners
+from ._engine.pool_winners import first_winners, padded, pool2x2, winners
 from .windows import normalize_axes, per_axis, sliding_windows
 
 __all__ = ["pool", "pool_backward", "POOL_OPS"]
@@ -164,10 +164,10 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     last = tuple(range(x.ndim - k, x.ndim))
     xm = np.moveaxis(x, axes_t, last)                                  # (..., *plane)
     if return_indices and size_t == stride_t == (2, 2) and not any(pad_t):
-        out, idx = _pool2x2(xm, op)
+        out, idx = pool2x2(xm, op)
         if not (out.dtype.kind == "f" and np.isnan(out).any()):       # NaN: the exact path below
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
-    xp = _padded(xm, last, pad_t, _fill(x.dtype, op))
+    xp = padded(xm, last, pad_t, _fill(x.dtype, op))
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
     if op in ("max", "min"):
         dtype = x.dtype
@@ -183,9 +183,9 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
         return result
     plane = tuple(xm.shape[a] for a in last)
     if any(pad_t) or (out.dtype.kind == "f" and np.isnan(out).any()):
-        idx = _winners(view, out, plane, size_t, stride_t, pad_t)
+        idx = winners(view, out, plane, size_t, stride_t, pad_t)
     else:
-        idx = _first_winners(view, out, plane, size_t, stride_t)
+        idx = first_winners(view, out, plane, size_t, stride_t)
     return result, np.moveaxis(idx, last, axes_t)
 
 

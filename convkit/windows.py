@@ -14,7 +14,25 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike
 
-__all__ = ["sliding_windows", "normalize_axes", "per_axis"]
+__all__ = ["sliding_windows", "n_windows", "normalize_axes", "per_axis"]
+
+
+def n_windows(n: int, size: int, *, stride: int = 1, dilation: int = 1, pad: int = 0) -> int:
+    """How many windows fit along an axis: THE output-length formula of convkit.
+
+    ``(n + pad - dilation * (size - 1) - 1) // stride + 1``, where `pad` is the
+    total padding added to that axis (both sides) and the window spans
+    ``dilation * (size - 1) + 1`` cells; 0 when even one window does not fit.
+
+    Examples
+    --------
+    >>> n_windows(7, 3, stride=2)      # the seed tutorial's 7x7 image, 3x3 detector
+    3
+    >>> n_windows(5, 3, pad=2)         # 'same' padding keeps the length
+    5
+    """
+    span = dilation * (size - 1) + 1
+    return max(0, (n + pad - span) // stride + 1)
 
 
 def normalize_axes(axes: int | Sequence[int] | None, ndim: int, count: int | None = None,

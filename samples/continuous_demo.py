@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convkit import convolve_functions
-from convkit._atomic import atomic_path
+from convkit.io.atomic import atomic_path
 
 
 def f(x):

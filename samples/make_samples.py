@@ -18,7 +18,7 @@ import skimage.data
 from scipy.io import wavfile
 from scipy.signal import correlate2d
 
-from convkit.images import write_image
+from convkit.io.images import write_image
 
 HERE = Path(__file__).resolve().parent
 

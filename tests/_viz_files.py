@@ -4,7 +4,7 @@ GIFs are walked block by block by a small parser written from the GIF89a
 specification (header, screen descriptor, colour tables, extensions, image
 descriptors, trailer), which counts the frames and fails on a malformed file;
 their pixels are decoded by scikit-image (`skimage.io.imread`, all frames).
-PNGs are read with `convkit.images.read_image_raw`.
+PNGs are read with `convkit.io.images.read_image_raw`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def gif_pixels(path: str | Path) -> np.ndarray:
 
 def png_pixels(path: str | Path) -> np.ndarray:
     """A PNG's stored samples, read by convkit's own image reader (PNG signature checked)."""
-    from convkit.images import read_image_raw
+    from convkit.io.images import read_image_raw
 
     assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
     return read_image_raw(path)

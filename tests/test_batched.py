@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import convkit.batched as batched
+import convkit._engine.conv2d as batched
 from _conv_naive import conv2d_naive
 from _fd import fd_grad
-from convkit.batched import _geometry, conv2d
-from convkit.batched_grad import _conv2d_backward, _conv2d_grad_input, _conv2d_grad_weight
+from convkit import conv2d
+from convkit._engine.conv2d import geometry
+from convkit._engine.conv2d_grad import conv2d_backward, conv2d_grad_input, conv2d_grad_weight
 
 RNG = np.random.default_rng(0)
 # the two column layouts: batch outermost (long output rows) and batch innermost (short rows)
@@ -80,7 +81,7 @@ def test_same_padding_keeps_size_extra_cell_bottom_right(kh, kw, dilation):
 def test_chunked_equals_unchunked(monkeypatch, layout, stride):
     x, w, b = _case(n=7)
     whole = conv2d(x, w, b, stride=stride, padding=1)
-    monkeypatch.setattr(batched, "_CHUNK_BYTES", 1)          # one sample per chunk
+    monkeypatch.setattr(batched, "CHUNK_BYTES", 1)          # one sample per chunk
     np.testing.assert_allclose(conv2d(x, w, b, stride=stride, padding=1), whole, atol=1e-13)
 
 
@@ -100,34 +101,34 @@ def test_dtypes():
 @pytest.mark.parametrize("chunk", [None, 1])
 def test_gradients_match_finite_differences(stride, padding, dilation, chunk, monkeypatch, layout):
     if chunk:
-        monkeypatch.setattr(batched, "_CHUNK_BYTES", chunk)
+        monkeypatch.setattr(batched, "CHUNK_BYTES", chunk)
     x, w, _ = _case(n=2, c=2, h=7, w=6, f=3)
     out = conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
     g = RNG.standard_normal(out.shape)
     loss = lambda: float((conv2d(x, w, stride=stride, padding=padding, dilation=dilation) * g).sum())  # noqa: E731
-    s, d, pads = _geometry(x.shape, w.shape, stride, padding, dilation)
-    np.testing.assert_allclose(_conv2d_grad_input(g, w, x.shape, s, pads, d), fd_grad(loss, x), atol=1e-6)
-    np.testing.assert_allclose(_conv2d_grad_weight(x, g, w.shape[2:], s, pads, d), fd_grad(loss, w),
+    s, d, pads = geometry(x.shape, w.shape, stride, padding, dilation)
+    np.testing.assert_allclose(conv2d_grad_input(g, w, x.shape, s, pads, d), fd_grad(loss, x), atol=1e-6)
+    np.testing.assert_allclose(conv2d_grad_weight(x, g, w.shape[2:], s, pads, d), fd_grad(loss, w),
                                atol=1e-6)
 
 
 def test_reused_work_arrays_give_fresh_results(layout):
     """Work arrays kept from call to call (growing, shrinking batches, padding) change no result:
     every call equals a call without kept arrays, and nothing handed back is overwritten later."""
-    scratch = batched._Scratch()
+    scratch = batched.Scratch()
     x, w, b = _case(n=5, c=3, h=9, w=8, f=4)
-    s, d, pads = _geometry(x.shape, w.shape, 1, 1, 1)
+    s, d, pads = geometry(x.shape, w.shape, 1, 1, 1)
     results = []
     for n in (2, 5, 3):
-        out, cols = batched._conv2d_forward(x[:n], w, b, s, pads, d, keep_cols=True, scratch=scratch)
+        out, cols = batched.conv2d_forward(x[:n], w, b, s, pads, d, keep_cols=True, scratch=scratch)
         g = RNG.standard_normal(out.shape)
-        gw, gb, gx = _conv2d_backward(g, w, x[:n].shape, s, pads, d, cols=cols, need_bias=True,
+        gw, gb, gx = conv2d_backward(g, w, x[:n].shape, s, pads, d, cols=cols, need_bias=True,
                                               scratch=scratch)
         want_out = conv2d_naive(x[:n], w, b, padding=1)
         np.testing.assert_allclose(out, want_out, atol=1e-12)
-        np.testing.assert_allclose(gw, _conv2d_grad_weight(x[:n], g, w.shape[2:], s, pads, d), atol=1e-12)
+        np.testing.assert_allclose(gw, conv2d_grad_weight(x[:n], g, w.shape[2:], s, pads, d), atol=1e-12)
         np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), atol=1e-12)
-        np.testing.assert_allclose(gx, _conv2d_grad_input(g, w, x[:n].shape, s, pads, d), atol=1e-12)
+        np.testing.assert_allclose(gx, conv2d_grad_input(g, w, x[:n].shape, s, pads, d), atol=1e-12)
         results.append((out, out.copy(), gx, gx.copy()))
     for out, out_then, gx, gx_then in results:
         np.testing.assert_array_equal(out, out_then)

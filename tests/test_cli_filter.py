@@ -16,7 +16,7 @@ import scipy.ndimage as ndi
 from click.testing import CliRunner
 from skimage.measure import block_reduce
 
-from convkit.images import read_image_raw
+from convkit.io.images import read_image_raw
 from convkit_cli import cli, main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from _fd import fd_grad
-from convkit import batched
+from convkit._engine import conv2d as batched
 from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, WeightAverage, load_checkpoint, softmax_cross_entropy)
 from convkit.cnn.training import shift_images, stratified_split
@@ -55,7 +55,7 @@ def test_stacked_conv_gradients_through_model_backward(size, chunk_bytes, monkey
     work arrays kept inside the model), against central finite differences. The second conv's
     dL/dx must not share memory with its own work space (with several chunks, a later chunk's
     work would overwrite an earlier chunk's result)."""
-    monkeypatch.setattr(batched, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(batched, "CHUNK_BYTES", chunk_bytes)
     model = Sequential([Conv2D(1, 3, 5), ReLU(), MaxPool2D(2), Conv2D(3, 4, 3), ReLU(), MaxPool2D(2),
                         Flatten(), Dense(4 * ((size - 4) // 2 - 2) ** 2 // 4, 3)], seed=1, dtype=np.float64)
     rng = np.random.default_rng(5)

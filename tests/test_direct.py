@@ -10,7 +10,7 @@ import scipy.signal as ss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convkit.direct import correlate_valid, valid_shape
+from convkit._engine.direct import correlate_valid, valid_shape
 
 RNG = np.random.default_rng(3)
 

@@ -1,4 +1,4 @@
-"""convkit.images: round trips checked against the array written and against
+"""convkit.io.images: round trips checked against the array written and against
 independent decoders (Pillow, tifffile), EXIF orientation, palettes, bad files
 and atomic, non-clobbering writes."""
 
@@ -15,8 +15,8 @@ import tifffile
 from PIL import Image
 from skimage.color import rgb2gray
 
-from convkit import _image_codecs, images
-from convkit.images import read_image, read_image_raw, to_float_image, write_image
+from convkit.io import codecs as _image_codecs, images
+from convkit.io.images import read_image, read_image_raw, to_float_image, write_image
 
 RNG = np.random.default_rng(7)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

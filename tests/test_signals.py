@@ -1,4 +1,4 @@
-"""convkit.signals: reading checked against numpy.loadtxt / scipy.io.wavfile and the
+"""convkit.io.signals: reading checked against numpy.loadtxt / scipy.io.wavfile and the
 PCM scaling of the WAV format, writing read back by those independent readers,
 and every error path."""
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from convkit.signals import SIGNAL_SUFFIXES, Signal, read_signal, write_signal
+from convkit.io.signals import SIGNAL_SUFFIXES, Signal, read_signal, write_signal
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

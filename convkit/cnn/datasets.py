@@ -248,7 +248,7 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
         True: one channel (luminance). False: RGB. Default: gray unless some image is colour.
     """
     from skimage.transform import resize as sk_resize
-    from ..images import read_image
+    from ..io.images import read_image
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder")

@@ -3,7 +3,7 @@
 Every layer follows one protocol: ``forward(x, training=True)`` caches in
 ``self._cache`` exactly what ``backward(grad)`` needs, ``backward`` returns
 dL/dx and fills ``self.grads`` with the keys of ``self.params``. Conv2D runs
-on `convkit.batched` (conv2d and its gradients), the pooling layers on
+on `convkit._engine.conv2d` (conv2d and its gradients), the pooling layers on
 `convkit.pooling.pool` / `pool_backward`: no convolution or window code lives
 here. ``config()`` / `layer_from_config` describe a layer as plain JSON data
 for model files. Losses, optimizers and the model are in sibling modules.
@@ -16,8 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..batched import _conv2d_forward, _geometry, _out_hw, _Scratch
-from ..batched_grad import _conv2d_backward
+from .._engine.conv2d import Scratch, conv2d_forward, geometry, out_hw
+from .._engine.conv2d_grad import conv2d_backward
 from ..pooling import POOL_OPS, pool, pool_backward
 from ..windows import per_axis
 
@@ -45,7 +45,7 @@ class Layer:
     # such call overwrites, instead of fresh memory (on this machine class faulting in fresh
     # pages costs more than the arithmetic of a LeNet step). Direct calls return fresh arrays.
     reuse_output: bool = False
-    _scratch: _Scratch | None = None
+    _scratch: Scratch | None = None
 
     def __init__(self) -> None:
         self.params, self.grads, self._cache = {}, {}, None
@@ -59,11 +59,11 @@ class Layer:
     def _work(self, name: str, shape: tuple, dtype: DTypeLike) -> np.ndarray:
         """An uninitialised array kept by this layer from call to call (caches, work space).
 
-        Stored under ("layer", name): the same `_Scratch` also holds the work arrays of the
+        Stored under ("layer", name): the same `Scratch` also holds the work arrays of the
         batched convolution (string names), and a returned gradient must never share memory
         with the work space it was computed from."""
         if self._scratch is None:
-            self._scratch = _Scratch()
+            self._scratch = Scratch()
         return self._scratch.get(("layer", name), shape, np.dtype(dtype))
 
     def _result(self, name: str, shape: tuple, dtype: DTypeLike) -> np.ndarray:
@@ -150,7 +150,7 @@ class Conv2D(_Weighted):
         key = (tuple(x_shape), self.params["weight"].shape)
         cached = getattr(self, "_geom_cache", None)
         if cached is None or cached[0] != key:
-            cached = self._geom_cache = (key, _geometry(x_shape, self.params["weight"].shape, self.stride,
+            cached = self._geom_cache = (key, geometry(x_shape, self.params["weight"].shape, self.stride,
                                                         self.padding, self.dilation))
         return cached[1]
 
@@ -159,12 +159,12 @@ class Conv2D(_Weighted):
             raise ValueError(f"Conv2D expects input (N, {self.in_channels}, H, W), got shape {x.shape}")
         w = self.params["weight"]
         stride, dil, pads = self._geom(x.shape)
-        ho, wo = _out_hw(x.shape[2:], self.kernel_size, stride, dil, pads)
+        ho, wo = out_hw(x.shape[2:], self.kernel_size, stride, dil, pads)
         out = self._result("out", (x.shape[0], self.out_channels, ho, wo), w.dtype)
         if self._scratch is None:
-            self._scratch = _Scratch()
+            self._scratch = Scratch()
         # work arrays and the kept columns are reused from step to step: no fresh pages to fault in
-        out, cols = _conv2d_forward(x.astype(w.dtype, copy=False), w, self.params.get("bias"),
+        out, cols = conv2d_forward(x.astype(w.dtype, copy=False), w, self.params.get("bias"),
                                     stride, pads, dil, keep_cols=training, scratch=self._scratch, out=out)
         if training:
             self._cache = (x, cols, stride, pads, dil)
@@ -174,7 +174,7 @@ class Conv2D(_Weighted):
         x, cols, stride, pads, dil = self._cache
         w = self.params["weight"]
         out = self._result("grad", x.shape, w.dtype) if self.needs_input_grad else None
-        gw, gb, gx = _conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
+        gw, gb, gx = conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
                                       x=x, cols=cols, need_bias="bias" in self.params,
                                       need_input=self.needs_input_grad, scratch=self._scratch, out=out)
         self.grads = {"weight": gw}

@@ -1,7 +1,7 @@
 """PNG plots of a training run: loss / accuracy curves and the confusion matrix (matplotlib, headless).
 
 Figures are drawn with `matplotlib.figure.Figure` and the Agg canvas (no
-pyplot, no display) and written through `convkit._atomic.atomic_path`.
+pyplot, no display) and written through `convkit.io.atomic.atomic_path`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .._atomic import atomic_path
+from ..io.atomic import atomic_path
 
 __all__ = ["confusion_matrix", "plot_curves", "plot_confusion"]
 

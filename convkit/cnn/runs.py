@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._atomic import atomic_path
+from ..io.atomic import atomic_path
 from .arch import DEFAULT_ARCH, build_layers
 from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint, WeightAverage
 

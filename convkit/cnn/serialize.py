@@ -13,7 +13,7 @@ Layout (``np.savez``, read back with ``allow_pickle=False``, never executed):
 Every field is validated on load; anything unexpected (not a zip, a missing
 or extra member, a wrong shape or dtype, non-finite weights, a bad CRC from a
 flipped byte, a truncated file) raises `ModelFormatError` naming the reason.
-Writes are atomic (`convkit._atomic.atomic_path`).
+Writes are atomic (`convkit.io.atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_path
+from ..io.atomic import atomic_path
 
 __all__ = ["ModelFormatError", "Checkpoint", "save_model", "load_model", "save_checkpoint",
            "load_checkpoint", "FORMAT_VERSION"]

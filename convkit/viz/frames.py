@@ -4,8 +4,8 @@ Frames are RGB uint8 arrays drawn with matplotlib's Agg canvas on a private
 `Figure` (no pyplot, no global state, headless). One figure is built per
 animation and only its changing artists are updated between frames. PNG files
 are written by `convkit.write_image`; GIFs by Pillow (the codec
-`convkit.images` decodes with, installed with scikit-image and matplotlib)
-through `convkit._atomic.atomic_path`. Either way a failed write leaves
+`convkit.io.images` decodes with, installed with scikit-image and matplotlib)
+through `convkit.io.atomic.atomic_path`. Either way a failed write leaves
 nothing behind and an existing file is only replaced when asked.
 """
 
@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .._atomic import atomic_path, check_output_path
+from ..io.atomic import atomic_path, check_output_path
 from .walkthrough import ConvWalkthrough
 
 __all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "frame_steps", "figure_to_array", "conv_frames",
@@ -183,7 +183,7 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], *,
 def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
                    columns: int | None = None, overwrite: bool = False) -> None:
     """Write RGB frames tiled into one PNG, atomically (see `tile_frames`)."""
-    from convkit.images import write_image
+    from convkit.io.images import write_image
 
     _check_suffix(path, ".png")
     write_image(path, tile_frames(frames, columns=columns), overwrite=overwrite)
@@ -191,7 +191,7 @@ def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
 
 def write_figure(path: str | os.PathLike, fig, *, overwrite: bool = False) -> None:
     """Save a matplotlib Figure as PNG, atomically."""
-    from convkit.images import write_image
+    from convkit.io.images import write_image
 
     _check_suffix(path, ".png")
     write_image(path, figure_to_array(fig), overwrite=overwrite)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .windows import sliding_windows
+from ..windows import sliding_windows
 
 __all__: list[str] = []
 
 
-def _padded(x: np.ndarray, axes: tuple, pad: tuple, value) -> np.ndarray:
+def padded(x: np.ndarray, axes: tuple, pad: tuple, value) -> np.ndarray:
     """`x` with `pad` cells of `value` before and after each pooled axis."""
     if not any(pad):
         return x
@@ -26,13 +26,13 @@ def _padded(x: np.ndarray, axes: tuple, pad: tuple, value) -> np.ndarray:
     return np.pad(x, widths, mode="constant", constant_values=value)
 
 
-def _winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stride: tuple,
+def winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stride: tuple,
              pad: tuple) -> np.ndarray:
     """Flat index into the unpadded `plane` of the first cell (row-major within the window)
     equal to its window's result; padding cells never win, NaN matches NaN."""
     k = len(plane)
     flat = np.arange(int(np.prod(plane)), dtype=np.intp).reshape(plane)
-    flat = _padded(flat, tuple(range(k)), pad, -1)
+    flat = padded(flat, tuple(range(k)), pad, -1)
     idx_view = sliding_windows(flat, size, stride=stride)            # (*out_plane, *size)
     nan_best = np.isnan(best) if best.dtype.kind == "f" else None
     chosen = np.full(best.shape, -1, dtype=np.intp)
@@ -47,9 +47,9 @@ def _winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stri
     return chosen
 
 
-def _first_winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple,
+def first_winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple,
                    stride: tuple) -> np.ndarray:
-    """Fast `_winners` for unpadded, NaN-free windows: scan the taps backwards keeping the
+    """Fast `winners` for unpadded, NaN-free windows: scan the taps backwards keeping the
     earliest tap equal to the result (int arithmetic, no masked writes), then add the
     tap's offset to the window's origin."""
     k = len(size)
@@ -69,7 +69,7 @@ def _first_winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple
     return np.take(offsets, code) + origin
 
 
-def _pool2x2(xm: np.ndarray, op: str) -> tuple[np.ndarray, np.ndarray]:
+def pool2x2(xm: np.ndarray, op: str) -> tuple[np.ndarray, np.ndarray]:
     """Fast `pool(..., return_indices=True)` for 2 x 2 windows at stride 2 over the last two axes
     (the CNN case): the four cells of every window copied into four contiguous planes, then
     best of each row (ties keep the left cell), best of the two rows (ties keep the top one),

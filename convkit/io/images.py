@@ -2,7 +2,7 @@
 
 `read_image` gives float64 in [0, 1] for the filters; `read_image_raw` gives
 the stored samples (bool, uint8, uint16) for code that needs the bit depth;
-`write_image` writes through a temporary file and a rename (`convkit._atomic`),
+`write_image` writes through a temporary file and a rename (`convkit.io.atomic`),
 so a failure never leaves half a file and an existing file is only replaced
 when asked. Decoding is Pillow's (a scikit-image dependency through imageio),
 tifffile's for 16-bit colour TIFF, and `_png16`'s for 16-bit colour PNG, which
@@ -19,8 +19,8 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _image_codecs
-from ._atomic import atomic_path
+from . import codecs
+from .atomic import atomic_path
 
 __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
            "IMAGE_SUFFIXES", "MAX_PIXELS"]
@@ -30,7 +30,7 @@ IMAGE_SUFFIXES = {
     ".png": ("PNG", (1, 8, 16)), ".jpg": ("JPEG", (8,)), ".jpeg": ("JPEG", (8,)),
     ".tif": ("TIFF", (1, 8, 16)), ".tiff": ("TIFF", (1, 8, 16)), ".bmp": ("BMP", (1, 8)),
 }
-_ACCEPTED = _image_codecs.ACCEPTED
+_ACCEPTED = codecs.ACCEPTED
 # Below Pillow's own decompression-bomb error (2 x 89.5 Mpx); as float64 RGB this is ~3 GB.
 MAX_PIXELS = 2 ** 27
 _LUMA = np.array([0.2125, 0.7154, 0.0721])    # Rec. 709 weights, as skimage.color.rgb2gray
@@ -76,7 +76,7 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
 
     p = _check_input(path)
     try:
-        return _image_codecs.decode(p, MAX_PIXELS)
+        return codecs.decode(p, MAX_PIXELS)
     except Image.DecompressionBombError:
         raise ValueError(f"{str(p)!r} is too large to decode safely; images above "
                          f"{MAX_PIXELS} pixels are refused") from None
@@ -84,7 +84,7 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
         if str(p) in str(exc):
             raise
         raise ValueError(f"cannot read {str(p)!r}: {exc}") from None
-    except _image_codecs.CORRUPT as exc:
+    except codecs.CORRUPT as exc:
         if isinstance(exc, PermissionError):
             raise
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -244,5 +244,5 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
         raise ValueError("image contains NaN; replace it (np.nan_to_num) before writing")
     samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
     with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
-        _image_codecs.encode(tmp, samples, fmt)
+        codecs.encode(tmp, samples, fmt)
         os.chmod(tmp, 0o666 & ~_umask())    # mkstemp makes 0600; give the usual permissions

@@ -12,7 +12,15 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "check_output_path"]
+__all__ = ["OutputExistsError", "atomic_path", "check_output_path"]
+
+
+class OutputExistsError(FileExistsError):
+    """The output path exists and replacing it was not asked for (``overwrite=True``)."""
+
+    def __init__(self, path: str | os.PathLike, detail: str = "exists") -> None:
+        self.path, self.detail = str(path), detail
+        super().__init__(f"output {self.path!r} {detail}; pass overwrite=True to replace it")
 
 
 def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
@@ -31,7 +39,7 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
         if not out.exists() and src.resolve() == out.resolve():
             raise ValueError(f"output {str(out)!r} is the input file; choose another name")
     if out.exists() and not overwrite:
-        raise FileExistsError(f"output {str(out)!r} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(out)
     return out
 
 
@@ -51,7 +59,7 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False,
     try:
         yield tmp_path
         if not overwrite and out.exists():
-            raise FileExistsError(f"output {str(out)!r} appeared while writing; not replaced")
+            raise OutputExistsError(out, "appeared while writing and was not replaced")
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)   # mkstemp creates 0600; give a normal file's mode

@@ -21,10 +21,11 @@ Mode cropping, padding, strides, kernel flipping and dtypes are the caller's
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import scipy.fft as sfft
+
+from .threads import pool, thread_count
 
 __all__ = ["fft_window", "oa_window", "oa_block", "circular_size", "fft_dtype"]
 
@@ -44,9 +45,6 @@ def circular_size(n: int, k: int, start: int, length: int, real: bool) -> int:
     need = max(start + length, n + k - 1 - start, 1)
     return sfft.next_fast_len(need, real=real)
 
-
-def _threads(workers: int | None) -> int:
-    return (os.cpu_count() or 1) if workers is None else int(workers)
 
 
 def _times(spec: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -101,8 +99,7 @@ def _forward_pair(a: np.ndarray, b: np.ndarray, sizes: list, axes: tuple, thread
     """
     single = len(axes) == 1 and math.prod(n for ax, n in enumerate(a.shape) if ax not in axes) == 1
     if threads > 1 and single and sizes[0] >= 1 << 14:
-        from .direct import _pool
-        jobs = [_pool().submit(_forward, x, sizes, axes, 1, real) for x in (a, b)]
+        jobs = [pool().submit(_forward, x, sizes, axes, 1, real) for x in (a, b)]
         return jobs[0].result(), jobs[1].result()
     return _forward(a, sizes, axes, threads, real), _forward(b, sizes, axes, threads, real)
 
@@ -132,7 +129,7 @@ def fft_window(a: np.ndarray, b: np.ndarray, axes: tuple, starts: tuple, lengths
         return a * b
     sizes = [circular_size(a.shape[ax], b.shape[ax], s, n, real)
              for ax, s, n in zip(axes, starts, lengths)]
-    threads = _threads(workers)
+    threads = thread_count(workers)
     spec = _times(*_forward_pair(a, b, sizes, axes, threads, real))
     out = _inverse(spec, sizes, axes, starts, lengths, threads, real)
     return out.astype(a.dtype, copy=False)
@@ -180,7 +177,7 @@ def oa_window(a: np.ndarray, b: np.ndarray, axis: int, start: int, length: int,
     a = padded
     b = _zero_extend(b, p, b.ndim - 1)
     # many short transforms: threads only pay off once there is real work to split
-    threads = _threads(workers) if a.size >= 1 << 20 else 1
+    threads = thread_count(workers) if a.size >= 1 << 20 else 1
     if real:
         spec = _times(sfft.rfft(a, axis=-1, workers=threads),
                       sfft.rfft(b, axis=-1, workers=threads)[..., None, :])

@@ -13,13 +13,12 @@ caller's (`convkit.convolution`); this module only multiplies and adds.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import numpy as np
 
-from .windows import sliding_windows
+from ..windows import sliding_windows
+from .costs import COST
+from .threads import pool, thread_count
 
 __all__ = ["correlate_valid", "correlate_same", "valid_shape"]
 
@@ -55,19 +54,11 @@ def numpy_1d_ok(dtype: np.dtype, taps: int) -> bool:
 def numpy_1d_cost(dtype: np.dtype, taps: int) -> float:
     """Seconds per output per tap of numpy's 1-D correlate (fitted, 2-core machine)."""
     double = np.dtype(dtype).itemsize >= 8 and np.dtype(dtype).kind != "c" or np.dtype(dtype) == np.complex128
-    if taps <= 8:
-        per = 0.17e-9 if double else 0.27e-9
-    elif taps < 64:
-        per = 0.38e-9 if double else 0.69e-9
-    else:
-        per = 0.12e-9 if double else 0.065e-9
+    regime = "<=8" if taps <= 8 else "9..63" if taps < 64 else ">=64"
+    per = COST["numpy_1d"][f"{'double' if double else 'single'} {regime}"]
     return per * (4 if np.dtype(dtype).kind == "c" else 1)
 
 
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    """A process-wide pool sized to the machine."""
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
 
 
 def _taps(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple, dilation: tuple,
@@ -155,9 +146,9 @@ def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape:
             out += tmp
 
     starts = range(0, length, block)
-    threads = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    threads = max(1, thread_count(workers))
     if threads > 1 and len(starts) > 1 and length >= _THREAD_MIN_OUTPUTS:
-        list(_pool().map(run, starts))
+        list(pool().map(run, starts))
     else:
         for lo in starts:
             run(lo)
@@ -269,9 +260,9 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
         hi = (rows.stop - 1) * s0 + d0 * (k0 - 1) + 1
         _taps(x[lo:hi], w, axes, stride, dilation, out[rows], skip_zero)
 
-    threads = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    threads = max(1, thread_count(workers))
     if threads > 1 and len(blocks) > 1 and out.size >= _THREAD_MIN_OUTPUTS:
-        list(_pool().map(run, blocks))
+        list(pool().map(run, blocks))
     else:
         for rows in blocks:
             run(rows)

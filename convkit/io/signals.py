@@ -3,7 +3,7 @@
 A signal is float64 samples of shape (N,) — or (N, C) for a C-channel WAV —
 plus a sample rate in Hz (WAV only; None for the other formats). Integer PCM
 is scaled to [-1, 1) on reading and back on writing; WAV output is 16-bit PCM.
-Writes go through `convkit._atomic`, so a failure never leaves half a file.
+Writes go through `convkit.io.atomic`, so a failure never leaves half a file.
 Convolving signals is `convkit.convolution`'s job; choosing a gain to avoid
 clipping is the caller's (`write_signal` refuses samples outside [-1, 1]).
 """
@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._atomic import atomic_path
+from .atomic import atomic_path
 
 __all__ = ["Signal", "read_signal", "write_signal", "SIGNAL_SUFFIXES"]
 

@@ -1,6 +1,6 @@
-"""Decoders and encoders behind `convkit.images`: which library reads or writes
+"""Decoders and encoders behind `convkit.io.images`: which library reads or writes
 which file, EXIF orientation, palette expansion. No validation of user input
-and no scaling of samples here; `convkit.images` does both.
+and no scaling of samples here; `convkit.io.images` does both.
 
 Pillow handles everything it can hold losslessly; 16-bit colour TIFF goes
 through tifffile and 16-bit colour PNG through `_png16`, because Pillow keeps
@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _png16
+from . import png16
 
 __all__ = ["ACCEPTED", "CORRUPT", "decode", "encode"]
 
@@ -119,7 +119,7 @@ def decode(p: Path, max_pixels: int) -> np.ndarray:
                 return _read_tifffile(p, max_pixels)
             # interlaced ones are left to Pillow, at 8 bits
             if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
-                return _orient(_png16.decode(p.read_bytes()), _exif_orientation(im))
+                return _orient(png16.decode(p.read_bytes()), _exif_orientation(im))
             im.seek(0)
             return _pil_to_array(ImageOps.exif_transpose(im))
 
@@ -137,7 +137,7 @@ def encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
                          compression="zlib")
         return
     if fmt == "PNG" and a.dtype == np.uint16 and a.ndim == 3:
-        tmp.write_bytes(_png16.encode(a))
+        tmp.write_bytes(png16.encode(a))
         return
     from PIL import Image
 

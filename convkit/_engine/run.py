@@ -1,12 +1,12 @@
-"""Running one `convkit._plan.Problem` on an engine: the direct sums or the FFT.
+"""Running one `convkit._engine.plan.Problem` on an engine: the direct sums or the FFT.
 
 The direct engine accumulates in a dtype that cannot overflow for the
 problem's integer bound (the result dtype, int64, or Python ints as a last
 resort), then checks the range; a 'same' output of a large input is summed
 without padding a copy. The FFT engines run on the finite-replaced input and
-then recompute the outputs a NaN/Inf reaches (`convkit._nonfinite`); integer
+then recompute the outputs a NaN/Inf reaches (`convkit._engine.nonfinite`); integer
 results are rounded back and range-checked. Which engine runs is decided
-elsewhere (`convkit._plan.choose`).
+elsewhere (`convkit._engine.plan.choose`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import direct, spectral
-from ._nonfinite import patch_nonfinite
-from ._plan import Problem, int_bound, numpy_1d
-from .boundary import pad_indices
+from .nonfinite import patch_nonfinite
+from .plan import Problem, int_bound, numpy_1d
+from ..boundary import pad_indices
 
 __all__ = ["run_direct", "run_fft", "finish_int"]
 

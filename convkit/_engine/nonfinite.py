@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from ._plan import Problem
-from .windows import sliding_windows
+from .plan import Problem
+from ..windows import sliding_windows
 
 __all__ = ["patch_nonfinite"]
 

@@ -1,4 +1,4 @@
-"""Gradients of the batched 2-D convolution (`convkit.batched`): what Conv2D.backward calls.
+"""Gradients of the batched 2-D convolution (`convkit._engine.conv2d`): what Conv2D.backward calls.
 
 The same machinery as the forward pass run the other way, one pass per chunk
 of the batch: the weight (and bias) gradient contracts the output gradient
@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batched import Pads, _batch_last, _chunk, _empty, _im2col, _Scratch, _to_batch_last, _work_input
+from .conv2d import Pads, batch_last, chunk_size, work_array, im2col, Scratch, to_batch_last, work_input
 
 __all__: list[str] = []
 
 
-def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
+def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
                      dil: tuple, *, x: np.ndarray | None = None, cols: list | None = None,
                      need_weight: bool = True, need_bias: bool = False, need_input: bool = True,
-                     scratch: _Scratch | None = None, out: np.ndarray | None = None):
+                     scratch: Scratch | None = None, out: np.ndarray | None = None):
     """(dL/dweight, dL/dbias, dL/dx), each None unless asked for, chunk by chunk of the batch.
 
     dweight (and dbias, through the row of ones) contracts the output gradient with the input
@@ -32,19 +32,19 @@ def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, s
     c = x_shape[1]
     k = weight.shape[2:]
     K = c * k[0] * k[1]
-    last = _batch_last(wo)
+    last = batch_last(wo)
     dtype = grad_out.dtype
     gw = np.zeros((f, K), dtype=dtype) if need_weight else None
     gb = np.zeros(f, dtype=dtype) if need_bias else None
     fold = need_input and stride == (1, 1)
     gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
-    step = _chunk(n, (K + need_bias) * ho * wo * dtype.itemsize)
+    step = chunk_size(n, (K + need_bias) * ho * wo * dtype.itemsize)
     for i, s in enumerate(range(0, n, step)):
         gs = grad_out[s:s + step]
         m = gs.shape[0]
         if last:
-            g = _empty(scratch, "grad", (1, f, ho, wo, m), dtype)
-            _to_batch_last(gs, g[0])
+            g = work_array(scratch, "grad", (1, f, ho, wo, m), dtype)
+            to_batch_last(gs, g[0])
         else:
             g = np.ascontiguousarray(gs)[..., None]                  # (m, F, Ho, Wo, 1), no copy
         gq = g.reshape(g.shape[0], f, -1)                            # (B, F, Q)
@@ -53,10 +53,10 @@ def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, s
                 chunk_cols = cols[i]
             else:
                 shape = (g.shape[0], K + need_bias, gq.shape[2])
-                chunk_cols = _im2col(_work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
-                                     _empty(scratch, "cols", shape, dtype))
+                chunk_cols = im2col(work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
+                                     work_array(scratch, "cols", shape, dtype))
             prod = np.matmul(chunk_cols, gq.transpose(0, 2, 1),    # (B, K[+1], F)
-                             out=_empty(scratch, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
+                             out=work_array(scratch, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
             total = prod[0] if prod.shape[0] == 1 else prod.sum(axis=0)
             if need_weight:
                 gw += total[:K].T
@@ -70,7 +70,7 @@ def _conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, s
 
 
 def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, dil: tuple,
-                     out: np.ndarray, scratch: _Scratch | None) -> None:
+                     out: np.ndarray, scratch: Scratch | None) -> None:
     """dL/dx of a stride-1 chunk into `out` (m, C, H, W), from its output gradient `g` in the
     work layout (B, F, Ho, Wo, U): the transposed filters applied to g and added back at each
     tap's offset (col2im without materialising the K x n*P column gradient).
@@ -87,7 +87,7 @@ def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, d
     length = ho * wp * u
     shift = dil[1] * u                                               # between taps of a kernel row
     width = length + shift * (kw - 1)
-    stack = _empty(scratch, "stack", (bb, f, kw, width), g.dtype)    # stack[:, f, j, v] = g[v - j*shift]
+    stack = work_array(scratch, "stack", (bb, f, kw, width), g.dtype)    # stack[:, f, j, v] = g[v - j*shift]
     base = stack[:, :, 0, :length].reshape(bb, f, ho, wp, u)
     np.copyto(base[:, :, :, :wo], g)
     base[:, :, :, wo:] = 0
@@ -99,9 +99,9 @@ def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, d
         stack[:, :, j, o + length:] = 0
     rows = np.ascontiguousarray(weight.transpose(2, 1, 0, 3)).reshape(kh * c, f * kw)
     parts = np.matmul(rows, stack.reshape(bb, f * kw, width),        # one GEMM for all kernel rows
-                      out=_empty(scratch, "parts", (bb, kh * c, width), g.dtype)).reshape(bb, kh, c, width)
+                      out=work_array(scratch, "parts", (bb, kh * c, width), g.dtype)).reshape(bb, kh, c, width)
     row = dil[0] * wp * u                                            # between kernel rows
-    gx = _empty(scratch, "gx", (bb, c, hp * wp * u + shift * (kw - 1)), g.dtype)
+    gx = work_array(scratch, "gx", (bb, c, hp * wp * u + shift * (kw - 1)), g.dtype)
     np.copyto(gx[:, :, :width], parts[:, 0])
     gx[:, :, width:] = 0
     for i in range(1, kh):
@@ -113,23 +113,23 @@ def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, d
         np.copyto(out, plane[0].transpose(3, 0, 1, 2))
 
 
-def _conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, stride: tuple,
+def conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, stride: tuple,
                         pads: Pads, dil: tuple, cols: list | None = None) -> np.ndarray:
     """dL/dweight (F, C, kh, kw): grad_out contracted with the input windows (cached cols if given)."""
     shape = (grad_out.shape[1], x.shape[1]) + tuple(kernel_size)
-    return _conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
+    return conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
                             cols=cols, need_input=False)[0]
 
 
-def _conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
+def conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                        pads: Pads, dil: tuple) -> np.ndarray:
-    """dL/dx (N, C, H, W) of a convolution with `weight` (see `_conv2d_backward`)."""
-    return _conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
+    """dL/dx (N, C, H, W) of a convolution with `weight` (see `conv2d_backward`)."""
+    return conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
 
 
 def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                         pads: Pads, dil: tuple) -> np.ndarray:
-    """Strided case of `_conv2d_grad_input`: the same per-tap products, added through strided slices."""
+    """Strided case of `conv2d_grad_input`: the same per-tap products, added through strided slices."""
     n, f, ho, wo = grad_out.shape
     _, c, h, w = input_shape
     kh, kw = weight.shape[2:]

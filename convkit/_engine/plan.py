@@ -12,36 +12,21 @@ by `benchmarks/fit_cost_model.py`, and picks the cheapest.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
 from . import direct, spectral
-from .boundary import pad
+from ..boundary import pad
+from .costs import COST
+from .threads import available_cores
 
 __all__ = ["Problem", "choose", "int_bound", "numpy_1d", "FFT_INT_BOUND", "TINY_WORK"]
 
 FFT_INT_BOUND = 2.0**40    # integer FFT results round back exactly below this bound
 TINY_WORK = 100_000        # multiply-adds below which no transform can win
 
-# Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
-# machine of the CI class; see that script for the grid and the fit).
-_COST = {
-    "direct_tap": {"f4": 2.3e-10, "f8": 4.3e-10, "c8": 4.6e-10, "c16": 8.9e-10, "int": 4.3e-10},
-    "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
-    "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)
-    "fft": {"f4": 1.8e-10, "f8": 3.1e-10, "c8": 3.7e-10, "c16": 6.1e-10},  # per n log2 n, N-D
-    "fft1": {"f4": 3.2e-10, "f8": 4.0e-10, "c8": 5.0e-10, "c16": 6.5e-10},  # one long 1-D transform
-    "oa": {"f4": 2.2e-10, "f8": 8.0e-10, "c8": 4.5e-10, "c16": 1.4e-09},    # per n log2 n, blocks
-    "fft_call": 30e-6,
-    "tap_threads": 1.0,           # all cores over one: the tap loop is memory-bound
-    "fft_threads": 1.3,           # all cores over one for N-D or batched transforms
-}
-
-
 _KEYS = {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4", np.dtype(np.float64): "f8",
          np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}
-_CPUS = os.cpu_count() or 1
 
 
 def _kernel_key(dtype: np.dtype) -> str:
@@ -138,11 +123,11 @@ def _direct_cost(p: Problem) -> float:
     taps = p.taps()
     key = _kernel_key(p.rdtype)
     if numpy_1d(p):
-        return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + _COST["direct_call"]
+        return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + COST["direct_call"]
     if out < direct._GEMM_MAX_OUTPUTS and taps > 8:
-        return out * taps * _COST["direct_gemm"] + _COST["direct_call"]
-    threads = _COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
-    return out * taps * _COST["direct_tap"][key] / threads + taps * _COST["direct_call"]
+        return out * taps * COST["direct_gemm"] + COST["direct_call"]
+    threads = COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
+    return out * taps * COST["direct_tap"][key] / threads + taps * COST["direct_call"]
 
 
 def _fft_sizes(p: Problem) -> tuple[list[int], list[int]]:
@@ -162,15 +147,15 @@ def _fft_cost(p: Problem, workers: int | None) -> float:
     key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
     conv = {p.axes[i] for i in active}
     one_long = len(sizes) == 1 and math.prod(p.out_shape) == p.lengths[active[0]] if active else False
-    per = _COST["fft1" if one_long else "fft"][key]
+    per = COST["fft1" if one_long else "fft"][key]
     batch_a = math.prod(n for ax, n in enumerate(p.a.shape) if ax not in conv)
     batch_b = math.prod(n for ax, n in enumerate(p.b.shape) if ax not in conv)
     batch_o = math.prod(n for ax, n in enumerate(p.out_shape) if ax not in conv)
     size = math.prod(sizes) if sizes else 1
     work = size * math.log2(max(size, 2)) * (batch_a + batch_b + batch_o)
-    threads = _CPUS if workers is None else max(1, workers)
+    threads = available_cores() if workers is None else max(1, workers)
     parallel = threads > 1 and (len(sizes) > 1 or batch_o > 1) and size * batch_o > 1 << 16
-    return work * per / (_COST["fft_threads"] if parallel else 1.0) + _COST["fft_call"]
+    return work * per / (COST["fft_threads"] if parallel else 1.0) + COST["fft_call"]
 
 
 def _oa_axis(p: Problem) -> int | None:
@@ -189,10 +174,10 @@ def _oa_cost(p: Problem, i: int, workers: int | None) -> float:
     n = p.a.shape[ax] + (0 if p.zero_padding else sum(p.pads[i]))
     size, block = spectral.oa_block(n, k, p.rdtype.kind != "c")
     key = _kernel_key(spectral.fft_dtype(p.a.dtype, p.b.dtype))
-    per = _COST["oa"][key]
+    per = COST["oa"][key]
     batch = math.prod(m for a, m in enumerate(p.out_shape) if a != ax)
     work = 2 * math.ceil(n / block) * batch * size * math.log2(size)
-    return work * per + 2 * _COST["fft_call"]
+    return work * per + 2 * COST["fft_call"]
 
 
 def choose(p: Problem, workers: int | None) -> str:
@@ -204,7 +189,7 @@ def choose(p: Problem, workers: int | None) -> str:
     if math.prod(p.out_shape) * p.taps() < TINY_WORK:
         return "direct"
     cost_direct = _direct_cost(p)
-    if cost_direct < 2 * _COST["fft_call"]:
+    if cost_direct < 2 * COST["fft_call"]:
         return "direct"
     costs = {"direct": cost_direct, "fft": _fft_cost(p, workers)}
     i = _oa_axis(p)

@@ -1,7 +1,7 @@
 """A minimal PNG codec for 16-bit images, which Pillow can only read and write
 as 8-bit when they have colour or alpha.
 
-Only what `convkit.images` needs: non-interlaced 16-bit gray, gray + alpha,
+Only what `convkit.io.images` needs: non-interlaced 16-bit gray, gray + alpha,
 RGB and RGBA. Encoding uses the "Up" filter on every row (vectorised both
 ways); decoding accepts all five row filters, with a per-pixel loop for the
 Average and Paeth rows that other encoders may write.

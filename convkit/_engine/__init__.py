@@ -1,0 +1,15 @@
+"""convkit's engine internals: how a convolution or a pooling is computed.
+
+Only convkit's own modules import from here; users call the public modules
+(`convkit.convolution`, `convkit.batched`, `convkit.pooling`, `convkit.cnn`).
+
+* `plan` - the normalised problem (`Problem`) and the cost model's choice
+  of engine; `costs` - every fitted constant of that model.
+* `run` - running a problem on an engine (accumulators, exact integers).
+* `direct` - direct sums over windows; `spectral` - FFT and overlap-add;
+  `nonfinite` - keeping NaN/Inf local on the FFT engines.
+* `conv2d`, `conv2d_grad` - the batched multi-channel convolution (im2col)
+  and its gradients, under `conv2d` and the CNN's Conv2D layer.
+* `pool_winners` - the winning cells of max/min pooling.
+* `threads` - the one shared thread pool.
+"""
