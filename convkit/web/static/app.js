@@ -165,16 +165,18 @@ function showDetail(focus) {
   const terms = [];
   conv.padded.forEach((plane, ch) => {
     const kh = conv.laid[ch].length, kw = conv.laid[ch][0].length;
-    const rows = [];
-    for (let a = 0; a < kh; a++) {
-      const tds = [];
-      for (let b = 0; b < kw; b++) {
-        const [r, c] = cells[a * kw + b], x = plane[r][c], wgt = conv.laid[ch][a][b];
-        tds.push(`<td title="${fmt(x)} x ${fmt(wgt)}">${fmt(x * wgt)}</td>`);
+    const table = (title, value) => {
+      const rows = [];
+      for (let a = 0; a < kh; a++) {
+        const tds = [];
+        for (let b = 0; b < kw; b++) { const [r, c] = cells[a * kw + b]; tds.push(`<td>${fmt(value(plane[r][c], conv.laid[ch][a][b]))}</td>`); }
+        rows.push(`<tr>${tds.join("")}</tr>`);
       }
-      rows.push(`<tr>${tds.join("")}</tr>`);
-    }
-    html += `<table><caption>channel ${ch}: window x kernel</caption>${rows.join("")}</table>`;
+      return `<table><caption>${title}</caption>${rows.join("")}</table>`;
+    };
+    const label = conv.padded.length > 1 ? `channel ${ch}: ` : "";
+    html += `<div class="triple">${table(label + "window", (x) => x)} &times; ${table("kernel", (x, w) => w)} = ` +
+      `${table("products", (x, w) => x * w)} <span>sum ${fmt(conv.partial[ch][i][j])}</span></div>`;
     terms.push(conv.partial[ch][i][j]);
   });
   const products = [];
@@ -362,7 +364,9 @@ async function updateNetwork(image) {
   const best = net.probabilities.indexOf(Math.max(...net.probabilities));
   $("probabilities").innerHTML = net.probabilities.map((p, k) =>
     `<div class="bar${k === best ? " best" : ""}"><span class="cls">${net.classes[k]}</span>` +
-    `<span class="fill" style="width:${Math.round(200 * p)}px"></span><span class="p" data-class="${k}">${(100 * p).toFixed(2)}%</span></div>`).join("");
+    `<span class="fill"></span><span class="p" data-class="${k}" data-value="${p}">${(100 * p).toFixed(2)}%</span></div>`).join("");
+  // widths through the CSSOM: the page's Content-Security-Policy refuses inline style attributes
+  $("probabilities").querySelectorAll(".fill").forEach((bar, k) => { bar.style.width = `${Math.round(200 * net.probabilities[k])}px`; });
   const box = $("layers");
   box.innerHTML = "";
   for (const layer of net.layers) {
@@ -477,7 +481,7 @@ async function start() {
   state.info = info;
   fillSelect($("image-source"), [...info.samples.map((s) => [s, s === "seed" ? "seed 7x7 (the tutorial's)" : `${s} (32x32)`]),
     ["blank7", "blank 7x7 (paint it)"], ["blank16", "blank 16x16 (paint it)"]], "seed");
-  fillSelect($("kernel-name"), [["seed detector", "seed detector 3x3"], ...info.kernels.map((k) => [k.name, `${k.name}: ${k.description}`]),
+  fillSelect($("kernel-name"), [["seed detector", "seed detector 3x3"], ...info.kernels.map((k) => [k.name, k.name]),
     ["custom3", "custom 3x3"], ["custom5", "custom 5x5"]]);
   fillSelect($("boundary"), info.boundaries.map((b) => [b.name, `${b.name}   ${b.picture}`]), "constant");
   fillSelect($("pool-op"), info.pool_ops.map((o) => [o, o]), "max");
