@@ -1,0 +1,118 @@
+"""convkit.web.server: loopback only, refused requests get a 4xx and one line, the assets ship
+inside the package and fetch nothing from outside."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from _web import request, running
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running() as srv:
+        yield srv
+
+
+def test_binds_loopback_only(server):
+    assert server.server_address[0] == "127.0.0.1"
+    assert server.url == f"http://127.0.0.1:{server.port}/"
+
+
+def test_page_and_assets(server):
+    status, page, headers = request(server, "GET", "/")
+    assert status == 200 and b"convkit explore" in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    total = len(page)
+    for name in re.findall(rb'(?:src|href)="(/static/[^"]+)"', page):
+        status, body, _ = request(server, "GET", name.decode())
+        assert status == 200
+        total += len(body)
+        assert not re.search(rb"https?://(?!127\.0\.0\.1)", body), name   # no CDN, no outside URL
+    assert total < 500_000
+
+
+@pytest.mark.parametrize("host", ["evil.example:80", "127.0.0.1", "192.168.1.2:{port}", ""])
+def test_foreign_host_header_is_refused(server, host):
+    status, body, _ = request(server, "GET", "/api/info", headers={"Host": host.format(port=server.port)})
+    assert status == 403 and "Host" in body["error"]
+
+
+def test_localhost_host_header_is_accepted(server):
+    status, _, _ = request(server, "GET", "/api/info", headers={"Host": f"localhost:{server.port}"})
+    assert status == 200
+
+
+def test_cross_origin_post_is_refused(server):
+    status, body, _ = request(server, "POST", "/api/softmax", {"scores": [1, 2]},
+                              headers={"Origin": "http://evil.example"})
+    assert status == 403 and "cross-origin" in body["error"]
+
+
+GOOD = {"image": [[[0, 1, 0], [1, 1, 1], [0, 1, 0]]], "kernel": [[[1, 0], [0, 1]]]}
+BIG = [[[0.0] * 65] * 65]
+
+
+@pytest.mark.parametrize("path,body,status,match", [
+    ("/api/convolution", {**GOOD, "image": BIG}, 400, "too large: axis 1 has 65"),
+    ("/api/convolution", {**GOOD, "image": [[[1, 2], [3]]]}, 400, "same length"),
+    ("/api/convolution", {**GOOD, "image": [[["a"]]]}, 400, "numbers only"),
+    ("/api/convolution", {**GOOD, "image": [[1, 2]]}, 400, "3-D list"),
+    ("/api/convolution", {**GOOD, "kernel": [[[1]], [[1]]]}, 400, "one plane per image channel"),
+    ("/api/convolution", {**GOOD, "stride": True}, 400, "stride must be an integer"),
+    ("/api/convolution", {**GOOD, "stride": 0}, 400, r"stride must be an integer in \[1, 8\]"),
+    ("/api/convolution", {**GOOD, "padding": 99}, 400, "padding"),
+    ("/api/convolution", {**GOOD, "dilation": 3}, 400, "kernel spans 4x4"),
+    ("/api/convolution", {**GOOD, "boundary": "zeros"}, 400, "boundary must be one of"),
+    ("/api/convolution", {**GOOD, "bias": 1e9}, 400, "bias must be a finite number"),
+    ("/api/convolution", {"image": GOOD["image"]}, 400, "missing field 'kernel'"),
+    ("/api/steps", {"map": [[1, 2], [3, 4]], "size": 3}, 400, "larger than the map"),
+    ("/api/steps", {"map": [[1, 2]], "op": "median"}, 400, "op must be one of"),
+    ("/api/softmax", {"scores": [1, 2], "label": 2}, 400, r"label must be an integer in \[0, 1\]"),
+    ("/api/continuous", {"pair": "sinc"}, 400, "pair must be one of"),
+    ("/api/continuous", {"pair": "rect", "t": 9}, 400, r"t must be in \[-1.5, 1.5\]"),
+    ("/api/network", {"image": [[[0.5]]]}, 400, "no model is loaded"),
+    ("/api/nothing", {}, 404, "no such endpoint"),
+])
+def test_bad_requests_get_a_4xx_and_one_line(server, path, body, status, match):
+    got, answer, _ = request(server, "POST", path, body)
+    assert got == status
+    assert re.search(match, answer["error"]) and "\n" not in answer["error"]
+
+
+@pytest.mark.parametrize("raw,ctype,status,match", [
+    (b"{not json", "application/json", 400, "not valid JSON"),
+    (b'{"scores": [NaN]}', "application/json", 400, "not valid JSON"),
+    (b"[1, 2]", "application/json", 400, "must be a JSON object"),
+    (b"scores=1", "application/x-www-form-urlencoded", 415, "must be JSON"),
+    (b"\xff\xfe", "application/json", 400, "not valid JSON"),
+])
+def test_malformed_bodies(server, raw, ctype, status, match):
+    got, answer, _ = request(server, "POST", "/api/softmax", raw=raw, headers={"Content-Type": ctype})
+    assert got == status and re.search(match, answer["error"])
+
+
+def test_oversized_body_is_refused_before_reading(server):
+    got, answer, _ = request(server, "POST", "/api/convolution", raw=b"{}",
+                             headers={"Content-Type": "application/json", "Content-Length": str(50 << 20)})
+    assert got == 413 and "at most" in answer["error"]
+
+
+@pytest.mark.parametrize("path,match", [("/api/sample?name=../../etc/passwd", "sample must be one of"),
+                                        ("/api/kernel?name=/etc/passwd", "kernel must be one of"),
+                                        ("/api/kernel?name=gaussian:sigma=1e6", "kernel must be one of"),
+                                        ("/static/../server.py", "no such page"),
+                                        ("/etc/passwd", "no such page")])
+def test_no_file_outside_the_assets_is_read(server, path, match):
+    got, answer, _ = request(server, "GET", path)
+    assert got in (400, 404) and match in answer["error"]
+
+
+def test_server_keeps_running_after_bad_requests(server):
+    request(server, "POST", "/api/softmax", raw=b"{", headers={"Content-Type": "application/json"})
+    got, answer, _ = request(server, "POST", "/api/softmax", {"scores": [0, 0]})
+    assert got == 200 and answer["probabilities"] == [0.5, 0.5]
+    assert json.dumps(answer)
