@@ -120,6 +120,7 @@ async function updateConv() {
   state.conv = conv;
   const outSize = [conv.output.length, conv.output[0].length];
   if (state.step >= outSize[0] * outSize[1]) state.step = -1;
+  if (state.hover && (state.hover[0] >= outSize[0] || state.hover[1] >= outSize[1])) state.hover = null;
   drawConv();
   await updateSteps();
   document.body.dataset.redrawMs = (performance.now() - started).toFixed(1);
