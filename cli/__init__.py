@@ -12,7 +12,9 @@ import sys
 
 import click
 
-__all__ = ["cli", "main"]
+from convkit import __version__
+
+__all__ = ["CommandLoadError", "cli", "main"]
 
 # command name -> (module, attribute, one-line help shown by `convkit --help`)
 _COMMANDS = {
@@ -29,6 +31,10 @@ _COMMANDS = {
 }
 
 
+class CommandLoadError(RuntimeError):
+    """A command listed in `_COMMANDS` could not be loaded (its module fails to import)."""
+
+
 class _LazyGroup(click.Group):
     """A group that imports a command's module only when that command runs."""
 
@@ -39,13 +45,19 @@ class _LazyGroup(click.Group):
         if name not in _COMMANDS:
             return None
         module, attr, _ = _COMMANDS[name]
+        # A registered command that cannot load is a broken installation, not a typo:
+        # say which module failed and why instead of click's "No such command".
         try:
             mod = importlib.import_module(f"convkit_cli.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"convkit_cli.{module}":
-                raise
-            return None
-        return getattr(mod, attr, None)
+        except Exception as exc:
+            raise CommandLoadError(f"command {name!r} is registered but its module "
+                                   f"convkit_cli.{module} failed to import: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        command = getattr(mod, attr, None)
+        if not isinstance(command, click.Command):
+            raise CommandLoadError(f"command {name!r} is registered as convkit_cli.{module}.{attr}, "
+                                   f"which is not a click command (got {type(command).__name__})")
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_) for name, (_, _, help_) in sorted(_COMMANDS.items())]
@@ -54,7 +66,7 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="convkit", prog_name="convkit")
+@click.version_option(version=__version__, prog_name="convkit")
 def cli() -> None:
     """convkit: convolution, image filters, pooling and a CNN built from them."""
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import click
 
-__all__ = ["CLIError", "library_errors"]
+__all__ = ["CLIError", "library_errors", "shell_message"]
 
 
 class CLIError(click.ClickException):
@@ -17,7 +17,14 @@ class CLIError(click.ClickException):
 
 
 def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ValueError/TypeError/OSError/OverflowError raised below into CLIError."""
+    """Turn the library's errors into CLIError, phrased for the shell by their type.
+
+    Typed errors get the shell's wording from their attributes (an
+    `OutputExistsError` says "pass --force", not the library's
+    ``overwrite=True``); OSErrors are named by their ``filename``; every other
+    ValueError / TypeError / OverflowError / MemoryError message is the
+    library's own, shown as its first line and never rewritten.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -25,18 +32,24 @@ def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
-        except FileExistsError as exc:
-            from convkit.io.atomic import OutputExistsError
-            if isinstance(exc, OutputExistsError):
-                raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace it") from None
-            raise CLIError(str(exc)) from None
-        except FileNotFoundError as exc:
-            raise CLIError(f"file not found: {exc.filename or exc}") from None
-        except IsADirectoryError as exc:
-            raise CLIError(f"{exc.filename or exc} is a directory, expected a file") from None
-        except PermissionError as exc:
-            raise CLIError(f"permission denied: {exc.filename or exc}") from None
         except (ValueError, TypeError, OverflowError, OSError, MemoryError) as exc:
-            raise CLIError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+            raise CLIError(shell_message(exc)) from None
 
     return wrapper
+
+
+def shell_message(exc: BaseException) -> str:
+    """One line for the shell describing a library error, chosen by the error's type."""
+    # imported here, not at the top: `convkit --help` must not load the library
+    from convkit.io.atomic import OutputExistsError
+
+    if isinstance(exc, OutputExistsError):
+        return f"output {exc.path!r} {exc.detail}; pass --force to replace it"
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename or exc}"
+    if isinstance(exc, IsADirectoryError):
+        return f"{exc.filename or exc} is a directory, expected a file"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or exc}"
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__

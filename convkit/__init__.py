@@ -38,6 +38,7 @@ _EXPORTS = {
     "read_image_raw": "io.images",
     "write_image": "io.images",
     "OutputExistsError": "io.atomic",
+    "FileFormatError": "io.errors",
 }
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from .convolution import choose_method, convolve, correlate, fftconvolve
     from .filters import filter_image
     from .io.atomic import OutputExistsError
+    from .io.errors import FileFormatError
     from .io.images import read_image, read_image_raw, write_image
     from .io.signals import read_signal, write_signal
     from .kernels import Kernel, get_kernel, list_kernels, resolve_kernel, separable_factors

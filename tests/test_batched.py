@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convkit._engine.conv2d as batched
-from _conv_naive import conv2d_naive
-from _fd import fd_grad
+from helpers.conv_naive import conv2d_naive
+from helpers.fd import fd_grad
 from convkit import conv2d
 from convkit._engine.conv2d import geometry
 from convkit._engine.conv2d_grad import conv2d_backward, conv2d_grad_input, conv2d_grad_weight

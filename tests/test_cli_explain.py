@@ -16,7 +16,7 @@ import pytest
 import scipy.signal
 import scipy.special
 from click.testing import CliRunner
-from _viz_files import gif_info, gif_pixels, png_pixels
+from helpers.viz_files import gif_info, gif_pixels, png_pixels
 from skimage.measure import block_reduce
 
 from convkit_cli import cli, main

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from _conv_naive import conv2d_naive
-from _fd import fd_grad
+from helpers.conv_naive import conv2d_naive
+from helpers.fd import fd_grad
 from convkit.cnn import (SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU, Softmax,
                          layer_from_config, softmax_cross_entropy)
 

@@ -4,7 +4,7 @@ Ctrl-C and exact resume."""
 import numpy as np
 import pytest
 
-from _fd import fd_grad
+from helpers.fd import fd_grad
 from convkit._engine import conv2d as batched
 from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, WeightAverage, load_checkpoint, softmax_cross_entropy)

@@ -16,10 +16,11 @@ from PIL import Image
 from skimage.color import rgb2gray
 
 from convkit.io import codecs as _image_codecs, images
+from convkit.io.atomic import OutputExistsError
+from convkit.io.errors import FileFormatError
 from convkit.io.images import read_image, read_image_raw, to_float_image, write_image
 
 RNG = np.random.default_rng(7)
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def random_image(shape, dtype):
@@ -206,10 +207,10 @@ def test_float_is_clipped_and_bit_depth_16(tmp_path):
     assert tifffile.imread(tmp_path / "e.tif").dtype == np.uint16
 
 
-def test_samples_read():
-    assert read_image(SAMPLES / "camera.png").shape == (256, 256)
-    assert read_image(SAMPLES / "coins.png").shape == (303, 384)
-    astro = read_image(SAMPLES / "astronaut.png")
+def test_samples_read(samples):
+    assert read_image(samples / "camera.png").shape == (256, 256)
+    assert read_image(samples / "coins.png").shape == (303, 384)
+    astro = read_image(samples / "astronaut.png")
     assert astro.shape == (256, 256, 3) and 0 <= astro.min() and astro.max() <= 1
 
 
@@ -218,13 +219,16 @@ def test_samples_read():
 def test_read_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="image file not found"):
         read_image(tmp_path / "missing.png")
-    with pytest.raises(ValueError, match="is a directory; expected an image file"):
+    with pytest.raises(ValueError, match="is a directory; expected an image file") as info:
         read_image(tmp_path)
+    assert not isinstance(info.value, FileFormatError)      # an argument error, not a bad file
     (tmp_path / "notes.png").write_text("hello, not an image")
-    with pytest.raises(ValueError, match=r"not a readable image; accepted: PNG, JPEG, TIFF or BMP"):
+    with pytest.raises(FileFormatError, match=r"not a readable image; accepted: PNG, JPEG, "
+                                              r"TIFF or BMP \(\.png \.jpg \.jpeg \.tif \.tiff \.bmp\)") as info:
         read_image(tmp_path / "notes.png")
+    assert info.value.path == str(tmp_path / "notes.png")
     (tmp_path / "empty.jpg").write_bytes(b"")
-    with pytest.raises(ValueError, match="not a readable image"):
+    with pytest.raises(FileFormatError, match="not a readable image"):
         read_image(tmp_path / "empty.jpg")
 
 
@@ -237,8 +241,9 @@ def test_truncated_files(tmp_path, suffix, dtype, channels):
     write_image(path, random_image((64, 64, channels) if channels > 1 else (64, 64), dtype))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"cannot read .*t\.(png|jpg|bmp|tif)"):
+    with pytest.raises(FileFormatError, match=r"cannot read .*t\.(png|jpg|bmp|tif)") as info:
         read_image(path)
+    assert info.value.path == str(path)
 
 
 def test_decompression_bomb_refused(tmp_path, monkeypatch):
@@ -247,11 +252,12 @@ def test_decompression_bomb_refused(tmp_path, monkeypatch):
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
     (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
                                         + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
-    with pytest.raises(ValueError, match="too large to decode safely|are refused"):
+    with pytest.raises(FileFormatError, match="too large to decode safely|are refused"):
         read_image(tmp_path / "bomb.png")
     write_image(tmp_path / "small.png", random_image((20, 20), np.uint8))
     monkeypatch.setattr(images, "MAX_PIXELS", 100)
-    with pytest.raises(ValueError, match=r"20x20 = 400 pixels; images above 100 pixels are refused"):
+    with pytest.raises(FileFormatError, match=r"20x20 = 400 pixels; images above 100 pixels "
+                                              r"are refused"):
         read_image(tmp_path / "small.png")
 
 
@@ -278,8 +284,10 @@ def test_write_errors_leave_nothing(tmp_path, name, image, kwargs, error, match)
 def test_refuses_overwrite_and_input(tmp_path):
     path = tmp_path / "a.png"
     write_image(path, np.zeros((2, 2), np.uint8))
-    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True") as info:
         write_image(path, np.ones((2, 2), np.uint8))
+    assert isinstance(info.value, FileExistsError)
+    assert (info.value.path, info.value.detail) == (str(path), "exists")
     np.testing.assert_array_equal(read_image_raw(path), 0)
     write_image(path, np.ones((2, 2), np.uint8), overwrite=True)
     np.testing.assert_array_equal(read_image_raw(path), 1)

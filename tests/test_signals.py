@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
+from convkit.io.atomic import OutputExistsError
+from convkit.io.errors import FileFormatError
 from convkit.io.signals import SIGNAL_SUFFIXES, Signal, read_signal, write_signal
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -124,8 +126,9 @@ def test_single_channel_column_written_as_text(tmp_path):
 
 def test_overwrite_only_when_asked(tmp_path):
     out = write(tmp_path / "x.csv", "9\n")
-    with pytest.raises(FileExistsError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True to replace it") as info:
         write_signal(out, [1.0])
+    assert isinstance(info.value, FileExistsError) and info.value.path == str(out)
     assert out.read_text() == "9\n"
     write_signal(out, [1.0], overwrite=True)
     assert out.read_text() == "1.0\n"
@@ -172,8 +175,6 @@ def test_write_refuses_an_input(tmp_path):
     ("a.csv", b"\xff\xfe1\x00", "not a UTF-8 text file"),
     ("a.npy", b"not an npy file", "cannot read .* as a .npy array"),
     ("a.wav", b"RIFF....WAVEjunk", "cannot read .* as a WAV file"),
-    ("a.mp3", "1\n", "unknown extension '.mp3'; accepted: .csv .txt .npy .wav"),
-    ("a", "1\n", "unknown extension '\\(none\\)'"),
 ])
 def test_read_errors(tmp_path, name, content, match):
     path = tmp_path / name
@@ -181,8 +182,20 @@ def test_read_errors(tmp_path, name, content, match):
         path.write_bytes(content)
     else:
         write(path, content)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(FileFormatError, match=match) as info:
         read_signal(path)
+    assert info.value.path == str(path)
+
+
+@pytest.mark.parametrize("name, match", [
+    ("a.mp3", "unknown extension '.mp3'; accepted: .csv .txt .npy .wav"),
+    ("a", "unknown extension '\\(none\\)'"),
+])
+def test_unknown_extension_is_an_argument_error(tmp_path, name, match):
+    write(tmp_path / name, "1\n")
+    with pytest.raises(ValueError, match=match) as info:
+        read_signal(tmp_path / name)
+    assert not isinstance(info.value, FileFormatError)
 
 
 @pytest.mark.parametrize("array, match", [
@@ -195,7 +208,7 @@ def test_read_errors(tmp_path, name, content, match):
 ])
 def test_npy_errors(tmp_path, array, match):
     np.save(tmp_path / "a.npy", array)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(FileFormatError, match=match):
         read_signal(tmp_path / "a.npy")
 
 

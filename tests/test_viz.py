@@ -2,7 +2,7 @@
 references (scipy.signal.correlate2d, skimage block_reduce, scipy.special, naive
 loops, closed forms), and the frames/files it writes (GIFs walked by a parser
 written from the GIF89a spec and decoded by scikit-image; PNGs read by
-convkit's reader; see tests/_viz_files.py). Figures are drawn on Agg only."""
+convkit's reader; see tests/helpers/viz_files.py). Figures are drawn on Agg only."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import scipy.signal
 import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from _viz_files import gif_info, gif_pixels, png_pixels
+from helpers.viz_files import gif_info, gif_pixels, png_pixels
 from skimage.measure import block_reduce
 
 from convkit.viz import (conv_frames, conv_walkthrough, flatten_walkthrough, format_conv_walkthrough,

@@ -3,15 +3,18 @@
 `images` (PNG, JPEG, TIFF, BMP... to float or raw arrays and back),
 `signals` (1-D csv / txt / npy / wav), `codecs` and `png16` (the decoders
 behind `images`), `atomic` (writes through a temporary file and a rename,
-never over an existing file without ``overwrite=True``).
+never over an existing file without ``overwrite=True``), and `errors`: the
+typed errors (`FileFormatError`; `OutputExistsError` is in `atomic`).
 """
 
 from __future__ import annotations
 
-from .atomic import atomic_path, check_output_path
+from .atomic import OutputExistsError, atomic_path, check_output_path
+from .errors import FileFormatError
 from .images import IMAGE_SUFFIXES, read_image, read_image_raw, to_float_image, write_image
 from .signals import SIGNAL_SUFFIXES, Signal, read_signal, write_signal
 
-__all__ = ["IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Signal", "atomic_path", "check_output_path",
+__all__ = ["FileFormatError", "IMAGE_SUFFIXES", "OutputExistsError", "SIGNAL_SUFFIXES", "Signal",
+           "atomic_path", "check_output_path",
            "read_image", "read_image_raw", "read_signal", "to_float_image", "write_image",
            "write_signal"]

@@ -25,7 +25,7 @@ class OutputExistsError(FileExistsError):
 
 def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
                       inputs: tuple = ()) -> Path:
-    """Validate an output path; raise ValueError/FileExistsError naming the problem."""
+    """Validate an output path; raise ValueError / OutputExistsError naming the problem."""
     out = Path(path)
     if out.is_dir():
         raise ValueError(f"output path {str(out)!r} is a directory; give a file name")

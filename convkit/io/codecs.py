@@ -3,7 +3,7 @@ which file, EXIF orientation, palette expansion. No validation of user input
 and no scaling of samples here; `convkit.io.images` does both.
 
 Pillow handles everything it can hold losslessly; 16-bit colour TIFF goes
-through tifffile and 16-bit colour PNG through `_png16`, because Pillow keeps
+through tifffile and 16-bit colour PNG through `png16`, because Pillow keeps
 only 8 bits of those.
 """
 
@@ -17,11 +17,15 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import _names
 from . import png16
+from .errors import FileFormatError
 
 __all__ = ["ACCEPTED", "CORRUPT", "decode", "encode"]
 
-ACCEPTED = "PNG, JPEG, TIFF or BMP (.png .jpg .jpeg .tif .tiff .bmp)"
+# "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
+_FORMATS = list(dict.fromkeys(fmt for fmt, _ in _names.IMAGE_FORMATS.values()))
+ACCEPTED = f"{', '.join(_FORMATS[:-1])} or {_FORMATS[-1]} ({' '.join(_names.IMAGE_SUFFIXES)})"
 
 # what decoders raise on damaged data
 CORRUPT = (OSError, SyntaxError, EOFError, IndexError, KeyError, struct.error, zlib.error,
@@ -32,8 +36,9 @@ def _too_large(p: Path, shape: Sequence[int], max_pixels: int) -> None:
     """Refuse images of more than `max_pixels` pixels before decoding them."""
     pixels = int(shape[0]) * int(shape[1])
     if pixels > max_pixels:
-        raise ValueError(f"{str(p)!r} is {shape[1]}x{shape[0]} = {pixels} pixels; images above "
-                         f"{max_pixels} pixels are refused (possible decompression bomb)")
+        raise FileFormatError(f"{str(p)!r} is {shape[1]}x{shape[0]} = {pixels} pixels; images "
+                              f"above {max_pixels} pixels are refused (possible decompression "
+                              "bomb)", p)
 
 
 def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
@@ -49,7 +54,7 @@ def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
     import tifffile
 
     with tifffile.TiffFile(p) as tif:
-        page = tif.pages[0]
+        page = tif.pages.first             # a TiffPage: the first page carries the tags
         _too_large(p, page.shape, max_pixels)
         a = page.asarray()
         tag = page.tags.get("Orientation")
@@ -101,7 +106,7 @@ def _is_tiff(p: Path) -> bool:
 
 
 def decode(p: Path, max_pixels: int) -> np.ndarray:
-    """Pick the decoder for `p` (Pillow, tifffile or _png16) and return upright samples."""
+    """Pick the decoder for `p` (Pillow, tifffile or png16) and return upright samples."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     with warnings.catch_warnings():
@@ -111,7 +116,8 @@ def decode(p: Path, max_pixels: int) -> np.ndarray:
         except UnidentifiedImageError:
             if _is_tiff(p):          # TIFF layouts Pillow does not know, e.g. 16-bit gray + alpha
                 return _read_tifffile(p, max_pixels)
-            raise ValueError(f"{str(p)!r} is not a readable image; accepted: {ACCEPTED}") from None
+            raise FileFormatError(f"{str(p)!r} is not a readable image; accepted: {ACCEPTED}",
+                                  p) from None
         with im:
             _too_large(p, (im.height, im.width), max_pixels)
             wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in _rawmode(im)

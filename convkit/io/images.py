@@ -5,7 +5,7 @@ the stored samples (bool, uint8, uint16) for code that needs the bit depth;
 `write_image` writes through a temporary file and a rename (`convkit.io.atomic`),
 so a failure never leaves half a file and an existing file is only replaced
 when asked. Decoding is Pillow's (a scikit-image dependency through imageio),
-tifffile's for 16-bit colour TIFF, and `_png16`'s for 16-bit colour PNG, which
+tifffile's for 16-bit colour TIFF, and `png16`'s for 16-bit colour PNG, which
 Pillow would cut to 8 bits. Filtering images is `convkit.filters`' job.
 """
 
@@ -19,17 +19,16 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._names import IMAGE_FORMATS
 from . import codecs
 from .atomic import atomic_path
+from .errors import FileFormatError
 
 __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
-           "IMAGE_SUFFIXES", "MAX_PIXELS"]
+           "IMAGE_SUFFIXES", "MAX_PIXELS", "FileFormatError"]
 
-# suffix -> (format name, bit depths it can store)
-IMAGE_SUFFIXES = {
-    ".png": ("PNG", (1, 8, 16)), ".jpg": ("JPEG", (8,)), ".jpeg": ("JPEG", (8,)),
-    ".tif": ("TIFF", (1, 8, 16)), ".tiff": ("TIFF", (1, 8, 16)), ".bmp": ("BMP", (1, 8)),
-}
+# suffix -> (format name, bit depths it can store); the table lives in convkit._names
+IMAGE_SUFFIXES = IMAGE_FORMATS
 _ACCEPTED = codecs.ACCEPTED
 # Below Pillow's own decompression-bomb error (2 x 89.5 Mpx); as float64 RGB this is ~3 GB.
 MAX_PIXELS = 2 ** 27
@@ -68,9 +67,11 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
     ------
     FileNotFoundError
         The file does not exist.
+    FileFormatError
+        Not an image, truncated or corrupt, or larger than `MAX_PIXELS`
+        pixels (a ValueError; ``path`` names the file).
     ValueError
-        A directory, not an image, truncated or corrupt, or larger than
-        `MAX_PIXELS` pixels.
+        A directory.
     """
     from PIL import Image
 
@@ -78,17 +79,18 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
     try:
         return codecs.decode(p, MAX_PIXELS)
     except Image.DecompressionBombError:
-        raise ValueError(f"{str(p)!r} is too large to decode safely; images above "
-                         f"{MAX_PIXELS} pixels are refused") from None
-    except ValueError as exc:
-        if str(p) in str(exc):
-            raise
-        raise ValueError(f"cannot read {str(p)!r}: {exc}") from None
+        raise FileFormatError(f"{str(p)!r} is too large to decode safely; images above "
+                              f"{MAX_PIXELS} pixels are refused", p) from None
+    except FileFormatError:
+        raise
+    except ValueError as exc:                       # a decoder's own complaint, without the path
+        raise FileFormatError(f"cannot read {str(p)!r}: {exc}", p) from None
     except codecs.CORRUPT as exc:
         if isinstance(exc, PermissionError):
             raise
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"cannot read {str(p)!r}: truncated or corrupt image file ({detail})") from None
+        raise FileFormatError(f"cannot read {str(p)!r}: truncated or corrupt image file "
+                              f"({detail})", p) from None
 
 
 def to_float_image(image: ArrayLike) -> np.ndarray:
@@ -124,9 +126,9 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
 
     Raises
     ------
-    FileNotFoundError, ValueError
-        As `read_image_raw`: missing file, directory, not an image, truncated,
-        too large.
+    FileNotFoundError, FileFormatError, ValueError
+        As `read_image_raw`: missing file; not an image, truncated, too
+        large; a directory.
 
     Examples
     --------
@@ -142,13 +144,6 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
         colour = image[..., :3] if image.shape[2] >= 3 else image[..., :1]
         image = colour[..., 0] if colour.shape[2] == 1 else colour @ _LUMA
     return image
-
-
-def _umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _target_depth(a: np.ndarray, fmt: str, depths: tuple, bit_depth: int | None) -> int:
@@ -176,7 +171,7 @@ def _to_depth(a: np.ndarray, depth: int) -> np.ndarray:
     if a.dtype == dtype:
         return a
     if a.dtype == bool:
-        return a.astype(dtype) * dtype(top)
+        return (a * top).astype(dtype)
     return np.round(np.clip(to_float_image(a), 0.0, 1.0) * top).astype(dtype)
 
 
@@ -197,7 +192,7 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
         written as they are stored.
     overwrite : bool, optional
         Replace an existing file. Without it an existing `path` raises
-        FileExistsError.
+        OutputExistsError (a FileExistsError).
     bit_depth : {None, 1, 8, 16}, optional
         Bits per sample. None keeps the stored depth where the format allows:
         uint16 -> 16 bits in PNG/TIFF (8 in JPEG/BMP), bool -> 1 bit for gray
@@ -214,7 +209,7 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
         folder, output equal to an input.
     TypeError
         A dtype other than bool, uint8, uint16 or float.
-    FileExistsError
+    OutputExistsError (a FileExistsError)
         `path` exists and `overwrite` is False.
 
     Notes
@@ -245,4 +240,3 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
     samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
     with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
         codecs.encode(tmp, samples, fmt)
-        os.chmod(tmp, 0o666 & ~_umask())    # mkstemp makes 0600; give the usual permissions

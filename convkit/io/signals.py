@@ -20,11 +20,12 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._names import SIGNAL_SUFFIXES
 from .atomic import atomic_path
+from .errors import FileFormatError
 
-__all__ = ["Signal", "read_signal", "write_signal", "SIGNAL_SUFFIXES"]
+__all__ = ["Signal", "read_signal", "write_signal", "SIGNAL_SUFFIXES", "FileFormatError"]
 
-SIGNAL_SUFFIXES = (".csv", ".txt", ".npy", ".wav")
 _TOKEN_SPLIT = re.compile(r"[\s,;]+")
 _PCM16 = 32768          # full scale of 16-bit PCM: -32768 .. 32767
 
@@ -58,7 +59,7 @@ def _read_text(path: Path) -> np.ndarray:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{str(path)!r} is not a UTF-8 text file") from None
+        raise FileFormatError(f"{str(path)!r} is not a UTF-8 text file", path) from None
     rows: list[tuple[int, list[str]]] = []
     for number, line in enumerate(text.splitlines(), 1):
         tokens = [t for t in _TOKEN_SPLIT.split(line.split("#", 1)[0]) if t]
@@ -69,14 +70,15 @@ def _read_text(path: Path) -> np.ndarray:
     if len(rows) > 1:
         wide = next(((n, len(t)) for n, t in rows if len(t) > 1), None)
         if wide is not None:
-            raise ValueError(f"{str(path)!r} line {wide[0]} has {wide[1]} values; a signal file "
-                             "holds one number per line, or all numbers on one line")
+            raise FileFormatError(f"{str(path)!r} line {wide[0]} has {wide[1]} values; a signal "
+                                  "file holds one number per line, or all numbers on one line", path)
     values = []
     for number, tokens in rows:
         for token in tokens:
             value = _to_number(token)
             if value is None:
-                raise ValueError(f"{str(path)!r} line {number}: {token!r} is not a number")
+                raise FileFormatError(f"{str(path)!r} line {number}: {token!r} is not a number",
+                                      path)
             values.append(value)
     return np.array(values, dtype=np.float64)
 
@@ -86,13 +88,14 @@ def _read_npy(path: Path) -> np.ndarray:
     try:
         a = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {str(path)!r} as a .npy array: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise FileFormatError(f"cannot read {str(path)!r} as a .npy array: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                              path) from None
     if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
         kind = "an .npz archive" if not isinstance(a, np.ndarray) else f"dtype {a.dtype}"
-        raise ValueError(f"{str(path)!r} must hold real numbers, got {kind}")
+        raise FileFormatError(f"{str(path)!r} must hold real numbers, got {kind}", path)
     if a.ndim != 1:
-        raise ValueError(f"{str(path)!r} must hold a 1-D signal, got shape {a.shape}")
+        raise FileFormatError(f"{str(path)!r} must hold a 1-D signal, got shape {a.shape}", path)
     return a.astype(np.float64)
 
 
@@ -116,8 +119,9 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     except (ValueError, EOFError, OSError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
-        raise ValueError(f"cannot read {str(path)!r} as a WAV file: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise FileFormatError(f"cannot read {str(path)!r} as a WAV file: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                              path) from None
     return _pcm_to_float(np.asarray(data)), int(rate)
 
 
@@ -143,10 +147,11 @@ def read_signal(path: str | os.PathLike) -> Signal:
     ------
     FileNotFoundError
         If `path` does not exist.
+    FileFormatError
+        (a ValueError) For an unreadable or non-numeric file, a table of
+        several columns, a non-1-D array, no samples, or a NaN/inf sample.
     ValueError
-        For an unknown extension, a directory, an unreadable or non-numeric
-        file, a table of several columns, a non-1-D array, no samples, or a
-        NaN/inf sample.
+        For an unknown extension or a directory.
 
     Examples
     --------
@@ -171,10 +176,10 @@ def read_signal(path: str | os.PathLike) -> Signal:
     else:
         samples = _read_text(p)
     if samples.shape[0] == 0 or samples.size == 0:
-        raise ValueError(f"{str(p)!r} holds no samples")
+        raise FileFormatError(f"{str(p)!r} holds no samples", p)
     bad = np.flatnonzero(~np.isfinite(samples.reshape(samples.shape[0], -1)).all(axis=1))
     if bad.size:
-        raise ValueError(f"{str(p)!r} contains NaN or inf (first at sample {bad[0]})")
+        raise FileFormatError(f"{str(p)!r} contains NaN or inf (first at sample {bad[0]})", p)
     return Signal(samples, rate)
 
 
@@ -200,7 +205,7 @@ def write_signal(path: str | os.PathLike, samples: ArrayLike, *, rate: int | Non
     rate : int, optional
         Sample rate in Hz; required for WAV, ignored otherwise.
     overwrite : bool
-        Replace an existing file (otherwise FileExistsError).
+        Replace an existing file (otherwise OutputExistsError, a FileExistsError).
     inputs : tuple of path-like
         Files the output must not be (an input is never overwritten).
 
@@ -211,7 +216,7 @@ def write_signal(path: str | os.PathLike, samples: ArrayLike, *, rate: int | Non
         signal, several channels in a non-WAV file, WAV samples outside
         [-1, 1] or a missing/invalid rate, a missing output folder, or an
         output that is one of `inputs`.
-    FileExistsError
+    OutputExistsError (a FileExistsError)
         If `path` exists and `overwrite` is False.
 
     Examples
@@ -245,7 +250,7 @@ def write_signal(path: str | os.PathLike, samples: ArrayLike, *, rate: int | Non
             raise ValueError(f"WAV samples must lie within [-1, 1], got peak {peak:.6g}; "
                              "scale the signal first")
     with atomic_path(p, overwrite=overwrite, inputs=inputs) as tmp:
-        if suffix == ".wav":
+        if rate is not None and suffix == ".wav":
             _write_wav(tmp, x, int(rate))
         elif suffix == ".npy":
             np.save(tmp, x)

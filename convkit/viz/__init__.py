@@ -8,14 +8,16 @@ as GIF/PNG files, or as matplotlib figures (Agg, no pyplot, headless).
 Submodules: `walkthrough` (convolution steps), `steps` (ReLU, pooling,
 flatten, softmax), `text` (aligned grids), `frames` (animation frames and
 GIF/PNG files), `continuous` (the integral picture), `model` (a trained
-model's filters and feature maps). They load on first use.
+model's filters and feature maps). They load on first use; a type checker
+reads the same names from the ``TYPE_CHECKING`` imports.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# public name -> submodule that defines it (kept equal to the imports below by a test)
 _EXPORTS = {
     "format_grid": "text", "side_by_side": "text",
     "ConvStep": "walkthrough", "ConvWalkthrough": "walkthrough",
@@ -35,17 +37,30 @@ _EXPORTS = {
     "figure_to_array": "frames", "write_figure": "frames", "MAX_GRID_FRAMES": "frames",
 }
 
+if TYPE_CHECKING:
+    from .continuous import (
+        CONTINUOUS_PAIRS, ContinuousWalkthrough, continuous_frames, continuous_walkthrough,
+        iter_continuous_frames)
+    from .frames import (
+        MAX_FRAMES, MAX_GRID_FRAMES, conv_frames, figure_to_array, frame_steps, iter_conv_frames,
+        tile_frames, write_figure, write_gif, write_png_grid)
+    from .model import feature_maps, filter_grid, first_conv_weights, model_figure, prepare_input
+    from .steps import (
+        PoolWalkthrough, SoftmaxWalkthrough, flatten_walkthrough, format_flatten, format_pool,
+        format_relu, format_softmax, pool_walkthrough, relu_walkthrough, softmax_walkthrough)
+    from .text import format_grid, side_by_side
+    from .walkthrough import ConvStep, ConvWalkthrough, conv_walkthrough, format_conv_walkthrough
+else:
+    def __getattr__(name: str) -> Any:
+        try:
+            module = _EXPORTS[name]
+        except KeyError:
+            raise AttributeError(f"module 'convkit.viz' has no attribute {name!r}") from None
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
+
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'convkit.viz' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
 
 
 def __dir__() -> list[str]:

@@ -12,7 +12,7 @@ nothing behind and an existing file is only replaced when asked.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def _annotate(ax, a: np.ndarray, decimals: int = 1) -> list:
     """Write each cell's value into an imshow axis; return the text artists (row-major)."""
     from .text import format_number
 
-    texts = []
+    texts: list[Any] = []
     if max(a.shape) > _ANNOTATE_MAX:
         return texts
     for (i, j), v in np.ndenumerate(a):
@@ -92,7 +92,7 @@ def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = Non
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    steps = frame_steps(walk.n_steps) if steps is None else np.asarray(steps, int)
+    order = frame_steps(walk.n_steps) if steps is None else np.asarray(steps, int)
     kh, kw = walk.kernel.shape
     fmap = walk.feature_map
     fig = Figure(figsize=(9, 3.4), dpi=dpi)
@@ -120,7 +120,7 @@ def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = Non
         ax.set_yticks([])
     title = fig.suptitle("")
     flat_partial = np.full(fmap.size, np.nan)
-    for k in steps:
+    for k in order:
         step = walk.step(int(k))
         flat_partial[:] = np.nan
         flat_partial[:k + 1] = fmap.reshape(-1)[:k + 1]

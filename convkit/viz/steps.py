@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._names import PoolOp
+
 from .text import format_grid, format_number, side_by_side
 from .walkthrough import _as_2d
 
@@ -81,7 +83,7 @@ def _pair(name: str, value) -> tuple[int, int]:
 
 def pool_walkthrough(x: ArrayLike, size: int | tuple[int, int] = 2, *,
                      stride: int | tuple[int, int] | None = None,
-                     op: str = "max") -> PoolWalkthrough:
+                     op: PoolOp = "max") -> PoolWalkthrough:
     """Pool a 2-D map with `convkit.pool` and keep which cell won each window.
 
     Parameters

@@ -12,7 +12,7 @@ each of its cells comes about. Pictures of the same data are in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -99,8 +99,8 @@ def _as_2d(name: str, value: ArrayLike) -> np.ndarray:
     return a.astype(np.float64)
 
 
-def _stride_pair(stride: int | tuple[int, int]) -> tuple[int, int]:
-    """(sr, sc) from an int or a pair of positive ints."""
+def _stride_pair(stride: Any) -> tuple[int, int]:
+    """(sr, sc) from an int or a pair of positive ints (`stride` is the caller's unchecked value)."""
     pair = (stride, stride) if np.ndim(stride) == 0 else tuple(stride)
     if len(pair) != 2 or any(int(s) != s or s < 1 for s in pair):
         raise ValueError(f"stride must be a positive int or a pair of them, got {stride!r}")
