@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from convkit._names import DEFAULT_ARCH
+
 from ._common import CLIError, library_errors
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar   # the type click.progressbar returns
 
 __all__ = ["train", "evaluate", "predict"]
 
-_DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"   # = convkit.cnn.arch.DEFAULT_ARCH
 _RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
                 "augment", "patience", "average", "image_size", "resize", "gray")
 
@@ -35,16 +40,16 @@ class _Progress:
 
     def __init__(self, header: str) -> None:
         self.header, self.total = header, 0      # the header waits for the first epoch: a bad
-        self.bar = None                          # setting then gets its error line alone
+        self.bar: ProgressBar[int] | None = None  # setting then gets its error line alone
 
     def begin(self, epoch: int, total_epochs: int, n_batches: int) -> None:
         if self.header:
             click.echo(self.header, err=True)
             self.header = ""
         self.total = total_epochs
-        self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
-                                     file=sys.stderr, width=30, show_eta=False)
-        self.bar.__enter__()
+        bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
+                                file=sys.stderr, width=30, show_eta=False)
+        self.bar = bar.__enter__()
 
     def batch(self, batch: int, n_batches: int) -> None:
         if self.bar is not None:
@@ -80,7 +85,7 @@ class _Progress:
                    "early stopping and, with --average 0, the choice of the best epoch).")
 @click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
               show_default=True, help="Fraction of each class held out for the final test.")
-@click.option("--arch", default=_DEFAULT_ARCH, show_default=True,
+@click.option("--arch", default=DEFAULT_ARCH, show_default=True,
               help="Layers, e.g. conv16-relu-pool2-conv32k5-relu-pool2-flatten-dense64-relu-dense "
                    "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, flatten, denseN; a last bare dense "
                    "has one output per class).")
@@ -118,6 +123,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     from pathlib import Path
 
     from convkit.cnn.runs import EpochReporter, RunConfig, train_run
+    from convkit.io.atomic import OutputExistsError
     if resume and force:
         raise CLIError("--resume and --force exclude each other")
     if out is None:
@@ -138,6 +144,9 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     try:
         result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
                            callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
+    except OutputExistsError as exc:
+        raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace its run, --resume to "
+                       f"continue it, or another --out") from None
     finally:
         progress.close()
     if result.interrupted:
@@ -239,7 +248,7 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
         batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
     proba = net.predict_proba(np.stack(batch))
     names = list(net.class_names or [str(i) for i in range(proba.shape[1])])
-    results = []
+    results: list[dict[str, Any]] = []
     for path, p in zip(images, proba):
         order = np.argsort(-p, kind="stable")[:top]
         results.append({"image": path, "predictions": [{"class": names[i], "probability": float(p[i])}

@@ -64,7 +64,8 @@ def test_train_writes_run_folder(tmp_path, data_file):
     # an existing run folder is never overwritten without --force
     before = (out / "model.npz").read_bytes()
     again = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--seed", "1"])
-    assert again.exit_code == 2 and "--force" in again.output
+    assert again.exit_code == 2 and "is a run folder that is not empty; pass --force" in again.output
+    assert "--resume to continue it" in again.output
     assert (out / "model.npz").read_bytes() == before
     forced = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--seed", "1", "--force"])
     assert forced.exit_code == 0, forced.output

@@ -69,8 +69,8 @@ def geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation) -> tuple
 
 def out_hw(hw: tuple, k: tuple, stride: tuple, dil: tuple, pads: Pads) -> tuple[int, int]:
     """Output height and width."""
-    return tuple((n + lo + hi - d * (kk - 1) - 1) // s + 1  # type: ignore[return-value]
-                 for n, kk, s, d, (lo, hi) in zip(hw, k, stride, dil, pads))
+    ho, wo = ((n + lo + hi - d * (kk - 1) - 1) // s + 1 for n, kk, s, d, (lo, hi) in zip(hw, k, stride, dil, pads))
+    return ho, wo
 
 
 def chunk_size(n: int, bytes_per_sample: int) -> int:

@@ -21,7 +21,8 @@ __all__: list[str] = []
 def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
                      dil: tuple, *, x: np.ndarray | None = None, cols: list | None = None,
                      need_weight: bool = True, need_bias: bool = False, need_input: bool = True,
-                     scratch: Scratch | None = None, out: np.ndarray | None = None):
+                     scratch: Scratch | None = None, out: np.ndarray | None = None
+                     ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(dL/dweight, dL/dbias, dL/dx), each None unless asked for, chunk by chunk of the batch.
 
     dweight (and dbias, through the row of ones) contracts the output gradient with the input
@@ -37,7 +38,7 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
     gw = np.zeros((f, K), dtype=dtype) if need_weight else None
     gb = np.zeros(f, dtype=dtype) if need_bias else None
     fold = need_input and stride == (1, 1)
-    gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
+    gx_fold = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
     step = chunk_size(n, (K + need_bias) * ho * wo * dtype.itemsize)
     for i, s in enumerate(range(0, n, step)):
         gs = grad_out[s:s + step]
@@ -51,6 +52,8 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
         if need_weight or need_bias:
             if cols is not None:
                 chunk_cols = cols[i]
+            elif x is None:
+                raise ValueError("conv2d_backward needs the input x or the forward's cols for dL/dweight")
             else:
                 shape = (g.shape[0], K + need_bias, gq.shape[2])
                 chunk_cols = im2col(work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
@@ -62,8 +65,9 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
                 gw += total[:K].T
             if need_bias:
                 gb += total[K] if total.shape[0] > K else gq.sum(axis=(0, 2))
-        if fold:
-            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx[s:s + m], scratch)
+        if gx_fold is not None:
+            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx_fold[s:s + m], scratch)
+    gx = gx_fold
     if need_input and not fold:
         gx = _grad_input_strided(grad_out, weight, x_shape, stride, pads, dil)
     return (None if gw is None else gw.reshape(weight.shape)), gb, gx
@@ -117,14 +121,18 @@ def conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, 
                         pads: Pads, dil: tuple, cols: list | None = None) -> np.ndarray:
     """dL/dweight (F, C, kh, kw): grad_out contracted with the input windows (cached cols if given)."""
     shape = (grad_out.shape[1], x.shape[1]) + tuple(kernel_size)
-    return conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
-                            cols=cols, need_input=False)[0]
+    gw = conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
+                         cols=cols, need_input=False)[0]
+    assert gw is not None                                            # asked for
+    return gw
 
 
 def conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                        pads: Pads, dil: tuple) -> np.ndarray:
     """dL/dx (N, C, H, W) of a convolution with `weight` (see `conv2d_backward`)."""
-    return conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
+    gx = conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
+    assert gx is not None                                            # asked for
+    return gx
 
 
 def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,

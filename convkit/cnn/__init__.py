@@ -4,6 +4,12 @@ Layers (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax), the
 softmax cross-entropy loss, SGD and Adam, the Sequential model with its
 training loop and callbacks (early stopping, checkpoints, weight averaging),
 and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`.
+
+Modules import downwards only, in this order (bottom first): `history`,
+`layers`, `losses`, `optim`; `model`; `serialize`; `callbacks`; `training`;
+`arch`, `datasets`, `plots`; `runs`. The one exception: `Sequential.fit`,
+`save` and `load` are thin wrappers that import `training` / `serialize`
+when called.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from .losses import softmax_cross_entropy
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer, optimizer_from_config
 from .serialize import Checkpoint, ModelFormatError, load_checkpoint, load_model, save_checkpoint, save_model
-from .training import History
+from .history import History
 
 __all__ = ["Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax", "Layer",
            "layer_from_config", "softmax_cross_entropy", "SGD", "Adam", "Optimizer",

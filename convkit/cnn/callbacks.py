@@ -20,9 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 import numpy as np
+
+from .history import History
+from .model import Sequential
+from .optim import Optimizer
+from .serialize import save_checkpoint
 
 __all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestModel", "WeightAverage"]
 
@@ -31,20 +37,27 @@ __all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestMo
 class FitContext:
     """What `fit` shares with its callbacks."""
 
-    model: Any
-    optimizer: Any
-    history: Any
-    fit_state: dict
-    callbacks: list
+    model: Sequential
+    optimizer: Optimizer
+    history: History
+    fit_state: dict[str, Any]
+    callbacks: list[Callback]
 
 
 class Callback:
     """Base callback: every hook does nothing."""
 
-    context: FitContext | None = None
+    _context: FitContext | None = None
+
+    @property
+    def context(self) -> FitContext:
+        """The running fit's context (set by `on_train_begin`)."""
+        if self._context is None:
+            raise RuntimeError(f"{type(self).__name__} is used outside fit (no on_train_begin yet)")
+        return self._context
 
     def on_train_begin(self, context: FitContext) -> None:
-        self.context = context
+        self._context = context
 
     def on_epoch_begin(self, epoch: int) -> None:
         pass
@@ -61,7 +74,7 @@ class Callback:
     def on_interrupt(self, epoch: int) -> None:
         pass
 
-    def on_train_end(self, history) -> None:
+    def on_train_end(self, history: History) -> None:
         pass
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -124,7 +137,7 @@ class EarlyStopping(_Monitor):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
-                self.best_weights = {k: v.copy() for k, v in self.context.model.params().items()}
+                self.best_weights = {k: v.copy() for k, v in self.context.model.state_dict().items()}
             self.context.history.best_epoch = epoch
             return False
         self.wait += 1
@@ -133,9 +146,9 @@ class EarlyStopping(_Monitor):
             return True
         return False
 
-    def on_train_end(self, history) -> None:
+    def on_train_end(self, history: History) -> None:
         if self.restore_best and self.best_weights is not None and not history.interrupted:
-            self.context.model.set_params(self.best_weights)
+            self.context.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
@@ -150,12 +163,11 @@ class ModelCheckpoint(Callback):
     """Write the resume checkpoint (weights, optimizer state, history, callback states, epoch)
     to `path` after every epoch and on Ctrl-C; `fit(resume=path)` continues from it."""
 
-    def __init__(self, path, *, overwrite: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = True) -> None:
         self.path = path
         self.overwrite = overwrite
 
     def _save(self) -> None:
-        from .serialize import save_checkpoint
         save_checkpoint(self.path, self.context, overwrite=self.overwrite)
 
     def after_epoch(self, epoch: int, logs: dict[str, float]) -> None:
@@ -168,7 +180,7 @@ class ModelCheckpoint(Callback):
 class BestModel(_Monitor):
     """Save the model file (`Sequential.save`) whenever `monitor` improves."""
 
-    def __init__(self, path, *, monitor: str = "val_loss", mode: str = "auto") -> None:
+    def __init__(self, path: str | os.PathLike, *, monitor: str = "val_loss", mode: str = "auto") -> None:
         super().__init__(monitor, mode)
         self.path = path
 
@@ -209,17 +221,17 @@ class WeightAverage(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if epoch >= self.start:
             n = self.count + 1                      # new arrays, assigned together with the count
-            params = self.context.model.params()
+            state = self.context.model.state_dict()
             self.mean = {k: p.astype(np.float64) if n == 1 else self.mean[k] + (p - self.mean[k]) / n
-                         for k, p in params.items()}
+                         for k, p in state.items()}
             self.count = n
         return False
 
-    def on_train_end(self, history) -> None:
+    def on_train_end(self, history: History) -> None:
         if self.applies(history):
-            self.context.model.set_params(self.mean)
+            self.context.model.load_state_dict(self.mean)
 
-    def applies(self, history) -> bool:
+    def applies(self, history: History) -> bool:
         """Whether the model ends with the mean: something was averaged and training ran to
         its end (an early stop keeps EarlyStopping's choice, the best epoch)."""
         return bool(self.count) and not history.interrupted and not history.stopped_early
@@ -230,7 +242,7 @@ class WeightAverage(Callback):
     def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         if int(meta["start"]) != self.start:
             # a new start (a resumed run with more epochs): fine while all its epochs lie ahead
-            done = len(self.context.history.epoch) if self.context else 0
+            done = len(self.context.history.epoch) if self._context else 0
             if self.start <= done:
                 raise ValueError(f"cannot resume: the checkpoint averages weights from epoch {meta['start']}, "
                                  f"this run from epoch {self.start}, and epoch {self.start} is already done "

@@ -19,12 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA
+
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
            "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split"]
 
-BUILTIN_DATASETS = ("digits", "faces", "shapes")
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
             "sneaker", "bag", "ankle boot")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -177,7 +177,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(data) < 4 + 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header")
     shape = tuple(int(v) for v in np.frombuffer(data, ">u4", ndim, 4))
-    dtype = np.dtype(_IDX_TYPES[data[2]])
+    dtype = np.dtype(_IDX_TYPES[data[2]])  # type: ignore[call-overload]  # the table mixes types and codes
     count = int(np.prod(shape))
     if len(data) != 4 + 4 * ndim + count * dtype.itemsize:
         raise ValueError(f"{path}: IDX size does not match its header shape {shape}")
@@ -188,12 +188,12 @@ def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:
     """(images, labels) files with the standard MNIST names in `root`, train then test."""
     pairs = []
     for prefix in ("train", "t10k"):
-        found = []
+        found: list[Path] = []
         for stem in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
             cands = [root / (stem + s) for s in ("", ".gz")] + [root / (stem.replace("-idx", ".idx") + s)
                                                              for s in ("", ".gz")]
-            found.append(next((c for c in cands if c.is_file()), None))
-        if all(found):
+            found += [c for c in cands if c.is_file()][:1]
+        if len(found) == 2:
             pairs.append((found[0], found[1]))
     return pairs
 
@@ -253,11 +253,11 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES) for c in classes}
+    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
     classes = [c for c in classes if files[c]]
     if len(classes) < 2:
         raise ValueError(f"{root}: an image folder needs at least two class sub-folders with images "
-                         f"({', '.join(_IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
+                         f"({', '.join(IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
     images, labels, bad = [], [], []
     for k, c in enumerate(classes):
         for p in files[c]:
@@ -275,16 +275,16 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
         if im.ndim == 3:
             im = im[..., :3] if im.shape[2] >= 3 else im[..., :1]         # drop alpha
             if not colour:
-                im = im @ np.array([0.2125, 0.7154, 0.0721]) if im.shape[2] == 3 else im[..., 0]
+                im = im @ np.array(LUMA) if im.shape[2] == 3 else im[..., 0]
         if colour and im.ndim == 2:
             im = np.repeat(im[..., None], 3, axis=2)
         out_imgs.append(im)
     sizes = [im.shape[:2] for im in out_imgs]
     if size is None:
-        uniq, counts = np.unique(np.array(sizes), axis=0, return_counts=True)
-        target = tuple(int(v) for v in uniq[np.argmax(counts)])
+        uniq, counts = np.unique(np.array(sizes, dtype=np.int64), axis=0, return_counts=True)
+        target = tuple(int(v) for v in uniq[int(np.argmax(counts))])
     else:
-        target = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
+        target = (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(v) for v in size)
         if len(target) != 2 or min(target) < 1:
             raise ValueError(f"size must be an int or (height, width) >= 1, got {size!r}")
     if not resize:

@@ -2,7 +2,10 @@
 
 Every layer follows one protocol: ``forward(x, training=True)`` caches in
 ``self._cache`` exactly what ``backward(grad)`` needs, ``backward`` returns
-dL/dx and fills ``self.grads`` with the keys of ``self.params``. Conv2D runs
+dL/dx and fills ``self.grads`` with the keys of ``self.params``. Trained
+arrays live in ``params``; untrained state (running statistics) in
+``buffers``, which model files, snapshots and weight averaging carry through
+`Sequential.state_dict` and optimizers never see. Conv2D runs
 on `convkit._engine.conv2d` (conv2d and its gradients), the pooling layers on
 `convkit.pooling.pool` / `pool_backward`: no convolution or window code lives
 here. ``config()`` / `layer_from_config` describe a layer as plain JSON data
@@ -16,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .._names import PoolOp
 from .._engine.conv2d import Scratch, conv2d_forward, geometry, out_hw
 from .._engine.conv2d_grad import conv2d_backward
 from ..pooling import POOL_OPS, pool, pool_backward
@@ -34,10 +38,13 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
 
 
 class Layer:
-    """Base layer: no parameters, identity config."""
+    """Base layer: no parameters, no buffers, identity config."""
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
+    buffers: dict[str, np.ndarray]
+    # what forward kept for backward (each layer knows its own layout)
+    _cache: Any
     # the first layer of a model does not need dL/dx; Sequential switches it off
     needs_input_grad: bool = True
     # Sequential sets this around a call whose result stays inside the model (an intermediate
@@ -48,7 +55,8 @@ class Layer:
     _scratch: Scratch | None = None
 
     def __init__(self) -> None:
-        self.params, self.grads, self._cache = {}, {}, None
+        self.params, self.grads, self.buffers = {}, {}, {}
+        self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         raise NotImplementedError
@@ -79,10 +87,11 @@ class Layer:
         return shape
 
     def astype(self, dtype: DTypeLike) -> "Layer":
-        """Cast parameters in place to float32/float64; return self."""
+        """Cast parameters and buffers to float32/float64; return self."""
         dt = _float_dtype(dtype)
-        for key in self.params:
-            self.params[key] = self.params[key].astype(dt)
+        for arrays in (self.params, self.buffers):
+            for key in arrays:
+                arrays[key] = arrays[key].astype(dt)
         self.grads = {}
         return self
 
@@ -177,10 +186,11 @@ class Conv2D(_Weighted):
         gw, gb, gx = conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
                                       x=x, cols=cols, need_bias="bias" in self.params,
                                       need_input=self.needs_input_grad, scratch=self._scratch, out=out)
+        assert gw is not None                                        # always asked for
         self.grads = {"weight": gw}
         if gb is not None:
             self.grads["bias"] = gb
-        return gx  # type: ignore[return-value]
+        return gx  # type: ignore[return-value]  # None only for a first layer (needs_input_grad off)
 
     def output_shape(self, shape: tuple) -> tuple:
         _, h, w = shape
@@ -258,13 +268,13 @@ class Pool2D(Layer):
     """Pooling over the last two axes with `convkit.pool`: op "max", "min", "sum" or "mean"."""
 
     def __init__(self, size: int | Sequence[int], stride: int | Sequence[int] | None = None, *,
-                 op: str = "max") -> None:
+                 op: PoolOp = "max") -> None:
         super().__init__()
         if op not in POOL_OPS:
             raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
         self.size = per_axis(size, 2, "size")
         self.stride = self.size if stride is None else per_axis(stride, 2, "stride")
-        self.op = op
+        self.op: PoolOp = op
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if self.op in ("max", "min") and training:
