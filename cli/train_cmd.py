@@ -87,8 +87,9 @@ class _Progress:
               show_default=True, help="Fraction of each class held out for the final test.")
 @click.option("--arch", default=DEFAULT_ARCH, show_default=True,
               help="Layers, e.g. conv16-relu-pool2-conv32k5-relu-pool2-flatten-dense64-relu-dense "
-                   "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, flatten, denseN; a last bare dense "
-                   "has one output per class).")
+                   "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, bn (batch norm after a conv), dropP "
+                   "(dropout with probability P, e.g. drop0.25), flatten, denseN; a last bare dense has one "
+                   "output per class).")
 @click.option("--augment", type=click.IntRange(min=0), default=1, show_default=True,
               help="Random shifts of up to this many pixels each epoch (0 = off).")
 @click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,

@@ -72,8 +72,9 @@ def test_train_writes_run_folder(tmp_path, data_file):
     assert (out / "model.npz").read_bytes() != before
 
 
-def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeypatch):
-    args = ["train", "--dataset", data_file, *TINY, "--epochs", "4", "--augment", "1"]
+@pytest.mark.parametrize("arch", [ARCH, "conv4-bn-relu-pool2-drop0.2-dense"])
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeypatch, arch):
+    args = ["train", "--dataset", data_file, *TINY, "--epochs", "4", "--augment", "1", "--arch", arch]
     full = _run([*args, "--out", tmp_path / "full"])
     assert full.exit_code == 0, full.output
     original = EpochReporter.on_batch_end
@@ -94,12 +95,12 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeyp
     resumed = _run(["train", "--resume", "--out", tmp_path / "cut"])          # the run's own 4 epochs
     assert resumed.exit_code == 0, resumed.output
     assert "epoch   4/4" in resumed.output and "mean of epochs 3-4" in resumed.output
-    a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.params()
-    b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.params()
+    a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.state_dict()
+    b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.state_dict()
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
-    a, b = (load_model(tmp_path / run / "model.npz").params() for run in ("full", "cut"))
+    a, b = (load_model(tmp_path / run / "model.npz").state_dict() for run in ("full", "cut"))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
     ma = json.loads((tmp_path / "full" / "metrics.json").read_text())
@@ -180,6 +181,8 @@ def test_predict_resizes_like_skimage(tmp_path, data_file):
 
 @pytest.mark.parametrize("args, match", [
     (["train", "--arch", "conv8-banana-dense", "--epochs", "1"], "unknown token 'banana'"),
+    (["train", "--arch", "conv8-drop1.5-dense", "--epochs", "1"], "dropout probability must be below 1"),
+    (["train", "--arch", "bn-conv8-dense", "--epochs", "1"], "put it after a conv"),
     (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["train", "--resume", "--out", "missing"], "cannot resume: no run.json"),
     (["train", "--average", "nan"], "average must be a fraction of the epochs in"),

@@ -8,7 +8,7 @@ import convkit.cnn
 
 CNN = Path(convkit.cnn.__file__).parent
 # bottom first; a module may import only modules of a lower rank
-ORDER = [{"history", "layers", "losses", "optim"}, {"model"}, {"serialize"}, {"callbacks"}, {"training"},
+ORDER = [{"history", "layers", "losses", "optim"}, {"batchnorm", "dropout"}, {"model", "registry"}, {"serialize"}, {"callbacks"}, {"training"},
          {"arch", "datasets", "plots"}, {"runs"}]
 RANK = {name: rank for rank, names in enumerate(ORDER) for name in names}
 LAZY_EXCEPTIONS = {("model", "fit", "training"), ("model", "save", "serialize"), ("model", "load", "serialize")}
@@ -55,4 +55,5 @@ def test_imports_go_downwards_and_only_the_documented_ones_are_lazy():
 
 def test_order_is_documented_in_the_package():
     doc = " ".join(convkit.cnn.__doc__.split())
-    assert "`history`, `layers`, `losses`, `optim`; `model`; `serialize`; `callbacks`; `training`" in doc
+    assert ("`history`, `layers`, `losses`, `optim`; `batchnorm`, `dropout`; `model`, `registry`; `serialize`; "
+            "`callbacks`; `training`; `arch`, `datasets`, `plots`; `runs`") in doc

@@ -12,7 +12,7 @@ import pytest
 
 from convkit.cnn import (Adam, Callback, Dense, EarlyStopping, Flatten, Layer, ModelCheckpoint, ModelFormatError,
                          Sequential, WeightAverage, load_checkpoint)
-from convkit.cnn import layers as layers_module
+from convkit.cnn import registry
 
 
 class Tally(Layer):
@@ -38,7 +38,7 @@ class Tally(Layer):
 
 @pytest.fixture(autouse=True)
 def tally_registered(monkeypatch):
-    monkeypatch.setitem(layers_module.LAYER_TYPES, "Tally", Tally)
+    monkeypatch.setitem(registry.LAYER_TYPES, "Tally", Tally)
 
 
 def net(seed=0):

@@ -10,16 +10,20 @@ import re
 from typing import Sequence
 
 from .._names import DEFAULT_ARCH, PoolOp
+from .batchnorm import BatchNorm2D
+from .dropout import Dropout
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU
 
 __all__ = ["DEFAULT_ARCH", "ACCEPTED_TOKENS", "parse_arch", "build_layers"]
 ACCEPTED_TOKENS = ("convN (3x3, 'same' padding)", "convNkK", "convNkKsS", "convNkKsSpP", "poolP", "maxpoolP",
-                   "minpoolP", "avgpoolP", "sumpoolP", "relu", "flatten", "denseN",
+                   "minpoolP", "avgpoolP", "sumpoolP", "relu", "bn (batch norm, after a conv)",
+                   "dropP (dropout, 0 <= P < 1, e.g. drop0.25)", "flatten", "denseN",
                    "dense (last: one output per class)")
 
 _CONV = re.compile(r"conv(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?")
 _POOL = re.compile(r"(max|min|avg|mean|sum)?pool(\d+)(?:s(\d+))?")
 _DENSE = re.compile(r"dense(\d+)?")
+_DROP = re.compile(r"drop(\d*\.?\d+)")
 _POOL_OPS: dict[str | None, PoolOp] = {None: "max", "max": "max", "min": "min", "avg": "mean", "mean": "mean", "sum": "sum"}
 
 
@@ -47,8 +51,13 @@ def parse_arch(spec: str) -> list[tuple]:
             if min(size, stride) < 1:
                 raise _error(t, spec, "sizes must be >= 1 in")
             out.append(("pool", _POOL_OPS[m.group(1)], size, stride))
-        elif t in ("relu", "flatten"):
+        elif t in ("relu", "flatten", "bn"):
             out.append((t,))
+        elif m := _DROP.fullmatch(t):
+            p = float(m.group(1))
+            if not p < 1:
+                raise _error(t, spec, "the dropout probability must be below 1 in")
+            out.append(("drop", p))
         elif m := _DENSE.fullmatch(t):
             units = int(m.group(1)) if m.group(1) else None
             if units is not None and units < 1:
@@ -73,8 +82,12 @@ def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list[
     flat = None
     for item in items:
         kind = item[0]
-        if kind in ("conv", "pool") and flat is not None:
-            raise ValueError(f"architecture {spec!r}: {kind} after flatten/dense; convolutions and pooling come first")
+        if kind in ("conv", "pool", "bn") and flat is not None:
+            raise ValueError(f"architecture {spec!r}: {kind} after flatten/dense; convolutions, batch norm and "
+                             f"pooling come first")
+        if kind == "bn" and not any(isinstance(layer, Conv2D) for layer in layers):
+            raise ValueError(f"architecture {spec!r}: 'bn' normalises the channels of a convolution; put it "
+                             f"after a conv")
         if kind == "conv":
             _, n, k, s, p = item
             h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
@@ -86,6 +99,10 @@ def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list[
             layers.append(MaxPool2D(size, stride) if op == "max" else Pool2D(size, stride, op=op))
         elif kind == "relu":
             layers.append(ReLU())
+        elif kind == "bn":
+            layers.append(BatchNorm2D(c))
+        elif kind == "drop":
+            layers.append(Dropout(item[1]))
         else:
             if flat is None:
                 flat = c * h * w

@@ -30,6 +30,9 @@ from .model import Sequential
 from .optim import Optimizer
 from .serialize import save_checkpoint
 
+# the seed stream of the Dropout masks of WeightAverage's update_bn pass (epochs use 0, 1, ...)
+UPDATE_BN_STREAM = 2**32 - 2
+
 __all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestModel", "WeightAverage"]
 
 
@@ -42,6 +45,7 @@ class FitContext:
     history: History
     fit_state: dict[str, Any]
     callbacks: list[Callback]
+    train_x: np.ndarray | None = None           # the normalised training samples (for update_bn)
 
 
 class Callback:
@@ -204,9 +208,12 @@ class WeightAverage(Callback):
 
     A constant learning rate keeps the weights wandering around a wide minimum; their mean sits
     nearer its centre than any one of them and usually generalises better than the last or the
-    best-on-validation epoch (Izmailov et al., 2018; without batch norm nothing else needs
-    recomputing). The mean is kept in float64 and is part of the checkpoint state, so a resumed
-    run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
+    best-on-validation epoch (Izmailov et al., 2018). The mean covers the whole state dict
+    (parameters and buffers). BatchNorm running statistics do not average into those of the mean
+    network, so after averaging they are recomputed over the training samples (unaugmented, in
+    order, Dropout masks from a seeded stream of their own) with `Sequential.update_bn`, as
+    ``torch.optim.swa_utils.update_bn`` does. The mean is kept in float64 and is part of the
+    checkpoint state, so a resumed run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
     stopped early by EarlyStopping is left as EarlyStopping leaves it (its best epoch with
     ``restore_best``): the averaging window was cut short.
     """
@@ -229,7 +236,12 @@ class WeightAverage(Callback):
 
     def on_train_end(self, history: History) -> None:
         if self.applies(history):
-            self.context.model.load_state_dict(self.mean)
+            model = self.context.model
+            model.load_state_dict(self.mean)
+            if self.context.train_x is not None:
+                rng = np.random.default_rng([int(self.context.fit_state["seed"]), UPDATE_BN_STREAM])
+                model.update_bn(self.context.train_x, batch_size=int(self.context.fit_state["batch_size"]),
+                                rng=rng, normalized=True)
 
     def applies(self, history: History) -> bool:
         """Whether the model ends with the mean: something was averaged and training ran to

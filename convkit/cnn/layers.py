@@ -8,8 +8,10 @@ arrays live in ``params``; untrained state (running statistics) in
 `Sequential.state_dict` and optimizers never see. Conv2D runs
 on `convkit._engine.conv2d` (conv2d and its gradients), the pooling layers on
 `convkit.pooling.pool` / `pool_backward`: no convolution or window code lives
-here. ``config()`` / `layer_from_config` describe a layer as plain JSON data
-for model files. Losses, optimizers and the model are in sibling modules.
+here. ``config()`` describes a layer as plain JSON data for model files
+(`convkit.cnn.registry` turns it back into a layer). BatchNorm2D and Dropout,
+whose training and evaluation differ, are in `batchnorm` and `dropout`;
+losses, optimizers and the model in further sibling modules.
 """
 
 from __future__ import annotations
@@ -25,8 +27,7 @@ from .._engine.conv2d_grad import conv2d_backward
 from ..pooling import POOL_OPS, pool, pool_backward
 from ..windows import per_axis
 
-__all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax",
-           "layer_from_config", "LAYER_TYPES"]
+__all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax"]
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype:
@@ -338,18 +339,3 @@ class Softmax(Layer):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         y = self._cache
         return y * (grad - (grad * y).sum(axis=-1, keepdims=True))
-
-
-LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in
-                                       (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax)}
-
-
-def layer_from_config(config: dict[str, Any], *, dtype: DTypeLike = np.float32) -> Layer:
-    """Build a layer from ``layer.config()``; ValueError/TypeError on unknown types or keys."""
-    if not isinstance(config, dict) or config.get("type") not in LAYER_TYPES:
-        raise ValueError(f"layer type must be one of {', '.join(LAYER_TYPES)}; got {config!r}")
-    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k != "type"}
-    cls = LAYER_TYPES[config["type"]]
-    if cls in (Conv2D, Dense):
-        kwargs["dtype"] = dtype
-    return cls(**kwargs)

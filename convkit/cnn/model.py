@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .batchnorm import BatchNorm2D
+from .dropout import Dropout
 from .layers import Layer, Pool2D, ReLU, _float_dtype, _Weighted
 from .losses import softmax_cross_entropy
 from .optim import Optimizer
@@ -157,6 +159,59 @@ class Sequential:
     def set_params(self, values: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters; keys and shapes must match params() exactly."""
         _copy_into(self.params(), values, "parameter")
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """Let every Dropout layer draw its masks from `rng` (fit passes each epoch's generator)."""
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
+    def update_bn(self, X: ArrayLike, *, batch_size: int = 256, rng: np.random.Generator | None = None,
+                  normalized: bool = False) -> None:
+        """Recompute the running statistics of every BatchNorm2D layer over `X`.
+
+        As ``torch.optim.swa_utils.update_bn``: the statistics are reset and
+        then set to the plain mean, over the batches of `X` in order, of each
+        batch's mean and unbiased variance, with the model in training mode
+        (Dropout active, drawing from `rng`). Parameters do not change. After
+        averaging weights (`WeightAverage`) the old running statistics belong
+        to none of the averaged networks; this makes them match the mean one.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, ...)
+            Samples as fit sees them (normalisation is applied here).
+        batch_size : int, optional
+        rng : numpy.random.Generator, optional
+            Generator for Dropout masks during the pass.
+        normalized : bool, optional
+            `X` already has the model's `normalization` applied (as inside fit).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convkit.cnn import BatchNorm2D, Flatten, Dense, Sequential
+        >>> model = Sequential([BatchNorm2D(1), Flatten(), Dense(4, 2)], seed=0)
+        >>> model.update_bn(np.arange(8.0).reshape(2, 1, 2, 2))
+        >>> model.buffers()["0.running_mean"]
+        array([3.5], dtype=float32)
+        """
+        xs = np.asarray(X, self.dtype) if normalized else self.normalize(self._check_input(X))
+        norms = [layer for layer in self.layers if isinstance(layer, BatchNorm2D)]
+        if not norms:
+            return
+        momenta = [layer.momentum for layer in norms]
+        if rng is not None:
+            self.set_rng(rng)
+        try:
+            for layer in norms:
+                layer.reset_running_stats()
+                layer.momentum = None
+            for s in range(0, len(xs), int(batch_size)):
+                self.forward(xs[s:s + int(batch_size)], True)
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
 
     def astype(self, dtype: DTypeLike) -> "Sequential":
         """Cast every layer to float32/float64 in place; return self."""

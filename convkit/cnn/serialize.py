@@ -32,7 +32,7 @@ import numpy as np
 
 from ..io.atomic import atomic_path
 from .history import History
-from .layers import layer_from_config
+from .registry import layer_from_config
 from .model import Sequential
 from .optim import Optimizer, optimizer_from_config
 

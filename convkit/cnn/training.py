@@ -1,9 +1,10 @@
 """The training loop behind `Sequential.fit`: seeded shuffles, shift augmentation, validation,
 callbacks, Ctrl-C handling and exact resume.
 
-Determinism is by construction: epoch ``e`` (0-based) draws its shuffle and
-its augmentation shifts from ``default_rng([seed, e])`` and nothing else, the
-validation split from ``default_rng([seed, SPLIT_STREAM])``. So the weights
+Determinism is by construction: epoch ``e`` (0-based) draws its shuffle, its
+augmentation shifts and then its Dropout masks from ``default_rng([seed, e])``
+and nothing else, the validation split from ``default_rng([seed,
+SPLIT_STREAM])``. So the weights
 after epoch ``e`` depend only on (initial weights, data, seed, settings), and
 a run resumed from the checkpoint written after epoch ``e`` replays epochs
 ``e+1...`` exactly as the uninterrupted run did.
@@ -133,7 +134,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     history.seed = seed
     fit_state = {"seed": seed, "batch_size": int(batch_size), "augment": augment,
                  "validation_split": float(validation_split), "n_train": len(xs), "epochs": int(epochs)}
-    context = FitContext(model, optimizer, history, fit_state, cbs)
+    context = FitContext(model, optimizer, history, fit_state, cbs, train_x=xs)
     for cb in cbs:
         cb.on_train_begin(context)
     start = 0
@@ -153,6 +154,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
             rng = np.random.default_rng([seed, epoch])
             order = rng.permutation(n)
             shifts = rng.integers(-augment, augment + 1, size=(n, 2)) if augment else None
+            model.set_rng(rng)                      # Dropout masks continue the epoch's stream
             total, correct, n_batches = 0.0, 0, (n + bs - 1) // bs
             for b in range(n_batches):
                 idx = order[b * bs:(b + 1) * bs]
