@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv2d import Pads, batch_last, chunk_size, work_array, im2col, Scratch, to_batch_last, work_input
+from ..boundary import pad_indices
+from .conv2d import Pads, Scratch, batch_last, chunk_size, im2col, pad_input, to_batch_last, work_array, work_input
 
-__all__: list[str] = []
+__all__ = ["conv2d_backward", "conv2d_grad_weight", "conv2d_grad_input", "conv2d_grouped_backward", "unpad_grad"]
 
 
 def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
@@ -151,3 +152,49 @@ def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: t
             cols = slice(j * dil[1], j * dil[1] + (wo - 1) * stride[1] + 1, stride[1])
             gx[:, :, rows, cols] += (taps[i, j] @ g).reshape(n, c, ho, wo)
     return gx[:, :, t:t + h, l:l + w]
+
+
+def unpad_grad(grad: np.ndarray, hw: tuple, pads: Pads, boundary: str) -> np.ndarray:
+    """Adjoint of `pad_input`: dL/dx (N, C, H, W) from dL/d(padded x). Every padded cell copies one
+    input cell (`pad_indices`), so its gradient adds to that cell: P_h^T @ g @ P_w with one-hot
+    (padded, input) matrices P, two small products per axis instead of a scatter."""
+    mats = []
+    for n, (lo, hi) in zip(hw, pads):
+        src = pad_indices(n, lo, hi, boundary)
+        onehot = np.zeros((len(src), n), dtype=grad.dtype)
+        inside = src >= 0
+        onehot[np.flatnonzero(inside), src[inside]] = 1
+        mats.append(onehot)
+    return np.matmul(np.matmul(mats[0].T, grad), mats[1])
+
+
+def conv2d_grouped_backward(grad_out: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple, pads: Pads,
+                            dil: tuple, groups: int, boundary: str, *, cols: list | None = None,
+                            need_bias: bool = False, need_input: bool = True,
+                            scratches: list[Scratch] | None = None
+                            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Gradients of `conv2d_grouped_forward`: (dL/dweight, dL/dbias or None, dL/dx or None), group
+    by group with `conv2d_backward`, then through the boundary padding (`unpad_grad`)."""
+    xin, pads_in = x, pads
+    if boundary != "constant":
+        xin, pads_in = pad_input(x, pads, boundary), ((0, 0), (0, 0))
+    cg, fg = xin.shape[1] // groups, weight.shape[0] // groups
+    gws, gbs, gxs = [], [], []
+    for g in range(groups):
+        f = slice(g * fg, (g + 1) * fg)
+        xs = xin[:, g * cg:(g + 1) * cg]
+        gw, gb, gx = conv2d_backward(np.ascontiguousarray(grad_out[:, f]), weight[f], xs.shape, stride, pads_in,
+                                     dil, x=None if cols is not None else np.ascontiguousarray(xs),
+                                     cols=None if cols is None else cols[g], need_bias=need_bias,
+                                     need_input=need_input, scratch=None if scratches is None else scratches[g])
+        gws.append(gw)
+        gbs.append(gb)
+        gxs.append(gx)
+    gw_all = np.concatenate(gws, axis=0)
+    gb_all = np.concatenate(gbs) if need_bias else None
+    if not need_input:
+        return gw_all, gb_all, None
+    gx_all = gxs[0] if groups == 1 else np.concatenate(gxs, axis=1)
+    if boundary != "constant":
+        gx_all = unpad_grad(gx_all, x.shape[2:], pads, boundary)
+    return gw_all, gb_all, gx_all

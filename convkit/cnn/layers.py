@@ -22,8 +22,10 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .._names import PoolOp
-from .._engine.conv2d import Scratch, conv2d_forward, geometry, out_hw
-from .._engine.conv2d_grad import conv2d_backward
+from .._engine.conv2d import Scratch, conv2d_forward, conv2d_grouped_forward, geometry, out_hw
+from .._engine.conv2d_grad import conv2d_backward, conv2d_grouped_backward
+from ..batched import check_groups
+from ..boundary import normalize_boundary
 from ..pooling import POOL_OPS, pool, pool_backward
 from ..windows import per_axis
 
@@ -124,6 +126,10 @@ class Conv2D(_Weighted):
         C and F.
     kernel_size : int or (int, int)
     stride, padding, dilation : as `convkit.conv2d` (padding also "valid"/"same").
+    groups : int
+        Grouped convolution as torch's ``groups=`` (weight F x C/groups x kh x kw).
+    boundary : str
+        How padding is filled: any convkit boundary mode (default zeros).
     bias : bool
     dtype : float32 (default) or float64
     seed : int, optional
@@ -132,11 +138,15 @@ class Conv2D(_Weighted):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
-                 dilation: int | Sequence[int] = 1, bias: bool = True,
-                 dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
+                 dilation: int | Sequence[int] = 1, groups: int = 1, boundary: str = "constant",
+                 bias: bool = True, dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
         super().__init__()
         self.in_channels = per_axis(in_channels, 1, "in_channels")[0]
         self.out_channels = per_axis(out_channels, 1, "out_channels")[0]
+        self.groups = check_groups(groups, self.in_channels, self.out_channels)
+        self.boundary = normalize_boundary(boundary)
+        # one Scratch per group: each group's kept columns must survive the other groups' calls
+        self._scratches = [Scratch() for _ in range(self.groups)]
         self.kernel_size = per_axis(kernel_size, 2, "kernel_size")
         self.stride = per_axis(stride, 2, "stride")
         self.dilation = per_axis(dilation, 2, "dilation")
@@ -149,8 +159,9 @@ class Conv2D(_Weighted):
         else:
             self.padding = per_axis(padding, 2, "padding", minimum=0)
         dt = _float_dtype(dtype)
-        self.fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        self.params["weight"] = np.zeros((self.out_channels, self.in_channels) + self.kernel_size, dt)
+        cg = self.in_channels // self.groups
+        self.fan_in = cg * self.kernel_size[0] * self.kernel_size[1]
+        self.params["weight"] = np.zeros((self.out_channels, cg) + self.kernel_size, dt)
         if bias:
             self.params["bias"] = np.zeros(self.out_channels, dt)
         self.init_parameters(np.random.default_rng(seed))
@@ -164,11 +175,22 @@ class Conv2D(_Weighted):
                                                         self.padding, self.dilation))
         return cached[1]
 
+    def _general(self) -> bool:
+        """Grouped or boundary-padded: the per-group path of the engine."""
+        return self.groups > 1 or self.boundary != "constant"
+
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"Conv2D expects input (N, {self.in_channels}, H, W), got shape {x.shape}")
         w = self.params["weight"]
         stride, dil, pads = self._geom(x.shape)
+        if self._general():
+            x = x.astype(w.dtype, copy=False)
+            y, kept = conv2d_grouped_forward(x, w, self.params.get("bias"), stride, pads, dil, self.groups,
+                                             self.boundary, keep_cols=training, scratches=self._scratches)
+            if training:
+                self._cache = (x, kept, stride, pads, dil)
+            return y
         ho, wo = out_hw(x.shape[2:], self.kernel_size, stride, dil, pads)
         out = self._result("out", (x.shape[0], self.out_channels, ho, wo), w.dtype)
         if self._scratch is None:
@@ -183,6 +205,13 @@ class Conv2D(_Weighted):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         x, cols, stride, pads, dil = self._cache
         w = self.params["weight"]
+        if self._general():
+            gw, gb, gx = conv2d_grouped_backward(grad.astype(w.dtype, copy=False), w, x, stride, pads, dil,
+                                                 self.groups, self.boundary, cols=cols,
+                                                 need_bias="bias" in self.params,
+                                                 need_input=self.needs_input_grad, scratches=self._scratches)
+            self.grads = {"weight": gw} if gb is None else {"weight": gw, "bias": gb}
+            return gx  # type: ignore[return-value]  # None only for a first layer (needs_input_grad off)
         out = self._result("grad", x.shape, w.dtype) if self.needs_input_grad else None
         gw, gb, gx = conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
                                       x=x, cols=cols, need_bias="bias" in self.params,
@@ -202,9 +231,15 @@ class Conv2D(_Weighted):
 
     def config(self) -> dict[str, Any]:
         pad = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {"type": "Conv2D", "in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": pad,
-                "dilation": list(self.dilation), "bias": "bias" in self.params}
+        config = {"type": "Conv2D", "in_channels": self.in_channels, "out_channels": self.out_channels,
+                  "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": pad,
+                  "dilation": list(self.dilation), "bias": "bias" in self.params}
+        # written only when set, so files and checkpoints from before them keep their configs
+        if self.groups != 1:
+            config["groups"] = self.groups
+        if self.boundary != "constant":
+            config["boundary"] = self.boundary
+        return config
 
 
 class Dense(_Weighted):
