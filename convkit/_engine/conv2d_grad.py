@@ -179,7 +179,9 @@ def conv2d_grouped_backward(grad_out: np.ndarray, weight: np.ndarray, x: np.ndar
     if boundary != "constant":
         xin, pads_in = pad_input(x, pads, boundary), ((0, 0), (0, 0))
     cg, fg = xin.shape[1] // groups, weight.shape[0] // groups
-    gws, gbs, gxs = [], [], []
+    gws: list[np.ndarray] = []
+    gbs: list[np.ndarray] = []
+    gxs: list[np.ndarray] = []
     for g in range(groups):
         f = slice(g * fg, (g + 1) * fg)
         xs = xin[:, g * cg:(g + 1) * cg]
@@ -187,9 +189,10 @@ def conv2d_grouped_backward(grad_out: np.ndarray, weight: np.ndarray, x: np.ndar
                                      dil, x=None if cols is not None else np.ascontiguousarray(xs),
                                      cols=None if cols is None else cols[g], need_bias=need_bias,
                                      need_input=need_input, scratch=None if scratches is None else scratches[g])
+        assert gw is not None                                        # always asked for
         gws.append(gw)
-        gbs.append(gb)
-        gxs.append(gx)
+        gbs += [] if gb is None else [gb]
+        gxs += [] if gx is None else [gx]
     gw_all = np.concatenate(gws, axis=0)
     gb_all = np.concatenate(gbs) if need_bias else None
     if not need_input:

@@ -206,12 +206,12 @@ class Conv2D(_Weighted):
         x, cols, stride, pads, dil = self._cache
         w = self.params["weight"]
         if self._general():
-            gw, gb, gx = conv2d_grouped_backward(grad.astype(w.dtype, copy=False), w, x, stride, pads, dil,
-                                                 self.groups, self.boundary, cols=cols,
-                                                 need_bias="bias" in self.params,
-                                                 need_input=self.needs_input_grad, scratches=self._scratches)
-            self.grads = {"weight": gw} if gb is None else {"weight": gw, "bias": gb}
-            return gx  # type: ignore[return-value]  # None only for a first layer (needs_input_grad off)
+            gw_g, gb_g, gx_g = conv2d_grouped_backward(grad.astype(w.dtype, copy=False), w, x, stride, pads, dil,
+                                                       self.groups, self.boundary, cols=cols,
+                                                       need_bias="bias" in self.params,
+                                                       need_input=self.needs_input_grad, scratches=self._scratches)
+            self.grads = {"weight": gw_g} if gb_g is None else {"weight": gw_g, "bias": gb_g}
+            return gx_g  # type: ignore[return-value]  # None only for a first layer (needs_input_grad off)
         out = self._result("grad", x.shape, w.dtype) if self.needs_input_grad else None
         gw, gb, gx = conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
                                       x=x, cols=cols, need_bias="bias" in self.params,
