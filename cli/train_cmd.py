@@ -84,7 +84,9 @@ class _Progress:
               help="Fraction of each class held out for validation (the per-epoch val_loss and val_acc; "
                    "early stopping and, with --average 0, the choice of the best epoch).")
 @click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
-              show_default=True, help="Fraction of each class held out for the final test.")
+              show_default=True, help="Fraction of each class held out for the final test. Single-file "
+                                      "datasets only: an MNIST IDX folder with both the train and the t10k "
+                                      "files tests on t10k (validation then comes from train).")
 @click.option("--arch", default=DEFAULT_ARCH, show_default=True,
               help="Layers, e.g. conv16-relu-pool2-conv32k5-relu-pool2-flatten-dense64-relu-dense "
                    "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, bn (batch norm after a conv), dropP "
@@ -178,12 +180,15 @@ def _load(model_path: str):
 @click.command("evaluate")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--dataset", default=None,
-              help="Dataset to score (all of it). Default: the test split of the run the model came from.")
+              help="Dataset to score (all of it; of an MNIST IDX folder with train and t10k files, t10k). "
+                   "Default: the test split of the run the model came from.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @library_errors
 def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     """Accuracy, loss and confusion matrix of a saved MODEL on a dataset."""
     from pathlib import Path
+
+    import numpy as np
 
     from convkit.cnn.datasets import is_image_folder, load_dataset, split
     from convkit.cnn.runs import RUN_FILES, evaluate_model
@@ -202,6 +207,9 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
         options = {"size": shape[1:], "gray": shape[0] == 1} if len(shape) == 3 and folder else {}
         data = load_dataset(dataset, **options)
         what = dataset
+        if data.test_start is not None:                     # the official test set
+            data = data.subset(np.arange(data.test_start, len(data)))
+            what = f"{dataset} (t10k)"
     if net.input_shape is not None and tuple(net.input_shape) != data.images.shape[1:]:
         raise CLIError(f"model {model} takes C x H x W = {tuple(net.input_shape)} images, "
                        f"the dataset has {data.images.shape[1:]}")

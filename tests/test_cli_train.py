@@ -234,3 +234,24 @@ def test_bad_arch_with_force_loses_nothing(tmp_path, data_file):
     r = _run(["train", "--dataset", data_file, "--out", out, "--arch", "conv4-nope", "--force"])
     assert r.exit_code == 2 and "unknown token 'nope'" in r.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_idx_folder_trains_and_evaluates_on_t10k(tmp_path):
+    from test_datasets import _mnist_folder
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    files = _mnist_folder(folder, n_train=48, n_test=16)
+    out = tmp_path / "run"
+    r = _run(["train", "--dataset", folder, "--out", out, *TINY])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_test"] == 16 and metrics["n_val"] + metrics["n_train"] == 48
+    e = _run(["evaluate", out / "model.npz", "--dataset", folder, "--json"])
+    assert e.exit_code == 0, e.output
+    got = json.loads(e.output)
+    assert got["n"] == 16 and got["dataset"].endswith("(t10k)")
+    model = load_model(out / "model.npz")
+    pred = model.predict(files["t10k"][0][:, None].astype(np.float32) / 255)
+    assert got["accuracy"] == pytest.approx(np.mean(pred == files["t10k"][1]))
+    assert got["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert "t10k" in _run(["train", "--help"]).output

@@ -6,7 +6,9 @@ patches) and ``shapes`` (circles, squares, triangles and crosses drawn from a
 seed). From files: an image folder ``root/<class>/*.png``, a ``.npz`` with
 ``images`` and ``labels`` (read with ``allow_pickle=False``) and MNIST /
 Fashion-MNIST IDX files (raw or ``.gz``). `split` makes stratified, seeded
-train / validation / test subsets.
+train / validation / test subsets; a dataset with an official test set (an
+IDX folder holding both the train and the t10k pairs) keeps it as the test
+set and takes the validation set from its training part.
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 @dataclass
 class Dataset:
-    """Images (N x C x H x W float32 in [0, 1]), int labels (N,), class names, a name."""
+    """Images (N x C x H x W float32 in [0, 1]), int labels (N,), class names, a name; `test_start`:
+    where the official test samples begin (they run to the end), None without one."""
 
     images: np.ndarray
     labels: np.ndarray
     class_names: list[str]
     name: str
+    test_start: int | None = None
 
     def __post_init__(self) -> None:
         self.images = np.ascontiguousarray(self.images, dtype=np.float32)
@@ -201,8 +205,8 @@ def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:
 def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:
     """MNIST / Fashion-MNIST IDX files: a folder with the standard names, or an images + labels pair.
 
-    A folder's train and t10k pairs are concatenated (train first); `split`
-    makes the held-out sets. Class names are the ten Fashion-MNIST names when
+    A folder's train and t10k pairs are concatenated (train first); with both,
+    t10k is the official test set (``test_start``), which `split` keeps. Class names are the ten Fashion-MNIST names when
     the folder or file name contains "fashion", else "0" .. "9".
     """
     first = Path(images)
@@ -215,7 +219,8 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
                              f"train-labels-idx1-ubyte[.gz], and/or the t10k- pair)")
     else:
         pairs = [(first, Path(labels))]
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
     for ip, lp in pairs:
         x, y = read_idx(ip), read_idx(lp)
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
@@ -229,7 +234,8 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
     k = 10 if fashion or (y.size and y.max() <= 9) else int(y.max()) + 1
     names = list(_FASHION) if fashion and k == 10 else [str(i) for i in range(k)]
     name = first.name if first.is_dir() else first.name.split("-")[0].split(".")[0]
-    return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx")
+    test_start = len(ys[0]) if len(pairs) == 2 else None
+    return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx", test_start)
 
 
 def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = None, resize: bool = True,
@@ -340,9 +346,15 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
 def split(dataset: Dataset, test: float = 0.25, val: float = 0.1, *,
           seed: int = 0) -> tuple[Dataset, Dataset, Dataset]:
     """Stratified seeded (train, validation, test): each class gives round(test * n_c) test and
-    round(val * n_c) validation samples (fractions of the whole class); indices stay sorted."""
+    round(val * n_c) validation samples (fractions of the whole class); indices stay sorted.
+    A dataset with an official test set (``test_start``) returns it as the test set and splits
+    `val` of each class of its training part off for validation; `test` is then not used."""
     if not (0 <= test < 1 and 0 <= val < 1 and test + val < 1):
         raise ValueError(f"test and val must be fractions in [0, 1) with test + val < 1, got {test!r}, {val!r}")
+    if dataset.test_start is not None:
+        cut = dataset.test_start
+        train, valid, _ = split(dataset.subset(np.arange(cut)), 0.0, val, seed=seed)
+        return train, valid, dataset.subset(np.arange(cut, len(dataset)))
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
     for c in range(len(dataset.class_names)):
