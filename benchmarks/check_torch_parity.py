@@ -1,4 +1,5 @@
-"""convkit against PyTorch CPU, value for value (float64): conv2d, the optimizers, a LeNet step.
+"""convkit against PyTorch CPU, value for value (float64): conv2d (also grouped and with each
+padding mode), BatchNorm2D (train, eval, running statistics), the optimizers, a LeNet step.
 
 PyTorch is an optional benchmark peer, so these checks live here and not in
 the test suite (where they could only skip on a machine without it). The
@@ -82,6 +83,68 @@ def check_lenet_step(torch) -> tuple[float, float]:
     return abs(loss - tloss.item()), werr
 
 
+def check_grouped_padded_conv2d(torch) -> tuple[float, float]:
+    """Conv2D(groups=, boundary=) forward and backward vs torch.nn.Conv2d(groups=, padding_mode=);
+    (max abs error of outputs, of gradients)."""
+    from convkit.cnn import Conv2D
+    fwd = bwd = 0.0
+    for groups, mode, torch_mode, kwargs in [(2, "constant", "zeros", {"padding": 1}),
+                                             (4, "constant", "zeros", {"padding": 1, "stride": 2}),
+                                             (1, "mirror", "reflect", {"padding": 2}),
+                                             (2, "nearest", "replicate", {"padding": (1, 2)}),
+                                             (4, "wrap", "circular", {"padding": 1, "dilation": 2})]:
+        layer = Conv2D(4, 8, 3, groups=groups, boundary=mode, dtype=np.float64, seed=0, **kwargs)
+        layer.params["bias"][:] = RNG.standard_normal(8)
+        ref = torch.nn.Conv2d(4, 8, 3, groups=groups, padding_mode=torch_mode, **kwargs)
+        with torch.no_grad():
+            ref.weight.copy_(torch.tensor(layer.params["weight"]))
+            ref.bias.copy_(torch.tensor(layer.params["bias"]))
+        x = RNG.standard_normal((3, 4, 9, 8))
+        g = RNG.standard_normal(layer.forward(x, True).shape)
+        layer.needs_input_grad = True
+        out = layer.forward(x, True)
+        gx = layer.backward(g)
+        xt = torch.tensor(x, requires_grad=True)
+        want = ref(xt)
+        want.backward(torch.tensor(g))
+        fwd = max(fwd, float(np.abs(out - want.detach().numpy()).max()))
+        bwd = max(bwd, float(np.abs(gx - xt.grad.numpy()).max()),
+                  float(np.abs(layer.grads["weight"] - ref.weight.grad.numpy()).max()),
+                  float(np.abs(layer.grads["bias"] - ref.bias.grad.numpy()).max()))
+    return fwd, bwd
+
+
+def check_batchnorm(torch) -> tuple[float, float, float]:
+    """BatchNorm2D vs torch.nn.BatchNorm2d: 4 training steps (outputs and gradients), the running
+    statistics after them, then evaluation; (outputs+gradients, running stats, eval) max abs errors."""
+    from convkit.cnn import BatchNorm2D
+    bn = BatchNorm2D(3, momentum=0.2, dtype=np.float64)
+    ref = torch.nn.BatchNorm2d(3, momentum=0.2)
+    with torch.no_grad():
+        w, b = RNG.standard_normal(3), RNG.standard_normal(3)
+        ref.weight.copy_(torch.tensor(w))
+        ref.bias.copy_(torch.tensor(b))
+    bn.params["weight"][:], bn.params["bias"][:] = w, b
+    train = 0.0
+    for _ in range(4):
+        x = RNG.standard_normal((5, 3, 4, 6)) * 3 + 1
+        g = RNG.standard_normal(x.shape)
+        ref.zero_grad()
+        xt = torch.tensor(x, requires_grad=True)
+        want = ref.train()(xt)
+        want.backward(torch.tensor(g))
+        out = bn.forward(x, True)
+        gx = bn.backward(g)
+        train = max(train, float(np.abs(out - want.detach().numpy()).max()), float(np.abs(gx - xt.grad.numpy()).max()),
+                    float(np.abs(bn.grads["weight"] - ref.weight.grad.numpy()).max()),
+                    float(np.abs(bn.grads["bias"] - ref.bias.grad.numpy()).max()))
+    stats = max(float(np.abs(bn.buffers["running_mean"] - ref.running_mean.numpy()).max()),
+                float(np.abs(bn.buffers["running_var"] - ref.running_var.numpy()).max()))
+    x = RNG.standard_normal((2, 3, 4, 6))
+    evaluation = float(np.abs(bn.forward(x, False) - ref.eval()(torch.tensor(x)).detach().numpy()).max())
+    return train, stats, evaluation
+
+
 def main() -> int:
     try:
         import torch
@@ -91,6 +154,13 @@ def main() -> int:
     torch.set_default_dtype(torch.float64)
     checks = [("conv2d, 4 geometries, max abs error", check_conv2d(torch), 1e-12),
               ("SGD and Adam, 6 steps, max relative error", check_optimizers(torch), 1e-12)]
+    fwd, bwd = check_grouped_padded_conv2d(torch)
+    checks += [("grouped/padded Conv2D forward, max abs error", fwd, 1e-12),
+               ("grouped/padded Conv2D backward, max abs error", bwd, 1e-12)]
+    train, stats, evaluation = check_batchnorm(torch)
+    checks += [("BatchNorm2D train out+grads, max abs error", train, 1e-12),
+               ("BatchNorm2D running stats, max abs error", stats, 1e-12),
+               ("BatchNorm2D eval, max abs error", evaluation, 1e-12)]
     loss_err, weight_err = check_lenet_step(torch)
     checks += [("LeNet step: loss abs error", loss_err, 1e-12),
                ("LeNet step: updated weights max abs error", weight_err, 1e-12)]

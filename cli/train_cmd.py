@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from convkit._names import DEFAULT_ARCH
+
 from ._common import CLIError, library_errors
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar   # the type click.progressbar returns
 
 __all__ = ["train", "evaluate", "predict"]
 
-_DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"   # = convkit.cnn.arch.DEFAULT_ARCH
 _RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
                 "augment", "patience", "average", "image_size", "resize", "gray")
 
@@ -35,16 +40,16 @@ class _Progress:
 
     def __init__(self, header: str) -> None:
         self.header, self.total = header, 0      # the header waits for the first epoch: a bad
-        self.bar = None                          # setting then gets its error line alone
+        self.bar: ProgressBar[int] | None = None  # setting then gets its error line alone
 
     def begin(self, epoch: int, total_epochs: int, n_batches: int) -> None:
         if self.header:
             click.echo(self.header, err=True)
             self.header = ""
         self.total = total_epochs
-        self.bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
-                                     file=sys.stderr, width=30, show_eta=False)
-        self.bar.__enter__()
+        bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
+                                file=sys.stderr, width=30, show_eta=False)
+        self.bar = bar.__enter__()
 
     def batch(self, batch: int, n_batches: int) -> None:
         if self.bar is not None:
@@ -79,11 +84,14 @@ class _Progress:
               help="Fraction of each class held out for validation (the per-epoch val_loss and val_acc; "
                    "early stopping and, with --average 0, the choice of the best epoch).")
 @click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
-              show_default=True, help="Fraction of each class held out for the final test.")
-@click.option("--arch", default=_DEFAULT_ARCH, show_default=True,
+              show_default=True, help="Fraction of each class held out for the final test. Single-file "
+                                      "datasets only: an MNIST IDX folder with both the train and the t10k "
+                                      "files tests on t10k (validation then comes from train).")
+@click.option("--arch", default=DEFAULT_ARCH, show_default=True,
               help="Layers, e.g. conv16-relu-pool2-conv32k5-relu-pool2-flatten-dense64-relu-dense "
-                   "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, flatten, denseN; a last bare dense "
-                   "has one output per class).")
+                   "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, bn (batch norm after a conv), dropP "
+                   "(dropout with probability P, e.g. drop0.25), flatten, denseN; a last bare dense has one "
+                   "output per class).")
 @click.option("--augment", type=click.IntRange(min=0), default=1, show_default=True,
               help="Random shifts of up to this many pixels each epoch (0 = off).")
 @click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
@@ -118,6 +126,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     from pathlib import Path
 
     from convkit.cnn.runs import EpochReporter, RunConfig, train_run
+    from convkit.io.atomic import OutputExistsError
     if resume and force:
         raise CLIError("--resume and --force exclude each other")
     if out is None:
@@ -138,6 +147,9 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     try:
         result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
                            callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
+    except OutputExistsError as exc:
+        raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace its run, --resume to "
+                       f"continue it, or another --out") from None
     finally:
         progress.close()
     if result.interrupted:
@@ -168,12 +180,15 @@ def _load(model_path: str):
 @click.command("evaluate")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--dataset", default=None,
-              help="Dataset to score (all of it). Default: the test split of the run the model came from.")
+              help="Dataset to score (all of it; of an MNIST IDX folder with train and t10k files, t10k). "
+                   "Default: the test split of the run the model came from.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @library_errors
 def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     """Accuracy, loss and confusion matrix of a saved MODEL on a dataset."""
     from pathlib import Path
+
+    import numpy as np
 
     from convkit.cnn.datasets import is_image_folder, load_dataset, split
     from convkit.cnn.runs import RUN_FILES, evaluate_model
@@ -192,6 +207,9 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
         options = {"size": shape[1:], "gray": shape[0] == 1} if len(shape) == 3 and folder else {}
         data = load_dataset(dataset, **options)
         what = dataset
+        if data.test_start is not None:                     # the official test set
+            data = data.subset(np.arange(data.test_start, len(data)))
+            what = f"{dataset} (t10k)"
     if net.input_shape is not None and tuple(net.input_shape) != data.images.shape[1:]:
         raise CLIError(f"model {model} takes C x H x W = {tuple(net.input_shape)} images, "
                        f"the dataset has {data.images.shape[1:]}")
@@ -239,7 +257,7 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
         batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
     proba = net.predict_proba(np.stack(batch))
     names = list(net.class_names or [str(i) for i in range(proba.shape[1])])
-    results = []
+    results: list[dict[str, Any]] = []
     for path, p in zip(images, proba):
         order = np.argsort(-p, kind="stable")[:top]
         results.append({"image": path, "predictions": [{"class": names[i], "probability": float(p[i])}

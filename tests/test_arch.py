@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU, Sequential
+from convkit.cnn import BatchNorm2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Pool2D, ReLU, Sequential
 from convkit.cnn.arch import DEFAULT_ARCH, build_layers, parse_arch
 
 
@@ -24,6 +24,7 @@ def test_issue_example_layers():
     ("conv8k5-relu-maxpool2-conv4k3s2-relu-flatten-dense", (3, 21, 19)),
     ("conv6k3p0-relu-minpool3-sumpool2-dense12-relu-dense", (1, 20, 20)),
     ("conv5k4s2p1-avgpool2s1-relu-dense", (2, 17, 16)),
+    ("conv8-bn-relu-pool2-drop0.25-conv4-bn-relu-flatten-dense16-relu-drop.5-dense", (1, 8, 8)),
     (DEFAULT_ARCH, (1, 8, 8)),
 ])
 def test_forward_shapes(spec, shape):
@@ -44,7 +45,19 @@ def test_tokens():
     assert build_layers("conv4-relu", (1, 4, 4), 5)[-1].params["weight"].shape == (4 * 4 * 4, 5)
 
 
+def test_bn_and_dropout_tokens():
+    assert parse_arch("conv4-bn-drop0.25-drop.5-drop0") == [("conv", 4, 3, 1, 1), ("bn",), ("drop", 0.25),
+                                                            ("drop", 0.5), ("drop", 0.0)]
+    layers = build_layers("conv6-bn-relu-drop0.1-dense", (2, 5, 5), 3)
+    assert [type(x) for x in layers] == [Conv2D, BatchNorm2D, ReLU, Dropout, Flatten, Dense]
+    assert layers[1].num_features == 6 and layers[3].p == 0.1
+
+
 @pytest.mark.parametrize("spec, match", [
+    ("conv4-drop1.5-dense", r"dropout probability must be below 1 in 'drop1.5'"),
+    ("conv4-drop1-dense", r"dropout probability must be below 1 in 'drop1'"),
+    ("bn-conv4-dense", "'bn' normalises the channels of a convolution; put it after a conv"),
+    ("conv4-flatten-bn-dense", "bn after flatten/dense"),
     ("conv16-relu-dropout-dense", "unknown token 'dropout'.*accepted tokens: conv"),
     ("conv16--dense", "empty token"),
     ("dense-dense", "bare 'dense'"),

@@ -64,15 +64,17 @@ def test_train_writes_run_folder(tmp_path, data_file):
     # an existing run folder is never overwritten without --force
     before = (out / "model.npz").read_bytes()
     again = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--seed", "1"])
-    assert again.exit_code == 2 and "--force" in again.output
+    assert again.exit_code == 2 and "is a run folder that is not empty; pass --force" in again.output
+    assert "--resume to continue it" in again.output
     assert (out / "model.npz").read_bytes() == before
     forced = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--seed", "1", "--force"])
     assert forced.exit_code == 0, forced.output
     assert (out / "model.npz").read_bytes() != before
 
 
-def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeypatch):
-    args = ["train", "--dataset", data_file, *TINY, "--epochs", "4", "--augment", "1"]
+@pytest.mark.parametrize("arch", [ARCH, "conv4-bn-relu-pool2-drop0.2-dense"])
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeypatch, arch):
+    args = ["train", "--dataset", data_file, *TINY, "--epochs", "4", "--augment", "1", "--arch", arch]
     full = _run([*args, "--out", tmp_path / "full"])
     assert full.exit_code == 0, full.output
     original = EpochReporter.on_batch_end
@@ -93,12 +95,12 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path, data_file, monkeyp
     resumed = _run(["train", "--resume", "--out", tmp_path / "cut"])          # the run's own 4 epochs
     assert resumed.exit_code == 0, resumed.output
     assert "epoch   4/4" in resumed.output and "mean of epochs 3-4" in resumed.output
-    a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.params()
-    b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.params()
+    a = load_checkpoint(tmp_path / "full" / "checkpoint.npz").model.state_dict()
+    b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz").model.state_dict()
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
-    a, b = (load_model(tmp_path / run / "model.npz").params() for run in ("full", "cut"))
+    a, b = (load_model(tmp_path / run / "model.npz").state_dict() for run in ("full", "cut"))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
     ma = json.loads((tmp_path / "full" / "metrics.json").read_text())
@@ -179,6 +181,8 @@ def test_predict_resizes_like_skimage(tmp_path, data_file):
 
 @pytest.mark.parametrize("args, match", [
     (["train", "--arch", "conv8-banana-dense", "--epochs", "1"], "unknown token 'banana'"),
+    (["train", "--arch", "conv8-drop1.5-dense", "--epochs", "1"], "dropout probability must be below 1"),
+    (["train", "--arch", "bn-conv8-dense", "--epochs", "1"], "put it after a conv"),
     (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["train", "--resume", "--out", "missing"], "cannot resume: no run.json"),
     (["train", "--average", "nan"], "average must be a fraction of the epochs in"),
@@ -230,3 +234,24 @@ def test_bad_arch_with_force_loses_nothing(tmp_path, data_file):
     r = _run(["train", "--dataset", data_file, "--out", out, "--arch", "conv4-nope", "--force"])
     assert r.exit_code == 2 and "unknown token 'nope'" in r.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_idx_folder_trains_and_evaluates_on_t10k(tmp_path):
+    from test_datasets import _mnist_folder
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    files = _mnist_folder(folder, n_train=48, n_test=16)
+    out = tmp_path / "run"
+    r = _run(["train", "--dataset", folder, "--out", out, *TINY])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_test"] == 16 and metrics["n_val"] + metrics["n_train"] == 48
+    e = _run(["evaluate", out / "model.npz", "--dataset", folder, "--json"])
+    assert e.exit_code == 0, e.output
+    got = json.loads(e.output)
+    assert got["n"] == 16 and got["dataset"].endswith("(t10k)")
+    model = load_model(out / "model.npz")
+    pred = model.predict(files["t10k"][0][:, None].astype(np.float32) / 255)
+    assert got["accuracy"] == pytest.approx(np.mean(pred == files["t10k"][1]))
+    assert got["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert "t10k" in _run(["train", "--help"]).output

@@ -10,7 +10,8 @@ import pytest
 
 from convkit.cnn import Callback, EarlyStopping, SGD, load_checkpoint, load_model
 from convkit.cnn.datasets import load_dataset
-from convkit.cnn.runs import RunConfig, train_run
+from convkit.cnn.runs import RunConfig, prepare_run_folder, train_run
+from convkit.io.atomic import OutputExistsError
 
 from test_cnn_model import Scripted, bars, small_net
 
@@ -120,3 +121,11 @@ def test_image_options_only_for_image_folders():
         load_dataset("digits", size=(16, 16))
     with pytest.raises(ValueError, match="image size must be N or HxW"):
         RunConfig(image_size="8x").check()
+
+
+def test_an_existing_run_folder_is_a_typed_error_without_cli_words(tmp_path):
+    (tmp_path / "run.json").write_text("{}")
+    with pytest.raises(OutputExistsError, match="is a run folder that is not empty") as info:
+        prepare_run_folder(tmp_path)
+    assert info.value.path == str(tmp_path) and "--" not in info.value.detail
+    assert prepare_run_folder(tmp_path, force=True) == tmp_path and not (tmp_path / "run.json").exists()

@@ -174,3 +174,36 @@ def test_split_stratified_and_seeded():
     assert not np.array_equal(parts[2], other[2])
     with pytest.raises(ValueError, match="test and val"):
         split(d, 0.7, 0.4)
+
+
+def _mnist_folder(folder, n_train=60, n_test=20, seed=0):
+    """Tiny MNIST-named IDX files: 8 x 8 images, a bright row whose position is the class (0-3)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        y = (np.arange(n) % 4).astype(np.uint8)
+        x = rng.integers(0, 60, (n, 8, 8)).astype(np.uint8)
+        x[np.arange(n), 2 * y] = 250
+        _write_idx(folder / f"{prefix}-images-idx3-ubyte", x)
+        _write_idx(folder / f"{prefix}-labels-idx1-ubyte", y)
+        out[prefix] = (x, y)
+    return out
+
+
+def test_idx_folder_with_t10k_tests_on_t10k(tmp_path):
+    files = _mnist_folder(tmp_path)
+    data = load_dataset(tmp_path)
+    assert data.test_start == 60 and len(data) == 80
+    train, val, test = split(data, 0.25, 0.1, seed=3)
+    np.testing.assert_allclose(test.images[:, 0], files["t10k"][0] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(test.labels, files["t10k"][1])
+    # validation: round(0.1 * 15) = 2 of each class's 15 training samples; no t10k sample in either
+    assert len(val) == 8 and len(train) == 52
+    assert np.bincount(val.labels).tolist() == [2, 2, 2, 2]
+    both = np.concatenate([train.images, val.images])
+    seen = {row.tobytes() for row in both}
+    assert seen == {row.tobytes() for row in data.images[:60]}
+    assert train.test_start is None and test.test_start is None
+    # one pair only (or a single pair of files): no official test set, split as before
+    only_train = load_dataset(f"{tmp_path}/train-images-idx3-ubyte,{tmp_path}/train-labels-idx1-ubyte")
+    assert only_train.test_start is None and len(split(only_train, 0.25, 0.1)[2]) == 16

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv2d import Pads, batch_last, chunk_size, work_array, im2col, Scratch, to_batch_last, work_input
+from ..boundary import pad_indices
+from .conv2d import Pads, Scratch, batch_last, chunk_size, im2col, pad_input, to_batch_last, work_array, work_input
 
-__all__: list[str] = []
+__all__ = ["conv2d_backward", "conv2d_grad_weight", "conv2d_grad_input", "conv2d_grouped_backward", "unpad_grad"]
 
 
 def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, stride: tuple, pads: Pads,
                      dil: tuple, *, x: np.ndarray | None = None, cols: list | None = None,
                      need_weight: bool = True, need_bias: bool = False, need_input: bool = True,
-                     scratch: Scratch | None = None, out: np.ndarray | None = None):
+                     scratch: Scratch | None = None, out: np.ndarray | None = None
+                     ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(dL/dweight, dL/dbias, dL/dx), each None unless asked for, chunk by chunk of the batch.
 
     dweight (and dbias, through the row of ones) contracts the output gradient with the input
@@ -37,7 +39,7 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
     gw = np.zeros((f, K), dtype=dtype) if need_weight else None
     gb = np.zeros(f, dtype=dtype) if need_bias else None
     fold = need_input and stride == (1, 1)
-    gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
+    gx_fold = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
     step = chunk_size(n, (K + need_bias) * ho * wo * dtype.itemsize)
     for i, s in enumerate(range(0, n, step)):
         gs = grad_out[s:s + step]
@@ -51,6 +53,8 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
         if need_weight or need_bias:
             if cols is not None:
                 chunk_cols = cols[i]
+            elif x is None:
+                raise ValueError("conv2d_backward needs the input x or the forward's cols for dL/dweight")
             else:
                 shape = (g.shape[0], K + need_bias, gq.shape[2])
                 chunk_cols = im2col(work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
@@ -62,8 +66,9 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
                 gw += total[:K].T
             if need_bias:
                 gb += total[K] if total.shape[0] > K else gq.sum(axis=(0, 2))
-        if fold:
-            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx[s:s + m], scratch)
+        if gx_fold is not None:
+            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx_fold[s:s + m], scratch)
+    gx = gx_fold
     if need_input and not fold:
         gx = _grad_input_strided(grad_out, weight, x_shape, stride, pads, dil)
     return (None if gw is None else gw.reshape(weight.shape)), gb, gx
@@ -117,14 +122,18 @@ def conv2d_grad_weight(x: np.ndarray, grad_out: np.ndarray, kernel_size: tuple, 
                         pads: Pads, dil: tuple, cols: list | None = None) -> np.ndarray:
     """dL/dweight (F, C, kh, kw): grad_out contracted with the input windows (cached cols if given)."""
     shape = (grad_out.shape[1], x.shape[1]) + tuple(kernel_size)
-    return conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
-                            cols=cols, need_input=False)[0]
+    gw = conv2d_backward(grad_out, np.zeros(shape, grad_out.dtype), x.shape, stride, pads, dil, x=x,
+                         cols=cols, need_input=False)[0]
+    assert gw is not None                                            # asked for
+    return gw
 
 
 def conv2d_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
                        pads: Pads, dil: tuple) -> np.ndarray:
     """dL/dx (N, C, H, W) of a convolution with `weight` (see `conv2d_backward`)."""
-    return conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
+    gx = conv2d_backward(grad_out, weight, tuple(input_shape), stride, pads, dil, need_weight=False)[2]
+    assert gx is not None                                            # asked for
+    return gx
 
 
 def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple, stride: tuple,
@@ -143,3 +152,52 @@ def _grad_input_strided(grad_out: np.ndarray, weight: np.ndarray, input_shape: t
             cols = slice(j * dil[1], j * dil[1] + (wo - 1) * stride[1] + 1, stride[1])
             gx[:, :, rows, cols] += (taps[i, j] @ g).reshape(n, c, ho, wo)
     return gx[:, :, t:t + h, l:l + w]
+
+
+def unpad_grad(grad: np.ndarray, hw: tuple, pads: Pads, boundary: str) -> np.ndarray:
+    """Adjoint of `pad_input`: dL/dx (N, C, H, W) from dL/d(padded x). Every padded cell copies one
+    input cell (`pad_indices`), so its gradient adds to that cell: P_h^T @ g @ P_w with one-hot
+    (padded, input) matrices P, two small products per axis instead of a scatter."""
+    mats = []
+    for n, (lo, hi) in zip(hw, pads):
+        src = pad_indices(n, lo, hi, boundary)
+        onehot = np.zeros((len(src), n), dtype=grad.dtype)
+        inside = src >= 0
+        onehot[np.flatnonzero(inside), src[inside]] = 1
+        mats.append(onehot)
+    return np.matmul(np.matmul(mats[0].T, grad), mats[1])
+
+
+def conv2d_grouped_backward(grad_out: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple, pads: Pads,
+                            dil: tuple, groups: int, boundary: str, *, cols: list | None = None,
+                            need_bias: bool = False, need_input: bool = True,
+                            scratches: list[Scratch] | None = None
+                            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Gradients of `conv2d_grouped_forward`: (dL/dweight, dL/dbias or None, dL/dx or None), group
+    by group with `conv2d_backward`, then through the boundary padding (`unpad_grad`)."""
+    xin, pads_in = x, pads
+    if boundary != "constant":
+        xin, pads_in = pad_input(x, pads, boundary), ((0, 0), (0, 0))
+    cg, fg = xin.shape[1] // groups, weight.shape[0] // groups
+    gws: list[np.ndarray] = []
+    gbs: list[np.ndarray] = []
+    gxs: list[np.ndarray] = []
+    for g in range(groups):
+        f = slice(g * fg, (g + 1) * fg)
+        xs = xin[:, g * cg:(g + 1) * cg]
+        gw, gb, gx = conv2d_backward(np.ascontiguousarray(grad_out[:, f]), weight[f], xs.shape, stride, pads_in,
+                                     dil, x=None if cols is not None else np.ascontiguousarray(xs),
+                                     cols=None if cols is None else cols[g], need_bias=need_bias,
+                                     need_input=need_input, scratch=None if scratches is None else scratches[g])
+        assert gw is not None                                        # always asked for
+        gws.append(gw)
+        gbs += [] if gb is None else [gb]
+        gxs += [] if gx is None else [gx]
+    gw_all = np.concatenate(gws, axis=0)
+    gb_all = np.concatenate(gbs) if need_bias else None
+    if not need_input:
+        return gw_all, gb_all, None
+    gx_all = gxs[0] if groups == 1 else np.concatenate(gxs, axis=1)
+    if boundary != "constant":
+        gx_all = unpad_grad(gx_all, x.shape[2:], pads, boundary)
+    return gw_all, gb_all, gx_all

@@ -1,22 +1,32 @@
 """convkit.cnn: a small convolutional network in numpy, built from convkit's own parts.
 
-Layers (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax), the
+Layers (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax,
+BatchNorm2D, Dropout), the
 softmax cross-entropy loss, SGD and Adam, the Sequential model with its
 training loop and callbacks (early stopping, checkpoints, weight averaging),
 and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`.
+
+Modules import downwards only, in this order (bottom first): `history`,
+`layers`, `losses`, `optim`; `batchnorm`, `dropout`; `model`, `registry`;
+`serialize`; `callbacks`; `training`; `arch`, `datasets`, `plots`; `runs`. The one exception: `Sequential.fit`,
+`save` and `load` are thin wrappers that import `training` / `serialize`
+when called.
 """
 
 from __future__ import annotations
 
 from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
-from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU, Softmax, layer_from_config
+from .batchnorm import BatchNorm2D
+from .dropout import Dropout
+from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU, Softmax
 from .losses import softmax_cross_entropy
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer, optimizer_from_config
+from .registry import layer_from_config
 from .serialize import Checkpoint, ModelFormatError, load_checkpoint, load_model, save_checkpoint, save_model
-from .training import History
+from .history import History
 
-__all__ = ["Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax", "Layer",
+__all__ = ["Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax", "BatchNorm2D", "Dropout", "Layer",
            "layer_from_config", "softmax_cross_entropy", "SGD", "Adam", "Optimizer",
            "optimizer_from_config", "Sequential", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint", "BestModel", "WeightAverage", "FitContext", "ModelFormatError", "Checkpoint",

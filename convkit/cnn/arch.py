@@ -9,73 +9,85 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-__all__ = ["DEFAULT_ARCH", "ACCEPTED_TOKENS", "parse_arch", "build_layers"]
+from .._names import DEFAULT_ARCH, PoolOp
+from .batchnorm import BatchNorm2D
+from .dropout import Dropout
+from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU
 
-DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"
+__all__ = ["DEFAULT_ARCH", "ACCEPTED_TOKENS", "parse_arch", "build_layers"]
 ACCEPTED_TOKENS = ("convN (3x3, 'same' padding)", "convNkK", "convNkKsS", "convNkKsSpP", "poolP", "maxpoolP",
-                   "minpoolP", "avgpoolP", "sumpoolP", "relu", "flatten", "denseN",
+                   "minpoolP", "avgpoolP", "sumpoolP", "relu", "bn (batch norm, after a conv)",
+                   "dropP (dropout, 0 <= P < 1, e.g. drop0.25)", "flatten", "denseN",
                    "dense (last: one output per class)")
 
 _CONV = re.compile(r"conv(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?")
 _POOL = re.compile(r"(max|min|avg|mean|sum)?pool(\d+)(?:s(\d+))?")
 _DENSE = re.compile(r"dense(\d+)?")
-_POOL_OPS = {None: "max", "max": "max", "min": "min", "avg": "mean", "mean": "mean", "sum": "sum"}
+_DROP = re.compile(r"drop(\d*\.?\d+)")
+_POOL_OPS: dict[str | None, PoolOp] = {None: "max", "max": "max", "min": "min", "avg": "mean", "mean": "mean", "sum": "sum"}
 
 
 def _error(token: str, spec: str, why: str = "unknown token") -> ValueError:
-    return ValueError(f"--arch {spec!r}: {why} {token!r}; accepted tokens: {', '.join(ACCEPTED_TOKENS)}")
+    return ValueError(f"architecture {spec!r}: {why} {token!r}; accepted tokens: {', '.join(ACCEPTED_TOKENS)}")
 
 
 def parse_arch(spec: str) -> list[tuple]:
     """Split a spec into (kind, args) tuples; raise ValueError naming an unknown token."""
     tokens = [t.strip().lower() for t in str(spec).split("-")]
     if not spec or not all(tokens):
-        raise ValueError(f"--arch {spec!r}: empty token; write tokens separated by single '-', "
+        raise ValueError(f"architecture {spec!r}: empty token; write tokens separated by single '-', "
                          f"accepted tokens: {', '.join(ACCEPTED_TOKENS)}")
     out: list[tuple] = []
     for t in tokens:
         if m := _CONV.fullmatch(t):
-            n, k, s, p = (int(v) if v is not None else None for v in m.groups())
-            k = 3 if k is None else k
-            s = 1 if s is None else s
+            n_txt, k_txt, s_txt, p_txt = m.groups()
+            n, k, s = int(n_txt), int(k_txt or 3), int(s_txt or 1)
             if min(n, k, s) < 1:
                 raise _error(t, spec, "sizes must be >= 1 in")
-            out.append(("conv", n, k, s, (k // 2 if s == 1 else 0) if p is None else p))
+            out.append(("conv", n, k, s, (k // 2 if s == 1 else 0) if p_txt is None else int(p_txt)))
         elif m := _POOL.fullmatch(t):
             size = int(m.group(2))
             stride = int(m.group(3)) if m.group(3) else size
             if min(size, stride) < 1:
                 raise _error(t, spec, "sizes must be >= 1 in")
             out.append(("pool", _POOL_OPS[m.group(1)], size, stride))
-        elif t in ("relu", "flatten"):
+        elif t in ("relu", "flatten", "bn"):
             out.append((t,))
+        elif m := _DROP.fullmatch(t):
+            p = float(m.group(1))
+            if not p < 1:
+                raise _error(t, spec, "the dropout probability must be below 1 in")
+            out.append(("drop", p))
         elif m := _DENSE.fullmatch(t):
-            n = int(m.group(1)) if m.group(1) else None
-            if n is not None and n < 1:
+            units = int(m.group(1)) if m.group(1) else None
+            if units is not None and units < 1:
                 raise _error(t, spec, "sizes must be >= 1 in")
-            out.append(("dense", n))
+            out.append(("dense", units))
         else:
             raise _error(t, spec)
     bare = [i for i, item in enumerate(out) if item == ("dense", None)]
     if bare and bare != [len(out) - 1]:
-        raise ValueError(f"--arch {spec!r}: a bare 'dense' (sized to the classes) may only be the last token")
+        raise ValueError(f"architecture {spec!r}: a bare 'dense' (sized to the classes) may only be the last token")
     return out
 
 
-def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list:
+def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list[Layer]:
     """Layers for `spec` on C x H x W inputs; a Flatten is added before the first dense if missing,
     and a final Dense(n_classes) if the spec does not end with a dense layer."""
-    from .layers import Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU
     c, h, w = (int(v) for v in input_shape)
     items = parse_arch(spec)
     if items[-1][0] != "dense":
         items.append(("dense", None))
-    layers: list = []
+    layers: list[Layer] = []
     flat = None
     for item in items:
         kind = item[0]
-        if kind in ("conv", "pool") and flat is not None:
-            raise ValueError(f"--arch {spec!r}: {kind} after flatten/dense; convolutions and pooling come first")
+        if kind in ("conv", "pool", "bn") and flat is not None:
+            raise ValueError(f"architecture {spec!r}: {kind} after flatten/dense; convolutions, batch norm and "
+                             f"pooling come first")
+        if kind == "bn" and not any(isinstance(layer, Conv2D) for layer in layers):
+            raise ValueError(f"architecture {spec!r}: 'bn' normalises the channels of a convolution; put it "
+                             f"after a conv")
         if kind == "conv":
             _, n, k, s, p = item
             h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
@@ -87,6 +99,10 @@ def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list:
             layers.append(MaxPool2D(size, stride) if op == "max" else Pool2D(size, stride, op=op))
         elif kind == "relu":
             layers.append(ReLU())
+        elif kind == "bn":
+            layers.append(BatchNorm2D(c))
+        elif kind == "drop":
+            layers.append(Dropout(item[1]))
         else:
             if flat is None:
                 flat = c * h * w
@@ -96,9 +112,9 @@ def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list:
                 layers.append(Dense(flat, out))
                 flat = out
         if h < 1 or w < 1:
-            raise ValueError(f"--arch {spec!r}: the image shrinks to {max(h, 0)} x {max(w, 0)} at layer "
+            raise ValueError(f"architecture {spec!r}: the image shrinks to {max(h, 0)} x {max(w, 0)} at layer "
                              f"{len(layers)} for input {tuple(input_shape)}; use fewer pools or padding")
     if flat != n_classes:
-        raise ValueError(f"--arch {spec!r}: the last dense layer has {flat} outputs but the data has "
+        raise ValueError(f"architecture {spec!r}: the last dense layer has {flat} outputs but the data has "
                          f"{n_classes} classes; end with a bare 'dense'")
     return layers

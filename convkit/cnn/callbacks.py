@@ -20,9 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 import numpy as np
+
+from .history import History
+from .model import Sequential
+from .optim import Optimizer
+from .serialize import save_checkpoint
+
+# the seed stream of the Dropout masks of WeightAverage's update_bn pass (epochs use 0, 1, ...)
+UPDATE_BN_STREAM = 2**32 - 2
 
 __all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestModel", "WeightAverage"]
 
@@ -31,20 +40,28 @@ __all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestMo
 class FitContext:
     """What `fit` shares with its callbacks."""
 
-    model: Any
-    optimizer: Any
-    history: Any
-    fit_state: dict
-    callbacks: list
+    model: Sequential
+    optimizer: Optimizer
+    history: History
+    fit_state: dict[str, Any]
+    callbacks: list[Callback]
+    train_x: np.ndarray | None = None           # the normalised training samples (for update_bn)
 
 
 class Callback:
     """Base callback: every hook does nothing."""
 
-    context: FitContext | None = None
+    _context: FitContext | None = None
+
+    @property
+    def context(self) -> FitContext:
+        """The running fit's context (set by `on_train_begin`)."""
+        if self._context is None:
+            raise RuntimeError(f"{type(self).__name__} is used outside fit (no on_train_begin yet)")
+        return self._context
 
     def on_train_begin(self, context: FitContext) -> None:
-        self.context = context
+        self._context = context
 
     def on_epoch_begin(self, epoch: int) -> None:
         pass
@@ -61,7 +78,7 @@ class Callback:
     def on_interrupt(self, epoch: int) -> None:
         pass
 
-    def on_train_end(self, history) -> None:
+    def on_train_end(self, history: History) -> None:
         pass
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -124,7 +141,7 @@ class EarlyStopping(_Monitor):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
-                self.best_weights = {k: v.copy() for k, v in self.context.model.params().items()}
+                self.best_weights = {k: v.copy() for k, v in self.context.model.state_dict().items()}
             self.context.history.best_epoch = epoch
             return False
         self.wait += 1
@@ -133,9 +150,9 @@ class EarlyStopping(_Monitor):
             return True
         return False
 
-    def on_train_end(self, history) -> None:
+    def on_train_end(self, history: History) -> None:
         if self.restore_best and self.best_weights is not None and not history.interrupted:
-            self.context.model.set_params(self.best_weights)
+            self.context.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
@@ -150,12 +167,11 @@ class ModelCheckpoint(Callback):
     """Write the resume checkpoint (weights, optimizer state, history, callback states, epoch)
     to `path` after every epoch and on Ctrl-C; `fit(resume=path)` continues from it."""
 
-    def __init__(self, path, *, overwrite: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = True) -> None:
         self.path = path
         self.overwrite = overwrite
 
     def _save(self) -> None:
-        from .serialize import save_checkpoint
         save_checkpoint(self.path, self.context, overwrite=self.overwrite)
 
     def after_epoch(self, epoch: int, logs: dict[str, float]) -> None:
@@ -168,7 +184,7 @@ class ModelCheckpoint(Callback):
 class BestModel(_Monitor):
     """Save the model file (`Sequential.save`) whenever `monitor` improves."""
 
-    def __init__(self, path, *, monitor: str = "val_loss", mode: str = "auto") -> None:
+    def __init__(self, path: str | os.PathLike, *, monitor: str = "val_loss", mode: str = "auto") -> None:
         super().__init__(monitor, mode)
         self.path = path
 
@@ -192,9 +208,12 @@ class WeightAverage(Callback):
 
     A constant learning rate keeps the weights wandering around a wide minimum; their mean sits
     nearer its centre than any one of them and usually generalises better than the last or the
-    best-on-validation epoch (Izmailov et al., 2018; without batch norm nothing else needs
-    recomputing). The mean is kept in float64 and is part of the checkpoint state, so a resumed
-    run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
+    best-on-validation epoch (Izmailov et al., 2018). The mean covers the whole state dict
+    (parameters and buffers). BatchNorm running statistics do not average into those of the mean
+    network, so after averaging they are recomputed over the training samples (unaugmented, in
+    order, Dropout masks from a seeded stream of their own) with `Sequential.update_bn`, as
+    ``torch.optim.swa_utils.update_bn`` does. The mean is kept in float64 and is part of the
+    checkpoint state, so a resumed run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
     stopped early by EarlyStopping is left as EarlyStopping leaves it (its best epoch with
     ``restore_best``): the averaging window was cut short.
     """
@@ -209,17 +228,22 @@ class WeightAverage(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if epoch >= self.start:
             n = self.count + 1                      # new arrays, assigned together with the count
-            params = self.context.model.params()
+            state = self.context.model.state_dict()
             self.mean = {k: p.astype(np.float64) if n == 1 else self.mean[k] + (p - self.mean[k]) / n
-                         for k, p in params.items()}
+                         for k, p in state.items()}
             self.count = n
         return False
 
-    def on_train_end(self, history) -> None:
+    def on_train_end(self, history: History) -> None:
         if self.applies(history):
-            self.context.model.set_params(self.mean)
+            model = self.context.model
+            model.load_state_dict(self.mean)
+            if self.context.train_x is not None:
+                rng = np.random.default_rng([int(self.context.fit_state["seed"]), UPDATE_BN_STREAM])
+                model.update_bn(self.context.train_x, batch_size=int(self.context.fit_state["batch_size"]),
+                                rng=rng, normalized=True)
 
-    def applies(self, history) -> bool:
+    def applies(self, history: History) -> bool:
         """Whether the model ends with the mean: something was averaged and training ran to
         its end (an early stop keeps EarlyStopping's choice, the best epoch)."""
         return bool(self.count) and not history.interrupted and not history.stopped_early
@@ -230,7 +254,7 @@ class WeightAverage(Callback):
     def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         if int(meta["start"]) != self.start:
             # a new start (a resumed run with more epochs): fine while all its epochs lie ahead
-            done = len(self.context.history.epoch) if self.context else 0
+            done = len(self.context.history.epoch) if self._context else 0
             if self.start <= done:
                 raise ValueError(f"cannot resume: the checkpoint averages weights from epoch {meta['start']}, "
                                  f"this run from epoch {self.start}, and epoch {self.start} is already done "

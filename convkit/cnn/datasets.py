@@ -6,7 +6,9 @@ patches) and ``shapes`` (circles, squares, triangles and crosses drawn from a
 seed). From files: an image folder ``root/<class>/*.png``, a ``.npz`` with
 ``images`` and ``labels`` (read with ``allow_pickle=False``) and MNIST /
 Fashion-MNIST IDX files (raw or ``.gz``). `split` makes stratified, seeded
-train / validation / test subsets.
+train / validation / test subsets; a dataset with an official test set (an
+IDX folder holding both the train and the t10k pairs) keeps it as the test
+set and takes the validation set from its training part.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA
+
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
            "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split"]
 
-BUILTIN_DATASETS = ("digits", "faces", "shapes")
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
             "sneaker", "bag", "ankle boot")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -32,12 +34,14 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 @dataclass
 class Dataset:
-    """Images (N x C x H x W float32 in [0, 1]), int labels (N,), class names, a name."""
+    """Images (N x C x H x W float32 in [0, 1]), int labels (N,), class names, a name; `test_start`:
+    where the official test samples begin (they run to the end), None without one."""
 
     images: np.ndarray
     labels: np.ndarray
     class_names: list[str]
     name: str
+    test_start: int | None = None
 
     def __post_init__(self) -> None:
         self.images = np.ascontiguousarray(self.images, dtype=np.float32)
@@ -177,7 +181,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(data) < 4 + 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header")
     shape = tuple(int(v) for v in np.frombuffer(data, ">u4", ndim, 4))
-    dtype = np.dtype(_IDX_TYPES[data[2]])
+    dtype = np.dtype(_IDX_TYPES[data[2]])  # type: ignore[call-overload]  # the table mixes types and codes
     count = int(np.prod(shape))
     if len(data) != 4 + 4 * ndim + count * dtype.itemsize:
         raise ValueError(f"{path}: IDX size does not match its header shape {shape}")
@@ -188,12 +192,12 @@ def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:
     """(images, labels) files with the standard MNIST names in `root`, train then test."""
     pairs = []
     for prefix in ("train", "t10k"):
-        found = []
+        found: list[Path] = []
         for stem in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
             cands = [root / (stem + s) for s in ("", ".gz")] + [root / (stem.replace("-idx", ".idx") + s)
                                                              for s in ("", ".gz")]
-            found.append(next((c for c in cands if c.is_file()), None))
-        if all(found):
+            found += [c for c in cands if c.is_file()][:1]
+        if len(found) == 2:
             pairs.append((found[0], found[1]))
     return pairs
 
@@ -201,8 +205,8 @@ def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:
 def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:
     """MNIST / Fashion-MNIST IDX files: a folder with the standard names, or an images + labels pair.
 
-    A folder's train and t10k pairs are concatenated (train first); `split`
-    makes the held-out sets. Class names are the ten Fashion-MNIST names when
+    A folder's train and t10k pairs are concatenated (train first); with both,
+    t10k is the official test set (``test_start``), which `split` keeps. Class names are the ten Fashion-MNIST names when
     the folder or file name contains "fashion", else "0" .. "9".
     """
     first = Path(images)
@@ -215,7 +219,8 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
                              f"train-labels-idx1-ubyte[.gz], and/or the t10k- pair)")
     else:
         pairs = [(first, Path(labels))]
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
     for ip, lp in pairs:
         x, y = read_idx(ip), read_idx(lp)
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
@@ -229,7 +234,8 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
     k = 10 if fashion or (y.size and y.max() <= 9) else int(y.max()) + 1
     names = list(_FASHION) if fashion and k == 10 else [str(i) for i in range(k)]
     name = first.name if first.is_dir() else first.name.split("-")[0].split(".")[0]
-    return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx")
+    test_start = len(ys[0]) if len(pairs) == 2 else None
+    return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx", test_start)
 
 
 def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = None, resize: bool = True,
@@ -253,11 +259,11 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES) for c in classes}
+    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
     classes = [c for c in classes if files[c]]
     if len(classes) < 2:
         raise ValueError(f"{root}: an image folder needs at least two class sub-folders with images "
-                         f"({', '.join(_IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
+                         f"({', '.join(IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
     images, labels, bad = [], [], []
     for k, c in enumerate(classes):
         for p in files[c]:
@@ -275,16 +281,16 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
         if im.ndim == 3:
             im = im[..., :3] if im.shape[2] >= 3 else im[..., :1]         # drop alpha
             if not colour:
-                im = im @ np.array([0.2125, 0.7154, 0.0721]) if im.shape[2] == 3 else im[..., 0]
+                im = im @ np.array(LUMA) if im.shape[2] == 3 else im[..., 0]
         if colour and im.ndim == 2:
             im = np.repeat(im[..., None], 3, axis=2)
         out_imgs.append(im)
     sizes = [im.shape[:2] for im in out_imgs]
     if size is None:
-        uniq, counts = np.unique(np.array(sizes), axis=0, return_counts=True)
-        target = tuple(int(v) for v in uniq[np.argmax(counts)])
+        uniq, counts = np.unique(np.array(sizes, dtype=np.int64), axis=0, return_counts=True)
+        target = tuple(int(v) for v in uniq[int(np.argmax(counts))])
     else:
-        target = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
+        target = (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(v) for v in size)
         if len(target) != 2 or min(target) < 1:
             raise ValueError(f"size must be an int or (height, width) >= 1, got {size!r}")
     if not resize:
@@ -340,9 +346,15 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
 def split(dataset: Dataset, test: float = 0.25, val: float = 0.1, *,
           seed: int = 0) -> tuple[Dataset, Dataset, Dataset]:
     """Stratified seeded (train, validation, test): each class gives round(test * n_c) test and
-    round(val * n_c) validation samples (fractions of the whole class); indices stay sorted."""
+    round(val * n_c) validation samples (fractions of the whole class); indices stay sorted.
+    A dataset with an official test set (``test_start``) returns it as the test set and splits
+    `val` of each class of its training part off for validation; `test` is then not used."""
     if not (0 <= test < 1 and 0 <= val < 1 and test + val < 1):
         raise ValueError(f"test and val must be fractions in [0, 1) with test + val < 1, got {test!r}, {val!r}")
+    if dataset.test_start is not None:
+        cut = dataset.test_start
+        train, valid, _ = split(dataset.subset(np.arange(cut)), 0.0, val, seed=seed)
+        return train, valid, dataset.subset(np.arange(cut, len(dataset)))
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
     for c in range(len(dataset.class_names)):

@@ -2,11 +2,16 @@
 
 Every layer follows one protocol: ``forward(x, training=True)`` caches in
 ``self._cache`` exactly what ``backward(grad)`` needs, ``backward`` returns
-dL/dx and fills ``self.grads`` with the keys of ``self.params``. Conv2D runs
+dL/dx and fills ``self.grads`` with the keys of ``self.params``. Trained
+arrays live in ``params``; untrained state (running statistics) in
+``buffers``, which model files, snapshots and weight averaging carry through
+`Sequential.state_dict` and optimizers never see. Conv2D runs
 on `convkit._engine.conv2d` (conv2d and its gradients), the pooling layers on
 `convkit.pooling.pool` / `pool_backward`: no convolution or window code lives
-here. ``config()`` / `layer_from_config` describe a layer as plain JSON data
-for model files. Losses, optimizers and the model are in sibling modules.
+here. ``config()`` describes a layer as plain JSON data for model files
+(`convkit.cnn.registry` turns it back into a layer). BatchNorm2D and Dropout,
+whose training and evaluation differ, are in `batchnorm` and `dropout`;
+losses, optimizers and the model in further sibling modules.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._engine.conv2d import Scratch, conv2d_forward, geometry, out_hw
-from .._engine.conv2d_grad import conv2d_backward
+from .._names import PoolOp
+from .._engine.conv2d import Scratch, conv2d_forward, conv2d_grouped_forward, geometry, out_hw
+from .._engine.conv2d_grad import conv2d_backward, conv2d_grouped_backward
+from ..batched import check_groups
+from ..boundary import normalize_boundary
 from ..pooling import POOL_OPS, pool, pool_backward
 from ..windows import per_axis
 
-__all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax",
-           "layer_from_config", "LAYER_TYPES"]
+__all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax"]
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype:
@@ -34,10 +41,13 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
 
 
 class Layer:
-    """Base layer: no parameters, identity config."""
+    """Base layer: no parameters, no buffers, identity config."""
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
+    buffers: dict[str, np.ndarray]
+    # what forward kept for backward (each layer knows its own layout)
+    _cache: Any
     # the first layer of a model does not need dL/dx; Sequential switches it off
     needs_input_grad: bool = True
     # Sequential sets this around a call whose result stays inside the model (an intermediate
@@ -48,7 +58,8 @@ class Layer:
     _scratch: Scratch | None = None
 
     def __init__(self) -> None:
-        self.params, self.grads, self._cache = {}, {}, None
+        self.params, self.grads, self.buffers = {}, {}, {}
+        self._cache = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         raise NotImplementedError
@@ -79,10 +90,11 @@ class Layer:
         return shape
 
     def astype(self, dtype: DTypeLike) -> "Layer":
-        """Cast parameters in place to float32/float64; return self."""
+        """Cast parameters and buffers to float32/float64; return self."""
         dt = _float_dtype(dtype)
-        for key in self.params:
-            self.params[key] = self.params[key].astype(dt)
+        for arrays in (self.params, self.buffers):
+            for key in arrays:
+                arrays[key] = arrays[key].astype(dt)
         self.grads = {}
         return self
 
@@ -114,6 +126,10 @@ class Conv2D(_Weighted):
         C and F.
     kernel_size : int or (int, int)
     stride, padding, dilation : as `convkit.conv2d` (padding also "valid"/"same").
+    groups : int
+        Grouped convolution as torch's ``groups=`` (weight F x C/groups x kh x kw).
+    boundary : str
+        How padding is filled: any convkit boundary mode (default zeros).
     bias : bool
     dtype : float32 (default) or float64
     seed : int, optional
@@ -122,11 +138,15 @@ class Conv2D(_Weighted):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
-                 dilation: int | Sequence[int] = 1, bias: bool = True,
-                 dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
+                 dilation: int | Sequence[int] = 1, groups: int = 1, boundary: str = "constant",
+                 bias: bool = True, dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
         super().__init__()
         self.in_channels = per_axis(in_channels, 1, "in_channels")[0]
         self.out_channels = per_axis(out_channels, 1, "out_channels")[0]
+        self.groups = check_groups(groups, self.in_channels, self.out_channels)
+        self.boundary = normalize_boundary(boundary)
+        # one Scratch per group: each group's kept columns must survive the other groups' calls
+        self._scratches = [Scratch() for _ in range(self.groups)]
         self.kernel_size = per_axis(kernel_size, 2, "kernel_size")
         self.stride = per_axis(stride, 2, "stride")
         self.dilation = per_axis(dilation, 2, "dilation")
@@ -139,8 +159,9 @@ class Conv2D(_Weighted):
         else:
             self.padding = per_axis(padding, 2, "padding", minimum=0)
         dt = _float_dtype(dtype)
-        self.fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        self.params["weight"] = np.zeros((self.out_channels, self.in_channels) + self.kernel_size, dt)
+        cg = self.in_channels // self.groups
+        self.fan_in = cg * self.kernel_size[0] * self.kernel_size[1]
+        self.params["weight"] = np.zeros((self.out_channels, cg) + self.kernel_size, dt)
         if bias:
             self.params["bias"] = np.zeros(self.out_channels, dt)
         self.init_parameters(np.random.default_rng(seed))
@@ -154,11 +175,22 @@ class Conv2D(_Weighted):
                                                         self.padding, self.dilation))
         return cached[1]
 
+    def _general(self) -> bool:
+        """Grouped or boundary-padded: the per-group path of the engine."""
+        return self.groups > 1 or self.boundary != "constant"
+
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"Conv2D expects input (N, {self.in_channels}, H, W), got shape {x.shape}")
         w = self.params["weight"]
         stride, dil, pads = self._geom(x.shape)
+        if self._general():
+            x = x.astype(w.dtype, copy=False)
+            y, kept = conv2d_grouped_forward(x, w, self.params.get("bias"), stride, pads, dil, self.groups,
+                                             self.boundary, keep_cols=training, scratches=self._scratches)
+            if training:
+                self._cache = (x, kept, stride, pads, dil)
+            return y
         ho, wo = out_hw(x.shape[2:], self.kernel_size, stride, dil, pads)
         out = self._result("out", (x.shape[0], self.out_channels, ho, wo), w.dtype)
         if self._scratch is None:
@@ -173,14 +205,22 @@ class Conv2D(_Weighted):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         x, cols, stride, pads, dil = self._cache
         w = self.params["weight"]
+        if self._general():
+            gw_g, gb_g, gx_g = conv2d_grouped_backward(grad.astype(w.dtype, copy=False), w, x, stride, pads, dil,
+                                                       self.groups, self.boundary, cols=cols,
+                                                       need_bias="bias" in self.params,
+                                                       need_input=self.needs_input_grad, scratches=self._scratches)
+            self.grads = {"weight": gw_g} if gb_g is None else {"weight": gw_g, "bias": gb_g}
+            return gx_g  # type: ignore[return-value]  # None only for a first layer (needs_input_grad off)
         out = self._result("grad", x.shape, w.dtype) if self.needs_input_grad else None
         gw, gb, gx = conv2d_backward(grad.astype(w.dtype, copy=False), w, x.shape, stride, pads, dil,
                                       x=x, cols=cols, need_bias="bias" in self.params,
                                       need_input=self.needs_input_grad, scratch=self._scratch, out=out)
+        assert gw is not None                                        # always asked for
         self.grads = {"weight": gw}
         if gb is not None:
             self.grads["bias"] = gb
-        return gx  # type: ignore[return-value]
+        return gx  # type: ignore[return-value]  # None only for a first layer (needs_input_grad off)
 
     def output_shape(self, shape: tuple) -> tuple:
         _, h, w = shape
@@ -191,9 +231,15 @@ class Conv2D(_Weighted):
 
     def config(self) -> dict[str, Any]:
         pad = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {"type": "Conv2D", "in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": pad,
-                "dilation": list(self.dilation), "bias": "bias" in self.params}
+        config = {"type": "Conv2D", "in_channels": self.in_channels, "out_channels": self.out_channels,
+                  "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": pad,
+                  "dilation": list(self.dilation), "bias": "bias" in self.params}
+        # written only when set, so files and checkpoints from before them keep their configs
+        if self.groups != 1:
+            config["groups"] = self.groups
+        if self.boundary != "constant":
+            config["boundary"] = self.boundary
+        return config
 
 
 class Dense(_Weighted):
@@ -258,13 +304,13 @@ class Pool2D(Layer):
     """Pooling over the last two axes with `convkit.pool`: op "max", "min", "sum" or "mean"."""
 
     def __init__(self, size: int | Sequence[int], stride: int | Sequence[int] | None = None, *,
-                 op: str = "max") -> None:
+                 op: PoolOp = "max") -> None:
         super().__init__()
         if op not in POOL_OPS:
             raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
         self.size = per_axis(size, 2, "size")
         self.stride = self.size if stride is None else per_axis(stride, 2, "stride")
-        self.op = op
+        self.op: PoolOp = op
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if self.op in ("max", "min") and training:
@@ -328,18 +374,3 @@ class Softmax(Layer):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         y = self._cache
         return y * (grad - (grad * y).sum(axis=-1, keepdims=True))
-
-
-LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in
-                                       (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax)}
-
-
-def layer_from_config(config: dict[str, Any], *, dtype: DTypeLike = np.float32) -> Layer:
-    """Build a layer from ``layer.config()``; ValueError/TypeError on unknown types or keys."""
-    if not isinstance(config, dict) or config.get("type") not in LAYER_TYPES:
-        raise ValueError(f"layer type must be one of {', '.join(LAYER_TYPES)}; got {config!r}")
-    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k != "type"}
-    cls = LAYER_TYPES[config["type"]]
-    if cls in (Conv2D, Dense):
-        kwargs["dtype"] = dtype
-    return cls(**kwargs)

@@ -1,21 +1,34 @@
 """Sequential: a stack of layers with fit / evaluate / predict and model files.
 
 The model owns the layer list, the metadata a model file records (input
-shape, class names, input normalisation) and the flat parameter dicts
-("0.weight", "3.bias", ...) that optimizers update. The training loop itself
+shape, class names, input normalisation), the flat parameter dicts
+("0.weight", "3.bias", ...) that optimizers update and the state dict
+(parameters and buffers, "3.running_mean") that files, snapshots, early
+stopping and weight averaging save and restore. The training loop itself
 (shuffling, augmentation, callbacks, resume) is in `training`; the file
-format in `serialize`.
+format in `serialize`. Those two sit above this module: `fit`, `save` and
+`load` import them when called, the one exception to convkit.cnn's
+import-downwards rule.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import os
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .batchnorm import BatchNorm2D
+from .dropout import Dropout
 from .layers import Layer, Pool2D, ReLU, _float_dtype, _Weighted
 from .losses import softmax_cross_entropy
+from .optim import Optimizer
+
+if TYPE_CHECKING:
+    from .callbacks import Callback
+    from .history import History
+    from .serialize import Checkpoint
 
 __all__ = ["Sequential"]
 
@@ -93,15 +106,112 @@ class Sequential:
         """Flat dict of the gradients of the last backward pass (same keys as params())."""
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Flat dict "<layer index>.<name>" -> the live buffer array (untrained state)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers in one flat dict ("0.weight", "3.running_mean").
+
+        Returns
+        -------
+        state : dict of str -> ndarray
+            The live arrays (copy them to keep a snapshot); everything that
+            `load_state_dict` needs to reproduce the model's outputs.
+
+        Examples
+        --------
+        >>> from convkit.cnn import Dense, Sequential
+        >>> a, b = Sequential([Dense(3, 2)], seed=0), Sequential([Dense(3, 2)], seed=1)
+        >>> sorted(a.state_dict())
+        ['0.bias', '0.weight']
+        >>> b.load_state_dict(a.state_dict())
+        >>> bool((a.params()["0.weight"] == b.params()["0.weight"]).all())
+        True
+        """
+        return {**self.params(), **self.buffers()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy `state` (as `state_dict()` returns it) into the model's arrays, in place.
+
+        Parameters
+        ----------
+        state : dict of str -> array_like
+            Exactly the keys of `state_dict()`, each with the same shape.
+
+        Raises
+        ------
+        ValueError
+            A key is missing or unexpected, or an array has the wrong shape
+            (the message names the key).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convkit.cnn import Dense, Sequential
+        >>> Sequential([Dense(3, 2)]).load_state_dict({"0.weight": np.zeros((2, 3)), "0.bias": np.zeros(2)})
+        Traceback (most recent call last):
+        ...
+        ValueError: state entry 0.weight must have shape (3, 2), got (2, 3)
+        """
+        _copy_into(self.state_dict(), state, "state")
+
     def set_params(self, values: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters; keys and shapes must match params() exactly."""
-        own = self.params()
-        if set(values) != set(own):
-            raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(values)}")
-        for key, arr in own.items():
-            if np.shape(values[key]) != arr.shape:
-                raise ValueError(f"parameter {key} must have shape {arr.shape}, got {np.shape(values[key])}")
-            arr[...] = values[key]
+        _copy_into(self.params(), values, "parameter")
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """Let every Dropout layer draw its masks from `rng` (fit passes each epoch's generator)."""
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
+    def update_bn(self, X: ArrayLike, *, batch_size: int = 256, rng: np.random.Generator | None = None,
+                  normalized: bool = False) -> None:
+        """Recompute the running statistics of every BatchNorm2D layer over `X`.
+
+        As ``torch.optim.swa_utils.update_bn``: the statistics are reset and
+        then set to the plain mean, over the batches of `X` in order, of each
+        batch's mean and unbiased variance, with the model in training mode
+        (Dropout active, drawing from `rng`). Parameters do not change. After
+        averaging weights (`WeightAverage`) the old running statistics belong
+        to none of the averaged networks; this makes them match the mean one.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, ...)
+            Samples as fit sees them (normalisation is applied here).
+        batch_size : int, optional
+        rng : numpy.random.Generator, optional
+            Generator for Dropout masks during the pass.
+        normalized : bool, optional
+            `X` already has the model's `normalization` applied (as inside fit).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convkit.cnn import BatchNorm2D, Flatten, Dense, Sequential
+        >>> model = Sequential([BatchNorm2D(1), Flatten(), Dense(4, 2)], seed=0)
+        >>> model.update_bn(np.arange(8.0).reshape(2, 1, 2, 2))
+        >>> model.buffers()["0.running_mean"]
+        array([3.5], dtype=float32)
+        """
+        xs = np.asarray(X, self.dtype) if normalized else self.normalize(self._check_input(X))
+        norms = [layer for layer in self.layers if isinstance(layer, BatchNorm2D)]
+        if not norms:
+            return
+        momenta = [layer.momentum for layer in norms]
+        if rng is not None:
+            self.set_rng(rng)
+        try:
+            for layer in norms:
+                layer.reset_running_stats()
+                layer.momentum = None
+            for s in range(0, len(xs), int(batch_size)):
+                self.forward(xs[s:s + int(batch_size)], True)
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
 
     def astype(self, dtype: DTypeLike) -> "Sequential":
         """Cast every layer to float32/float64 in place; return self."""
@@ -154,7 +264,7 @@ class Sequential:
                 layer.reuse_output = False
         return grad
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, optimizer) -> float:
+    def train_step(self, x: np.ndarray, y: np.ndarray, optimizer: Optimizer) -> float:
         """One forward, loss, backward and optimizer update; returns the batch loss."""
         loss, grad = softmax_cross_entropy(self.forward(x, True), y)
         self.backward(grad)
@@ -163,13 +273,13 @@ class Sequential:
 
     def normalize(self, X: ArrayLike) -> np.ndarray:
         """X as the model's dtype with `normalization` applied."""
-        X = np.asarray(X, dtype=self.dtype)
+        xs = np.asarray(X, dtype=self.dtype)
         if self.normalization:
-            shape = (1, -1) + (1,) * (X.ndim - 2) if X.ndim > 2 else (1, -1)
+            shape = (1, -1) + (1,) * (xs.ndim - 2) if xs.ndim > 2 else (1, -1)
             mean = np.asarray(self.normalization.get("mean", 0.0), dtype=self.dtype)
             std = np.asarray(self.normalization.get("std", 1.0), dtype=self.dtype)
-            X = (X - (mean.reshape(shape) if mean.ndim else mean)) / (std.reshape(shape) if std.ndim else std)
-        return X
+            xs = (xs - (mean.reshape(shape) if mean.ndim else mean)) / (std.reshape(shape) if std.ndim else std)
+        return xs
 
     def _check_input(self, X: ArrayLike, name: str = "X") -> np.ndarray:
         X = np.asarray(X)
@@ -210,10 +320,10 @@ class Sequential:
         n = max(len(X), 1)
         return {"loss": total / n, "accuracy": correct / n}
 
-    def fit(self, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: int = 32, optimizer,
-            validation_data: tuple | None = None, validation_split: float = 0.0,
-            seed: int | None = None, callbacks: Sequence | None = None, augment: int = 0,
-            resume=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: int = 32, optimizer: Optimizer,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float = 0.0,
+            seed: int | None = None, callbacks: Sequence[Callback] | None = None, augment: int = 0,
+            resume: str | os.PathLike | Checkpoint | None = None) -> History:
         """Train with shuffled mini-batches; see `convkit.cnn.training.fit` for every detail."""
         from .training import fit
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
@@ -248,13 +358,13 @@ class Sequential:
                 "input_shape": None if self.input_shape is None else list(self.input_shape),
                 "class_names": self.class_names, "normalization": self.normalization}
 
-    def save(self, path, *, overwrite: bool = False) -> None:
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Write a model file (see `convkit.cnn.serialize`), atomically."""
         from .serialize import save_model
         save_model(self, path, overwrite=overwrite)
 
     @classmethod
-    def load(cls, path) -> "Sequential":
+    def load(cls, path: str | os.PathLike) -> "Sequential":
         """Read a model file or a checkpoint; ModelFormatError if it is not a valid one."""
         from .serialize import load_model
         return load_model(path)
@@ -262,3 +372,15 @@ class Sequential:
     def __repr__(self) -> str:
         return "Sequential([" + ", ".join(repr(layer) for layer in self.layers) + "])"
 
+
+
+def _copy_into(own: dict[str, np.ndarray], values: dict[str, np.ndarray], what: str) -> None:
+    """Copy `values` into the arrays of `own` in place; ValueError naming the first bad key."""
+    missing, extra = sorted(set(own) - set(values)), sorted(set(values) - set(own))
+    if missing or extra:
+        raise ValueError(f"{what} names differ: missing {missing}, unexpected {extra}")
+    for key, arr in own.items():
+        if np.shape(values[key]) != arr.shape:
+            raise ValueError(f"{what} entry {key} must have shape {arr.shape}, got {np.shape(values[key])}")
+    for key, arr in own.items():
+        arr[...] = values[key]

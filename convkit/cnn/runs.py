@@ -16,8 +16,9 @@ folder:
 ``confusion.png``       the test confusion matrix
 ======================  =====================================================
 
-An existing run folder is never overwritten unless ``force=True``. The
-library does not print: pass a callback (e.g. `EpochReporter`) to show progress.
+An existing run folder is never overwritten unless ``force=True`` (else
+`convkit.io.atomic.OutputExistsError`). The library does not print: pass a
+callback (e.g. `EpochReporter`) to show progress.
 """
 
 from __future__ import annotations
@@ -33,9 +34,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..io.atomic import atomic_path
-from .arch import DEFAULT_ARCH, build_layers
-from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint, WeightAverage
+from .._names import DEFAULT_ARCH
+from ..io.atomic import OutputExistsError, atomic_path
+from .arch import build_layers
+from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
+from .datasets import load_dataset, split
+from .history import History
+from .model import Sequential
+from .optim import SGD, Adam, Optimizer
+from .plots import confusion_matrix, plot_confusion, plot_curves
+from .serialize import Checkpoint, load_checkpoint, load_model
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
            "make_optimizer", "evaluate_model"]
@@ -110,7 +118,7 @@ class RunResult:
     """What a run produced; `interrupted` runs have only a checkpoint, no metrics."""
 
     out: Path
-    history: Any
+    history: History
     interrupted: bool
     metrics: dict = field(default_factory=dict)
     confusion: np.ndarray | None = None
@@ -126,7 +134,7 @@ class EpochReporter(Callback):
         self.begin, self.batch, self.end = begin, batch, end
         self._n_batches = self._epochs = 0
 
-    def on_train_begin(self, context) -> None:
+    def on_train_begin(self, context: FitContext) -> None:
         super().on_train_begin(context)
         bs = int(context.fit_state["batch_size"])
         self._n_batches = (int(context.fit_state["n_train"]) + bs - 1) // bs
@@ -146,9 +154,8 @@ class EpochReporter(Callback):
             self.end(epoch, logs)
 
 
-def make_optimizer(name: str, lr: float):
+def make_optimizer(name: str, lr: float) -> Optimizer:
     """Adam(lr) or SGD(lr, momentum=0.9)."""
-    from .optim import SGD, Adam
     if name == "adam":
         return Adam(lr)
     if name == "sgd":
@@ -162,15 +169,14 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: b
     if resume:
         for key in ("config", "checkpoint"):
             if not (out / RUN_FILES[key]).is_file():
-                raise ValueError(f"cannot resume: no {RUN_FILES[key]} in {str(out)!r} (start the run without --resume)")
+                raise ValueError(f"cannot resume: no {RUN_FILES[key]} in {str(out)!r} (no run was started there)")
         if (out / RUN_FILES["metrics"]).exists():
-            raise ValueError(f"cannot resume: the run in {str(out)!r} has finished; start again with --force")
+            raise ValueError(f"cannot resume: the run in {str(out)!r} has finished (it can only be replaced)")
     elif out.exists():
         if not out.is_dir():
             raise ValueError(f"output {str(out)!r} is a file, expected a run folder")
         if any(out.iterdir()) and not force:
-            raise FileExistsError(f"run folder {str(out)!r} exists and is not empty; pass --force to replace "
-                                  f"its run, --resume to continue it, or another --out")
+            raise OutputExistsError(out, "is a run folder that is not empty")
         for name in RUN_FILES.values():
             if (out / name).is_file():
                 (out / name).unlink()
@@ -189,7 +195,7 @@ def _write_json(path: Path, data: dict) -> None:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def _write_history(path: Path, history) -> None:
+def _write_history(path: Path, history: History) -> None:
     keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy", "time") if history.history.get(k)]
     with atomic_path(path, overwrite=True) as tmp:
         with open(tmp, "w", newline="") as f:
@@ -199,9 +205,8 @@ def _write_history(path: Path, history) -> None:
                 w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
 
 
-def evaluate_model(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+def evaluate_model(model: Sequential, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels)."""
-    from .plots import confusion_matrix
     k = model.layers[-1].params["weight"].shape[1] if "weight" in model.layers[-1].params else None
     proba = model.predict_proba(images)
     k = proba.shape[1] if k is None else k
@@ -224,11 +229,6 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     Ctrl-C during training writes the checkpoint and returns a result with
     ``interrupted=True``.
     """
-    from .datasets import load_dataset, split
-    from .model import Sequential
-    from .serialize import load_checkpoint, load_model
-    if config is None and not resume:
-        raise TypeError("train_run needs a RunConfig (None only with resume=True)")
     t0 = time.perf_counter()
     out = Path(out)
     paths = {k: out / v for k, v in RUN_FILES.items()}
@@ -240,6 +240,8 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
             config = RunConfig(**{**stored, **({"epochs": int(epochs)} if epochs else {})})
         except (ValueError, TypeError) as exc:
             raise ValueError(f"cannot resume: {paths['config']} is not a convkit run file ({exc})") from None
+    elif config is None:
+        raise TypeError("train_run needs a RunConfig (None only with resume=True)")
     config.check()
     # everything that can fail on bad settings happens before the run folder is touched
     data = load_dataset(config.dataset, seed=config.seed, **config.dataset_options())
@@ -300,7 +302,6 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
                "train_seconds": round(float(sum(history.history.get("time", []))), 3),
                "n_train": len(train), "n_val": len(val), "n_test": len(test),
                "class_names": data.class_names, "confusion_matrix": confusion.tolist()}
-    from .plots import plot_confusion, plot_curves
     plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
                 overwrite=True, averaged=averaged)
     plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True,

@@ -5,10 +5,14 @@ Layout (``np.savez``, read back with ``allow_pickle=False``, never executed):
 * ``__header__``: uint8 array holding UTF-8 JSON ``{"format": "convkit-model"
   | "convkit-checkpoint", "version": 1, "architecture": [layer configs],
   "dtype", "input_shape", "class_names", "normalization", "params": {name:
-  shape}}``; a checkpoint adds ``optimizer`` (config and step count),
-  ``history``, ``fit_state`` and ``callbacks`` (their JSON state).
-* ``param/<i>.<name>``: the weights; checkpoints add ``opt/<slot>/<param>``
-  (optimizer state) and ``cb/<callback>/<name>`` (e.g. EarlyStopping's best weights).
+  shape}, "buffers": {name: shape}}``; a checkpoint adds ``optimizer``
+  (config and step count), ``history``, ``fit_state`` and ``callbacks``
+  (their JSON state).
+* ``param/<i>.<name>``: the weights; ``buffer/<i>.<name>``: the untrained
+  state (BatchNorm running statistics; files written before buffers existed
+  have no "buffers" entry and are read as having none). Together they are
+  `Sequential.state_dict`. Checkpoints add ``opt/<slot>/<param>`` (optimizer
+  state) and ``cb/<callback>/<name>`` (e.g. EarlyStopping's best state).
 
 Every field is validated on load; anything unexpected (not a zip, a missing
 or extra member, a wrong shape or dtype, non-finite weights, a bad CRC from a
@@ -22,11 +26,18 @@ import dataclasses
 import json
 import os
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..io.atomic import atomic_path
+from .history import History
+from .registry import layer_from_config
+from .model import Sequential
+from .optim import Optimizer, optimizer_from_config
+
+if TYPE_CHECKING:
+    from .callbacks import FitContext
 
 __all__ = ["ModelFormatError", "Checkpoint", "save_model", "load_model", "save_checkpoint",
            "load_checkpoint", "FORMAT_VERSION"]
@@ -43,38 +54,48 @@ class ModelFormatError(ValueError):
 class Checkpoint:
     """Everything `fit(resume=...)` needs to continue a run exactly."""
 
-    model: Any
-    optimizer: Any
-    history: Any
-    fit_state: dict
-    callback_states: dict
+    model: Sequential
+    optimizer: Optimizer
+    history: History
+    fit_state: dict[str, Any]
+    callback_states: dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]]
     epoch: int
 
 
 def _header_array(header: dict) -> np.ndarray:
+    """The JSON header as the uint8 member ``__header__``."""
     return np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
 
 
-def _write(path, arrays: dict[str, np.ndarray], *, overwrite: bool) -> None:
+def _write(path: str | os.PathLike, arrays: dict[str, np.ndarray], *, overwrite: bool) -> None:
+    """Write the members atomically."""
     with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 
 
-def _model_header(model, fmt: str) -> dict:
-    header = {"format": fmt, "version": FORMAT_VERSION}
+def _model_header(model: Sequential, fmt: str) -> dict[str, Any]:
+    """Format, version, the model's config and the shapes of its state arrays."""
+    header: dict[str, Any] = {"format": fmt, "version": FORMAT_VERSION}
     header.update(model.config())
     header["params"] = {k: list(v.shape) for k, v in model.params().items()}
+    header["buffers"] = {k: list(v.shape) for k, v in model.buffers().items()}
     return header
 
 
-def save_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+def _model_arrays(model: Sequential) -> dict[str, np.ndarray]:
+    """The members holding `model.state_dict()`: param/<key> and buffer/<key>."""
+    arrays = {f"param/{k}": v for k, v in model.params().items()}
+    arrays.update({f"buffer/{k}": v for k, v in model.buffers().items()})
+    return arrays
+
+
+def save_model(model: Sequential, path: str | os.PathLike, *, overwrite: bool = False) -> None:
     """Write `model` (a Sequential) to `path` as a convkit model file."""
-    arrays = {"__header__": _header_array(_model_header(model, _MODEL))}
-    arrays.update({f"param/{k}": v for k, v in model.params().items()})
+    arrays = {"__header__": _header_array(_model_header(model, _MODEL)), **_model_arrays(model)}
     _write(path, arrays, overwrite=overwrite)
 
 
-def save_checkpoint(path: str | os.PathLike, context, *, overwrite: bool = True) -> None:
+def save_checkpoint(path: str | os.PathLike, context: FitContext, *, overwrite: bool = True) -> None:
     """Write a resume checkpoint from a `callbacks.FitContext`."""
     model, opt = context.model, context.optimizer
     header = _model_header(model, _CHECKPOINT)
@@ -83,7 +104,7 @@ def save_checkpoint(path: str | os.PathLike, context, *, overwrite: bool = True)
                            "state": {k: list(v.shape) for k, v in state.items()}}
     header["history"] = context.history.to_dict()
     header["fit_state"] = dict(context.fit_state)
-    arrays = {f"param/{k}": v for k, v in model.params().items()}
+    arrays = _model_arrays(model)
     arrays.update({f"opt/{k}": v for k, v in state.items()})
     header["callbacks"] = {}
     for i, cb in enumerate(context.callbacks):
@@ -95,7 +116,7 @@ def save_checkpoint(path: str | os.PathLike, context, *, overwrite: bool = True)
     _write(path, arrays, overwrite=overwrite)
 
 
-def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
+def _read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """All members of the .npz, read eagerly (so truncation and CRC errors surface here)."""
     name = os.fspath(path)
     if not os.path.isfile(name):
@@ -121,7 +142,8 @@ def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
-def _expect(cond: bool, name: str, reason: str) -> None:
+def _expect(cond: Any, name: str, reason: str) -> None:
+    """ModelFormatError "<file>: <reason>" unless `cond` holds."""
     if not cond:
         raise ModelFormatError(f"{name}: {reason}")
 
@@ -143,16 +165,16 @@ def _check_arrays(name: str, arrays: dict, prefix: str, shapes: Any, dtype: np.d
     return out
 
 
-def _build_model(name: str, header: dict, arrays: dict):
-    from .layers import layer_from_config
-    from .model import Sequential
+def _build_model(name: str, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Sequential:
+    """The model a header describes, with its state arrays checked and loaded."""
     _expect(header.get("version") == FORMAT_VERSION, name,
             f"format version {header.get('version')!r} is not supported (this convkit reads {FORMAT_VERSION})")
     dtype = header.get("dtype")
-    _expect(dtype in ("float32", "float64"), name, f"dtype must be float32 or float64, got {dtype!r}")
+    if dtype not in ("float32", "float64"):
+        raise ModelFormatError(f"{name}: dtype must be float32 or float64, got {dtype!r}")
     arch = header.get("architecture")
-    _expect(isinstance(arch, list) and arch and all(isinstance(c, dict) for c in arch), name,
-            "architecture must be a non-empty list of layer objects")
+    if not (isinstance(arch, list) and arch and all(isinstance(c, dict) for c in arch)):
+        raise ModelFormatError(f"{name}: architecture must be a non-empty list of layer objects")
     _check_sizes(name, arch, arrays)
     try:
         layers = [layer_from_config(c, dtype=dtype) for c in arch]
@@ -174,16 +196,22 @@ def _build_model(name: str, header: dict, arrays: dict):
         raise ModelFormatError(f"{name}: invalid architecture ({exc})") from None
     own = {k: list(v.shape) for k, v in model.params().items()}
     _expect(header.get("params") == own, name, "the parameter list does not match the architecture")
-    model.set_params(_check_arrays(name, arrays, "param/", own, np.dtype(dtype)))
+    own_buffers = {k: list(v.shape) for k, v in model.buffers().items()}
+    _expect(header.get("buffers", {}) == own_buffers, name,
+            f"the buffer list {header.get('buffers', {})} does not match the architecture's {own_buffers}")
+    state = _check_arrays(name, arrays, "param/", own, np.dtype(dtype))
+    state.update(_check_arrays(name, arrays, "buffer/", own_buffers, np.dtype(dtype)))
+    model.load_state_dict(state)
     return model
 
 
 def _check_sizes(name: str, arch: list, arrays: dict) -> None:
     """Refuse an architecture whose weights would outgrow the arrays actually stored (a forged
     header must not make us allocate and initialise gigabytes before the shape check)."""
-    stored = sum(a.size for k, a in arrays.items() if k.startswith("param/"))
+    stored = sum(a.size for k, a in arrays.items() if k.startswith(("param/", "buffer/")))
     for config in arch:
-        dims = [config.get(k) for k in ("in_channels", "out_channels", "in_features", "out_features")]
+        dims = [config.get(k) for k in ("in_channels", "out_channels", "in_features", "out_features",
+                                        "num_features")]
         kernel = config.get("kernel_size")
         dims += list(kernel) if isinstance(kernel, list) else [kernel, kernel] if kernel is not None else []
         numbers = [d for d in dims if d is not None]
@@ -206,22 +234,23 @@ def _check_normalization(name: str, norm: Any) -> dict | None:
     return norm
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike) -> Sequential:
     """Read a model file (or the model part of a checkpoint) -> Sequential."""
     name = os.fspath(path)
     header, arrays = _read(path)
     _expect(header.get("format") in (_MODEL, _CHECKPOINT), name,
             f"format {header.get('format')!r} is not a convkit model or checkpoint")
     if header["format"] == _MODEL:
-        extra = set(arrays) - {f"param/{k}" for k in header.get("params") or {}}
+        listed = [header.get(key) for key in ("params", "buffers")]
+        expected = {f"{kind}/{k}" for kind, keys in zip(("param", "buffer"), listed)
+                    if isinstance(keys, dict) for k in keys}
+        extra = set(arrays) - expected
         _expect(not extra, name, f"unexpected members {sorted(extra)}")
     return _build_model(name, header, arrays)
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by `ModelCheckpoint` / `save_checkpoint`."""
-    from .optim import optimizer_from_config
-    from .training import History
     name = os.fspath(path)
     header, arrays = _read(path)
     _expect(header.get("format") == _CHECKPOINT, name,
