@@ -1,7 +1,7 @@
 """`convkit explain ...` and `convkit show` through click's CliRunner (and one real
 subprocess for the exit code): the numbers printed are checked against
 scipy.signal.correlate2d / skimage block_reduce / scipy.special / closed forms,
-files are checked with tests/_viz_files.py (a GIF89a block parser, scikit-image,
+files are checked with tests/helpers/viz_files.py (a GIF89a block parser, scikit-image,
 convkit's PNG reader). Every error case: exit code 2, one line, no file."""
 
 from __future__ import annotations

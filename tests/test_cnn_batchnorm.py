@@ -5,7 +5,7 @@ WeightAverage's recomputation against batch means taken by hand; buffers through
 import numpy as np
 import pytest
 
-from _fd import fd_grad
+from helpers.fd import fd_grad
 from convkit.cnn import Adam, BatchNorm2D, Conv2D, Dense, Flatten, ReLU, Sequential, WeightAverage
 
 RNG = np.random.default_rng(7)

@@ -5,8 +5,8 @@ finite differences, bad groups, model files."""
 import numpy as np
 import pytest
 
-from _conv_naive import conv2d_naive
-from _fd import fd_grad
+from helpers.conv_naive import conv2d_naive
+from helpers.fd import fd_grad
 from convkit import conv2d
 from convkit.cnn import Conv2D, Dense, Flatten, Sequential
 

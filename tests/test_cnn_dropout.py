@@ -5,7 +5,7 @@ BatchNorm2D and Dropout is deterministic and its resume equals the uninterrupted
 import numpy as np
 import pytest
 
-from _fd import fd_grad
+from helpers.fd import fd_grad
 from convkit.cnn import (Adam, BatchNorm2D, Callback, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ModelCheckpoint,
                          ReLU, Sequential, WeightAverage, load_checkpoint)
 
