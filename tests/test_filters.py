@@ -240,7 +240,7 @@ def test_to_display_rules():
     ({"kernel": "1,2;3"}, ValueError, "inline kernel is ragged"),
     ({"boundary": "zero"}, ValueError, "boundary must be one of"),
     ({"stride": 0}, ValueError, "stride must be >= 1"),
-    ({"method": "fast"}, ValueError, "method must be one of auto, direct, fft"),
+    ({"method": "fast"}, ValueError, "method must be one of 'auto', 'direct', 'fft'"),
     ({"cval": float("nan")}, ValueError, "cval must be a finite number"),
 ])
 def test_errors(kwargs, exc, match):

@@ -190,7 +190,7 @@ def test_backward_other_axes():
     ({"size": (1, 5)}, r"pool size 5 is larger than axis 1 of length 4 \(with padding 0"),
     ({"size": 2, "stride": 0}, "stride must be >= 1"),
     ({"size": 0}, "size must be >= 1"),
-    ({"size": 2, "op": "median"}, "op must be one of max, min, sum, mean; got 'median'"),
+    ({"size": 2, "op": "median"}, "op must be one of 'max', 'min', 'sum', 'mean'; got 'median'"),
     ({"size": 2, "padding": 2}, "padding must be smaller than size"),
     ({"size": 2, "padding": -1}, "padding must be >= 0"),
     ({"size": 2, "op": "mean", "return_indices": True}, "return_indices needs op 'max' or 'min'"),

@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..windows import per_axis, sliding_windows
+from ..windows import n_windows, per_axis, sliding_windows
 
 __all__ = ["CHUNK_BYTES", "Pads", "Scratch", "batch_last", "chunk_size", "conv2d_forward", "geometry",
            "im2col", "out_hw", "result_dtype", "to_batch_last", "work_array", "work_input"]
@@ -69,8 +69,9 @@ def geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation) -> tuple
 
 def out_hw(hw: tuple, k: tuple, stride: tuple, dil: tuple, pads: Pads) -> tuple[int, int]:
     """Output height and width."""
-    return tuple((n + lo + hi - d * (kk - 1) - 1) // s + 1  # type: ignore[return-value]
-                 for n, kk, s, d, (lo, hi) in zip(hw, k, stride, dil, pads))
+    ho, wo = (n_windows(n, kk, stride=s, dilation=d, pad=lo + hi)
+              for n, kk, s, d, (lo, hi) in zip(hw, k, stride, dil, pads))
+    return ho, wo
 
 
 def chunk_size(n: int, bytes_per_sample: int) -> int:

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._names import POOL_OPS
 from .text import format_grid, format_number, side_by_side
 from .walkthrough import _as_2d
 
 __all__ = ["PoolWalkthrough", "SoftmaxWalkthrough", "relu_walkthrough", "pool_walkthrough",
            "flatten_walkthrough", "softmax_walkthrough", "format_relu", "format_pool",
            "format_flatten", "format_softmax"]
-
-POOL_OPS = ("max", "min", "sum", "mean")
 
 
 def _nchw(a: np.ndarray) -> np.ndarray:
