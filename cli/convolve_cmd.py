@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from convkit._names import METHODS, MODES, SIGNAL_SUFFIXES
+from convkit._names import METHODS, MODES, SIGNAL_SUFFIXES, Method, Mode
 
 from ._common import CLIError, library_errors
 
@@ -86,7 +86,7 @@ def _describe(name: str, samples, rate: int | None) -> str:
     return f"{name} ({', '.join(parts)})"
 
 
-def _convolve_channels(x, h, mode: str, method: str):
+def _convolve_channels(x, h, mode: Mode, method: Method):
     """Convolve each channel of x (N,) or (N, C) with the matching channel of h."""
     import numpy as np
     from convkit import convolve as conv
@@ -112,7 +112,7 @@ def _convolve_channels(x, h, mode: str, method: str):
                    "Default: A_conv_B.<ext of A> next to A.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
 @library_errors
-def convolve(a: str, b: str, mode: str, method: str, output: str | None, force: bool) -> None:
+def convolve(a: str, b: str, mode: Mode, method: Method, output: str | None, force: bool) -> None:
     """Convolve signal A with signal B, e.g. a recording with an impulse response."""
     import numpy as np
     from convkit import choose_method
@@ -131,10 +131,11 @@ def convolve(a: str, b: str, mode: str, method: str, output: str | None, force: 
         raise CLIError(f"the result has {channels} channels; only a .wav output holds several "
                        f"(got {target}); use -o OUT.wav")
 
-    used = method
+    used: str = method
     if method == "auto":
-        first = (s.samples if s.samples.ndim == 1 else s.samples[:, 0] for s in (sig_a, sig_b))
-        used = choose_method(*first, mode=mode)
+        first_a, first_b = (s.samples if s.samples.ndim == 1 else s.samples[:, 0]
+                            for s in (sig_a, sig_b))
+        used = choose_method(first_a, first_b, mode=mode)
     result = _convolve_channels(sig_a.samples, sig_b.samples, mode, method)
 
     notes = []

@@ -9,6 +9,7 @@ numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import click
 
@@ -117,7 +118,8 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
     if not gif and not png:
         click.echo("\n(add --gif OUT.gif for an animation, --png OUT.png for a grid of frames)")
         return
-    gif_steps = png_steps = ()
+    gif_steps: Sequence[int] = ()
+    png_steps: Sequence[int] = ()
     if gif:
         gif_steps = _pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap")
     if png:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
-from convkit._names import IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, POOL_OPS
-from convkit.boundary import describe_modes
+from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, POOL_OPS,
+                            PoolOp)
+from convkit.boundary import describe_modes, normalize_boundary
 
 from ._common import CLIError, library_errors
 
@@ -133,7 +135,7 @@ def _side_by_side(left, right):
     return np.concatenate([left, gap, right.astype(left.dtype, copy=False)], axis=1)
 
 
-def _parse_pool(value: str | None):
+def _parse_pool(value: str | None) -> tuple[PoolOp, int | tuple[int, int]] | None:
     """'max:2' / 'mean:2x3' -> (op, size) or None."""
     if value is None:
         return None
@@ -142,10 +144,10 @@ def _parse_pool(value: str | None):
         raise CLIError(f"--pool must be OP:SIZE or OP:HxW with OP one of {', '.join(POOL_OPS)} "
                        f"(e.g. max:2, mean:2x3); got {value!r}")
     size = int(m.group(2)) if m.group(3) is None else (int(m.group(2)), int(m.group(3)))
-    return m.group(1), size
+    return cast("PoolOp", m.group(1)), size
 
 
-def _pooled(image, op: str, size, stride=None):
+def _pooled(image, op: PoolOp, size, stride=None):
     """Pool an (H, W[, C]) image over its first two axes."""
     from convkit.pooling import pool
 
@@ -194,6 +196,7 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
     from convkit.filters import filter_image, is_derivative, resolve_filter, to_display
 
     pooling = _parse_pool(pool_spec)
+    mode = normalize_boundary(boundary)
     # each spec is parsed once, here: a bad one fails before any file is read
     resolved = [resolve_filter(spec) for spec in kernels]
     magnitude = any(is_derivative(k) for k in resolved)
@@ -209,7 +212,7 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
         result = image
         for i, kernel in enumerate(resolved):
             last = i == len(resolved) - 1
-            result = filter_image(result, kernel, boundary=boundary, flip=flip,
+            result = filter_image(result, kernel, boundary=mode, flip=flip,
                                   stride=stride if last else 1)
         if magnitude:
             result = abs(result)
@@ -262,7 +265,7 @@ def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str) -> None
 @click.option("--gray", is_flag=True, help="Convert colour input to gray first.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
 @library_errors
-def pool_cmd(image: str, op: str, size: int, stride: int | None, output: str | None,
+def pool_cmd(image: str, op: PoolOp, size: int, stride: int | None, output: str | None,
              gray: bool, force: bool) -> None:
     """Pool IMAGE: the max (min, sum, mean) of every SIZE x SIZE window."""
     from convkit.filters import to_display

@@ -29,6 +29,7 @@ __all__ = ["Boundary", "BoundaryMode", "BoundaryName", "BOUNDARIES", "BOUNDARY_M
 
 # The names as a type checker sees them (a test keeps them equal to the table).
 BoundaryMode = Literal["constant", "reflect", "mirror", "nearest", "wrap"]
+NumpyPadMode = Literal["constant", "symmetric", "reflect", "edge", "wrap"]
 BoundaryName = Literal["constant", "reflect", "mirror", "nearest", "wrap",
                        "fill", "zeros", "grid-constant", "symm", "symmetric", "grid-mirror",
                        "edge", "replicate", "circular", "periodic", "grid-wrap"]
@@ -40,7 +41,7 @@ class Boundary(NamedTuple):
     name: BoundaryMode           # convkit's name
     aliases: tuple[str, ...]     # other accepted names (case-insensitive)
     picture: str                 # 'a b c d' extended by 2 cells on each side; k is cval
-    numpy: str                   # numpy.pad mode
+    numpy: NumpyPadMode          # numpy.pad mode
     ndimage: str                 # scipy.ndimage mode
     copies_input: bool           # every padded cell is a copy of an input cell
     dask: str | None             # dask.array.overlap boundary ('cval': the number cval); None: none

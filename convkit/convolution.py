@@ -16,7 +16,7 @@ With the keyword-only options at their defaults the results equal
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -121,11 +121,11 @@ def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis
             tuple(dilations[i] for i in order))
 
 
-def _boundary(boundary: str, cval: object, func: str) -> tuple[BoundaryMode, float]:
+def _boundary(boundary: str, cval: Any, func: str) -> tuple[BoundaryMode, float]:
     """Canonical boundary name and a scalar cval."""
     if not np.isscalar(cval) and np.ndim(cval) != 0:
         raise TypeError(f"{func}: cval must be a scalar, got {cval!r}")
-    return resolve_boundary(boundary, cval)  # type: ignore[arg-type]
+    return resolve_boundary(boundary, cval)
 
 
 def _empty_result(a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],

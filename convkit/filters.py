@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 
 from ._docs import docfiller
 from ._names import METHODS, Method, choices
-from .boundary import BoundaryName, resolve_boundary
+from .boundary import BoundaryMode, BoundaryName, resolve_boundary
 from .kernels import Factors, Kernel, KernelSpec, resolve_kernel
 from .windows import per_axis
 
@@ -73,8 +73,8 @@ def _flipped_factors(factors: Factors | None) -> Factors | None:
     return col, row
 
 
-def _correlate_same(image: np.ndarray, kernel: np.ndarray, boundary: str, cval: float,
-                    stride: tuple, method: str) -> np.ndarray:
+def _correlate_same(image: np.ndarray, kernel: np.ndarray, boundary: BoundaryMode, cval: float,
+                    stride: tuple, method: Method) -> np.ndarray:
     """One correlate call over all channels: the kernel gets a length-1 channel axis."""
     from .convolution import correlate   # deferred: convolution pulls in both engines
 
@@ -86,7 +86,7 @@ def _correlate_same(image: np.ndarray, kernel: np.ndarray, boundary: str, cval: 
                      cval=cval, stride=stride)
 
 
-def _apply(image: np.ndarray, resolved: Kernel, boundary: str, cval: float, stride: tuple,
+def _apply(image: np.ndarray, resolved: Kernel, boundary: BoundaryMode, cval: float, stride: tuple,
            method: Method, flip: bool) -> np.ndarray:
     """Filter with one resolved kernel, in two 1-D passes when the kernel is separable."""
     kernel, factors = resolved.array, resolved.factors

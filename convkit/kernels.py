@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 
-def _const(values: list) -> np.ndarray:
+def _const(values: ArrayLike) -> np.ndarray:
     """Read-only float64 array, so a module constant cannot be changed by accident."""
     a = np.array(values, dtype=np.float64)
     a.setflags(write=False)

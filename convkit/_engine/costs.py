@@ -6,11 +6,13 @@ CI class; the numbers here come from a 2-core machine.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["COST"]
 
 # Cost model, in seconds (fitted by benchmarks/fit_cost_model.py on a 2-core
 # machine of the CI class; see that script for the grid and the fit).
-COST = {
+COST: dict[str, Any] = {
     "direct_tap": {"f4": 2.3e-10, "f8": 4.3e-10, "c8": 4.6e-10, "c16": 8.9e-10, "int": 4.3e-10},
     "direct_gemm": 2.5e-10,       # windows @ kernel, per tap
     "direct_call": 2.5e-06,       # per tap pass (Python overhead of one slice multiply-add)

@@ -244,7 +244,9 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
     skip_zero = bool((w == 0).any()) and (acc_dtype.kind in "iubO" or bool(np.isfinite(x).all()))
     if (all(s == 1 for s in stride) and broadcast_free and acc_dtype.kind in "fciub"
             and out.shape[0] * int(np.prod(x.shape[1:])) <= _WIDE_WASTE * out.size):
-        return _wide(x, w, axes, dilation, out.shape, acc_dtype, workers, skip_zero)
+        wide = _wide(x, w, axes, dilation, out.shape, acc_dtype, workers, skip_zero)
+        assert wide is not None   # without `dest` the result is returned
+        return wide
     lead_in_axes = 0 in axes
     if out.ndim == 0 or not (lead_in_axes or (x.shape[0] == out.shape[0] and w.shape[0] == 1)):
         _taps(x, w, axes, stride, dilation, out, skip_zero)

@@ -123,7 +123,7 @@ def numpy_1d(p: Problem) -> bool:
     if p.mode == "same" and p.a.size < p.b.size:
         return False
     acc = np.dtype(np.int64) if p.rdtype.kind in "biu" else p.rdtype
-    return direct.numpy_1d_ok(np.float32 if acc == np.float16 else acc, p.b.size)
+    return direct.numpy_1d_ok(np.dtype(np.float32) if acc == np.float16 else acc, p.b.size)
 
 
 def _direct_cost(p: Problem) -> float:
@@ -203,4 +203,4 @@ def choose(p: Problem, workers: int | None) -> str:
     i = _oa_axis(p)
     if i is not None:
         costs["oa"] = _oa_cost(p, i, workers)
-    return min(costs, key=costs.get)
+    return min(costs, key=costs.__getitem__)

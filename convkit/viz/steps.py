@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._names import POOL_OPS
+from .._names import POOL_OPS, PoolOp
 from .text import format_grid, format_number, side_by_side
 from .walkthrough import _as_2d
 
@@ -80,7 +80,7 @@ def _pair(name: str, value) -> tuple[int, int]:
 
 def pool_walkthrough(x: ArrayLike, size: int | tuple[int, int] = 2, *,
                      stride: int | tuple[int, int] | None = None,
-                     op: str = "max") -> PoolWalkthrough:
+                     op: PoolOp = "max") -> PoolWalkthrough:
     """Pool a 2-D map with `convkit.pool` and keep which cell won each window.
 
     Parameters
