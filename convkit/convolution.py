@@ -10,6 +10,12 @@ the cost model that picks the engine are in `convkit._engine.plan`, running a pr
 on an engine (accumulator dtypes, exact integers) in `convkit._engine.run`, the
 NaN/Inf handling of the FFT engines in `convkit._engine.nonfinite`.
 
+A call is a short pipeline: normalise the inputs (`_inputs`, `_conv_axes`,
+`_axis_options`, `_boundary`) -> plan (`_problem`, which also applies the
+'valid' swap rule, and `_engine`) -> run (`_run`); the crop by mode is the
+plan's window (`convkit._engine.plan.mode_pads`). `fftconvolve` goes through
+the same checks, swap rule and window, then scipy's broadcasting rules.
+
 With the keyword-only options at their defaults the results equal
 ``scipy.signal.convolve`` / ``correlate`` / ``fftconvolve``.
 """

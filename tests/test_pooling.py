@@ -208,3 +208,13 @@ def test_error_types():
         pool(np.zeros((4, 4), complex), 2)
     with pytest.raises(ValueError, match="needs the indices"):
         pool_backward(np.zeros((2, 2)), None, (4, 4))
+
+
+def test_docs_list_the_pooling_ops():
+    from convkit.pooling import POOL_OPS, pool_backward
+
+    for func in (pool, pool_backward):
+        text = " ".join(func.__doc__.split())
+        assert "%(" not in text
+        for op in ("max", "min", "sum", "mean"):   # the accepted ops, as torch/skimage name them
+            assert repr(op) in text and op in POOL_OPS

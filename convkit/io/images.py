@@ -108,8 +108,8 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
         A PNG, JPEG, TIFF or BMP file, 8 or 16 bits, gray, gray + alpha, RGB,
         RGBA or palette. EXIF orientation is honoured.
     gray : bool, optional
-        Convert colour to luminance ``0.2125 R + 0.7154 G + 0.0721 B`` (the
-        weights of ``skimage.color.rgb2gray``); alpha is dropped.
+        Convert colour to luminance with the Rec. 709 weights ``LUMA`` of
+        `convkit._names` (those of ``skimage.color.rgb2gray``); alpha is dropped.
 
     Returns
     -------
