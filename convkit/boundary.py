@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike
 
-__all__ = ["Boundary", "BoundaryMode", "BoundaryName", "BOUNDARIES", "BOUNDARY_MODES", "BOUNDARY_NAMES",
-           "normalize_boundary", "resolve_boundary", "dask_boundary", "pad", "pad_indices",
-           "describe_modes", "mode_table"]
+__all__ = ["Boundary", "BoundaryMode", "BoundaryName", "NumpyPadMode", "BOUNDARIES",
+           "BOUNDARY_MODES", "BOUNDARY_NAMES", "normalize_boundary", "resolve_boundary",
+           "dask_boundary", "pad", "pad_indices", "describe_modes", "mode_table"]
 
 # The names as a type checker sees them (a test keeps them equal to the table).
 BoundaryMode = Literal["constant", "reflect", "mirror", "nearest", "wrap"]
