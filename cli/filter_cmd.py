@@ -296,7 +296,7 @@ def kernels_cmd(name: str | None) -> None:
 def _kernels(name: str | None) -> None:
     """Body of `convkit kernels` (library errors become one-line CLI errors)."""
     from convkit.filters import COMPOSITE_DESCRIPTIONS, COMPOSITE_FILTERS
-    from convkit.kernels import get_kernel, list_kernels, separable_factors
+    from convkit.kernels import list_kernels, resolve_kernel
 
     if name is None:
         table = {**list_kernels(), **COMPOSITE_DESCRIPTIONS}
@@ -306,12 +306,13 @@ def _kernels(name: str | None) -> None:
         return
 
     def show(spec: str) -> None:
-        k = get_kernel(spec)
+        resolved = resolve_kernel(spec)
+        k = resolved.array
         cell = max(len(f"{v:.6g}") for v in k.ravel())
         click.echo(f"{spec}: {k.shape[0]}x{k.shape[1]}, sum {k.sum():.6g}")
         for row in k:
             click.echo(" ".join(f"{v:>{cell}.6g}" for v in row))
-        factors = separable_factors(spec)
+        factors = resolved.factors
         if factors is not None:
             fmt = lambda a: " ".join(f"{v:.6g}" for v in a)   # noqa: E731
             click.echo(f"separable: column [{fmt(factors[0])}] x row [{fmt(factors[1])}]")
