@@ -10,13 +10,12 @@ from pathlib import Path
 
 import click
 
+from convkit._names import METHODS, MODES, SIGNAL_SUFFIXES, Method, Mode
+
 from ._common import CLIError, library_errors
 
 __all__ = ["convolve"]
 
-_MODES = ("full", "same", "valid")
-_METHODS = ("auto", "direct", "fft")
-_SUFFIXES = (".csv", ".txt", ".npy", ".wav")      # as convkit.io.signals.SIGNAL_SUFFIXES
 _STDOUT = "-"
 
 _EPILOG = """\b
@@ -54,9 +53,9 @@ def _check_paths(a: str, b: str, output: str | None, force: bool) -> Path | None
     if output == _STDOUT:
         return None
     out = _default_output(Path(a), Path(b)) if output is None else Path(output)
-    if out.suffix.lower() not in _SUFFIXES:
+    if out.suffix.lower() not in SIGNAL_SUFFIXES:
         raise CLIError(f"cannot write {str(out)!r}: unknown extension {out.suffix or '(none)'!r}; "
-                       f"accepted: {' '.join(_SUFFIXES)}, or '-' for stdout")
+                       f"accepted: {' '.join(SIGNAL_SUFFIXES)}, or '-' for stdout")
     check_output_path(out, overwrite=force, inputs=(a, b))
     return out
 
@@ -87,7 +86,7 @@ def _describe(name: str, samples, rate: int | None) -> str:
     return f"{name} ({', '.join(parts)})"
 
 
-def _convolve_channels(x, h, mode: str, method: str):
+def _convolve_channels(x, h, mode: Mode, method: Method):
     """Convolve each channel of x (N,) or (N, C) with the matching channel of h."""
     import numpy as np
     from convkit import convolve as conv
@@ -103,17 +102,17 @@ def _convolve_channels(x, h, mode: str, method: str):
 @click.command("convolve", epilog=_EPILOG)
 @click.argument("a", metavar="A", type=click.Path(dir_okay=True))
 @click.argument("b", metavar="B", type=click.Path(dir_okay=True))
-@click.option("--mode", type=click.Choice(_MODES), default="full", show_default=True,
+@click.option("--mode", type=click.Choice(MODES), default="full", show_default=True,
               help="full: every overlap (len A + len B - 1); same: the length of A, centred; "
                    "valid: only where one signal covers the other completely.")
-@click.option("--method", type=click.Choice(_METHODS), default="auto", show_default=True,
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
               help="Engine: direct sums, FFT, or auto (the faster one for these lengths).")
 @click.option("-o", "--output", metavar="OUT", default=None,
-              help="Output .csv/.txt/.npy/.wav, or '-' to print one number per line. "
+              help=f"Output {'/'.join(SIGNAL_SUFFIXES)}, or '-' to print one number per line. "
                    "Default: A_conv_B.<ext of A> next to A.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
 @library_errors
-def convolve(a: str, b: str, mode: str, method: str, output: str | None, force: bool) -> None:
+def convolve(a: str, b: str, mode: Mode, method: Method, output: str | None, force: bool) -> None:
     """Convolve signal A with signal B, e.g. a recording with an impulse response."""
     import numpy as np
     from convkit import choose_method
@@ -132,10 +131,11 @@ def convolve(a: str, b: str, mode: str, method: str, output: str | None, force: 
         raise CLIError(f"the result has {channels} channels; only a .wav output holds several "
                        f"(got {target}); use -o OUT.wav")
 
-    used = method
+    used: str = method
     if method == "auto":
-        first = (s.samples if s.samples.ndim == 1 else s.samples[:, 0] for s in (sig_a, sig_b))
-        used = choose_method(*first, mode=mode)
+        first_a, first_b = (s.samples if s.samples.ndim == 1 else s.samples[:, 0]
+                            for s in (sig_a, sig_b))
+        used = choose_method(first_a, first_b, mode=mode)
     result = _convolve_channels(sig_a.samples, sig_b.samples, mode, method)
 
     notes = []

@@ -9,14 +9,16 @@ numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import click
+
+from convkit._names import IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, POOL_OPS
 
 from ._common import CLIError, library_errors
 
 __all__ = ["explain", "show"]
 
-_MATRIX_SUFFIXES = (".csv", ".txt", ".npy")
 _FRAME_LIMIT = 500   # ~25 s of drawing; more would be minutes for a picture nobody watches
 _SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -64,8 +66,8 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
         raise CLIError(f"{spec} is not a file; give a .csv/.txt/.npy or image file, or an inline "
                        "matrix like '1,0;0,1'")
     elif any(ch.isdigit() for ch in spec) and path.suffix.lower() not in (
-            _MATRIX_SUFFIXES + (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")):
-        from convkit._kernel_parse import parse_matrix
+            KERNEL_FILE_SUFFIXES + IMAGE_SUFFIXES):
+        from convkit.kernels import parse_matrix
         a = parse_matrix(spec, f"{what} matrix")
     else:
         raise CLIError(f"file not found: {spec}")
@@ -116,7 +118,8 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
     if not gif and not png:
         click.echo("\n(add --gif OUT.gif for an animation, --png OUT.png for a grid of frames)")
         return
-    gif_steps = png_steps = ()
+    gif_steps: Sequence[int] = ()
+    png_steps: Sequence[int] = ()
     if gif:
         gif_steps = _pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap")
     if png:
@@ -230,7 +233,7 @@ def relu(matrix: str | None) -> None:
 
 @explain.command("pool")
 @click.argument("matrix", required=False)
-@click.option("--op", type=click.Choice(["max", "min", "sum", "mean"]), default="max",
+@click.option("--op", type=click.Choice(POOL_OPS), default="max",
               show_default=True, help="What each window keeps.")
 @click.option("--size", type=click.IntRange(min=1), default=2, show_default=True,
               help="Window side.")

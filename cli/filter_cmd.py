@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
+
+from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, POOL_OPS,
+                            PoolOp)
+from convkit.boundary import describe_modes, normalize_boundary
 
 from ._common import CLIError, library_errors
 
@@ -18,7 +23,6 @@ __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
 
 _PROGRESS_MIN = 4          # show a progress bar from this many input images on
 _GAP = 4                   # white columns between the two halves of --compare
-_POOL_OPS = ("max", "min", "sum", "mean")
 
 _FILTER_EPILOG = """\b
 Output mapping (values written to the [0, 1] range of the file):
@@ -45,7 +49,7 @@ Examples:
 def _tag(spec: str) -> str:
     """A file-name-safe tag for a kernel spec: 'gaussian:sigma=2' -> 'gaussian-sigma2'."""
     p = Path(spec)
-    if p.suffix.lower() in (".csv", ".txt", ".npy"):
+    if p.suffix.lower() in KERNEL_FILE_SUFFIXES:
         spec = p.stem
     elif re.fullmatch(r"[\s\d.,;eE+-]+", spec):
         return "custom"
@@ -83,7 +87,6 @@ def _outputs(images: tuple[str, ...], output: str | None, suffix: str) -> list[P
 def _check_all(images: tuple[str, ...], outs: list[Path], force: bool) -> None:
     """Fail before any work: missing inputs, missing folders, existing outputs, output = input."""
     from convkit.io.atomic import check_output_path
-    from convkit.io.images import IMAGE_SUFFIXES
 
     for src, out in zip(images, outs):
         p = Path(src)
@@ -110,7 +113,7 @@ def _read(path: str, gray: bool):
         if image.shape[2] == 1:
             image = image[..., 0]
     if gray and image.ndim == 3:
-        image = image @ [0.2125, 0.7154, 0.0721]        # as read_image(gray=True)
+        image = image @ LUMA                            # as read_image(gray=True)
     return image, alpha, bits
 
 
@@ -132,19 +135,19 @@ def _side_by_side(left, right):
     return np.concatenate([left, gap, right.astype(left.dtype, copy=False)], axis=1)
 
 
-def _parse_pool(value: str | None):
+def _parse_pool(value: str | None) -> tuple[PoolOp, int | tuple[int, int]] | None:
     """'max:2' / 'mean:2x3' -> (op, size) or None."""
     if value is None:
         return None
     m = re.fullmatch(r"\s*([a-z]+)\s*:\s*(\d+)(?:\s*x\s*(\d+))?\s*", value.lower())
-    if not m or m.group(1) not in _POOL_OPS:
-        raise CLIError(f"--pool must be OP:SIZE or OP:HxW with OP one of {', '.join(_POOL_OPS)} "
+    if not m or m.group(1) not in POOL_OPS:
+        raise CLIError(f"--pool must be OP:SIZE or OP:HxW with OP one of {', '.join(POOL_OPS)} "
                        f"(e.g. max:2, mean:2x3); got {value!r}")
     size = int(m.group(2)) if m.group(3) is None else (int(m.group(2)), int(m.group(3)))
-    return m.group(1), size
+    return cast("PoolOp", m.group(1)), size
 
 
-def _pooled(image, op: str, size, stride=None):
+def _pooled(image, op: PoolOp, size, stride=None):
     """Pool an (H, W[, C]) image over its first two axes."""
     from convkit.pooling import pool
 
@@ -161,7 +164,7 @@ def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None
         image = np.concatenate([image if image.ndim == 3 else image[..., None], a[..., None]], axis=2)
         if out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
             image = image[..., :-1]
-    depth = bits if bits and out.suffix.lower() in (".png", ".tif", ".tiff") else None
+    depth = bits if bits and 16 in IMAGE_FORMATS[out.suffix.lower()][1] else None
     write_image(out, image, overwrite=force, bit_depth=depth, inputs=inputs)
 
 
@@ -170,13 +173,12 @@ def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None
 @click.option("-k", "--kernel", "kernels", multiple=True, required=True, metavar="SPEC",
               help="Kernel name with parameters (edge, sobel, gaussian:sigma=2, box:5, ...; "
                    "see `convkit kernels`), inline matrix '0,1,0;1,-4,1;0,1,0', or a "
-                   ".csv/.txt/.npy file. Repeat to apply several in order.")
+                   f"{'/'.join(KERNEL_FILE_SUFFIXES)} file. Repeat to apply several in order.")
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Output file (one image) or existing folder (several). "
                    "Default: next to each input as IMAGE_<kernel>.<ext>.")
-@click.option("--boundary", default="reflect", show_default=True,
-              help="Edge handling: reflect, constant, mirror, nearest, wrap "
-                   "(aliases symmetric, edge, replicate, circular, fill).")
+@click.option("--boundary", default="reflect", show_default=True, metavar="MODE",
+              help=f"Edge handling: {describe_modes()}.")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
               help="Keep every N-th output pixel of the last kernel.")
 @click.option("--pool", "pool_spec", metavar="OP:SIZE", default=None,
@@ -191,14 +193,13 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
                boundary: str, stride: int, pool_spec: str | None, gray: bool, flip: bool,
                rescale: bool, compare: bool, force: bool) -> None:
     """Filter IMAGE(s) with one or more kernels (cross-correlation, as CNNs do)."""
-    from convkit.filters import filter_image, is_derivative, to_display
-    from convkit.kernels import get_kernel
+    from convkit.filters import filter_image, is_derivative, resolve_filter, to_display
 
     pooling = _parse_pool(pool_spec)
-    for spec in kernels:
-        if spec.strip().lower() not in ("sobel", "prewitt", "scharr"):
-            get_kernel(spec)                   # a bad spec fails before any file is read
-    magnitude = any(is_derivative(spec) for spec in kernels)
+    mode = normalize_boundary(boundary)
+    # each spec is parsed once, here: a bad one fails before any file is read
+    resolved = [resolve_filter(spec) for spec in kernels]
+    magnitude = any(is_derivative(k) for k in resolved)
     suffix = "_".join(_tag(s) for s in kernels)
     if pooling:
         op, size = pooling
@@ -209,9 +210,9 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
     def run(src: str, out: Path) -> None:
         image, alpha, bits = _read(src, gray)
         result = image
-        for i, spec in enumerate(kernels):
-            last = i == len(kernels) - 1
-            result = filter_image(result, spec, boundary=boundary, flip=flip,
+        for i, kernel in enumerate(resolved):
+            last = i == len(resolved) - 1
+            result = filter_image(result, kernel, boundary=mode, flip=flip,
                                   stride=stride if last else 1)
         if magnitude:
             result = abs(result)
@@ -253,7 +254,7 @@ def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str) -> None
 
 @click.command("pool")
 @click.argument("image", type=click.Path(dir_okay=True))
-@click.option("--op", type=click.Choice(_POOL_OPS), default="max", show_default=True,
+@click.option("--op", type=click.Choice(POOL_OPS), default="max", show_default=True,
               help="Reduction over each window. sum is written divided by its maximum.")
 @click.option("--size", type=click.IntRange(min=1), default=2, show_default=True,
               help="Window side in pixels.")
@@ -264,7 +265,7 @@ def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str) -> None
 @click.option("--gray", is_flag=True, help="Convert colour input to gray first.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
 @library_errors
-def pool_cmd(image: str, op: str, size: int, stride: int | None, output: str | None,
+def pool_cmd(image: str, op: PoolOp, size: int, stride: int | None, output: str | None,
              gray: bool, force: bool) -> None:
     """Pool IMAGE: the max (min, sum, mean) of every SIZE x SIZE window."""
     from convkit.filters import to_display
@@ -295,7 +296,7 @@ def kernels_cmd(name: str | None) -> None:
 def _kernels(name: str | None) -> None:
     """Body of `convkit kernels` (library errors become one-line CLI errors)."""
     from convkit.filters import COMPOSITE_DESCRIPTIONS, COMPOSITE_FILTERS
-    from convkit.kernels import get_kernel, list_kernels, separable_factors
+    from convkit.kernels import list_kernels, resolve_kernel
 
     if name is None:
         table = {**list_kernels(), **COMPOSITE_DESCRIPTIONS}
@@ -305,12 +306,13 @@ def _kernels(name: str | None) -> None:
         return
 
     def show(spec: str) -> None:
-        k = get_kernel(spec)
+        resolved = resolve_kernel(spec)
+        k = resolved.array
         cell = max(len(f"{v:.6g}") for v in k.ravel())
         click.echo(f"{spec}: {k.shape[0]}x{k.shape[1]}, sum {k.sum():.6g}")
         for row in k:
             click.echo(" ".join(f"{v:>{cell}.6g}" for v in row))
-        factors = separable_factors(spec)
+        factors = resolved.factors
         if factors is not None:
             fmt = lambda a: " ".join(f"{v:.6g}" for v in a)   # noqa: E731
             click.echo(f"separable: column [{fmt(factors[0])}] x row [{fmt(factors[1])}]")

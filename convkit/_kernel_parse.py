@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._names import KERNEL_FILE_SUFFIXES
+
 __all__ = ["MAX_KERNEL_SIDE", "as_kernel_array", "parse_matrix", "parse_params", "read_kernel_spec"]
 
 MAX_KERNEL_SIDE = 1025  # a larger kernel is a typo (sigma=300) rather than a wish
-KERNEL_FILE_SUFFIXES = (".csv", ".txt", ".npy")
 _NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::(.*))?", re.DOTALL)
 
 
@@ -105,7 +106,7 @@ def read_kernel_spec(spec: Any) -> tuple[Literal["array", "name"], Any]:
         text = spec.strip()
         if not text:
             raise ValueError("kernel spec is empty; give a name (see `convkit kernels`), "
-                             "an inline matrix or a .csv/.txt/.npy file")
+                             f"an inline matrix or a {'/'.join(KERNEL_FILE_SUFFIXES)} file")
         if text.lower().endswith(KERNEL_FILE_SUFFIXES):
             return "array", _read_file(Path(text))
         m = _NAME.fullmatch(text)

@@ -53,7 +53,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
     Returns
     -------
     out : ndarray of shape (N, F, Ho, Wo)
-        ``Ho = (H + 2*ph - dh*(kh-1) - 1) // sh + 1`` and likewise Wo. Float
+        ``Ho = n_windows(H, kh, stride=sh, dilation=dh, pad=2*ph)`` and likewise Wo. Float
         inputs keep their dtype (the wider of x and weight); integers give float64.
 
     Raises

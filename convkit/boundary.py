@@ -1,52 +1,135 @@
 """Boundary handling: how an array is extended beyond its edges.
 
-One naming scheme for the whole package (scikit-image / ndimage names), with
-the aliases users bring from numpy, MATLAB and OpenCV. Only padding lives
-here; the engines decide how much to pad.
+`BOUNDARIES` is the one table of boundary modes, one record per mode: its name
+(scikit-image / ndimage names), the aliases users bring from numpy, MATLAB,
+scipy.ndimage and OpenCV, the picture of ``a b c d`` extended by two cells,
+and how numpy.pad, scipy.ndimage, a chunked (dask) run and OpenCV spell it.
+`normalize_boundary`, `pad`, `pad_indices`, the docstrings that list the
+modes and the CLI's ``--boundary`` help all read it: adding a mode is one
+record here (and one row in the tests).
+
+{table}
+
+Only padding lives here; the engines decide how much to pad. The module
+imports numpy only inside `pad` and `pad_indices`, so the CLI can read the
+table without it.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Literal, NamedTuple, Sequence
 
-import numpy as np
-from numpy.typing import ArrayLike
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
-__all__ = ["BOUNDARY_MODES", "normalize_boundary", "pad", "pad_indices"]
+__all__ = ["Boundary", "BoundaryMode", "BoundaryName", "NumpyPadMode", "BOUNDARIES",
+           "BOUNDARY_MODES", "BOUNDARY_NAMES", "normalize_boundary", "resolve_boundary",
+           "dask_boundary", "pad", "pad_indices", "describe_modes", "mode_table"]
 
-# convkit name -> numpy.pad mode
-BOUNDARY_MODES = {
-    "constant": "constant",   # k k | a b c d | k k
-    "reflect": "symmetric",   # b a | a b c d | d c
-    "mirror": "reflect",      # c b | a b c d | c b
-    "nearest": "edge",        # a a | a b c d | d d
-    "wrap": "wrap",           # c d | a b c d | a b
-}
-
-_ALIASES = {
-    "fill": "constant",
-    "symm": "reflect",
-    "symmetric": "reflect",
-    "edge": "nearest",
-    "replicate": "nearest",
-    "circular": "wrap",
-}
+# The names as a type checker sees them (a test keeps them equal to the table).
+BoundaryMode = Literal["constant", "reflect", "mirror", "nearest", "wrap"]
+NumpyPadMode = Literal["constant", "symmetric", "reflect", "edge", "wrap"]
+BoundaryName = Literal["constant", "reflect", "mirror", "nearest", "wrap",
+                       "fill", "zeros", "grid-constant", "symm", "symmetric", "grid-mirror",
+                       "edge", "replicate", "circular", "periodic", "grid-wrap"]
 
 
-def normalize_boundary(boundary: str) -> str:
-    """Return the canonical convkit name for `boundary`, or raise ValueError listing the names."""
-    if isinstance(boundary, str):
-        key = boundary.lower()
-        if key in BOUNDARY_MODES:
-            return key
-        if key in _ALIASES:
-            return _ALIASES[key]
-    accepted = ", ".join(list(BOUNDARY_MODES) + list(_ALIASES))
-    raise ValueError(f"boundary must be one of {accepted}; got {boundary!r}")
+class Boundary(NamedTuple):
+    """One boundary mode: its names, its picture and how other libraries spell it."""
+
+    name: BoundaryMode           # convkit's name
+    aliases: tuple[str, ...]     # other accepted names (case-insensitive)
+    picture: str                 # 'a b c d' extended by 2 cells on each side; k is cval
+    numpy: NumpyPadMode          # numpy.pad mode
+    ndimage: str                 # scipy.ndimage mode
+    copies_input: bool           # every padded cell is a copy of an input cell
+    dask: str | None             # dask.array.overlap boundary ('cval': the number cval); None: none
+    opencv: str                  # cv2.copyMakeBorder border type
+    alias_cval: tuple[tuple[str, float], ...] = ()   # aliases that also fix cval
+
+
+BOUNDARIES: tuple[Boundary, ...] = (
+    Boundary("constant", ("fill", "zeros", "grid-constant"), "k k | a b c d | k k",
+             "constant", "constant", False, "cval", "BORDER_CONSTANT", (("zeros", 0.0),)),
+    Boundary("reflect", ("symm", "symmetric", "grid-mirror"), "b a | a b c d | d c",
+             "symmetric", "reflect", True, "reflect", "BORDER_REFLECT"),
+    Boundary("mirror", (), "c b | a b c d | c b",
+             "reflect", "mirror", True, None, "BORDER_REFLECT_101"),
+    Boundary("nearest", ("edge", "replicate"), "a a | a b c d | d d",
+             "edge", "nearest", True, "nearest", "BORDER_REPLICATE"),
+    Boundary("wrap", ("circular", "periodic", "grid-wrap"), "c d | a b c d | a b",
+             "wrap", "wrap", True, "periodic", "BORDER_WRAP"),
+)
+
+_BY_NAME: dict[str, Boundary] = {m.name: m for m in BOUNDARIES}
+_BY_NAME.update({alias: m for m in BOUNDARIES for alias in m.aliases})
+_ALIAS_CVAL: dict[str, float] = {alias: v for m in BOUNDARIES for alias, v in m.alias_cval}
+
+# convkit name -> numpy.pad mode (the public mapping convkit has always exported)
+BOUNDARY_MODES: dict[str, str] = {m.name: m.numpy for m in BOUNDARIES}
+# every accepted name, canonical names first: what a CLI offers and an error lists
+BOUNDARY_NAMES: tuple[str, ...] = tuple(m.name for m in BOUNDARIES) + tuple(
+    alias for m in BOUNDARIES for alias in m.aliases)
+
+
+def describe_modes(sep: str = ", ") -> str:
+    """The modes with their aliases: 'constant (fill, zeros, grid-constant), reflect (...), mirror, ...'."""
+    return sep.join(m.name + (f" ({', '.join(m.aliases)})" if m.aliases else "") for m in BOUNDARIES)
+
+
+def mode_table(indent: str = "") -> str:
+    """The modes as aligned text rows: name, picture, aliases."""
+    width = max(len(m.name) for m in BOUNDARIES)
+    return "\n".join(f"{indent}{m.name:<{width}}  {m.picture}"
+                     + (f"   (also {', '.join(m.aliases)})" if m.aliases else "") for m in BOUNDARIES)
+
+
+def _unknown(boundary: object) -> ValueError:
+    return ValueError(f"boundary must be one of {', '.join(BOUNDARY_NAMES)}; got {boundary!r}")
+
+
+def normalize_boundary(boundary: BoundaryName | str) -> BoundaryMode:
+    """Return the canonical convkit name for `boundary`, or raise ValueError listing the names.
+
+    Examples
+    --------
+    >>> normalize_boundary("Periodic")
+    'wrap'
+    """
+    try:
+        return _BY_NAME[boundary.lower()].name
+    except (KeyError, AttributeError):
+        raise _unknown(boundary) from None
+
+
+def resolve_boundary(boundary: BoundaryName | str, cval: float = 0) -> tuple[BoundaryMode, float]:
+    """(canonical name, cval): as `normalize_boundary`, and an alias such as 'zeros' fixes cval.
+
+    Examples
+    --------
+    >>> resolve_boundary("zeros")
+    ('constant', 0.0)
+    """
+    name = normalize_boundary(boundary)
+    fixed = _ALIAS_CVAL.get(boundary.lower())
+    if fixed is None:
+        return name, cval
+    if cval != 0 and cval != fixed:
+        raise ValueError(f"boundary {boundary!r} pads with {fixed:g}, got cval={cval!r}; "
+                         f"use boundary='{name}' for another fill value")
+    return name, fixed
+
+
+def dask_boundary(boundary: str, cval: float = 0) -> str | float | None:
+    """The ``dask.array.overlap`` boundary that fetches this mode's halo (None: dask has none)."""
+    name, cval = resolve_boundary(boundary, cval)
+    halo = _BY_NAME[name].dask
+    return cval if halo == "cval" else halo
 
 
 def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
-        boundary: str = "constant", cval: float = 0) -> np.ndarray:
+        boundary: BoundaryName = "constant", cval: float = 0) -> np.ndarray:
     """Extend `x` beyond its edges.
 
     Parameters
@@ -57,8 +140,7 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
         As ``numpy.pad``'s ``pad_width``: an int for every side, or one
         ``(before, after)`` pair per axis.
     boundary : str
-        constant (alias fill), reflect (symm, symmetric), mirror,
-        nearest (edge, replicate) or wrap (circular).
+        {modes}
     cval : scalar
         The fill value of ``constant``.
 
@@ -68,8 +150,13 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
 
     Notes
     -----
+    ``a b c d`` extended by two cells on each side (``k`` is `cval`)::
+
+{table}
+
     Widths larger than the axis repeat the rule (periodic reflections, whole
-    periods for wrap), as ``scipy.ndimage`` extends its inputs.
+    periods for wrap), as ``scipy.ndimage`` extends its inputs; a length-1
+    axis is repeated by every mode but constant.
 
     Examples
     --------
@@ -78,29 +165,24 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
     >>> pad([1, 2, 3, 4], 2, "reflect")
     array([2, 1, 1, 2, 3, 4, 4, 3])
     """
+    import numpy as np
+
     x = np.asarray(x)
-    mode = normalize_boundary(boundary)
-    if mode == "constant":
-        return np.pad(x, widths, mode="constant", constant_values=cval)
+    name, cval = resolve_boundary(boundary, cval)
+    mode = _BY_NAME[name]
+    if not mode.copies_input:
+        return np.pad(x, widths, mode=mode.numpy, constant_values=cval)
     if x.size == 0:
-        raise ValueError(f"boundary {mode!r} needs a non-empty array, got shape {x.shape}")
-    if mode == "mirror" and 1 in x.shape:
-        # a length-1 axis mirrors onto itself (repeats its sample, as ndimage
-        # does); numpy's reflect refuses it, so pad that axis as edge
-        per_axis = np.broadcast_to(np.asarray(widths, dtype=np.intp), (x.ndim, 2))
-        for ax in range(x.ndim):
-            axis_widths = [(0, 0)] * x.ndim
-            axis_widths[ax] = tuple(per_axis[ax])
-            x = np.pad(x, axis_widths, mode="edge" if x.shape[ax] == 1 else "reflect")
-        return x
-    return np.pad(x, widths, mode=BOUNDARY_MODES[mode])
+        raise ValueError(f"boundary {name!r} needs a non-empty array, got shape {x.shape}")
+    return np.pad(x, widths, mode=mode.numpy)
 
 
-def pad_indices(n: int, before: int, after: int, boundary: str) -> np.ndarray:
+def pad_indices(n: int, before: int, after: int, boundary: BoundaryName) -> np.ndarray:
     """Source index in ``[0, n)`` of each sample of an axis padded by `boundary`.
 
     ``pad(x, [(before, after)], boundary)[i] == x[pad_indices(...)[i]]``; for
-    constant the padding samples get -1 (they hold cval, not a sample).
+    a mode that does not copy input cells (constant) the padding samples get
+    -1 (they hold cval, not a sample).
 
     Examples
     --------
@@ -109,8 +191,23 @@ def pad_indices(n: int, before: int, after: int, boundary: str) -> np.ndarray:
     >>> pad_indices(4, 1, 1, "constant")
     array([-1,  0,  1,  2,  3, -1])
     """
-    mode = normalize_boundary(boundary)
+    import numpy as np
+
+    name = normalize_boundary(boundary)
     index = np.arange(n, dtype=np.intp)
-    if mode == "constant":
+    if not _BY_NAME[name].copies_input:
         return np.pad(index, (before, after), mode="constant", constant_values=-1)
-    return pad(index, [(before, after)], mode)
+    return pad(index, [(before, after)], name)
+
+
+def _render_docs() -> None:
+    """Fill the mode list and the pictures of the docstrings from `BOUNDARIES`."""
+    table = mode_table(indent="        ")
+    if pad.__doc__:
+        pad.__doc__ = pad.__doc__.replace("{modes}", describe_modes()).replace("{table}", table)
+    global __doc__
+    if __doc__:
+        __doc__ = __doc__.replace("{table}", mode_table(indent="    "))
+
+
+_render_docs()

@@ -10,43 +10,48 @@ the cost model that picks the engine are in `convkit._engine.plan`, running a pr
 on an engine (accumulator dtypes, exact integers) in `convkit._engine.run`, the
 NaN/Inf handling of the FFT engines in `convkit._engine.nonfinite`.
 
+A call is a short pipeline: normalise the inputs (`_inputs`, `_conv_axes`,
+`_axis_options`, `_boundary`) -> plan (`_problem`, which also applies the
+'valid' swap rule, and `_engine`) -> run (`_run`); the crop by mode is the
+plan's window (`convkit._engine.plan.mode_pads`). `fftconvolve` goes through
+the same checks, swap rule and window, then scipy's broadcasting rules.
+
 With the keyword-only options at their defaults the results equal
 ``scipy.signal.convolve`` / ``correlate`` / ``fftconvolve``.
 """
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._docs import docfiller
 from ._engine import spectral
-from ._engine.plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound
+from ._engine.plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound, mode_pads
 from ._engine.run import run_direct, run_fft
+from ._names import METHODS, MODES, Method, Mode, choices
 from .batched import conv2d
-from .boundary import normalize_boundary
-from .windows import normalize_axes, per_axis
+from .boundary import BoundaryMode, BoundaryName, resolve_boundary
+from .windows import n_windows, normalize_axes, per_axis
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d"]
 
-_MODES = ("full", "same", "valid")
-_METHODS = ("auto", "direct", "fft")
+Axes = int | Sequence[int] | None
+PerAxis = int | Sequence[int]
 
 
-def _check_mode(mode: str) -> str:
-    if mode not in _MODES:
-        raise ValueError("Acceptable mode flags are 'valid', 'same', or 'full'; "
-                         f"got mode={mode!r}")
-    return mode
+# ----------------------------------------------------------------------------- checks
+
+def _check_choice(value: object, accepted: tuple[str, ...], name: str, func: str) -> None:
+    """ValueError naming the parameter and listing the accepted values."""
+    if not isinstance(value, str) or value not in accepted:
+        raise ValueError(f"{func}: {name} must be one of {choices(accepted)}; got {name}={value!r}")
 
 
-def _check_method(method: str) -> str:
-    if method not in _METHODS:
-        raise ValueError("Acceptable method flags are 'auto', 'direct', or 'fft'; "
-                         f"got method={method!r}")
-    return method
-
-
-def _as_numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
+def _numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
+    """`x` as an array of bool, int, float or complex, else TypeError."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"{func}: {name} must be numeric (bool, int, float or complex), "
@@ -54,7 +59,50 @@ def _as_numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
     return arr
 
 
-def _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilation) -> bool:
+def _inputs(in1: ArrayLike, in2: ArrayLike, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both inputs as numeric arrays."""
+    return _numeric(in1, "in1", func), _numeric(in2, "in2", func)
+
+
+def _check_ndim(a: np.ndarray, b: np.ndarray, func: str) -> None:
+    """Both inputs must have the same number of dimensions."""
+    if a.ndim != b.ndim:
+        raise ValueError(f"{func}: in1 and in2 should have the same dimensionality, "
+                         f"got {a.ndim} and {b.ndim} dimensions")
+
+
+def _conv_axes(a: np.ndarray, b: np.ndarray, axes: Axes, func: str) -> tuple[int, ...]:
+    """The convolved axes; along the others the inputs must broadcast (equal sizes or 1)."""
+    axes_t = normalize_axes(axes, a.ndim)
+    for ax in range(a.ndim):
+        if ax not in axes_t and a.shape[ax] != b.shape[ax] and 1 not in (a.shape[ax], b.shape[ax]):
+            raise ValueError(f"{func}: incompatible shapes for in1 and in2 along axis {ax}: "
+                             f"{a.shape} and {b.shape} (axes not in `axes` must be equal or 1)")
+    return axes_t
+
+
+def _swap_for_valid(a: np.ndarray, b: np.ndarray, axes: tuple[int, ...],
+                    extent: Sequence[int]) -> bool:
+    """'valid' is symmetric in its inputs: True when in2 (of `extent` along `axes`) is the
+    larger one and should slide over in1; ValueError when neither holds the other."""
+    sizes = [a.shape[ax] for ax in axes]
+    if all(n >= k for n, k in zip(sizes, extent)):
+        return False
+    if all(n <= k for n, k in zip(sizes, extent)):
+        return True
+    raise ValueError("For 'valid' mode, one must be at least as large as the other in every "
+                     f"dimension (got shapes {a.shape} and {b.shape} along axes {axes})")
+
+
+def _centred(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The centre of `out` with `shape`, as scipy crops 'same' (the odd sample goes after)."""
+    return out[tuple(slice((m - n) // 2, (m - n) // 2 + n) for m, n in zip(out.shape, shape))]
+
+
+# ----------------------------------------------------------------------------- convolve pipeline
+
+def _numpy_fast_path(in1: object, in2: object, mode: object, method: object, axes: Axes,
+                     boundary: object, cval: object, stride: object, dilation: object) -> bool:
     """A small 1-D float problem with default options: numpy's convolve is the whole job.
 
     Checked before any other work so that short signals pay no dispatch cost;
@@ -64,76 +112,99 @@ def _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilat
     return (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim == 1 == in2.ndim
             and in1.dtype == in2.dtype and in1.dtype.char in "dfDF" and method != "fft"
             and axes is None and boundary == "constant" and cval == 0 and stride == 1
-            and dilation == 1 and mode in _MODES and 0 < in2.size <= in1.size
+            and dilation == 1 and mode in MODES and 0 < in2.size <= in1.size
             and (in2.size <= 8 or in1.size * in2.size < TINY_WORK))
 
 
-def _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers, *,
-              flip: bool, func: str) -> np.ndarray:
-    if _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilation):
-        return np.convolve(in1, in2, mode) if flip else np.correlate(in1, in2, mode)
-    a = _as_numeric(in1, "in1", func)
-    b = _as_numeric(in2, "in2", func)
-    _check_mode(mode)
-    _check_method(method)
-    if a.ndim == b.ndim == 0:
-        return a * (b if flip else b.conj())
-    if a.ndim != b.ndim:
-        raise ValueError(f"{func}: in1 and in2 should have the same dimensionality, "
-                         f"got {a.ndim} and {b.ndim} dimensions")
-    axes_t = normalize_axes(axes, a.ndim)
-    for ax in range(a.ndim):
-        if ax not in axes_t and a.shape[ax] != b.shape[ax] and 1 not in (a.shape[ax], b.shape[ax]):
-            raise ValueError(f"{func}: incompatible shapes for in1 and in2 along axis {ax} "
-                             f"({a.shape[ax]} and {b.shape[ax]}): axes not in `axes` must be "
-                             "equal or 1")
+def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis
+                  ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(axes, stride, dilation) with one entry per axis, in increasing axis order (the
+    engines assume it; the axes are independent)."""
     strides = per_axis(stride, len(axes_t), "stride")
     dilations = per_axis(dilation, len(axes_t), "dilation")
-    # the axes are independent: work in increasing order (the engines assume it)
     order = sorted(range(len(axes_t)), key=axes_t.__getitem__)
-    axes_t = tuple(axes_t[i] for i in order)
-    strides = tuple(strides[i] for i in order)
-    dilations = tuple(dilations[i] for i in order)
-    boundary = normalize_boundary(boundary)
+    return (tuple(axes_t[i] for i in order), tuple(strides[i] for i in order),
+            tuple(dilations[i] for i in order))
+
+
+def _boundary(boundary: str, cval: Any, func: str) -> tuple[BoundaryMode, float]:
+    """Canonical boundary name and a scalar cval."""
     if not np.isscalar(cval) and np.ndim(cval) != 0:
         raise TypeError(f"{func}: cval must be a scalar, got {cval!r}")
-    if a.size == 0 or b.size == 0:
-        if mode == "same" and b.size:
-            shape = tuple(-(-n // strides[axes_t.index(ax)]) if ax in axes_t else n
-                          for ax, n in enumerate(a.shape))
-            return np.zeros(shape, dtype=np.result_type(a, b))
-        raise ValueError(f"{func}: in1 and in2 must not be empty, got shapes {a.shape} and {b.shape}")
-    if not flip:
-        # correlate(a, b) == convolve(a, reversed conj(b)) in every mode
-        reverse = tuple(slice(None, None, -1) if ax in axes_t else slice(None) for ax in range(b.ndim))
-        b = b[reverse].conj() if b.dtype.kind == "c" else b[reverse]
-    extent = [d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes_t, dilations)]
-    if mode == "valid":
-        sizes_a = [a.shape[ax] for ax in axes_t]
-        if not all(n >= k for n, k in zip(sizes_a, extent)):
-            if not all(n <= k for n, k in zip(sizes_a, extent)):
-                raise ValueError("For 'valid' mode, one must be at least as large as the other "
-                                 f"in every dimension (got shapes {a.shape} and {b.shape} along "
-                                 f"axes {axes_t})")
-            # valid convolution is symmetric in its inputs: let the larger one slide
-            stuffed = Problem(a, b, mode, axes_t, boundary, cval, strides, dilations).stuffed_kernel()
-            a, b, dilations = stuffed, a, (1,) * len(axes_t)
-    p = Problem(a, b, mode, axes_t, boundary, cval, strides, dilations)
+    return resolve_boundary(boundary, cval)
+
+
+def _empty_result(a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
+                  strides: tuple[int, ...], func: str) -> np.ndarray:
+    """scipy's answer for an empty input: 'same' of an empty in1 is empty, else an error."""
+    if mode == "same" and b.size:
+        shape = tuple(n_windows(n, 1, stride=strides[axes.index(ax)]) if ax in axes else n
+                      for ax, n in enumerate(a.shape))
+        return np.zeros(shape, dtype=np.result_type(a, b))
+    raise ValueError(f"{func}: in1 and in2 must not be empty, got shapes {a.shape} and {b.shape}")
+
+
+def _as_correlation_kernel(b: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """correlate(a, b) == convolve(a, reversed conj(b)) in every mode."""
+    reverse = tuple(slice(None, None, -1) if ax in axes else slice(None) for ax in range(b.ndim))
+    return b[reverse].conj() if b.dtype.kind == "c" else b[reverse]
+
+
+def _problem(a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
+             boundary: BoundaryMode, cval: float, strides: tuple[int, ...],
+             dilations: tuple[int, ...]) -> Problem:
+    """The plan of the convolution; in 'valid' mode the larger input slides over the smaller."""
+    p = Problem(a, b, mode, axes, boundary, cval, strides, dilations)
+    if mode == "valid" and _swap_for_valid(a, b, axes, p.extent):
+        p = Problem(p.stuffed_kernel(), a, mode, axes, boundary, cval, strides, (1,) * len(axes))
+    return p
+
+
+def _engine(p: Problem, method: Method, workers: int | None) -> str:
+    """The engine that runs `p`: 'direct', 'fft' or 'oa'."""
     if method == "auto":
-        method = choose(p, workers)
-        if method != "direct" and p.b.dtype.kind in "fc" and not np.isfinite(p.b).all():
-            method = "direct"   # a NaN/Inf kernel reaches every output: only direct places it
-    elif method == "fft" and p.rdtype.kind in "biu" and int_bound(p) >= FFT_INT_BOUND:
-        method = "direct"   # integers stay exact: the FFT cannot round them back
-    # NaN/Inf propagate silently into the outputs that see them, as in scipy
+        engine = choose(p, workers)
+        if engine != "direct" and p.b.dtype.kind in "fc" and not np.isfinite(p.b).all():
+            return "direct"   # a NaN/Inf kernel reaches every output: only direct places it
+        return engine
+    if method == "fft" and p.rdtype.kind in "biu" and int_bound(p) >= FFT_INT_BOUND:
+        return "direct"   # integers stay exact: the FFT cannot round them back
+    return method
+
+
+def _run(p: Problem, engine: str, workers: int | None) -> np.ndarray:
+    """Run `p` on `engine`; NaN/Inf propagate silently into the outputs that see them, as in scipy."""
     with np.errstate(invalid="ignore", over="ignore"):
-        if method == "direct":
-            return run_direct(p, workers)
-        return run_fft(p, method, workers)
+        return run_direct(p, workers) if engine == "direct" else run_fft(p, engine, workers)
 
 
-def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
-             axes=None, boundary: str = "constant", cval=0, stride=1, dilation=1,
+def _dispatch(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: Axes,
+              boundary: BoundaryName, cval: float, stride: PerAxis, dilation: PerAxis,
+              workers: int | None, *, flip: bool, func: str) -> np.ndarray:
+    """convolve (flip) or correlate: normalise the inputs -> plan -> run (cropping is the plan's window)."""
+    if _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilation):
+        assert isinstance(in1, np.ndarray) and isinstance(in2, np.ndarray)
+        return np.convolve(in1, in2, mode) if flip else np.correlate(in1, in2, mode)
+    a, b = _inputs(in1, in2, func)
+    _check_choice(mode, MODES, "mode", func)
+    _check_choice(method, METHODS, "method", func)
+    if a.ndim == b.ndim == 0:
+        return a * (b if flip else b.conj())
+    _check_ndim(a, b, func)
+    axes_t, strides, dilations = _axis_options(_conv_axes(a, b, axes, func), stride, dilation)
+    name, fill = _boundary(boundary, cval, func)
+    if a.size == 0 or b.size == 0:
+        return _empty_result(a, b, mode, axes_t, strides, func)
+    if not flip:
+        b = _as_correlation_kernel(b, axes_t)
+    p = _problem(a, b, mode, axes_t, name, fill, strides, dilations)
+    return _run(p, _engine(p, method, workers), workers)
+
+
+@docfiller
+def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
+             axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
+             stride: PerAxis = 1, dilation: PerAxis = 1,
              workers: int | None = None) -> np.ndarray:
     """Convolve two N-D arrays: ``out[n] = sum_m in2[m] in1[n - m]``.
 
@@ -143,29 +214,14 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "
         The signal or image.
     in2 : array_like
         The kernel, with the same number of dimensions as `in1`.
-    mode : {"full", "same", "valid"}
-        Output size: the full linear convolution, the size of `in1` (centred
-        as scipy does), or only the positions where the kernel fits inside.
-    method : {"auto", "direct", "fft"}
-        Engine. "auto" picks the fastest of direct, FFT and overlap-add by a
-        cost model measured on a 2-core machine; a NaN/Inf input lands in the
-        same outputs as with "direct".
-    axes : int or sequence of int, optional
-        Convolve along these axes only (default all); the others broadcast
-        (equal sizes or 1).
-    boundary : str
-        How `in1` is extended beyond its edges: constant (with `cval`),
-        reflect, mirror, nearest, wrap (aliases fill, symm, symmetric, edge,
-        replicate, circular).
-    cval : scalar
-        The fill value of the constant boundary.
-    stride : int or sequence of int
-        Keep every stride-th output along each convolved axis (not computed
-        otherwise by the direct engine).
-    dilation : int or sequence of int
-        Spread the kernel taps this far apart (zeros between them).
-    workers : int, optional
-        Threads for the FFT and the direct engine (default: all cores).
+    %(mode)s
+    %(method)s
+    %(axes)s
+    %(boundary)s
+    %(cval)s
+    %(stride)s
+    %(dilation)s
+    %(workers)s
 
     Returns
     -------
@@ -182,6 +238,14 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "
     OverflowError
         When an exact integer result does not fit the result dtype.
 
+    Notes
+    -----
+    Every call is the valid correlation of `in1`, padded by `boundary` as
+    much as `mode` needs, with the flipped kernel spread out by `dilation`,
+    keeping every `stride`-th output: along an axis of length ``n`` with a
+    kernel of extent ``K = dilation * (k - 1) + 1`` there are
+    ``(n + pad - K) // stride + 1`` outputs (`convkit.windows.n_windows`).
+
     Examples
     --------
     >>> convolve([1, 2, 3], [0, 1, 0.5])
@@ -193,8 +257,9 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "
                      flip=True, func="convolve")
 
 
-def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
-              axes=None, boundary: str = "constant", cval=0, stride=1, dilation=1,
+def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
+              axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
+              stride: PerAxis = 1, dilation: PerAxis = 1,
               workers: int | None = None) -> np.ndarray:
     """Cross-correlate: slide `in2` over `in1` as written, ``out[n] = sum_m conj(in2[m]) in1[n + m]``.
 
@@ -211,69 +276,62 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = 
                      flip=False, func="correlate")
 
 
-def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *,
+@docfiller
+def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", axes: Axes = None, *,
                 workers: int | None = None) -> np.ndarray:
     """Convolve by FFT, as ``scipy.signal.fftconvolve`` (same results, shapes, dtypes).
 
-    Integer inputs give floats (no rounding back), as scipy's. Along axes not
-    in `axes` the inputs broadcast.
+    Parameters
+    ----------
+    in1, in2 : array_like
+        The inputs, with the same number of dimensions.
+    %(mode)s
+    %(axes)s
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Integer inputs give floats (no rounding back), as scipy's.
+
+    Notes
+    -----
+    The checks, the 'valid' swap and the 'same' centring are `convolve`'s;
+    as in scipy, axes where an input has length 1 broadcast instead of being
+    transformed, and 'same' centres the broadcast axes too.
 
     Examples
     --------
     >>> fftconvolve([1, 2, 3], [1, 1]).round(12)
     array([1., 3., 5., 3.])
     """
-    a = _as_numeric(in1, "in1", "fftconvolve")
-    b = _as_numeric(in2, "in2", "fftconvolve")
+    func = "fftconvolve"
+    a, b = _inputs(in1, in2, func)
     if a.ndim == b.ndim == 0:
         return a * b
-    if a.ndim != b.ndim:
-        raise ValueError("fftconvolve: in1 and in2 should have the same dimensionality, "
-                         f"got {a.ndim} and {b.ndim} dimensions")
+    _check_ndim(a, b, func)
     if a.size == 0 or b.size == 0:
         return np.array([])
-    _check_mode(mode)
-    if axes is not None and not np.isscalar(axes) and len(axes) == 0:
-        raise ValueError("fftconvolve: when provided, axes cannot be empty")
-    axes_t = normalize_axes(axes, a.ndim)
-    for ax in range(a.ndim):
-        if ax not in axes_t and a.shape[ax] != b.shape[ax] and 1 not in (a.shape[ax], b.shape[ax]):
-            raise ValueError(f"fftconvolve: incompatible shapes for in1 and in2: {a.shape} and "
-                             f"{b.shape} (axes not in `axes` must be equal or 1)")
-    # scipy drops the axes where either input has length 1 from the transform
-    axes_t = tuple(ax for ax in axes_t if a.shape[ax] != 1 and b.shape[ax] != 1)
-    if mode == "valid":
-        ok1 = all(a.shape[ax] >= b.shape[ax] for ax in axes_t)
-        ok2 = all(a.shape[ax] <= b.shape[ax] for ax in axes_t)
-        if not (ok1 or ok2):
-            raise ValueError("For 'valid' mode, one must be at least as large as the other in "
-                             f"every dimension (got shapes {a.shape} and {b.shape})")
-        if not ok1:
-            a, b = b, a
+    _check_choice(mode, MODES, "mode", func)
+    if axes is not None and not np.isscalar(axes) and len(axes) == 0:  # type: ignore[arg-type]
+        raise ValueError(f"{func}: when provided, axes cannot be empty")
+    axes_t = tuple(ax for ax in _conv_axes(a, b, axes, func) if a.shape[ax] != 1 != b.shape[ax])
+    if mode == "valid" and _swap_for_valid(a, b, axes_t, [b.shape[ax] for ax in axes_t]):
+        a, b = b, a
     if not axes_t:
-        # nothing to transform: scipy multiplies, in the inputs' own dtype
-        out = a * b
-        if mode == "same":
-            out = out[tuple(slice((m - n) // 2, (m - n) // 2 + n) for m, n in zip(out.shape, a.shape))]
-        return out
-    fdtype = spectral.fft_dtype(a.dtype, b.dtype)
-    starts, lengths = [], []
-    for ax in axes_t:
-        n, k = a.shape[ax], b.shape[ax]
-        start = {"full": 0, "same": (k - 1) // 2, "valid": k - 1}[mode]
-        length = {"full": n + k - 1, "same": n, "valid": n - k + 1}[mode]
-        starts.append(start)
-        lengths.append(length)
-    out = spectral.fft_window(a.astype(fdtype, copy=False), b.astype(fdtype, copy=False),
-                              axes_t, tuple(starts), tuple(lengths), workers)
-    if mode == "same":
-        # scipy centres the whole result on in1's shape, broadcast axes included
-        index = tuple(slice((m - n) // 2, (m - n) // 2 + n) for m, n in zip(out.shape, a.shape))
-        out = out[index]
-    return out
+        out = a * b   # nothing to transform: scipy multiplies, in the inputs' own dtype
+    else:
+        fdtype = spectral.fft_dtype(a.dtype, b.dtype)
+        pads = [mode_pads(b.shape[ax], mode) for ax in axes_t]
+        starts = tuple(b.shape[ax] - 1 - before for ax, (before, _) in zip(axes_t, pads))
+        lengths = tuple(n_windows(a.shape[ax], b.shape[ax], pad=sum(p)) for ax, p in zip(axes_t, pads))
+        out = spectral.fft_window(a.astype(fdtype, copy=False), b.astype(fdtype, copy=False),
+                                  axes_t, starts, lengths, workers)
+    return _centred(out, a.shape) if mode == "same" else out
 
 
-def choose_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full", *, axes=None) -> str:
+def choose_method(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", *,
+                  axes: Axes = None) -> str:
     """The engine ``convolve(..., method="auto")`` uses: "direct" or "fft".
 
     The cost model (see `benchmarks/fit_cost_model.py`) estimates the direct
@@ -286,13 +344,12 @@ def choose_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full", *, axes=No
     >>> choose_method(np.ones((2048, 2048), np.float32), np.ones((3, 3), np.float32))
     'direct'
     """
-    a = _as_numeric(in1, "in1", "choose_method")
-    b = _as_numeric(in2, "in2", "choose_method")
-    _check_mode(mode)
+    func = "choose_method"
+    a, b = _inputs(in1, in2, func)
+    _check_choice(mode, MODES, "mode", func)
     if a.ndim != b.ndim or a.ndim == 0 or a.size == 0 or b.size == 0:
         return "direct"
     axes_t = normalize_axes(axes, a.ndim)
-    if mode == "valid" and not all(a.shape[ax] >= b.shape[ax] for ax in axes_t):
-        a, b = b, a
-    p = Problem(a, b, mode, axes_t, "constant", 0, (1,) * len(axes_t), (1,) * len(axes_t))
+    ones = (1,) * len(axes_t)
+    p = _problem(a, b, mode, axes_t, "constant", 0, ones, ones)
     return "direct" if choose(p, None) == "direct" else "fft"

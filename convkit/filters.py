@@ -1,8 +1,9 @@
 """Image filtering: a 2-D kernel over gray or colour images of any sample type.
 
 `filter_image` normalises the image (bool / uint8 / uint16 scaled to [0, 1],
-float kept), resolves the kernel (a name, spec, file or array, see
-`convkit.kernels`), and runs every channel through `convkit.convolution.correlate`
+float kept), resolves the kernel once (a name, spec, file or array, see
+`convkit.kernels.resolve_kernel`; `resolve_filter` does it ahead of a batch
+of images), and runs every channel through `convkit.convolution.correlate`
 in "same" mode with the requested boundary. Separable kernels (Gaussian, box,
 the Sobel family, ...) run as two 1-D passes. The gradient magnitudes users
 ask for by name ("sobel", "prewitt", "scharr") are composites of two such
@@ -13,16 +14,22 @@ filters. `to_display` maps a result to the [0, 1] range an image file can hold
 from __future__ import annotations
 
 import os
-from typing import Literal, Sequence
+from typing import Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .boundary import normalize_boundary
-from .kernels import get_kernel, separable_factors
+from ._docs import docfiller
+from ._names import METHODS, Method, choices
+from .boundary import BoundaryMode, BoundaryName, resolve_boundary
+from .kernels import Factors, Kernel, KernelSpec, resolve_kernel
 from .windows import per_axis
 
-__all__ = ["filter_image", "is_derivative", "to_display", "COMPOSITE_FILTERS", "COMPOSITE_DESCRIPTIONS"]
+__all__ = ["filter_image", "resolve_filter", "is_derivative", "to_display", "Filter",
+           "COMPOSITE_FILTERS", "COMPOSITE_DESCRIPTIONS"]
+
+# a resolved filter: one kernel, or the (d/dx, d/dy) pair of a gradient-magnitude composite
+Filter = Union[Kernel, tuple[Kernel, Kernel]]
 
 # name -> (d/dx kernel, d/dy kernel); the result is sqrt(gx**2 + gy**2)
 COMPOSITE_FILTERS = {
@@ -58,8 +65,16 @@ def _flipped(kernel: np.ndarray) -> np.ndarray:
     return np.pad(k, widths) if any(w for w, _ in widths) else k
 
 
-def _correlate_same(image: np.ndarray, kernel: np.ndarray, boundary: str, cval: float,
-                    stride: tuple, method: str) -> np.ndarray:
+def _flipped_factors(factors: Factors | None) -> Factors | None:
+    """The factors of `_flipped(outer(col, row))`: each factor reversed and anchored alike."""
+    if factors is None:
+        return None
+    col, row = (np.pad(f[::-1], (1 - f.size % 2, 0)) for f in factors)
+    return col, row
+
+
+def _correlate_same(image: np.ndarray, kernel: np.ndarray, boundary: BoundaryMode, cval: float,
+                    stride: tuple, method: Method) -> np.ndarray:
     """One correlate call over all channels: the kernel gets a length-1 channel axis."""
     from .convolution import correlate   # deferred: convolution pulls in both engines
 
@@ -71,15 +86,12 @@ def _correlate_same(image: np.ndarray, kernel: np.ndarray, boundary: str, cval: 
                      cval=cval, stride=stride)
 
 
-def _apply(image: np.ndarray, spec, boundary: str, cval: float, stride: tuple,
-           method: str, flip: bool) -> np.ndarray:
-    """Filter with one kernel spec, in two 1-D passes when the kernel is separable."""
-    kernel = get_kernel(spec)
+def _apply(image: np.ndarray, resolved: Kernel, boundary: BoundaryMode, cval: float, stride: tuple,
+           method: Method, flip: bool) -> np.ndarray:
+    """Filter with one resolved kernel, in two 1-D passes when the kernel is separable."""
+    kernel, factors = resolved.array, resolved.factors
     if flip:
-        kernel = _flipped(kernel)
-        factors = None if isinstance(spec, np.ndarray) else separable_factors(kernel)
-    else:
-        factors = separable_factors(spec if isinstance(spec, (str, os.PathLike)) else kernel)
+        kernel, factors = _flipped(kernel), _flipped_factors(factors)
     if factors is None or min(kernel.shape) == 1 or kernel.size <= 2 * sum(kernel.shape):
         # not separable, already 1-D, or so small (3x3) that one pass over the
         # image costs less than two passes with two paddings
@@ -92,10 +104,46 @@ def _apply(image: np.ndarray, spec, boundary: str, cval: float, stride: tuple,
                            (1, stride[1]), method)
 
 
-def filter_image(image: ArrayLike, kernel: str | os.PathLike | ArrayLike, *,
-                 boundary: str = "reflect", cval: float = 0.0,
-                 stride: int | Sequence[int] = 1,
-                 method: Literal["auto", "direct", "fft"] = "auto",
+def _composite(kernel: object) -> str | None:
+    """The composite's name when `kernel` names one ('sobel', ...), else None."""
+    if isinstance(kernel, str) and kernel.strip().lower() in COMPOSITE_FILTERS:
+        return kernel.strip().lower()
+    return None
+
+
+def _is_resolved(kernel: object) -> bool:
+    """A `Kernel`, or a composite's pair of them."""
+    return isinstance(kernel, Kernel) or (
+        type(kernel) is tuple and len(kernel) == 2 and all(isinstance(k, Kernel) for k in kernel))
+
+
+def resolve_filter(kernel: KernelSpec | Filter) -> Filter:
+    """Resolve a kernel spec (or composite name) once, ahead of filtering many images.
+
+    Returns a `convkit.kernels.Kernel`, or for ``"sobel"``, ``"prewitt"`` and
+    ``"scharr"`` the pair (d/dx, d/dy) whose gradient magnitude they stand
+    for. `filter_image` and `is_derivative` take the result as they take the
+    spec, without parsing it again.
+
+    Examples
+    --------
+    >>> gx, gy = resolve_filter("sobel")
+    >>> gx.name, gy.name
+    ('sobel_x', 'sobel_y')
+    """
+    if _is_resolved(kernel):
+        return kernel  # type: ignore[return-value]
+    name = _composite(kernel)
+    if name is not None:
+        kx, ky = COMPOSITE_FILTERS[name]
+        return resolve_kernel(kx), resolve_kernel(ky)
+    return resolve_kernel(kernel if isinstance(kernel, (str, os.PathLike)) else np.asarray(kernel))
+
+
+@docfiller
+def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
+                 boundary: BoundaryName = "reflect", cval: float = 0.0,
+                 stride: int | Sequence[int] = 1, method: Method = "auto",
                  flip: bool = False) -> np.ndarray:
     """Filter a gray or colour image with a 2-D kernel (cross-correlation by default).
 
@@ -104,22 +152,16 @@ def filter_image(image: ArrayLike, kernel: str | os.PathLike | ArrayLike, *,
     image : array_like of shape (H, W) or (H, W, C)
         bool, uint8 or uint16 samples (scaled to [0, 1] by 1 / 255 / 65535)
         or float (used as given). Each channel is filtered on its own.
-    kernel : str, path or array_like
+    kernel : str, path, array_like or Kernel
         Anything `convkit.kernels.get_kernel` accepts (``"edge"``,
         ``"gaussian:sigma=2"``, ``"0,1,0;1,-4,1;0,1,0"``, a kernel file, a 2-D
-        array), or a gradient-magnitude composite: ``"sobel"``,
-        ``"prewitt"``, ``"scharr"``.
-    boundary : str, optional
-        How the image is extended past its edges: reflect (default),
-        constant, mirror, nearest, wrap, or an alias (see `convkit.boundary`).
-    cval : float, optional
-        The fill value for ``boundary="constant"``, in [0, 1] units for
-        integer images.
-    stride : int or (int, int), optional
-        Keep every stride-th output row / column, starting with the first;
-        skipped pixels are not computed.
-    method : {"auto", "direct", "fft"}, optional
-        The engine, as `convkit.convolution.correlate`.
+        array), a gradient-magnitude composite: ``"sobel"``,
+        ``"prewitt"``, ``"scharr"``, or what `resolve_filter` returns.
+    %(boundary)s
+    %(cval)s
+        For integer images it is in [0, 1] units.
+    %(stride)s
+    %(method)s
     flip : bool, optional
         Turn the kernel 180 degrees first: true convolution (as
         ``scipy.ndimage.convolve``) instead of correlation.
@@ -162,29 +204,25 @@ def filter_image(image: ArrayLike, kernel: str | os.PathLike | ArrayLike, *,
     (2, 2)
     """
     img = _as_float_image(image)
-    boundary = normalize_boundary(boundary)
+    name, cval = resolve_boundary(boundary, cval)
     strides = per_axis(stride, 2, "stride")
     if not np.isfinite(cval):
         raise ValueError(f"cval must be a finite number, got {cval!r}")
-    if method not in ("auto", "direct", "fft"):
-        raise ValueError(f"method must be one of auto, direct, fft; got {method!r}")
-    if isinstance(kernel, str) and kernel.strip().lower() in COMPOSITE_FILTERS:
-        kx, ky = COMPOSITE_FILTERS[kernel.strip().lower()]
-        gx = _apply(img, kx, boundary, cval, strides, method, flip)
-        gy = _apply(img, ky, boundary, cval, strides, method, flip)
-        return np.hypot(gx, gy, out=gx)
-    if not isinstance(kernel, (str, os.PathLike)):
-        kernel = np.asarray(kernel)
-    return _apply(img, kernel, boundary, cval, strides, method, flip)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {choices(METHODS)}; got {method!r}")
+    resolved = resolve_filter(kernel)
+    if isinstance(resolved, Kernel):
+        return _apply(img, resolved, name, cval, strides, method, flip)
+    gx = _apply(img, resolved[0], name, cval, strides, method, flip)
+    gy = _apply(img, resolved[1], name, cval, strides, method, flip)
+    return np.hypot(gx, gy, out=gx)
 
 
-def is_derivative(kernel: str | os.PathLike | ArrayLike) -> bool:
+def is_derivative(kernel: KernelSpec | Filter) -> bool:
     """True for the gradient-magnitude composites and for kernels whose taps sum to 0
     (edge, laplacian, sobel_x, log, ...): their output is signed detail, not brightness."""
-    if isinstance(kernel, str) and kernel.strip().lower() in COMPOSITE_FILTERS:
-        return True
-    k = get_kernel(kernel)
-    return bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
+    resolved = resolve_filter(kernel)
+    return not isinstance(resolved, Kernel) or resolved.derivative
 
 
 def to_display(image: ArrayLike, *, magnitude: bool = False, rescale: bool = False) -> np.ndarray:

@@ -45,17 +45,19 @@ from typing import Callable, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernel_parse import MAX_KERNEL_SIDE, parse_params, read_kernel_spec
+from ._names import KERNEL_FILE_SUFFIXES
+from ._kernel_parse import MAX_KERNEL_SIDE, parse_matrix, parse_params, read_kernel_spec
 
 __all__ = [
-    "get_kernel", "list_kernels", "separable_factors", "MAX_KERNEL_SIDE",
+    "Kernel", "resolve_kernel", "get_kernel", "list_kernels", "separable_factors", "parse_matrix",
+    "MAX_KERNEL_SIDE",
     "SMOOTH_BINOMIAL", "SMOOTH_PREWITT", "SMOOTH_SCHARR", "DIFF_CENTRAL",
     "IDENTITY", "EDGE", "LAPLACIAN", "SOBEL_X", "SOBEL_Y", "PREWITT_X", "PREWITT_Y",
     "SCHARR_X", "SCHARR_Y", "SHARPEN", "EMBOSS",
 ]
 
 
-def _const(values: list) -> np.ndarray:
+def _const(values: ArrayLike) -> np.ndarray:
     """Read-only float64 array, so a module constant cannot be changed by accident."""
     a = np.array(values, dtype=np.float64)
     a.setflags(write=False)
@@ -82,11 +84,22 @@ SHARPEN = _const([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])        # IDENTITY - LAPL
 EMBOSS = _const([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])          # lit from the top left
 
 Factors = tuple[np.ndarray, np.ndarray]
+KernelSpec = str | os.PathLike | ArrayLike
+
+
+class Kernel(NamedTuple):
+    """A kernel spec resolved once: everything a filter needs to know about it."""
+
+    array: np.ndarray            # (kh, kw) float64
+    factors: Factors | None      # (col, row) with outer(col, row) == array, or None
+    name: str                    # registry name, the file path, or "custom" (inline / array)
+    derivative: bool             # taps sum to 0: the output is signed detail, not brightness
 
 
 class _Built(NamedTuple):
     kernel: np.ndarray
     factors: Factors | None
+    name: str = ""
 
 
 class _Entry(NamedTuple):
@@ -249,26 +262,90 @@ def list_kernels() -> dict[str, str]:
     return {name: entry.description for name, entry in _REGISTRY.items()}
 
 
-def _build(spec: str | os.PathLike | ArrayLike) -> _Built:
+def _build(spec: KernelSpec) -> _Built:
     """Resolve any accepted spec to a kernel and, for named separable kernels, its factors."""
     kind, value = read_kernel_spec(spec)
     if kind == "array":
-        return _Built(value, None)
+        if isinstance(spec, os.PathLike):
+            return _Built(value, None, str(os.fspath(spec)))
+        return _Built(value, None, spec.strip() if isinstance(spec, str) and _is_file(spec)
+                      else "custom")
     name, args = value
     entry = _REGISTRY.get(name.lower())
     if entry is None:
         close = difflib.get_close_matches(name.lower(), _REGISTRY, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"unknown kernel {name!r}{hint}; available: {', '.join(_REGISTRY)}; "
-                         "or give an inline matrix ('0,1,0;1,-4,1;0,1,0') or a .csv/.txt/.npy file")
+                         "or give an inline matrix ('0,1,0;1,-4,1;0,1,0') or a "
+                         f"{'/'.join(KERNEL_FILE_SUFFIXES)} file")
     kwargs = parse_params(name.lower(), args, entry.params)
     try:
-        return entry.build(**kwargs)
+        return entry.build(**kwargs)._replace(name=name.lower())
     except ValueError as exc:
         raise ValueError(f"kernel {name.lower()!r}: {exc}") from None
 
 
-def get_kernel(spec: str | os.PathLike | ArrayLike) -> np.ndarray:
+def _is_file(spec: str) -> bool:
+    """Whether a string spec names a kernel file (by its suffix)."""
+    return spec.strip().lower().endswith(KERNEL_FILE_SUFFIXES)
+
+
+def _svd_factors(k: np.ndarray, rtol: float) -> Factors | None:
+    """Rank-1 split of `k` when its second singular value is at most rtol times the first."""
+    u, s, vt = np.linalg.svd(k)
+    if s[0] == 0.0:
+        return np.zeros(k.shape[0]), np.zeros(k.shape[1])
+    if len(s) > 1 and s[1] > rtol * s[0]:
+        return None
+    col, row = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
+    if col[np.argmax(np.abs(col))] < 0:   # SVD signs are arbitrary; make col's largest tap positive
+        col, row = -col, -row
+    return col, row
+
+
+def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float = 1e-10) -> Kernel:
+    """Parse a kernel spec once: its matrix, its 1-D factors, its name, whether it is a derivative.
+
+    Parameters
+    ----------
+    spec : str, path, array_like or Kernel
+        Anything `get_kernel` accepts; a `Kernel` is returned as it is.
+    rtol : float, optional
+        As `separable_factors`.
+
+    Returns
+    -------
+    Kernel
+        ``array`` equals ``get_kernel(spec)``, ``factors`` equals
+        ``separable_factors(spec)``, ``name`` is the registry name (the file
+        path for kernel files, "custom" for inline matrices and arrays) and
+        ``derivative`` tells whether the taps sum to 0.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError, TypeError
+        As `get_kernel`.
+
+    Notes
+    -----
+    A filter applied to N images resolves its spec once, not once per image.
+
+    Examples
+    --------
+    >>> k = resolve_kernel("sobel_x")
+    >>> k.name, k.derivative, k.factors[0]
+    ('sobel_x', True, array([1., 2., 1.]))
+    """
+    if isinstance(spec, Kernel):
+        return spec
+    built = _build(spec)
+    k = built.kernel
+    factors = built.factors if built.factors is not None else _svd_factors(k, rtol)
+    derivative = bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
+    return Kernel(k, factors, built.name, derivative)
+
+
+def get_kernel(spec: KernelSpec) -> np.ndarray:
     """Return the 2-D float64 kernel described by `spec`.
 
     Parameters
@@ -323,8 +400,7 @@ def get_kernel(spec: str | os.PathLike | ArrayLike) -> np.ndarray:
     return _build(spec).kernel
 
 
-def separable_factors(spec: str | os.PathLike | ArrayLike, *,
-                      rtol: float = 1e-10) -> Factors | None:
+def separable_factors(spec: KernelSpec, *, rtol: float = 1e-10) -> Factors | None:
     """Return 1-D factors ``(col, row)`` with ``np.outer(col, row) == kernel``, or None.
 
     Parameters
@@ -353,15 +429,4 @@ def separable_factors(spec: str | os.PathLike | ArrayLike, *,
     True
     """
     built = _build(spec)
-    if built.factors is not None:
-        return built.factors
-    k = built.kernel
-    u, s, vt = np.linalg.svd(k)
-    if s[0] == 0.0:
-        return np.zeros(k.shape[0]), np.zeros(k.shape[1])
-    if len(s) > 1 and s[1] > rtol * s[0]:
-        return None
-    col, row = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
-    if col[np.argmax(np.abs(col))] < 0:   # SVD signs are arbitrary; make col's largest tap positive
-        col, row = -col, -row
-    return col, row
+    return built.factors if built.factors is not None else _svd_factors(built.kernel, rtol)

@@ -11,25 +11,24 @@ MaxPool2D / Pool2D in `convkit.cnn` need. Finding the winners is in
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._docs import docfiller
 from ._engine.pool_winners import first_winners, padded, pool2x2, winners
-from .windows import normalize_axes, per_axis, sliding_windows
+from ._names import POOL_OPS, PoolOp, choices
+from .windows import n_windows, normalize_axes, per_axis, sliding_windows
 
-__all__ = ["pool", "pool_backward", "POOL_OPS"]
-
-POOL_OPS = ("max", "min", "sum", "mean")
-PoolOp = Literal["max", "min", "sum", "mean"]
+__all__ = ["pool", "pool_backward", "POOL_OPS", "PoolOp"]
 
 
-def _check_op(op: str) -> str:
+def _check_op(op: str) -> PoolOp:
     """Return `op` if it is a pooling operation, else raise ValueError listing them."""
     if op not in POOL_OPS:
-        raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
-    return op
+        raise ValueError(f"op must be one of {choices(POOL_OPS)}; got {op!r}")
+    return op  # type: ignore[return-value]
 
 
 def _geometry(shape: tuple, size, stride, padding, axes) -> tuple[tuple, tuple, tuple, tuple]:
@@ -61,16 +60,11 @@ def _fill(dtype: np.dtype, op: str):
     return -np.inf if op == "max" else np.inf
 
 
-def _out_len(n: int, w: int, s: int, p: int) -> int:
-    """Number of windows along an axis of length n (floor mode, as PyTorch)."""
-    return (n + 2 * p - w) // s + 1
-
-
 def _real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple) -> np.ndarray:
     """Number of non-padding cells in every window, broadcastable against the output."""
     count = np.ones((1,) * len(shape))
     for ax, w, s, p in zip(axes, size, stride, pad):
-        start = np.arange(_out_len(shape[ax], w, s, p)) * s - p
+        start = np.arange(n_windows(shape[ax], w, stride=s, pad=2 * p)) * s - p
         c = np.minimum(start + w, shape[ax]) - np.maximum(start, 0)
         view = [1] * len(shape)
         view[ax] = c.size
@@ -88,6 +82,7 @@ def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarr
     return out
 
 
+@docfiller
 def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
          op: PoolOp = "max", padding: int | Sequence[int] = 0,
          axes: int | Sequence[int] = (-2, -1), return_indices: bool = False):
@@ -102,8 +97,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
         Window extent, one int for every pooled axis or one per axis.
     stride : int or tuple of int, optional
         Step between windows; defaults to `size` (non-overlapping windows).
-    op : {"max", "min", "sum", "mean"}
-        The reduction.
+    %(op)s
     padding : int or tuple of int, optional
         Cells added before AND after each pooled axis, filled with a value
         that cannot win: -inf (max), +inf (min), 0 (sum); for integers the
@@ -117,7 +111,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     -------
     out : ndarray
         `x`'s shape with each pooled axis of length ``n`` replaced by
-        ``(n + 2*padding - size) // stride + 1`` (floor: a partial window at
+        ``n_windows(n, size, stride=stride, pad=2*padding)`` (floor: a partial window at
         the end is dropped, as PyTorch; `skimage.measure.block_reduce` pads it
         instead). dtype: max/min keep `x`'s dtype, sum follows ``np.sum``
         (small integers widen), mean is float (float64 for integer input).
@@ -196,6 +190,7 @@ def _disjoint(size, stride, k: int) -> bool:
     return all(s >= w for w, s in zip(size_t, stride_t))
 
 
+@docfiller
 def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: Sequence[int], *,
                   axes: int | Sequence[int] = (-2, -1), op: PoolOp = "max",
                   size: int | Sequence[int] | None = None, stride: int | Sequence[int] | None = None,
@@ -215,8 +210,8 @@ def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: S
         Shape of the pooled input.
     axes : int or tuple of int, optional
         The pooled axes, as given to `pool`.
-    op : {"max", "min", "sum", "mean"}
-        The reduction used in the forward pass.
+    %(op)s
+        As in the forward pass.
     size, stride, padding : optional
         As given to `pool`; needed for "sum" and "mean" (the windows are not
         recoverable from `grad_out` alone). For "max" / "min" they are

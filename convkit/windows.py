@@ -97,7 +97,7 @@ def sliding_windows(x: ArrayLike, window_shape: int | Sequence[int], *,
     -------
     view : ndarray
         Shape: ``x.shape`` with each windowed axis ``n`` replaced by the
-        number of positions ``(n - dilation*(w-1) - 1) // stride + 1``,
+        number of positions ``n_windows(n, w, stride=stride, dilation=dilation)``,
         followed by the window axes in the order of `axes`. Read-only.
 
     Raises
@@ -137,7 +137,7 @@ def sliding_windows(x: ArrayLike, window_shape: int | Sequence[int], *,
         if span > x.shape[ax]:
             raise ValueError(f"window of extent {span} (size {w}, dilation {d}) does not fit "
                              f"axis {ax} of length {x.shape[ax]}")
-        shape[ax] = (x.shape[ax] - span) // s + 1
+        shape[ax] = n_windows(x.shape[ax], w, stride=s, dilation=d)
         steps[ax] = x.strides[ax] * s
     shape += window
     steps += [x.strides[ax] * d for ax, d in zip(axes_t, dilations)]

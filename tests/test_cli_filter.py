@@ -250,3 +250,32 @@ def test_subprocess_exit_code_and_no_traceback(folder, args):
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert sorted(os.listdir(folder)) == ["astronaut.png", "camera.png", "coins.png"]
+
+
+def test_each_kernel_spec_is_parsed_once_for_many_images(folder, monkeypatch):
+    from convkit import kernels
+
+    calls = []
+    real = kernels.read_kernel_spec
+    monkeypatch.setattr(kernels, "read_kernel_spec", lambda spec: calls.append(spec) or real(spec))
+    names = ("camera.png", "coins.png", "astronaut.png")
+    result = run("filter", *(folder / n for n in names), "-k", "gaussian:sigma=1", "-k", "sobel",
+                 "-o", folder)
+    assert result.exit_code == 0, result.output
+    # gaussian once, sobel's two parts once each: 3 parses for 3 images, not 2 + 2N per spec
+    assert sorted(calls) == ["gaussian:sigma=1", "sobel_x", "sobel_y"]
+    img = source(folder, "coins.png")
+    smooth = ndi.gaussian_filter(img, 1.0, mode="reflect")
+    mag = np.hypot(ndi.sobel(smooth, axis=0, mode="reflect"), ndi.sobel(smooth, axis=1, mode="reflect"))
+    assert_close_u8(folder / "coins_gaussian-sigma1_sobel.png", as_u8(mag))
+
+
+def test_boundary_help_lists_the_table():
+    from convkit.boundary import BOUNDARIES
+
+    result = run("filter", "--help")
+    text = " ".join(result.output.split())
+    for mode in BOUNDARIES:
+        assert mode.name in text
+        for alias in mode.aliases:
+            assert alias in text

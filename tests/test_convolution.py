@@ -583,7 +583,10 @@ def test_same_correlation_equals_ndimage(boundary, method, shape, kshape):
 
 @pytest.mark.parametrize("alias,name", [("fill", "constant"), ("symm", "reflect"),
                                         ("symmetric", "reflect"), ("edge", "nearest"),
-                                        ("replicate", "nearest"), ("circular", "wrap")])
+                                        ("replicate", "nearest"), ("circular", "wrap"),
+                                        ("grid-constant", "grid-constant"),
+                                        ("grid-mirror", "grid-mirror"), ("periodic", "wrap"),
+                                        ("grid-wrap", "grid-wrap"), ("Reflect", "reflect")])
 def test_boundary_aliases_equal_ndimage(alias, name):
     rng = np.random.default_rng(12)
     x, k = rng.standard_normal((7, 6)), rng.standard_normal((3, 3))
@@ -777,3 +780,39 @@ def test_same_without_padding_copy_equals_padded_reference(boundary, shape, ksha
     got = correlate(x, k, "same", "direct", boundary=boundary, cval=1.5, dilation=dilation)
     assert got.shape == want.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_zeros_boundary_is_constant_zero():
+    rng = np.random.default_rng(13)
+    x, k = rng.standard_normal((6, 7)), rng.standard_normal((3, 5))
+    np.testing.assert_allclose(correlate(x, k, "same", boundary="zeros"),
+                               ndimage.correlate(x, k, mode="constant", cval=0.0),
+                               rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="boundary 'zeros' pads with 0, got cval=2"):
+        correlate(x, k, boundary="zeros", cval=2)
+
+
+@pytest.mark.parametrize("func", [convolve, fftconvolve])
+def test_docs_list_every_accepted_value(func):
+    from convkit._names import METHODS, MODES
+    from convkit.boundary import BOUNDARY_NAMES
+
+    doc = func.__doc__
+    assert "%(" not in doc
+    text = " ".join(doc.split())
+    for value in MODES:
+        assert repr(value) in text
+    if func is not fftconvolve:
+        for value in METHODS:
+            assert repr(value) in text
+    if func is convolve:
+        for name in BOUNDARY_NAMES:
+            assert name in text
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_option_errors_list_the_accepted_values(op):
+    with pytest.raises(ValueError, match=r"mode must be one of 'full', 'same', 'valid'; got mode='x'"):
+        OPS[op][0]([1, 2], [1], mode="x")
+    with pytest.raises(ValueError, match=r"method must be one of 'auto', 'direct', 'fft'"):
+        OPS[op][0]([1, 2], [1], method="x")

@@ -240,10 +240,41 @@ def test_to_display_rules():
     ({"kernel": "1,2;3"}, ValueError, "inline kernel is ragged"),
     ({"boundary": "zero"}, ValueError, "boundary must be one of"),
     ({"stride": 0}, ValueError, "stride must be >= 1"),
-    ({"method": "fast"}, ValueError, "method must be one of auto, direct, fft"),
+    ({"method": "fast"}, ValueError, "method must be one of 'auto', 'direct', 'fft'"),
     ({"cval": float("nan")}, ValueError, "cval must be a finite number"),
 ])
 def test_errors(kwargs, exc, match):
     args = {"image": np.zeros((5, 5)), "kernel": "edge", **kwargs}
     with pytest.raises(exc, match=match):
         filter_image(args.pop("image"), args.pop("kernel"), **args)
+
+
+# --- a spec resolved once serves any number of images --------------------------------
+
+def test_resolved_filter_gives_the_same_result_and_is_not_parsed_again(monkeypatch):
+    from convkit import kernels
+    from convkit.filters import resolve_filter
+
+    images = [RNG.random((9, 11)) for _ in range(4)]
+    resolved = [resolve_filter("gaussian:sigma=1.5"), resolve_filter("sobel")]
+    calls = []
+    real = kernels.read_kernel_spec
+    monkeypatch.setattr(kernels, "read_kernel_spec", lambda spec: calls.append(spec) or real(spec))
+    for img in images:
+        smooth = filter_image(img, resolved[0], boundary="nearest")
+        np.testing.assert_allclose(smooth, ndi.gaussian_filter(img, 1.5, mode="nearest"),
+                                   atol=1e-12)
+        mag = filter_image(img, resolved[1])
+        want = np.hypot(ndi.sobel(img, axis=0, mode="reflect"), ndi.sobel(img, axis=1, mode="reflect"))
+        np.testing.assert_allclose(mag, want, atol=1e-12)
+        assert is_derivative(resolved[1]) and not is_derivative(resolved[0])
+    assert calls == []
+
+
+@pytest.mark.parametrize("name", ["sobel_x", "gaussian:sigma=1", "box:4", "motion:4"])
+def test_flip_of_resolved_separable_kernel_equals_ndimage_convolve(name):
+    image = RNG.random((12, 10))
+    kernel = get_kernel(name)
+    expected = ndi.convolve(image, kernel, mode="mirror")
+    np.testing.assert_allclose(filter_image(image, name, boundary="mirror", flip=True), expected,
+                               atol=1e-12)

@@ -354,3 +354,53 @@ def test_inline_matrix_round_trip(rows, cols, seed, sep, row_sep):
     k = np.random.default_rng(seed).integers(-9, 10, (rows, cols)) / 4
     text = row_sep.join(sep.join(repr(float(v)) for v in row) for row in k)
     np.testing.assert_array_equal(get_kernel(text), k)
+
+
+# --- resolve_kernel: one parse, the same answers as get_kernel / separable_factors -----
+
+@pytest.mark.parametrize("spec, name", [
+    ("sobel_x", "sobel_x"), ("Gaussian:sigma=2", "gaussian"), ("box:4", "box"), ("blur", "blur"),
+    ("laplacian", "laplacian"), ("log:sigma=1.2", "log"), ("motion:7,angle=90", "motion"),
+    ("motion:5,angle=30", "motion"), ("0,1,0;1,-4,1;0,1,0", "custom"), ("1,2;2,4", "custom"),
+])
+def test_resolve_kernel_fields_match_get_kernel_and_factors(spec, name):
+    k = K.resolve_kernel(spec)
+    assert k.name == name
+    np.testing.assert_array_equal(k.array, get_kernel(spec))
+    factors = separable_factors(spec)
+    if factors is None:
+        assert k.factors is None
+    else:
+        np.testing.assert_array_equal(k.factors[0], factors[0])
+        np.testing.assert_array_equal(k.factors[1], factors[1])
+        # and, independently, the factors rebuild the kernel
+        np.testing.assert_allclose(np.outer(*k.factors), k.array, atol=1e-12)
+    # derivative: the taps sum to 0 (an exact rational sum, independent of the float rounding)
+    assert k.derivative == bool(abs(np.sum(k.array)) < 1e-9 * np.abs(k.array).sum())
+
+
+def test_resolve_kernel_of_a_file_and_an_array(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("1,0,-1\n2,0,-2\n1,0,-1\n")
+    k = K.resolve_kernel(path)
+    assert k.name == str(path) and k.derivative
+    np.testing.assert_array_equal(k.array, [[1, 0, -1], [2, 0, -2], [1, 0, -1]])
+    np.testing.assert_allclose(k.factors[0] * k.factors[1][0], [1, 2, 1], atol=1e-12)
+    arr = K.resolve_kernel(np.ones((2, 3)))
+    assert arr.name == "custom" and not arr.derivative
+    assert K.resolve_kernel(arr) is arr
+
+
+def test_resolve_kernel_parses_once(monkeypatch):
+    calls = []
+    real = K.read_kernel_spec
+    monkeypatch.setattr(K, "read_kernel_spec", lambda spec: calls.append(spec) or real(spec))
+    K.resolve_kernel("gaussian:sigma=3")
+    assert calls == ["gaussian:sigma=3"]
+
+
+def test_resolve_kernel_errors_are_get_kernels():
+    with pytest.raises(ValueError, match="unknown kernel 'sobol'.*did you mean 'sobel_"):
+        K.resolve_kernel("sobol")
+    with pytest.raises(TypeError, match="kernel spec must be"):
+        K.resolve_kernel(3.5)

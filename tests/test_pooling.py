@@ -190,7 +190,7 @@ def test_backward_other_axes():
     ({"size": (1, 5)}, r"pool size 5 is larger than axis 1 of length 4 \(with padding 0"),
     ({"size": 2, "stride": 0}, "stride must be >= 1"),
     ({"size": 0}, "size must be >= 1"),
-    ({"size": 2, "op": "median"}, "op must be one of max, min, sum, mean; got 'median'"),
+    ({"size": 2, "op": "median"}, "op must be one of 'max', 'min', 'sum', 'mean'; got 'median'"),
     ({"size": 2, "padding": 2}, "padding must be smaller than size"),
     ({"size": 2, "padding": -1}, "padding must be >= 0"),
     ({"size": 2, "op": "mean", "return_indices": True}, "return_indices needs op 'max' or 'min'"),
@@ -208,3 +208,13 @@ def test_error_types():
         pool(np.zeros((4, 4), complex), 2)
     with pytest.raises(ValueError, match="needs the indices"):
         pool_backward(np.zeros((2, 2)), None, (4, 4))
+
+
+def test_docs_list_the_pooling_ops():
+    from convkit.pooling import POOL_OPS, pool_backward
+
+    for func in (pool, pool_backward):
+        text = " ".join(func.__doc__.split())
+        assert "%(" not in text
+        for op in ("max", "min", "sum", "mean"):   # the accepted ops, as torch/skimage name them
+            assert repr(op) in text and op in POOL_OPS

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convkit.windows import normalize_axes, per_axis, sliding_windows
+from convkit.windows import n_windows, normalize_axes, per_axis, sliding_windows
 
 RNG = np.random.default_rng(1)
 
@@ -177,3 +177,16 @@ def test_normalize_axes():
     assert normalize_axes((2, -3), 3) == (2, 0)
     with pytest.raises(ValueError, match="kernel_axes entry 5 is out of range"):
         normalize_axes((5,), 3, name="kernel_axes")
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 40), size=st.integers(1, 9), stride=st.integers(1, 5),
+       dilation=st.integers(1, 4), pad=st.integers(0, 12))
+def test_n_windows_counts_the_window_starts(n, size, stride, dilation, pad):
+    span = dilation * (size - 1) + 1
+    # independent count: every start position whose (dilated) window fits the padded axis
+    starts = [i for i in range(0, n + pad, stride) if i + span <= n + pad]
+    assert n_windows(n, size, stride=stride, dilation=dilation, pad=pad) == len(starts)
+    if n + pad >= span:
+        view = sliding_window_view(np.zeros(n + pad), span)[::stride]
+        assert n_windows(n, size, stride=stride, dilation=dilation, pad=pad) == view.shape[0]

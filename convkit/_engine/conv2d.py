@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..boundary import pad
-from ..windows import per_axis, sliding_windows
+from ..windows import n_windows, per_axis, sliding_windows
 
 __all__ = ["CHUNK_BYTES", "Pads", "Scratch", "batch_last", "chunk_size", "conv2d_forward",
            "conv2d_grouped_forward", "geometry", "im2col", "out_hw", "pad_input", "result_dtype", "to_batch_last",
@@ -71,7 +71,8 @@ def geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation) -> tuple
 
 def out_hw(hw: tuple, k: tuple, stride: tuple, dil: tuple, pads: Pads) -> tuple[int, int]:
     """Output height and width."""
-    ho, wo = ((n + lo + hi - d * (kk - 1) - 1) // s + 1 for n, kk, s, d, (lo, hi) in zip(hw, k, stride, dil, pads))
+    ho, wo = (n_windows(n, kk, stride=s, dilation=d, pad=lo + hi)
+              for n, kk, s, d, (lo, hi) in zip(hw, k, stride, dil, pads))
     return ho, wo
 
 

@@ -13,18 +13,18 @@ caller's (`convkit.convolution`); this module only multiplies and adds.
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from ..windows import sliding_windows
+from ..windows import n_windows, sliding_windows
 from .costs import COST
 from .threads import pool, thread_count
 
-__all__ = ["correlate_valid", "correlate_same", "valid_shape"]
+__all__ = ["correlate_valid", "correlate_same", "valid_shape", "numpy_1d_ok", "numpy_1d_cost",
+           "GEMM_MAX_OUTPUTS", "THREAD_MIN_OUTPUTS"]
 
 _BLOCK_BYTES = 1 << 18          # output block size that keeps a tap pass in L2
-_THREAD_MIN_OUTPUTS = 1 << 18   # below this, threads cost more than they save
-_GEMM_MAX_OUTPUTS = 8192        # below this (and many taps) windows @ kernel wins
+THREAD_MIN_OUTPUTS = 1 << 18   # below this, threads cost more than they save
+GEMM_MAX_OUTPUTS = 8192        # below this (and many taps) windows @ kernel wins
 _GEMM_CHUNK_BYTES = 1 << 25     # im2col copy per chunk in the gemm strategy
 _WIDE_WASTE = 1.3               # wide layout when the padded rows add at most 30 % work
 
@@ -36,7 +36,7 @@ def valid_shape(x_shape: tuple, k_shape: tuple, axes: tuple, stride: tuple,
     for ax, (n, k) in enumerate(zip(x_shape, k_shape)):
         if ax in axes:
             i = axes.index(ax)
-            shape.append((n - dilation[i] * (k - 1) - 1) // stride[i] + 1)
+            shape.append(n_windows(n, k, stride=stride[i], dilation=dilation[i]))
         else:
             shape.append(max(n, k) if min(n, k) else 0)
     return tuple(shape)
@@ -57,8 +57,6 @@ def numpy_1d_cost(dtype: np.dtype, taps: int) -> float:
     regime = "<=8" if taps <= 8 else "9..63" if taps < 64 else ">=64"
     per = COST["numpy_1d"][f"{'double' if double else 'single'} {regime}"]
     return per * (4 if np.dtype(dtype).kind == "c" else 1)
-
-
 
 
 def _taps(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple, dilation: tuple,
@@ -147,7 +145,7 @@ def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape:
 
     starts = range(0, length, block)
     threads = max(1, thread_count(workers))
-    if threads > 1 and len(starts) > 1 and length >= _THREAD_MIN_OUTPUTS:
+    if threads > 1 and len(starts) > 1 and length >= THREAD_MIN_OUTPUTS:
         list(pool().map(run, starts))
     else:
         for lo in starts:
@@ -239,14 +237,16 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
     taps = int(np.prod([w.shape[a] for a in axes]))
     broadcast_free = all(w.shape[a] == 1 and x.shape[a] == out.shape[a]
                          for a in range(x.ndim) if a not in axes)
-    if out.size < _GEMM_MAX_OUTPUTS and taps > 8 and broadcast_free and acc_dtype.kind in "fciu":
+    if out.size < GEMM_MAX_OUTPUTS and taps > 8 and broadcast_free and acc_dtype.kind in "fciu":
         _gemm(x, w, axes, stride, dilation, out)
         return out
     # Zero taps may be skipped only when no NaN/Inf can meet them (0 * inf is nan).
     skip_zero = bool((w == 0).any()) and (acc_dtype.kind in "iubO" or bool(np.isfinite(x).all()))
     if (all(s == 1 for s in stride) and broadcast_free and acc_dtype.kind in "fciub"
             and out.shape[0] * int(np.prod(x.shape[1:])) <= _WIDE_WASTE * out.size):
-        return _wide(x, w, axes, dilation, out.shape, acc_dtype, workers, skip_zero)
+        wide = _wide(x, w, axes, dilation, out.shape, acc_dtype, workers, skip_zero)
+        assert wide is not None   # without `dest` the result is returned
+        return wide
     lead_in_axes = 0 in axes
     if out.ndim == 0 or not (lead_in_axes or (x.shape[0] == out.shape[0] and w.shape[0] == 1)):
         _taps(x, w, axes, stride, dilation, out, skip_zero)
@@ -261,7 +261,7 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
         _taps(x[lo:hi], w, axes, stride, dilation, out[rows], skip_zero)
 
     threads = max(1, thread_count(workers))
-    if threads > 1 and len(blocks) > 1 and out.size >= _THREAD_MIN_OUTPUTS:
+    if threads > 1 and len(blocks) > 1 and out.size >= THREAD_MIN_OUTPUTS:
         list(pool().map(run, blocks))
     else:
         for rows in blocks:

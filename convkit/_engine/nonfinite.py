@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .plan import Problem
-from ..windows import sliding_windows
+from ..windows import n_windows, sliding_windows
 
 __all__ = ["patch_nonfinite"]
 
@@ -23,7 +23,7 @@ _PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite 
 def _window_any(mask: np.ndarray, p: Problem) -> np.ndarray:
     """Outputs whose window (taps only) covers a True of the padded `mask`, per axis."""
     for ax, k, s, d in zip(p.axes, (p.b.shape[a] for a in p.axes), p.stride, p.dilation):
-        n = (mask.shape[ax] - d * (k - 1) - 1) // s + 1
+        n = n_windows(mask.shape[ax], k, stride=s, dilation=d)
         if d == 1:
             counts = np.cumsum(mask, axis=ax, dtype=np.int64)
             counts = np.concatenate([np.zeros_like(np.take(counts, [0], axis=ax)), counts], axis=ax)

@@ -16,11 +16,13 @@ import math
 import numpy as np
 
 from . import direct, spectral
-from ..boundary import pad
+from .._names import Mode
+from ..boundary import BoundaryMode, pad
+from ..windows import n_windows
 from .costs import COST
 from .threads import available_cores
 
-__all__ = ["Problem", "choose", "int_bound", "numpy_1d", "FFT_INT_BOUND", "TINY_WORK"]
+__all__ = ["Problem", "choose", "int_bound", "mode_pads", "numpy_1d", "FFT_INT_BOUND", "TINY_WORK"]
 
 FFT_INT_BOUND = 2.0**40    # integer FFT results round back exactly below this bound
 TINY_WORK = 100_000        # multiply-adds below which no transform can win
@@ -35,31 +37,37 @@ def _kernel_key(dtype: np.dtype) -> str:
     return _KEYS.get(dtype, "f8")
 
 
+def mode_pads(extent: int, mode: Mode) -> tuple[int, int]:
+    """Padding (before, after) that turns each mode into a valid correlation.
+
+    The mode's window of the full convolution then starts at ``extent - 1 -
+    before``; 'same' centres it as scipy does (the odd sample goes after).
+    """
+    if mode == "full":
+        return extent - 1, extent - 1
+    if mode == "same":
+        return extent // 2, (extent - 1) // 2
+    return 0, 0
+
+
 class Problem:
     """One convolution, normalised: convolve `a` with kernel `b` along `axes`."""
 
-    def __init__(self, a: np.ndarray, b: np.ndarray, mode: str, axes: tuple, boundary: str,
-                 cval, stride: tuple, dilation: tuple):
+    def __init__(self, a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
+                 boundary: BoundaryMode, cval: float, stride: tuple[int, ...],
+                 dilation: tuple[int, ...]):
         self.a, self.b, self.mode, self.axes = a, b, mode, axes
         self.boundary, self.cval, self.stride, self.dilation = boundary, cval, stride, dilation
         self.extent = tuple(d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation))
-        self.pads = []
-        self.lengths = []          # unstrided output length per conv axis
-        self.starts = []           # window start in the full linear convolution
-        for ax, k in zip(axes, self.extent):
-            n = a.shape[ax]
-            if mode == "full":
-                before, after = k - 1, k - 1
-            elif mode == "same":
-                before, after = k // 2, (k - 1) // 2
-            else:
-                before = after = 0
-            self.pads.append((before, after))
-            self.lengths.append(n + before + after - k + 1)
-            self.starts.append(k - 1 - before)
+        self.pads = [mode_pads(k, mode) for k in self.extent]
+        # unstrided output length per conv axis, and its window start in the full convolution
+        self.lengths = [n_windows(a.shape[ax], k, pad=sum(p))
+                        for ax, k, p in zip(axes, self.extent, self.pads)]
+        self.starts = [k - 1 - before for k, (before, _) in zip(self.extent, self.pads)]
         self.out_shape = tuple(
-            -(-self.lengths[axes.index(ax)] // stride[axes.index(ax)]) if ax in axes
-            else max(a.shape[ax], b.shape[ax])
+            n_windows(a.shape[ax], b.shape[ax], stride=stride[axes.index(ax)],
+                      dilation=dilation[axes.index(ax)], pad=sum(self.pads[axes.index(ax)]))
+            if ax in axes else max(a.shape[ax], b.shape[ax])
             for ax in range(a.ndim))
         self.rdtype = np.result_type(a, b)
 
@@ -115,7 +123,7 @@ def numpy_1d(p: Problem) -> bool:
     if p.mode == "same" and p.a.size < p.b.size:
         return False
     acc = np.dtype(np.int64) if p.rdtype.kind in "biu" else p.rdtype
-    return direct.numpy_1d_ok(np.float32 if acc == np.float16 else acc, p.b.size)
+    return direct.numpy_1d_ok(np.dtype(np.float32) if acc == np.float16 else acc, p.b.size)
 
 
 def _direct_cost(p: Problem) -> float:
@@ -124,9 +132,9 @@ def _direct_cost(p: Problem) -> float:
     key = _kernel_key(p.rdtype)
     if numpy_1d(p):
         return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + COST["direct_call"]
-    if out < direct._GEMM_MAX_OUTPUTS and taps > 8:
+    if out < direct.GEMM_MAX_OUTPUTS and taps > 8:
         return out * taps * COST["direct_gemm"] + COST["direct_call"]
-    threads = COST["tap_threads"] if out >= direct._THREAD_MIN_OUTPUTS else 1.0
+    threads = COST["tap_threads"] if out >= direct.THREAD_MIN_OUTPUTS else 1.0
     return out * taps * COST["direct_tap"][key] / threads + taps * COST["direct_call"]
 
 
@@ -195,4 +203,4 @@ def choose(p: Problem, workers: int | None) -> str:
     i = _oa_axis(p)
     if i is not None:
         costs["oa"] = _oa_cost(p, i, workers)
-    return min(costs, key=costs.get)
+    return min(costs, key=costs.__getitem__)

@@ -41,11 +41,11 @@ def run_direct(p: Problem, workers: int | None) -> np.ndarray:
         acc = rdtype
     if acc != object and numpy_1d(p):
         mode = p.mode
-        out = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
-        return finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
+        res = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
+        return finish_int(res, rdtype, check_range) if rdtype.kind in "biu" else res.astype(rdtype, copy=False)
     reverse = tuple(slice(None, None, -1) if ax in p.axes else slice(None) for ax in range(p.b.ndim))
     w = p.b[reverse]
-    out = None
+    out: np.ndarray | None = None
     if (p.mode == "same" and acc != object and all(s == 1 for s in p.stride)
             and p.a.size >= _NOPAD_MIN and p.a.shape == p.out_shape):
         maps = [pad_indices(p.a.shape[ax], *pads, p.boundary) for ax, pads in zip(p.axes, p.pads)]

@@ -19,7 +19,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._names import IMAGE_FORMATS
+from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA
 from . import codecs
 from .atomic import atomic_path
 from .errors import FileFormatError
@@ -27,12 +27,9 @@ from .errors import FileFormatError
 __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
            "IMAGE_SUFFIXES", "MAX_PIXELS", "FileFormatError"]
 
-# suffix -> (format name, bit depths it can store); the table lives in convkit._names
-IMAGE_SUFFIXES = IMAGE_FORMATS
 _ACCEPTED = codecs.ACCEPTED
 # Below Pillow's own decompression-bomb error (2 x 89.5 Mpx); as float64 RGB this is ~3 GB.
 MAX_PIXELS = 2 ** 27
-_LUMA = np.array([0.2125, 0.7154, 0.0721])    # Rec. 709 weights, as skimage.color.rgb2gray
 
 
 def _check_input(path: str | os.PathLike) -> Path:
@@ -115,8 +112,8 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
         A PNG, JPEG, TIFF or BMP file, 8 or 16 bits, gray, gray + alpha, RGB,
         RGBA or palette. EXIF orientation is honoured.
     gray : bool, optional
-        Convert colour to luminance ``0.2125 R + 0.7154 G + 0.0721 B`` (the
-        weights of ``skimage.color.rgb2gray``); alpha is dropped.
+        Convert colour to luminance with the Rec. 709 weights ``LUMA`` of
+        `convkit._names` (those of ``skimage.color.rgb2gray``); alpha is dropped.
 
     Returns
     -------
@@ -142,7 +139,7 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
     image = to_float_image(read_image_raw(path))
     if gray and image.ndim == 3:
         colour = image[..., :3] if image.shape[2] >= 3 else image[..., :1]
-        image = colour[..., 0] if colour.shape[2] == 1 else colour @ _LUMA
+        image = colour[..., 0] if colour.shape[2] == 1 else colour @ np.asarray(LUMA)
     return image
 
 
@@ -220,10 +217,10 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
+    if suffix not in IMAGE_FORMATS:
         raise ValueError(f"cannot write {str(p)!r}: unknown image extension {p.suffix or '(none)'!r}; "
                          f"accepted: {' '.join(IMAGE_SUFFIXES)}")
-    fmt, depths = IMAGE_SUFFIXES[suffix]
+    fmt, depths = IMAGE_FORMATS[suffix]
     a = np.asarray(image)
     if a.dtype != bool and a.dtype != np.uint8 and a.dtype != np.uint16 and a.dtype.kind != "f":
         raise TypeError(f"image dtype must be bool, uint8, uint16 or float, got {a.dtype}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._names import LUMA
+
 __all__ = ["first_conv_weights", "prepare_input", "feature_maps", "filter_grid", "model_figure"]
 
 
@@ -41,7 +43,7 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
     c, h, w = model.input_shape
     a = np.asarray(image, np.float64)
     if a.ndim == 3 and c == 1:
-        a = a[..., :3] @ np.array([0.2125, 0.7154, 0.0721]) if a.shape[2] >= 3 else a[..., 0]
+        a = a[..., :3] @ np.asarray(LUMA) if a.shape[2] >= 3 else a[..., 0]
     if a.ndim == 2:
         a = np.repeat(a[..., None], c, axis=2)
     if a.ndim != 3 or a.shape[2] < c:

@@ -15,16 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._names import PoolOp
-
+from .._docs import docfiller
+from .._names import POOL_OPS, PoolOp
 from .text import format_grid, format_number, side_by_side
 from .walkthrough import _as_2d
 
 __all__ = ["PoolWalkthrough", "SoftmaxWalkthrough", "relu_walkthrough", "pool_walkthrough",
            "flatten_walkthrough", "softmax_walkthrough", "format_relu", "format_pool",
            "format_flatten", "format_softmax"]
-
-POOL_OPS = ("max", "min", "sum", "mean")
 
 
 def _nchw(a: np.ndarray) -> np.ndarray:
@@ -81,6 +79,7 @@ def _pair(name: str, value) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+@docfiller
 def pool_walkthrough(x: ArrayLike, size: int | tuple[int, int] = 2, *,
                      stride: int | tuple[int, int] | None = None,
                      op: PoolOp = "max") -> PoolWalkthrough:
@@ -93,7 +92,7 @@ def pool_walkthrough(x: ArrayLike, size: int | tuple[int, int] = 2, *,
         Window size (the tutorial's 2x2).
     stride : int or (int, int), optional
         Defaults to `size` (windows side by side, not overlapping).
-    op : {"max", "min", "sum", "mean"}, optional
+    %(op)s
 
     Returns
     -------
