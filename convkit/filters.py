@@ -18,6 +18,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import chunked
 from .boundary import normalize_boundary
 from .kernels import get_kernel, separable_factors
 from .windows import per_axis
@@ -161,6 +162,8 @@ def filter_image(image: ArrayLike, kernel: str | os.PathLike | ArrayLike, *,
     >>> filter_image(img, "box:3", stride=2).shape
     (2, 2)
     """
+    if chunked.is_dask(image):   # issue 12: dask in, lazy dask out
+        return chunked.filter_image(image, kernel, boundary=boundary, cval=cval, stride=stride, method=method, flip=flip)
     img = _as_float_image(image)
     boundary = normalize_boundary(boundary)
     strides = per_axis(stride, 2, "stride")
