@@ -170,7 +170,7 @@ def _lazy_result(src: str, params: dict[str, Any], chunks: int | None) -> Any:
     return x
 
 
-def _parse_pool(spec: str) -> tuple[str, Any]:
+def _parse_pool(spec: str) -> tuple[Any, Any]:
     """'max:2' / 'mean:2x3' -> (op, size)."""
     import re
 

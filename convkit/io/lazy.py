@@ -107,7 +107,7 @@ def _write_zarr(x: Any, target: Path, tile: int, progress: Callable[[int], None]
     import dask.array as da
     import zarr
 
-    z = zarr.open_array(str(target), mode="w", shape=x.shape, dtype=x.dtype,
+    z: Any = zarr.open_array(str(target), mode="w", shape=x.shape, dtype=x.dtype,
                         chunks=tuple(c[0] for c in x.chunks))
     for r0, r1 in _bands(x):
         da.store(x[r0:r1], z, regions=(slice(r0, r1),), lock=False)
