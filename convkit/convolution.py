@@ -191,7 +191,8 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "
     array([1, 5, 9])
     """
     if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
-        return chunked.convolve(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval, stride=stride, dilation=dilation, workers=workers)
+        return chunked.convolve(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
+                                stride=stride, dilation=dilation, workers=workers)
     return _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
                      flip=True, func="convolve")
 
@@ -211,7 +212,8 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = 
     array([-2, -2])
     """
     if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
-        return chunked.correlate(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval, stride=stride, dilation=dilation, workers=workers)
+        return chunked.correlate(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
+                                 stride=stride, dilation=dilation, workers=workers)
     return _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
                      flip=False, func="correlate")
 

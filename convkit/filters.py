@@ -163,7 +163,8 @@ def filter_image(image: ArrayLike, kernel: str | os.PathLike | ArrayLike, *,
     (2, 2)
     """
     if chunked.is_dask(image):   # issue 12: dask in, lazy dask out
-        return chunked.filter_image(image, kernel, boundary=boundary, cval=cval, stride=stride, method=method, flip=flip)
+        return chunked.filter_image(image, kernel, boundary=boundary, cval=cval, stride=stride,
+                                    method=method, flip=flip)
     img = _as_float_image(image)
     boundary = normalize_boundary(boundary)
     strides = per_axis(stride, 2, "stride")

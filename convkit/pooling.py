@@ -155,7 +155,8 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     array([[5, 2]])
     """
     if chunked.is_dask(x):   # issue 12: dask in, lazy dask out
-        return chunked.pool(x, size, stride=stride, op=op, padding=padding, axes=axes, return_indices=return_indices)
+        return chunked.pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
+                            return_indices=return_indices)
     x = np.asarray(x)
     op = _check_op(op)
     if return_indices and op not in ("max", "min"):
