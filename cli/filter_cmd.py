@@ -17,6 +17,7 @@ from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES,
                             PoolOp)
 from convkit.boundary import describe_modes, normalize_boundary
 
+from . import stream
 from ._common import CLIError, library_errors
 
 __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
@@ -188,10 +189,14 @@ def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None
 @click.option("--rescale", is_flag=True, help="Stretch the result to the full range.")
 @click.option("--compare", is_flag=True, help="Write input and output side by side.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--chunks", type=click.IntRange(min=1), default=None, metavar="N", help=stream.CHUNKS_HELP)
+@click.option("--scheduler", default=None, metavar="threads|processes|tcp://HOST:PORT",
+              help=stream.SCHEDULER_HELP)
 @library_errors
 def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | None,
                boundary: str, stride: int, pool_spec: str | None, gray: bool, flip: bool,
-               rescale: bool, compare: bool, force: bool) -> None:
+               rescale: bool, compare: bool, force: bool, chunks: int | None = None,
+               scheduler: str | None = None) -> None:
     """Filter IMAGE(s) with one or more kernels (cross-correlation, as CNNs do)."""
     from convkit.filters import filter_image, is_derivative, resolve_filter, to_display
 
@@ -204,6 +209,8 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
     if pooling:
         op, size = pooling
         suffix += f"_{op}pool" + (f"{size}" if isinstance(size, int) else f"{size[0]}x{size[1]}")
+    if stream.wanted(images, output, chunks, scheduler):   # issue 12: beyond memory, on a cluster
+        return stream.filter_stream(click.get_current_context().params, suffix)
     outs = _outputs(images, output, suffix + ("_compare" if compare else ""))
     _check_all(images, outs, force)
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike
 
-__all__ = ["Boundary", "BoundaryMode", "BoundaryName", "NumpyPadMode", "BOUNDARIES",
+__all__ = ["Boundary", "boundary_record", "BoundaryMode", "BoundaryName", "NumpyPadMode", "BOUNDARIES",
            "BOUNDARY_MODES", "BOUNDARY_NAMES", "normalize_boundary", "resolve_boundary",
            "dask_boundary", "pad", "pad_indices", "describe_modes", "mode_table"]
 
@@ -119,6 +119,17 @@ def resolve_boundary(boundary: BoundaryName | str, cval: float = 0) -> tuple[Bou
         raise ValueError(f"boundary {boundary!r} pads with {fixed:g}, got cval={cval!r}; "
                          f"use boundary='{name}' for another fill value")
     return name, fixed
+
+
+def boundary_record(boundary: BoundaryName | str) -> Boundary:
+    """The table row of `boundary` (any accepted name).
+
+    Examples
+    --------
+    >>> boundary_record("edge").picture
+    'a a | a b c d | d d'
+    """
+    return _BY_NAME[normalize_boundary(boundary)]
 
 
 def dask_boundary(boundary: str, cval: float = 0) -> str | float | None:

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._docs import docfiller
+from . import chunked
 from ._engine import spectral
 from ._engine.plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound, mode_pads
 from ._engine.run import run_direct, run_fft
@@ -253,6 +254,9 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     >>> convolve([1, 2, 3, 4, 5], [1, 1], stride=2)
     array([1, 5, 9])
     """
+    if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
+        return chunked.convolve(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
+                                stride=stride, dilation=dilation, workers=workers)
     return _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
                      flip=True, func="convolve")
 
@@ -272,6 +276,9 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
     >>> correlate([1, 2, 3, 4], [1, 0, -1], mode="valid")
     array([-2, -2])
     """
+    if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
+        return chunked.correlate(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
+                                 stride=stride, dilation=dilation, workers=workers)
     return _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
                      flip=False, func="correlate")
 
@@ -305,6 +312,8 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", axes: Axes 
     >>> fftconvolve([1, 2, 3], [1, 1]).round(12)
     array([1., 3., 5., 3.])
     """
+    if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
+        return chunked.fftconvolve(in1, in2, mode, axes, workers=workers)
     func = "fftconvolve"
     a, b = _inputs(in1, in2, func)
     if a.ndim == b.ndim == 0:

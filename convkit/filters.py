@@ -19,6 +19,7 @@ from typing import Sequence, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import chunked
 from ._docs import docfiller
 from ._names import METHODS, Method, choices
 from .boundary import BoundaryMode, BoundaryName, resolve_boundary
@@ -203,6 +204,9 @@ def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
     >>> filter_image(img, "box:3", stride=2).shape
     (2, 2)
     """
+    if chunked.is_dask(image):   # issue 12: dask in, lazy dask out
+        return chunked.filter_image(image, kernel, boundary=boundary, cval=cval, stride=stride,
+                                    method=method, flip=flip)
     img = _as_float_image(image)
     name, cval = resolve_boundary(boundary, cval)
     strides = per_axis(stride, 2, "stride")

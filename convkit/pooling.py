@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import chunked
 from ._docs import docfiller
 from ._engine.pool_winners import first_winners, padded, pool2x2, winners
 from ._names import POOL_OPS, PoolOp, choices
@@ -147,6 +148,9 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     >>> pool(x, 2, return_indices=True)[1]
     array([[5, 2]])
     """
+    if chunked.is_dask(x):   # issue 12: dask in, lazy dask out
+        return chunked.pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
+                            return_indices=return_indices)
     x = np.asarray(x)
     op = _check_op(op)
     if return_indices and op not in ("max", "min"):
