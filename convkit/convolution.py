@@ -46,9 +46,11 @@ PerAxis = int | Sequence[int]
 # ----------------------------------------------------------------------------- checks
 
 def _check_choice(value: object, accepted: tuple[str, ...], name: str, func: str) -> None:
-    """ValueError naming the parameter and listing the accepted values."""
+    """ValueError in scipy's words (fftconvolve's in lower case, as scipy's own), naming the value."""
     if not isinstance(value, str) or value not in accepted:
-        raise ValueError(f"{func}: {name} must be one of {choices(accepted)}; got {name}={value!r}")
+        lead = "acceptable" if func == "fftconvolve" else "Acceptable"
+        listed = f"{choices(accepted[:-1])}, or {accepted[-1]!r}"
+        raise ValueError(f"{lead} {name} flags are {listed}; got {name}={value!r}")
 
 
 def _numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .layers import Layer, _float_dtype
+from .layers import Layer, float_dtype
 
 __all__ = ["BatchNorm2D"]
 
@@ -74,7 +74,7 @@ class BatchNorm2D(Layer):
             raise ValueError(f"momentum must be in [0, 1] or None, got {momentum!r}")
         self.num_features, self.eps = int(num_features), float(eps)
         self.momentum = None if momentum is None else float(momentum)
-        dt = _float_dtype(dtype)
+        dt = float_dtype(dtype)
         self.params = {"weight": np.ones(self.num_features, dt), "bias": np.zeros(self.num_features, dt)}
         self.buffers = {"running_mean": np.zeros(self.num_features, dt),
                         "running_var": np.ones(self.num_features, dt)}

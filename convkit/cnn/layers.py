@@ -32,7 +32,7 @@ from ..windows import per_axis
 __all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax"]
 
 
-def _float_dtype(dtype: DTypeLike) -> np.dtype:
+def float_dtype(dtype: DTypeLike) -> np.dtype:
     """np.float32 or np.float64, else ValueError."""
     dt = np.dtype(dtype)
     if dt not in (np.float32, np.float64):
@@ -91,7 +91,7 @@ class Layer:
 
     def astype(self, dtype: DTypeLike) -> "Layer":
         """Cast parameters and buffers to float32/float64; return self."""
-        dt = _float_dtype(dtype)
+        dt = float_dtype(dtype)
         for arrays in (self.params, self.buffers):
             for key in arrays:
                 arrays[key] = arrays[key].astype(dt)
@@ -103,7 +103,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-class _Weighted(Layer):
+class Weighted(Layer):
     """Layer with a weight (fan_in inputs per output) and optional bias."""
 
     fan_in: int
@@ -117,7 +117,7 @@ class _Weighted(Layer):
             self.params["bias"] = np.zeros_like(self.params["bias"])
 
 
-class Conv2D(_Weighted):
+class Conv2D(Weighted):
     """2-D convolution layer (cross-correlation, as torch.nn.Conv2d).
 
     Parameters
@@ -158,7 +158,7 @@ class Conv2D(_Weighted):
             self.padding: tuple | str = padding
         else:
             self.padding = per_axis(padding, 2, "padding", minimum=0)
-        dt = _float_dtype(dtype)
+        dt = float_dtype(dtype)
         cg = self.in_channels // self.groups
         self.fan_in = cg * self.kernel_size[0] * self.kernel_size[1]
         self.params["weight"] = np.zeros((self.out_channels, cg) + self.kernel_size, dt)
@@ -242,7 +242,7 @@ class Conv2D(_Weighted):
         return config
 
 
-class Dense(_Weighted):
+class Dense(Weighted):
     """Fully connected layer: y = x @ W + b, W of shape (in_features, out_features)."""
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
@@ -250,7 +250,7 @@ class Dense(_Weighted):
         super().__init__()
         self.in_features = per_axis(in_features, 1, "in_features")[0]
         self.out_features = per_axis(out_features, 1, "out_features")[0]
-        dt = _float_dtype(dtype)
+        dt = float_dtype(dtype)
         self.fan_in = self.in_features
         self.params["weight"] = np.zeros((self.in_features, self.out_features), dt)
         if bias:

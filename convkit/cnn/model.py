@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
-from .layers import Layer, Pool2D, ReLU, _float_dtype, _Weighted
+from .layers import Layer, Pool2D, ReLU, float_dtype, Weighted
 from .losses import softmax_cross_entropy
 from .optim import Optimizer
 
@@ -78,7 +78,7 @@ class Sequential:
         if len({id(layer) for layer in self.layers}) != len(self.layers):
             raise ValueError("each layer object may appear once in a Sequential (a layer keeps the cache of "
                              "its last call); create a new ReLU() etc. for every position")
-        self.dtype = _float_dtype(dtype)
+        self.dtype = float_dtype(dtype)
         for layer in self.layers:
             layer.astype(self.dtype)
             layer.needs_input_grad = True
@@ -94,7 +94,7 @@ class Sequential:
         """He/LeCun re-initialisation of all weighted layers from one seeded generator."""
         rng = np.random.default_rng(seed)
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, _Weighted):
+            if isinstance(layer, Weighted):
                 nxt = self.layers[i + 1] if i + 1 < len(self.layers) else None
                 layer.init_parameters(rng, relu=isinstance(nxt, ReLU))
 
@@ -215,7 +215,7 @@ class Sequential:
 
     def astype(self, dtype: DTypeLike) -> "Sequential":
         """Cast every layer to float32/float64 in place; return self."""
-        self.dtype = _float_dtype(dtype)
+        self.dtype = float_dtype(dtype)
         for layer in self.layers:
             layer.astype(self.dtype)
         return self

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 from .._docs import docfiller
 from .._names import POOL_OPS, PoolOp
 from .text import format_grid, format_number, side_by_side
-from .walkthrough import _as_2d
+from .walkthrough import as_2d
 
 __all__ = ["PoolWalkthrough", "SoftmaxWalkthrough", "relu_walkthrough", "pool_walkthrough",
            "flatten_walkthrough", "softmax_walkthrough", "format_relu", "format_pool",
@@ -40,7 +40,7 @@ def relu_walkthrough(feature_map: ArrayLike) -> np.ndarray:
     """
     from convkit.cnn import ReLU
 
-    x = _as_2d("feature_map", feature_map)
+    x = as_2d("feature_map", feature_map)
     return ReLU().forward(_nchw(x), training=False)[0, 0] + 0.0   # -0.0 prints as 0
 
 
@@ -107,7 +107,7 @@ def pool_walkthrough(x: ArrayLike, size: int | tuple[int, int] = 2, *,
     """
     from convkit import pool
 
-    a = _as_2d("x", x)
+    a = as_2d("x", x)
     if op not in POOL_OPS:
         raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
     size_t = _pair("size", size)
@@ -132,7 +132,7 @@ def flatten_walkthrough(x: ArrayLike) -> np.ndarray:
     """
     from convkit.cnn import Flatten
 
-    a = _as_2d("x", x)
+    a = as_2d("x", x)
     return Flatten().forward(_nchw(a), training=False).reshape(-1, 1)
 
 
@@ -188,7 +188,7 @@ def softmax_walkthrough(scores: ArrayLike, label: int = 0) -> SoftmaxWalkthrough
 
 def format_relu(feature_map: ArrayLike, *, decimals: int = 2) -> str:
     """Feature map and its ReLU side by side; the zeroed cells are marked."""
-    x = _as_2d("feature_map", feature_map)
+    x = as_2d("feature_map", feature_map)
     y = relu_walkthrough(x)
     lines = ["ReLU(x) = max(x, 0): negative cells become 0, the rest pass unchanged", ""]
     lines += side_by_side([format_grid(x, decimals=decimals, mark=x < 0, title="feature map [< 0]"),
@@ -219,7 +219,7 @@ def format_pool(walk: PoolWalkthrough, *, decimals: int = 2) -> str:
 
 def format_flatten(x: ArrayLike, *, decimals: int = 2) -> str:
     """The map and its flattened column, row by row."""
-    a = _as_2d("x", x)
+    a = as_2d("x", x)
     column = flatten_walkthrough(a)
     labels = [f"x[{i},{j}]" for i in range(a.shape[0]) for j in range(a.shape[1])]
     col_lines = ["column"] + [f"{lab} = {format_number(v, decimals)}" for lab, v

@@ -85,7 +85,7 @@ class ConvWalkthrough:
         return (self.step(k) for k in range(self.n_steps))
 
 
-def _as_2d(name: str, value: ArrayLike) -> np.ndarray:
+def as_2d(name: str, value: ArrayLike) -> np.ndarray:
     """A finite real 2-D float64 array, or a ValueError/TypeError naming `name`."""
     a = np.asarray(value)
     if a.dtype.kind not in "biuf":
@@ -151,8 +151,8 @@ def conv_walkthrough(image: ArrayLike, kernel: ArrayLike, *,
     """
     from convkit import correlate
 
-    img = _as_2d("image", image)
-    ker = _as_2d("kernel", kernel)
+    img = as_2d("image", image)
+    ker = as_2d("kernel", kernel)
     strides = _stride_pair(stride)
     if max(img.shape) > MAX_SIDE:
         raise ValueError(f"image is {img.shape[0]}x{img.shape[1]}; a walkthrough takes at most "
