@@ -85,8 +85,8 @@ def continuous_walkthrough(pair: str = "rect", *, n_frames: int = 40) -> Continu
 
     Notes
     -----
-    Closed forms: rect*rect = max(0, 1 - |t|); gauss*gauss =
-    exp(-t²/4) / sqrt(4π); exp*step = (1 - exp(-t)) for t ≥ 0, else 0.
+    Closed forms: ``rect*rect = max(0, 1 - |t|)``; ``gauss*gauss =
+    exp(-t²/4) / sqrt(4π)``; ``exp*step = 1 - exp(-t)`` for t ≥ 0, else 0.
 
     Examples
     --------
