@@ -52,7 +52,31 @@ CONTINUOUS_PAIRS: dict[str, tuple] = {
 
 @dataclass(frozen=True)
 class ContinuousWalkthrough:
-    """A pair f, g and (f*g) evaluated at the frame times `t`."""
+    """A pair f, g and (f*g) evaluated at the frame times `t`.
+
+    Attributes
+    ----------
+    name, label : str
+        The pair's key in `CONTINUOUS_PAIRS` and its description.
+    f, g : callable
+        The two functions.
+    t : ndarray of shape (n,)
+        The times shown, one per frame.
+    result : ndarray of shape (n,)
+        (f*g)(t) from `convkit.convolve_functions`.
+    tau : ndarray of shape (m,)
+        The τ axis of the pictures.
+    curve_t, curve : ndarray of shape (c,)
+        (f*g) on a fine grid over the same range, drawn behind the frames.
+
+    Examples
+    --------
+    >>> walk = continuous_walkthrough("rect", n_frames=3)
+    >>> walk.label, walk.t
+    ('rect * rect (a triangle)', array([-1.5,  0. ,  1.5]))
+    >>> float(walk.product(1).max())    # f(τ) g(0 - τ) on the τ axis
+    1.0
+    """
 
     name: str
     label: str

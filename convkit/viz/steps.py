@@ -46,7 +46,30 @@ def relu_walkthrough(feature_map: ArrayLike) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PoolWalkthrough:
-    """A pooled map and, for max/min, the flat index of each window's winner."""
+    """A pooled map and, for max/min, the flat index of each window's winner.
+
+    Attributes
+    ----------
+    x : ndarray of shape (H, W)
+        The input map.
+    size, stride : (int, int)
+        The window and its step.
+    op : str
+        "max", "min", "sum" or "mean".
+    output : ndarray of shape (Ho, Wo)
+        The pooled map.
+    winners : ndarray of shape (Ho, Wo) or None
+        Flat indices into `x` of each window's winner (max and min only).
+
+    Examples
+    --------
+    >>> walk = pool_walkthrough([[1, 3, 0, 0], [2, 0, 5, 1]], 2)
+    >>> walk.output, walk.winners
+    (array([[3., 5.]]), array([[1, 6]]))
+    >>> walk.winner_mask
+    array([[False,  True, False, False],
+           [False, False,  True, False]])
+    """
 
     x: np.ndarray                  # (H, W)
     size: tuple[int, int]
@@ -138,7 +161,27 @@ def flatten_walkthrough(x: ArrayLike) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SoftmaxWalkthrough:
-    """Scores, their exponentials, the probabilities and the loss of `label`."""
+    """Scores, their exponentials, the probabilities and the loss of `label`.
+
+    Attributes
+    ----------
+    scores : ndarray of shape (K,)
+        The class scores (logits).
+    exps : ndarray of shape (K,)
+        ``exp(scores - max(scores))``.
+    probabilities : ndarray of shape (K,)
+        ``exps / exps.sum()``; they sum to 1.
+    label : int
+        The true class.
+    loss : float
+        ``-log probabilities[label]``.
+
+    Examples
+    --------
+    >>> walk = softmax_walkthrough([2.0, 1.0], label=1)
+    >>> walk.probabilities.round(4), round(walk.loss, 4)
+    (array([0.7311, 0.2689]), 1.3133)
+    """
 
     scores: np.ndarray          # (K,)
     exps: np.ndarray            # exp(scores - max(scores))

@@ -45,7 +45,33 @@ SEED_ARRAYS = {
 
 @dataclass(frozen=True)
 class ConvStep:
-    """One position of the kernel: output cell `index`, window at `origin`."""
+    """One position of the kernel: output cell `index`, window at `origin`.
+
+    Attributes
+    ----------
+    number : int
+        0-based, row-major over the feature map.
+    index : (int, int)
+        The cell of the feature map.
+    origin : (int, int)
+        The top-left pixel of the window in the image.
+    window : ndarray of shape (kh, kw)
+        The image values under the kernel.
+    products : ndarray of shape (kh, kw)
+        ``window * kernel``.
+    total : float
+        ``products.sum()``, which is ``feature_map[index]``.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> step = walk.step(1)
+    >>> step.index, step.origin, step.total
+    ((0, 1), (0, 1), 5.0)
+    >>> step.products
+    array([[2., 0.],
+           [0., 3.]])
+    """
 
     number: int                 # 0-based, row-major over the feature map
     index: tuple[int, int]      # cell of the feature map
@@ -57,7 +83,25 @@ class ConvStep:
 
 @dataclass(frozen=True)
 class ConvWalkthrough:
-    """An image, a kernel, a stride, and the feature map they give."""
+    """An image, a kernel, a stride, and the feature map they give.
+
+    Attributes
+    ----------
+    image : ndarray of shape (H, W)
+    kernel : ndarray of shape (kh, kw)
+    stride : (int, int)
+    feature_map : ndarray of shape (Ho, Wo)
+        ``convkit.correlate(image, kernel, "valid", stride=stride)``.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> walk.n_steps, [step.total for step in walk.steps()]
+    (4, [2.0, 5.0, 0.0, 2.0])
+    >>> walk.feature_map
+    array([[2., 5.],
+           [0., 2.]])
+    """
 
     image: np.ndarray           # (H, W)
     kernel: np.ndarray          # (kh, kw)
