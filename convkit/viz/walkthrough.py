@@ -218,6 +218,46 @@ def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
     side longer than `max_print` is shown as a `max_print`-sided crop around
     the cells that matter (the window, the current cell; the top-left corner
     otherwise), and its title says which rows and columns those are.
+
+    Parameters
+    ----------
+    walk : ConvWalkthrough
+        From `conv_walkthrough`.
+    full_steps : int, optional
+        Steps printed in full before the finished map.
+    decimals : int, optional
+        Decimals shown per cell.
+    max_print : int, optional
+        Grids with a longer side are shown as a crop of this size.
+
+    Returns
+    -------
+    text : str
+        Lines for a terminal.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> print(format_conv_walkthrough(walk, full_steps=1))
+    image 3x3, kernel 2x2, stride 1x1 -> feature map 2x2  ((n - k) // stride + 1)
+    <BLANKLINE>
+    image      kernel
+    1  2  0    1  0
+    0  1  3    0  1
+    2  0  1
+    <BLANKLINE>
+    step 1/4: window at row 0, column 0 -> map[0, 0]
+    image [window]    window * kernel    feature map
+    [1]  [2]    0     1  0               [2]    .
+    [0]  [1]    3     0  1                 .    .
+      2    0    1
+    sum = 1 + 0 + 0 + 1 = 2
+    <BLANKLINE>
+    ... 3 more steps, the same way ...
+    <BLANKLINE>
+    feature map
+    2  5
+    0  2
     """
     kh, kw = walk.kernel.shape
     (h, w), (ho, wo) = walk.image.shape, walk.feature_map.shape
