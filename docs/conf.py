@@ -31,12 +31,11 @@ extensions = [
 # in plain Unicode text instead.
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_generated"]
-nitpicky = False
+nitpicky = True
 
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": False}
 
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
