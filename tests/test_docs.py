@@ -78,6 +78,18 @@ def test_reference_pages_are_in_the_index():
         assert re.search(rf"^   {re.escape(package)}$", index, flags=re.M), package
 
 
+def test_every_generated_file_has_a_maker():
+    """A page may only include a picture or an output that the build's extension makes."""
+    maker = (ROOT / "docs" / "_ext" / "convkit_figures.py").read_text(encoding="utf-8")
+    pages = sorted((ROOT / "docs").rglob("*.rst"))
+    wanted = {m for page in pages if "_build" not in page.parts and "generated" not in page.parts
+              for m in re.findall(r"_generated/([\w.]+)", page.read_text(encoding="utf-8"))}
+    assert wanted, "no page includes a generated picture"
+    unmade = {name for name in wanted
+              if not re.search(rf"[\"'/ ]{re.escape(Path(name).stem)}[.\"']", maker)}
+    assert not unmade, f"no maker in docs/_ext/convkit_figures.py for {sorted(unmade)}"
+
+
 def test_documented_names_reads_a_page():
     page = (".. currentmodule:: m\n\nA\n-\n\n.. autosummary::\n   :toctree: generated\n\n"
             "   f\n   C\n\nB\n-\n\n.. py:data:: K\n\n   a constant\n")

@@ -156,8 +156,8 @@ def pooling(out: Path) -> None:
             grid(axes[0], fmap, "feature map; winners of max pooling",
                  mark=pool_walkthrough(fmap, 2, op="max").winner_mask)
     save(fig, out / "pooling.png")
-    for op in ("max", "min", "sum"):
-        run(out, f"pool_{op}", f"convkit explain pool --op {op}")
+    for name, op in (("pool_max", "max"), ("pool_min", "min"), ("pool_sum", "sum")):
+        run(out, name, f"convkit explain pool --op {op}")
 
 
 @output
@@ -185,7 +185,7 @@ def dense_softmax(out: Path) -> None:
     walk = softmax_walkthrough(scores, label=0)
     fig = Figure(figsize=(8, 2.6), dpi=90)
     axes = fig.subplots(1, 3)
-    grid(axes[0], dense.params["weight"], "Dense weight (3x4... as stored)", decimals=2,
+    grid(axes[0], dense.params["weight"], "W: 4 inputs x 3 classes", decimals=2,
          cmap="RdBu_r")
     axes[1].bar(range(3), scores, color="tab:gray")
     axes[1].set_title("scores = x W + b", fontsize=10)
