@@ -11,6 +11,7 @@ are drawn here with matplotlib from the numbers convkit returns.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from pathlib import Path
@@ -267,10 +268,14 @@ def boundaries(out: Path) -> None:
         ax.add_patch(_rect(2, 2, "tab:red", 3, 3))
     save(fig, out / "boundary_pad.png")
 
-    camera = convkit.read_image(SAMPLES / "camera.png", gray=True)[:24, :24]
-    fig = Figure(figsize=(11, 2.6), dpi=90)
-    axes = fig.subplots(1, len(BOUNDARIES))
-    for ax, b in zip(axes, BOUNDARIES):
+    # a crop with bright and dark areas at its edges, where the modes differ
+    camera = convkit.read_image(SAMPLES / "camera.png", gray=True)[40:72, 72:104]
+    fig = Figure(figsize=(13, 2.6), dpi=90)
+    axes = fig.subplots(1, len(BOUNDARIES) + 1)
+    axes[0].imshow(camera, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title("the crop", fontsize=10)
+    axes[0].axis("off")
+    for ax, b in zip(axes[1:], BOUNDARIES):
         ax.imshow(convkit.filter_image(camera, "box:9", boundary=b.name), cmap="gray",
                   vmin=0, vmax=1)
         ax.set_title(f"box:9, {b.name}", fontsize=10)
@@ -297,6 +302,10 @@ def methods(out: Path) -> None:
 @output
 def feature_maps(out: Path) -> None:
     run(out, "train_small", "convkit train --epochs 3 --out run --force")
+    # without a terminal the progress bar prints its label as a line of its own: drop those
+    lines = (out / "train_small.txt").read_text().splitlines(keepends=True)
+    (out / "train_small.txt").write_text(
+        "".join(line for line in lines if not re.fullmatch(r"epoch \d+/\d+\n?", line)))
     run(out, "show", f"convkit show run/model.npz {SAMPLES / 'digit_7.png'} -o feature_maps.png "
         "--force")
     text = (out / "show.txt").read_text().replace(str(SAMPLES), "samples")
