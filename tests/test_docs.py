@@ -160,3 +160,29 @@ def test_examples_run_in_the_test_suite():
             if inspect.isclass(obj) or callable(obj):
                 assert inspect.getsourcefile(inspect.unwrap(obj)).startswith(str(ROOT / "convkit")), \
                     f"{package}.{name} is defined outside convkit/, where no doctest runs"
+
+
+def code_blocks(text: str, language: str = "python") -> list[str]:
+    """The bodies of the ``.. code-block:: <language>`` directives of an rst page, dedented."""
+    blocks = []
+    for match in re.finditer(rf"^\.\. code-block:: {language}\n\n((?:   .*\n|\n)+)", text, flags=re.M):
+        lines = match.group(1).rstrip("\n").splitlines()
+        blocks.append("\n".join(line[3:] for line in lines) + "\n")
+    return blocks
+
+
+def test_tutorial_code_runs(monkeypatch):
+    """The tutorial's Python blocks run, in order, from the repository's root (samples/)."""
+    blocks = code_blocks((ROOT / "docs" / "tutorial" / "index.rst").read_text(encoding="utf-8"))
+    assert len(blocks) >= 5
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/tutorial/index.rst", "exec"), namespace)
+    assert namespace["feature_map"].shape == (5, 5)
+    assert abs(namespace["layer"].params["weight"][0, 0, 1, 2] - 2) < 0.5   # learned sobel_x
+
+
+def test_code_blocks_reads_a_page():
+    page = "x\n\n.. code-block:: python\n\n   a = 1\n\n   b = a\n\ntext\n"
+    assert code_blocks(page) == ["a = 1\n\nb = a\n"]
