@@ -97,18 +97,18 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False,
             tmp_path.unlink()
 
 
-def regular_input(path: str | os.PathLike, what: str) -> Path:
-    """`path` as a Path if it is an existing regular file (after symlinks); FileNotFoundError,
-    IsADirectoryError-like ValueError, or ValueError for a FIFO, device or socket, which would
-    block or never end."""
+def regular_input(path: str | os.PathLike, what: str, expected: str) -> Path:
+    """`path` as a Path if it is an existing regular file (after symlinks): FileNotFoundError
+    "<what> not found", or ValueError for a directory, FIFO, device or socket (which would
+    block or never end), saying that `expected` was expected."""
     p = Path(path)
     try:
         mode = os.stat(p).st_mode
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, f"{what} not found", str(p)) from None
     if stat.S_ISDIR(mode):
-        raise ValueError(f"{str(p)!r} is a directory; expected {what}")
+        raise ValueError(f"{str(p)!r} is a directory; expected {expected}")
     if not stat.S_ISREG(mode):
         raise ValueError(f"{str(p)!r} is not a regular file (a pipe, device or socket); "
-                         f"expected {what}")
+                         f"expected {expected}")
     return p

@@ -51,7 +51,7 @@ def pixel_limit(max_pixels: int | None = None) -> int:
 
 def _check_input(path: str | os.PathLike) -> Path:
     """Raise FileNotFoundError / ValueError unless `path` is an existing regular file."""
-    return regular_input(path, f"an image file ({_ACCEPTED})")
+    return regular_input(path, "image file", f"an image file ({_ACCEPTED})")
 
 
 def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
