@@ -104,11 +104,14 @@ def _check_all(images: tuple[str, ...], outs: list[Path], force: bool) -> None:
 def _read(path: str, gray: bool, reading: dict):
     """(float image, alpha or None, bits to write) of one input file; `reading` holds
     read_image_raw's max_pixels and allow_corrupt."""
+    import numpy as np
     from convkit.io.images import read_image_raw, to_float_image
 
     raw = read_image_raw(path, **reading)
     bits = 16 if raw.dtype.name == "uint16" else None
     image = to_float_image(raw)
+    if image.dtype.kind == "f" and not np.isfinite(image).all():     # a float TIFF can hold them
+        raise CLIError(f"{path!r} contains NaN or infinite samples; convkit filters finite images only")
     alpha = None
     if image.ndim == 3 and image.shape[2] in (2, 4):
         image, alpha = image[..., :-1], image[..., -1]

@@ -100,8 +100,16 @@ def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
     return _orient(a, orientation)
 
 
-def _pil_to_array(im) -> np.ndarray:
-    """Pillow image (already oriented) -> array of its stored samples."""
+def _int_kind(im) -> str:
+    """How a mode-"I" image stores its samples, for messages: 'signed 16-bit', '32-bit', ..."""
+    raw = _rawmode(im)
+    bits = "16-bit" if "16" in raw else "8-bit" if raw.startswith("I;8") else "32-bit"
+    return f"signed {bits}" if raw.endswith("S") or ";16S" in raw or ";32S" in raw else bits
+
+
+def _pil_to_array(im, int_kind: str = "32-bit") -> np.ndarray:
+    """Pillow image (already oriented) -> array of its stored samples; `int_kind` names a
+    mode-"I" file's sample type (the oriented copy no longer knows it)."""
     mode = im.mode
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
@@ -116,7 +124,8 @@ def _pil_to_array(im) -> np.ndarray:
         return a.astype(np.uint16)
     if mode == "I":
         if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError("32-bit integer samples outside 0..65535 are not supported")
+            raise ValueError(f"{int_kind} integer samples outside 0..65535 (here {a.min()}..{a.max()}) "
+                             "are not supported")
         return a.astype(np.uint16)
     return a
 
@@ -223,7 +232,8 @@ def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False) -> np.ndarr
             if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
                 return _orient(png16.decode(p.read_bytes()), _exif_orientation(im))
             im.seek(0)
-            return _pil_to_array(ImageOps.exif_transpose(im))
+            kind = _int_kind(im) if im.mode == "I" else ""
+            return _pil_to_array(ImageOps.exif_transpose(im), kind)
 
 
 def encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
