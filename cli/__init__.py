@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     import signal
     import warnings
 
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     # numpy's floating-point RuntimeWarnings are not for the terminal: commands check their
     # results for NaN / inf and say what happened in one line of their own
     warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -95,4 +95,6 @@ def main(argv: list[str] | None = None) -> None:
         message = exc.format_message().replace("\n", " ")
         click.echo(f"Error: {message}", err=True)
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    finally:
+        signal.signal(signal.SIGTERM, previous)   # main() may be called in-process (tests)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -153,15 +153,38 @@ def _is_tiff(p: Path) -> bool:
 
 
 # A run of this many zero bytes inside baseline JPEG entropy-coded data is damage (zeroed
-# sectors, a patched file): 512 zero bits would decode as 170 AC coefficients of -1 in a row, which
-# no encoder produces, while libjpeg decodes it with only a warning that Pillow drops.
+# sectors, a patched file) that libjpeg decodes with only a warning, which Pillow drops. All-zero
+# bits decode to the symbols whose Huffman code is all zeros (the first symbol of each table); only
+# when those are "DC difference 0" and "end of block" can a real image (flat blocks, optimised
+# tables) be made of zero bytes, and then a zero run is not taken as damage.
 _ZERO_RUN = 64
 _BASELINE_SOF = (0xC0, 0xC1)
+
+
+def _first_symbols(payload: bytes, tables: dict[tuple[int, int], int]) -> None:
+    """Record, per (class, id) of the DHT segment `payload`, the symbol of the all-zero code."""
+    pos = 0
+    while pos + 17 <= len(payload):
+        kind, counts = payload[pos], payload[pos + 1:pos + 17]
+        n = sum(counts)
+        if n:
+            tables[(kind >> 4, kind & 15)] = payload[pos + 17]
+        pos += 17 + n
+
+
+def _zeros_can_be_flat(scan_header: bytes, tables: dict[tuple[int, int], int]) -> bool:
+    """Whether all-zero data is a valid run of flat blocks for every component of the scan."""
+    if not scan_header:
+        return False
+    components = scan_header[1:1 + 2 * scan_header[0]]
+    return all(tables.get((0, sel >> 4)) == 0 and tables.get((1, sel & 15)) == 0
+               for sel in components[1::2])
 
 
 def _jpeg_damage(data: bytes) -> str | None:
     """Why the baseline JPEG `data` is damaged, or None when nothing was found."""
     pos, baseline = 2, False
+    tables: dict[tuple[int, int], int] = {}
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
             return f"no JPEG marker at byte {pos}"
@@ -175,8 +198,11 @@ def _jpeg_damage(data: bytes) -> str | None:
         if marker == 0xD9:
             return None
         length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        payload = data[pos + 4:pos + 2 + length]
         if marker in range(0xC0, 0xD0) and marker not in (0xC4, 0xC8, 0xCC):
             baseline = marker in _BASELINE_SOF
+        elif marker == 0xC4:
+            _first_symbols(payload, tables)
         pos += 2 + length
         if marker == 0xDA:                                  # the scan: entropy-coded data
             end = pos
@@ -190,7 +216,7 @@ def _jpeg_damage(data: bytes) -> str | None:
                     continue
                 break
             zeros = data.find(bytes(_ZERO_RUN), pos, end)
-            if baseline and zeros >= 0:
+            if baseline and zeros >= 0 and not _zeros_can_be_flat(payload, tables):
                 return f"{_ZERO_RUN} or more zero bytes at byte {zeros} of the compressed image"
             pos = end
     return None
