@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     import signal
     import warnings
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:                              # not the main thread: leave signals alone
+        previous = None
     # numpy's floating-point RuntimeWarnings are not for the terminal: commands check their
     # results for NaN / inf and say what happened in one line of their own
     warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -96,5 +99,6 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {message}", err=True)
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
     finally:
-        signal.signal(signal.SIGTERM, previous)   # main() may be called in-process (tests)
+        if previous is not None:                  # main() may be called in-process (tests)
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -377,7 +377,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
         if _idx_pairs(path):
             return idx_dataset(path)
         return image_folder(path, size=size, resize=resize, gray=gray)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
+        regular_input(path, "dataset file", "a dataset .npz file")       # a FIFO would block
         if path.suffix.lower() == ".npz":
             return npz_dataset(path)
         raise ValueError(f"dataset file {text!r} is not a .npz; for IDX files give IMAGES,LABELS or their folder")

@@ -265,7 +265,8 @@ def _build_model(name: str, header: dict[str, Any], arrays: dict[str, np.ndarray
         model = Sequential(layers, dtype=dtype, input_shape=shape, class_names=classes,
                            normalization=_check_normalization(name, header.get("normalization")))
         if shape is not None:
-            out = model.output_shape()       # a shape the layers cannot take raises here
+            _check_input_shape(name, arch, layers, shape)
+            out = model.output_shape()
             _expect(classes is None or out == (len(classes),), name,
                     f"the network outputs {out} but the file names {len(classes or [])} classes")
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
@@ -281,6 +282,20 @@ def _build_model(name: str, header: dict[str, Any], arrays: dict[str, np.ndarray
     state.update(_check_arrays(name, arrays, "buffer/", own_buffers, np.dtype(dtype)))
     model.load_state_dict(state)
     return model
+
+
+def _check_input_shape(name: str, arch: list, layers: list, shape: list) -> None:
+    """Refuse an input shape the layers cannot take: channels or features that do not match."""
+    current = tuple(shape)
+    for i, (config, layer) in enumerate(zip(arch, layers)):
+        channels, features = config.get("in_channels"), config.get("in_features")
+        _expect(channels is None or (len(current) == 3 and current[0] == channels), name,
+                f"input_shape {shape} does not fit the architecture: layer {i} takes {channels} "
+                f"channels, it would get {current}")
+        _expect(features is None or current == (features,), name,
+                f"input_shape {shape} does not fit the architecture: layer {i} takes {features} "
+                f"features, it would get {current}")
+        current = tuple(layer.output_shape(current))
 
 
 def _check_sizes(name: str, arch: list, arrays: dict) -> None:
