@@ -214,7 +214,7 @@ def _dispatch(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: 
     axes_t, strides, dilations = _axis_options(_conv_axes(a, b, axes, func), stride, dilation)
     name, fill = _boundary(boundary, cval, func)
     if a.dtype == object and float(fill).is_integer():
-        fill = int(fill)                 # type: ignore[assignment]  # keeps Python-int sums exact
+        fill = int(fill)                 # keeps Python-int sums exact
     if a.size == 0 or b.size == 0:
         return _empty_result(a, b, mode, axes_t, strides, func)
     if not flip:

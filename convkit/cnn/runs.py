@@ -209,7 +209,7 @@ def read_run_config(path: str | os.PathLike) -> RunConfig:
         raise ValueError(f"{path} is not a convkit run file ("
                          + "; ".join(([f"unknown keys {unknown}"] if unknown else [])
                                      + ([f"missing keys {missing}"] if missing else [])) + ")")
-    kinds = {"dataset": str, "arch": str, "optimizer": str, "epochs": int, "batch_size": int, "seed": int,
+    kinds: dict[str, type | tuple[type, ...]] = {"dataset": str, "arch": str, "optimizer": str, "epochs": int, "batch_size": int, "seed": int,
              "augment": int, "patience": int, "lr": (int, float), "val_split": (int, float),
              "test_split": (int, float), "average": (int, float), "resize": bool}
     for key, kind in kinds.items():

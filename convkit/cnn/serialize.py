@@ -140,8 +140,8 @@ def _listed_members(name: str, header: dict[str, Any]) -> dict[str, int]:
     members.update(_member_bytes(name, header.get("buffers", {}), itemsize, "buffer/"))
     if header.get("format") == _CHECKPOINT:
         opt, callbacks = header.get("optimizer"), header.get("callbacks")
-        _expect(isinstance(opt, dict) and isinstance(callbacks, dict), name,
-                "a checkpoint header needs optimizer and callbacks objects")
+        if not (isinstance(opt, dict) and isinstance(callbacks, dict)):
+            raise ModelFormatError(f"{name}: a checkpoint header needs optimizer and callbacks objects")
         members.update(_member_bytes(name, opt.get("state"), 8, "opt/"))
         for key, entry in callbacks.items():
             _expect(isinstance(entry, dict), name, f"callback entry {key!r} must be an object")

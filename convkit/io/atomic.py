@@ -70,7 +70,6 @@ def commit(tmp: Path, out: Path, *, overwrite: bool) -> None:
         os.replace(tmp, out)
     except PermissionError as exc:
         raise PermissionError(exc.errno, "permission denied", str(out)) from None
-    return out
 
 
 @contextlib.contextmanager
