@@ -255,6 +255,9 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
         im = np.clip(im, 0, 1).astype(np.float32)
         batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
     proba = net.predict_proba(np.stack(batch))
+    if not np.isfinite(proba).all():
+        raise CLIError(f"model {model} gives NaN or infinite class scores (its weights overflow "
+                       f"{net.dtype}); it cannot classify these images")
     names = list(net.class_names or [str(i) for i in range(proba.shape[1])])
     results: list[dict[str, Any]] = []
     for path, p in zip(images, proba):

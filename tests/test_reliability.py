@@ -541,6 +541,17 @@ def test_11_overflowing_kernel_is_one_line_without_numpy_warnings(tmp_path, cli,
     assert "np.nan_to_num" not in r.output
 
 
+def test_11_huge_softmax_scores_and_weights_give_no_numpy_warnings(tmp_path, cli, samples):
+    r = cli("explain", "softmax", "1e308,-1e308,0")
+    assert r.exit_code == 0 and "RuntimeWarning" not in r.output and "Warning" not in r.stderr
+    model = _model()
+    model.layers[-1].params["weight"][...] = 3e38
+    model.save(tmp_path / "huge.npz")
+    r = cli("predict", tmp_path / "huge.npz", samples / "digit_7.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "RuntimeWarning" not in r.output
+    assert "gives NaN or infinite class scores (its weights overflow float32)" in r.stderr
+
+
 # -- 12. messages name the right thing ---------------------------------------------------------
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permissions")
