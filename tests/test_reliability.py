@@ -601,6 +601,32 @@ def test_12_bad_model_header_names_the_file(tmp_path):
         bad.unlink()
 
 
+@pytest.mark.parametrize("meta", [5, {}, {"start": 2, "count": 3}])
+def test_12_forged_checkpoint_state_names_the_checkpoint(tmp_path, cli, digits_file, monkeypatch, meta):
+    from convkit.cnn.runs import EpochReporter
+    original = EpochReporter.on_batch_end
+
+    def ctrl_c(self, batch, n_batches, loss):
+        if len(self.context.history.epoch) == 1:
+            raise KeyboardInterrupt
+        original(self, batch, n_batches, loss)
+
+    monkeypatch.setattr(EpochReporter, "on_batch_end", ctrl_c)
+    out = tmp_path / "run"
+    assert cli("train", "--dataset", digits_file, "--out", out, "--epochs", "3", *TINY).exit_code == 130
+    monkeypatch.undo()
+    ckpt = out / "checkpoint.npz"
+    header = _header(ckpt)
+    key = next(k for k in header["callbacks"] if k.endswith("WeightAverage"))
+    header["callbacks"][key]["meta"] = meta
+    forged = tmp_path / "forged.npz"
+    _rewrite(ckpt, forged, {}, header=header)
+    forged.replace(ckpt)
+    r = cli("train", "--resume", "--out", out)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.output
+    assert str(ckpt) in r.stderr, r.stderr
+
+
 # -- 13. object arrays of Python ints ------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])

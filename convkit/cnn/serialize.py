@@ -65,6 +65,7 @@ class Checkpoint:
     fit_state: dict[str, Any]
     callback_states: dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]]
     epoch: int
+    source: str = ""            # the file it was read from, for error messages
 
 
 def _header_array(header: dict) -> np.ndarray:
@@ -350,14 +351,19 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         _expect(isinstance(opt_h["steps"], int) and opt_h["steps"] >= 0, name, "optimizer steps must be an int >= 0")
         optimizer.load_state_dict({**state, "steps": np.array(opt_h["steps"])})
         history = History.from_dict(header["history"])
+        n = len(history.epoch)
+        _expect(history.epoch == list(range(1, n + 1)) and all(
+            len(v) == n and all(isinstance(x, (int, float)) for x in v) for v in history.history.values()),
+            name, "the history must hold one number per metric for each of the epochs 1..N")
         fit_state = header["fit_state"]
         _expect(isinstance(fit_state, dict) and isinstance(fit_state.get("seed"), int), name,
                 "fit_state must record the integer seed")
         callbacks = {}
         for key, entry in header["callbacks"].items():
+            _expect(isinstance(entry["meta"], dict), name, f"callback {key!r} state must be an object")
             callbacks[key] = (entry["meta"], _check_arrays(name, arrays, f"cb/{key}/", entry["arrays"], None))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ModelFormatError):
             raise
         raise ModelFormatError(f"{name}: invalid checkpoint field ({type(exc).__name__}: {exc})") from None
-    return Checkpoint(model, optimizer, history, fit_state, callbacks, len(history.epoch))
+    return Checkpoint(model, optimizer, history, fit_state, callbacks, len(history.epoch), name)

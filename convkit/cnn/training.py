@@ -223,7 +223,8 @@ def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
     state = checkpoint.fit_state
     for key in _SETTINGS:
         if state.get(key) != context.fit_state[key]:
-            raise ValueError(f"cannot resume: the checkpoint was trained with {key}={state.get(key)!r}, "
+            raise ValueError(f"cannot resume: the checkpoint {checkpoint.source} was trained with "
+                             f"{key}={state.get(key)!r}, "
                              f"this run has {key}={context.fit_state[key]!r}")
     if checkpoint.model.config()["architecture"] != context.model.config()["architecture"]:
         raise ValueError("cannot resume: the checkpoint's architecture differs from the model's")
@@ -239,5 +240,9 @@ def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
     for i, cb in enumerate(context.callbacks):
         key = f"{i}.{type(cb).__name__}"
         if key in states:
-            cb.load_state_dict(*states[key])
+            try:
+                cb.load_state_dict(*states[key])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise ValueError(f"cannot resume: {checkpoint.source or 'the checkpoint'}: the state of "
+                                 f"callback {key} is invalid ({type(exc).__name__}: {exc})") from None
     return len(context.history.epoch)
