@@ -301,7 +301,7 @@ def test_4_png16_all_filters_decode_exactly(tmp_path, channels):
 
 
 def test_4_png16_paeth_is_vectorised(tmp_path):
-    h = w = 1000
+    h = w = 1500
     rng = np.random.default_rng(0)
     image = (np.add.outer(np.arange(h), np.arange(w))[..., None] * [7, 11, 13] % 65536).astype(np.uint16)
     image[::7] += rng.integers(0, 50, (w, 3), dtype=np.uint16)[None]
@@ -312,7 +312,7 @@ def test_4_png16_paeth_is_vectorised(tmp_path):
     from convkit.io import read_image_raw
     t0 = time.perf_counter()
     out = read_image_raw(path)
-    assert time.perf_counter() - t0 < 8          # the per-byte loop took ~15 s here
+    assert time.perf_counter() - t0 < 3          # measured: 1 s; the per-byte loop took 6.5 s
     np.testing.assert_array_equal(out, image)
 
 
