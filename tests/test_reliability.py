@@ -544,7 +544,9 @@ def test_11_overflowing_kernel_is_one_line_without_numpy_warnings(tmp_path, cli,
 def test_11_huge_softmax_scores_and_weights_give_no_numpy_warnings(tmp_path, cli, samples):
     r = cli("explain", "softmax", "1e308,-1e308,0")
     assert r.exit_code == 0 and "RuntimeWarning" not in r.output and "Warning" not in r.stderr
-    model = _model()
+    model = _model()                                # positive features, then logits of +inf
+    model.layers[0].params["weight"][...] = 1.0
+    model.layers[0].params["bias"][...] = 0.0
     model.layers[-1].params["weight"][...] = 3e38
     model.save(tmp_path / "huge.npz")
     r = cli("predict", tmp_path / "huge.npz", samples / "digit_7.png")

@@ -223,9 +223,9 @@ def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
     state = checkpoint.fit_state
     for key in _SETTINGS:
         if state.get(key) != context.fit_state[key]:
-            raise ValueError(f"cannot resume: the checkpoint {checkpoint.source} was trained with "
-                             f"{key}={state.get(key)!r}, "
-                             f"this run has {key}={context.fit_state[key]!r}")
+            raise ValueError(f"cannot resume: the checkpoint was trained with {key}={state.get(key)!r}, "
+                             f"this run has {key}={context.fit_state[key]!r}"
+                             + (f" ({checkpoint.source})" if checkpoint.source else ""))
     if checkpoint.model.config()["architecture"] != context.model.config()["architecture"]:
         raise ValueError("cannot resume: the checkpoint's architecture differs from the model's")
     if checkpoint.optimizer.config() != context.optimizer.config():
