@@ -188,6 +188,23 @@ def test_2_raw_member_and_deep_json_are_model_format_errors(tmp_path):
         load_model(deep)
 
 
+def test_2_npy_headers_that_claim_more_than_their_file_are_refused(tmp_path):
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000,), }"
+    header += " " * (118 - len(header)) + "\n"
+    forged = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + bytes(80)
+    (tmp_path / "s.npy").write_bytes(forged)
+    result, peak = _peak_mib(read_signal, tmp_path / "s.npy")
+    assert isinstance(result, FileFormatError) and peak < 5
+    assert "its .npy header announces 80000000000 bytes, the file holds 209" in str(result)
+    good = tmp_path / "m.npz"
+    _model().save(good)
+    bad = tmp_path / "bad.npz"
+    _rewrite(good, bad, {"param/0.bias.npy": forged})
+    result, peak = _peak_mib(load_model, bad)
+    assert isinstance(result, ModelFormatError) and peak < 5, result
+    assert "member 'param/0.bias' announces 80000000000 bytes of float64" in str(result)
+
+
 # -- 3. model input_shape bound ------------------------------------------------------------------
 
 def test_3_model_input_shape_is_bounded(tmp_path):

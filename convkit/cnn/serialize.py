@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..io.atomic import atomic_path, regular_input
+from ..io.npyheader import npy_claims
 from .history import History
 from .registry import layer_from_config
 from .model import Sequential
@@ -151,7 +152,15 @@ def _listed_members(name: str, header: dict[str, Any]) -> dict[str, int]:
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
-    """One .npy member as an array (never unpickled); ModelFormatError for anything else."""
+    """One .npy member as an array (never unpickled); ModelFormatError for anything else,
+    including a .npy header that claims more data than the member holds."""
+    with zf.open(info) as fh:
+        _, dtype, nbytes = npy_claims(fh)
+    _expect(not dtype.hasobject, name, f"not a readable convkit .npz file (member "
+            f"{info.filename[:-4]!r} holds pickled Python objects, which are never loaded)")
+    _expect(nbytes <= info.file_size, name,
+            f"member {info.filename[:-4]!r} announces {nbytes} bytes of {dtype} in "
+            f"{info.file_size} bytes (a forged or damaged file)")
     with zf.open(info) as fh:
         arr = np.lib.format.read_array(fh, allow_pickle=False)
     _expect(isinstance(arr, np.ndarray), name, f"member {info.filename!r} is not a .npy array")

@@ -14,6 +14,7 @@ import os
 import re
 import struct
 import warnings
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +24,7 @@ from numpy.typing import ArrayLike
 from .._names import SIGNAL_SUFFIXES
 from .atomic import atomic_path, regular_input
 from .errors import FileFormatError
+from .npyheader import npy_claims
 
 __all__ = ["Signal", "read_signal", "write_signal", "SIGNAL_SUFFIXES", "FileFormatError"]
 
@@ -84,9 +86,18 @@ def _read_text(path: Path) -> np.ndarray:
 
 
 def _read_npy(path: Path) -> np.ndarray:
-    """A 1-D real numeric .npy array (never unpickled)."""
+    """A 1-D real numeric .npy array (never unpickled); its header is checked against the file
+    size before numpy allocates anything."""
     try:
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as fh:
+                _, _, nbytes = npy_claims(fh)
+            if nbytes > path.stat().st_size:
+                raise FileFormatError(f"{str(path)!r}: its .npy header announces {nbytes} bytes, "
+                                      f"the file holds {path.stat().st_size}", path)
         a = np.load(path, allow_pickle=False)
+    except FileFormatError:
+        raise
     except (ValueError, OSError, EOFError) as exc:
         raise FileFormatError(f"cannot read {str(path)!r} as a .npy array: "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
