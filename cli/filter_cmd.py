@@ -13,8 +13,8 @@ from typing import cast
 
 import click
 
-from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, POOL_OPS,
-                            PoolOp)
+from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, MAX_PIXELS,
+                            MAX_PIXELS_ENV, POOL_OPS, PoolOp)
 from convkit.boundary import describe_modes, normalize_boundary
 
 from . import stream
@@ -140,6 +140,17 @@ def _side_by_side(left, right):
     return np.concatenate([left, gap, right.astype(left.dtype, copy=False)], axis=1)
 
 
+def _reading_options(command):
+    """--max-pixels and --allow-corrupt, the options of every command that reads images."""
+    command = click.option("--allow-corrupt", is_flag=True,
+                           help="Read a JPEG whose data is damaged, with a warning, instead of "
+                                "refusing it.")(command)
+    return click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
+                        help="Memory limit, in 8-bit gray pixels (an RGB image counts three "
+                             "times): larger images are refused before decoding.  [default: "
+                             f"${MAX_PIXELS_ENV}, else {MAX_PIXELS}, about 0.55 GB]")(command)
+
+
 def _parse_pool(value: str | None) -> tuple[PoolOp, int | tuple[int, int]] | None:
     """'max:2' / 'mean:2x3' -> (op, size) or None."""
     if value is None:
@@ -193,12 +204,7 @@ def _write(out: Path, image, alpha, bits, *, inputs: tuple) -> None:
 @click.option("--rescale", is_flag=True, help="Stretch the result to the full range.")
 @click.option("--compare", is_flag=True, help="Write input and output side by side.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Memory limit, in 8-bit gray pixels (an RGB image counts three times): larger "
-                   "images are refused before decoding.  [default: $CONVKIT_MAX_PIXELS, else "
-                   "16777216, about 0.55 GB]")
-@click.option("--allow-corrupt", is_flag=True,
-              help="Read a JPEG whose data is damaged, with a warning, instead of refusing it.")
+@_reading_options
 @click.option("--chunks", type=click.IntRange(min=1), default=None, metavar="N", help=stream.CHUNKS_HELP)
 @click.option("--scheduler", default=None, metavar="threads|processes|tcp://HOST:PORT",
               help=stream.SCHEDULER_HELP)
@@ -299,12 +305,7 @@ def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str, *, forc
               help="Output file. Default: IMAGE_<op>pool<size>.<ext> next to the input.")
 @click.option("--gray", is_flag=True, help="Convert colour input to gray first.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Memory limit, in 8-bit gray pixels (an RGB image counts three times): larger "
-                   "images are refused before decoding.  [default: $CONVKIT_MAX_PIXELS, else "
-                   "16777216, about 0.55 GB]")
-@click.option("--allow-corrupt", is_flag=True,
-              help="Read a JPEG whose data is damaged, with a warning, instead of refusing it.")
+@_reading_options
 @library_errors
 def pool_cmd(image: str, op: PoolOp, size: int, stride: int | None, output: str | None,
              gray: bool, force: bool, max_pixels: int | None = None,

@@ -413,13 +413,8 @@ def test_8_sigterm_while_writing_leaves_no_temp_file(tmp_path, cli, samples, mon
 
 
 @pytest.fixture()
-def digits_file(tmp_path):
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    keep = np.concatenate([np.flatnonzero(d.target == c)[:20] for c in range(4)])
-    path = tmp_path / "tiny.npz"
-    np.savez(path, images=(d.images[keep] * 255 / 16).astype(np.uint8), labels=d.target[keep])
-    return path
+def digits_file(tiny_digits):
+    return tiny_digits
 
 
 TINY = ["--arch", "conv4-relu-pool2-dense", "--batch-size", "16", "--augment", "0"]

@@ -21,10 +21,9 @@ from .. import _names
 from . import png16
 from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
 
-__all__ = ["ACCEPTED", "CORRUPT", "MAX_PIXELS_ENV", "WORK_COPIES", "decode", "encode",
+__all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
            "needed_bytes"]
 
-MAX_PIXELS_ENV = "CONVKIT_MAX_PIXELS"
 
 # "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
 _FORMATS = list(dict.fromkeys(fmt for fmt, _ in _names.IMAGE_FORMATS.values()))
@@ -56,7 +55,7 @@ def _too_large(p: Path, shape: Sequence[int], max_pixels: int, channels: int = 1
             f"{str(p)!r} is {w}x{h} pixels x {channels} channel(s) of {8 * itemsize} bits; reading "
             f"and filtering it needs about {_size(need)}, above the limit of "
             f"{_size(budget)} ({max_pixels} gray 8-bit pixels); raise the limit with "
-            f"--max-pixels or the environment variable {MAX_PIXELS_ENV}", p)
+            f"--max-pixels or the environment variable {_names.MAX_PIXELS_ENV}", p)
 
 
 def _size(n: int) -> str:

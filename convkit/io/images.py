@@ -18,7 +18,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA
+from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA, MAX_PIXELS, MAX_PIXELS_ENV
 from . import codecs
 from .atomic import atomic_path, regular_input
 from .errors import FileFormatError
@@ -27,10 +27,8 @@ __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
            "IMAGE_SUFFIXES", "MAX_PIXELS", "MAX_PIXELS_ENV", "FileFormatError", "pixel_limit"]
 
 _ACCEPTED = codecs.ACCEPTED
-# The default memory limit, in 8-bit gray pixels (4096 x 4096): reading such an image and filtering
-# it in float64 takes ~0.55 GB (`codecs.WORK_COPIES`); an RGB image gets a third of the pixels.
-MAX_PIXELS = 2 ** 24
-MAX_PIXELS_ENV = codecs.MAX_PIXELS_ENV
+# MAX_PIXELS (from _names): reading a 4096 x 4096 gray image and filtering it in float64 takes
+# ~0.55 GB (`codecs.WORK_COPIES`); an RGB image gets a third of the pixels.
 
 
 def pixel_limit(max_pixels: int | None = None) -> int:
