@@ -101,7 +101,7 @@ def test_1_idx_labels_are_bounded(tmp_path):
 
 
 def test_1_npz_dataset_zip_bomb_refused_from_the_directory(tmp_path):
-    from convkit.cnn.datasets import MAX_NPZ_BYTES, load_dataset
+    from convkit.cnn.datasets import MAX_DATASET_BYTES, load_dataset
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         buf = io.BytesIO()
@@ -109,10 +109,22 @@ def test_1_npz_dataset_zip_bomb_refused_from_the_directory(tmp_path):
         zf.writestr("labels.npy", buf.getvalue())
         with zf.open("images.npy", "w", force_zip64=True) as fh:
             block = bytes(2**20)
-            for _ in range(MAX_NPZ_BYTES // 2**20 + 1):
+            for _ in range(MAX_DATASET_BYTES // 2**20 + 1):
                 fh.write(block)
     result, peak = _peak_mib(load_dataset, path)
     assert isinstance(result, ValueError) and "unpack to" in str(result) and peak < 5
+
+
+def test_1_image_folder_bounds_the_decoded_total(tmp_path, monkeypatch):
+    from convkit.cnn import datasets
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / cls / f"{i}.png")
+    assert len(datasets.image_folder(tmp_path)) == 6
+    monkeypatch.setattr(datasets, "MAX_DATASET_BYTES", 4 * 64 * 64 * 8)      # four decoded images
+    with pytest.raises(ValueError, match=r"the images decode to more than 131072 bytes \(at b/1.png\)"):
+        datasets.image_folder(tmp_path)
 
 
 # -- 2. model zip bomb, raw members, deep JSON -------------------------------------------------

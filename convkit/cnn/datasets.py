@@ -27,13 +27,14 @@ from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA
 from ..io.atomic import regular_input
 
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
-           "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split", "MAX_CLASSES", "MAX_NPZ_BYTES"]
+           "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split", "MAX_CLASSES", "MAX_DATASET_BYTES"]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
 _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
             "sneaker", "bag", "ankle boot")
 MAX_CLASSES = 10_000                 # class names are made per label value: bound them first
-MAX_NPZ_BYTES = 2 ** 28              # all arrays of a dataset .npz, unpacked (MNIST's are 55 MB)
+MAX_DATASET_BYTES = 2 ** 28          # a dataset's arrays: a .npz unpacked (MNIST's are 55 MB), an IDX
+                                     # file, an image folder's images decoded as float64
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -164,7 +165,7 @@ def _check_labels(labels: np.ndarray, name: str) -> int:
 
 def _check_npz_sizes(path: Path) -> None:
     """Refuse, from the zip directory alone, a .npz whose arrays unpack to more than
-    `MAX_NPZ_BYTES` (a zip bomb) before any array is read."""
+    `MAX_DATASET_BYTES` (a zip bomb) before any array is read."""
     import zipfile
 
     try:
@@ -172,8 +173,8 @@ def _check_npz_sizes(path: Path) -> None:
             total = sum(info.file_size for info in zf.infolist())
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
-    if total > MAX_NPZ_BYTES:
-        raise ValueError(f"{path}: its arrays unpack to {total} bytes, more than the {MAX_NPZ_BYTES} "
+    if total > MAX_DATASET_BYTES:
+        raise ValueError(f"{path}: its arrays unpack to {total} bytes, more than the {MAX_DATASET_BYTES} "
                          "a dataset .npz may hold")
 
 
@@ -204,7 +205,7 @@ def npz_dataset(path: str | os.PathLike) -> Dataset:
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (MNIST format, raw or gzip-compressed) into an array; no more bytes are
-    read (or inflated) than the header's shape needs, at most `MAX_NPZ_BYTES`."""
+    read (or inflated) than the header's shape needs, at most `MAX_DATASET_BYTES`."""
     path = regular_input(path, "IDX file", "an IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -219,9 +220,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             shape = tuple(int(v) for v in np.frombuffer(dims, ">u4", ndim))
             dtype = np.dtype(_IDX_TYPES[head[2]])  # type: ignore[call-overload]  # the table mixes types and codes
             count = int(np.prod([float(n) for n in shape]))
-            if count * dtype.itemsize > MAX_NPZ_BYTES:
+            if count * dtype.itemsize > MAX_DATASET_BYTES:
                 raise ValueError(f"{path}: IDX header shape {shape} needs {count * dtype.itemsize} bytes, "
-                                 f"more than the {MAX_NPZ_BYTES} a dataset file may hold")
+                                 f"more than the {MAX_DATASET_BYTES} a dataset file may hold")
             data = f.read(count * dtype.itemsize + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: cannot read IDX file ({exc})") from None
@@ -307,6 +308,7 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
         raise ValueError(f"{root}: an image folder needs at least two class sub-folders with images "
                          f"({', '.join(IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
     images, labels, bad = [], [], []
+    total = 0
     for k, c in enumerate(classes):
         for p in files[c]:
             try:
@@ -314,6 +316,11 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
                 labels.append(k)
             except (ValueError, OSError):
                 bad.append(f"{c}/{p.name}")
+                continue
+            total += images[-1].nbytes
+            if total > MAX_DATASET_BYTES:        # many small files of large flat images
+                raise ValueError(f"{root}: the images decode to more than {MAX_DATASET_BYTES} bytes "
+                                 f"(at {c}/{p.name}); use fewer or smaller images")
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise ValueError(f"{root}: unreadable image(s): {', '.join(bad[:5])}{more}")
