@@ -71,15 +71,34 @@ def cli() -> None:
     """convkit: convolution, image filters, pooling and a CNN built from them."""
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM raises KeyboardInterrupt, so a kill runs the same clean-up as Ctrl-C (temporary
+    files removed, training checkpointed at its last complete epoch)."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every error becomes one line on stderr and exit code 2."""
+    import signal
+    import warnings
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:                              # not the main thread: leave signals alone
+        previous = None
+    # numpy's floating-point RuntimeWarnings are not for the terminal: commands check their
+    # results for NaN / inf and say what happened in one line of their own
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         rv = cli.main(args=argv, prog_name="convkit", standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.exceptions.ClickException as exc:
         message = exc.format_message().replace("\n", " ")
         click.echo(f"Error: {message}", err=True)
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    finally:
+        if previous is not None:                  # main() may be called in-process (tests)
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
-__all__ = ["CLIError", "library_errors", "shell_message"]
+__all__ = ["CLIError", "library_errors", "shell_message", "warning_lines"]
 
 
 class CLIError(click.ClickException):
@@ -42,9 +43,12 @@ def shell_message(exc: BaseException) -> str:
     """One line for the shell describing a library error, chosen by the error's type."""
     # imported here, not at the top: `convkit --help` must not load the library
     from convkit.io.atomic import OutputExistsError
+    from convkit.io.errors import CorruptImageError
 
     if isinstance(exc, OutputExistsError):
         return f"output {exc.path!r} {exc.detail}; pass --force to replace it"
+    if isinstance(exc, CorruptImageError):
+        return f"{str(exc).split('; pass ')[0]}; pass --allow-corrupt to read it anyway"
     if isinstance(exc, FileNotFoundError):
         return f"file not found: {exc.filename or exc}"
     if isinstance(exc, IsADirectoryError):
@@ -53,3 +57,19 @@ def shell_message(exc: BaseException) -> str:
         return f"permission denied: {exc.filename or exc}"
     text = str(exc)
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def warning_lines() -> Iterator[None]:
+    """Show the library's warnings as one ``warning: ...`` line each on stderr, and keep numpy's
+    floating-point RuntimeWarnings off the terminal (commands check their results instead)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                click.echo(f"warning: {str(w.message).splitlines()[0]}", err=True)

@@ -355,5 +355,11 @@ def show(model_path: str, image: str | None, output: str | None, invert: bool,
             from convkit import read_image
             pixels = read_image(image)
         x = prepare_input(model, pixels, invert=invert)
-    write_figure(output, model_figure(model, x), overwrite=force)
+    title = "input"
+    if x is not None and tuple(pixels.shape[:2]) != tuple(x.shape[2:]):
+        (h, w), (mh, mw) = pixels.shape[:2], x.shape[2:]
+        title = f"input: the {w}x{h} image resized to the model's {mw}x{mh}"
+        click.echo(f"note: {image} is {w}x{h} pixels; it is resized to the model's {mw}x{mh} input, "
+                   "so the maps show that small version", err=True)
+    write_figure(output, model_figure(model, x, input_title=title), overwrite=force)
     click.echo(f"wrote {output}")

@@ -13,12 +13,12 @@ from typing import cast
 
 import click
 
-from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, POOL_OPS,
-                            PoolOp)
+from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, MAX_PIXELS,
+                            MAX_PIXELS_ENV, POOL_OPS, PoolOp)
 from convkit.boundary import describe_modes, normalize_boundary
 
 from . import stream
-from ._common import CLIError, library_errors
+from ._common import CLIError, library_errors, warning_lines
 
 __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
 
@@ -101,13 +101,17 @@ def _check_all(images: tuple[str, ...], outs: list[Path], force: bool) -> None:
         check_output_path(out, overwrite=force, inputs=tuple(images))
 
 
-def _read(path: str, gray: bool):
-    """(float image, alpha or None, bits to write) of one input file."""
+def _read(path: str, gray: bool, reading: dict):
+    """(float image, alpha or None, bits to write) of one input file; `reading` holds
+    read_image_raw's max_pixels and allow_corrupt."""
+    import numpy as np
     from convkit.io.images import read_image_raw, to_float_image
 
-    raw = read_image_raw(path)
+    raw = read_image_raw(path, **reading)
     bits = 16 if raw.dtype.name == "uint16" else None
     image = to_float_image(raw)
+    if image.dtype.kind == "f" and not np.isfinite(image).all():     # a float TIFF can hold them
+        raise CLIError(f"{path!r} contains NaN or infinite samples; convkit filters finite images only")
     alpha = None
     if image.ndim == 3 and image.shape[2] in (2, 4):
         image, alpha = image[..., :-1], image[..., -1]
@@ -136,6 +140,17 @@ def _side_by_side(left, right):
     return np.concatenate([left, gap, right.astype(left.dtype, copy=False)], axis=1)
 
 
+def _reading_options(command):
+    """--max-pixels and --allow-corrupt, the options of every command that reads images."""
+    command = click.option("--allow-corrupt", is_flag=True,
+                           help="Read a JPEG whose data is damaged, with a warning, instead of "
+                                "refusing it.")(command)
+    return click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
+                        help="Memory limit, in 8-bit gray pixels (an RGB image counts three "
+                             "times): larger images are refused before decoding.  [default: "
+                             f"${MAX_PIXELS_ENV}, else {MAX_PIXELS}, about 0.55 GB]")(command)
+
+
 def _parse_pool(value: str | None) -> tuple[PoolOp, int | tuple[int, int]] | None:
     """'max:2' / 'mean:2x3' -> (op, size) or None."""
     if value is None:
@@ -155,8 +170,8 @@ def _pooled(image, op: PoolOp, size, stride=None):
     return pool(image, size, stride=stride, op=op, axes=(0, 1))
 
 
-def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None:
-    """Write the image (with its alpha channel put back), atomically."""
+def _write(out: Path, image, alpha, bits, *, inputs: tuple) -> None:
+    """Write the image (with its alpha channel put back) to the staging file `out`."""
     import numpy as np
     from convkit.io.images import write_image
 
@@ -166,7 +181,7 @@ def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None
         if out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
             image = image[..., :-1]
     depth = bits if bits and 16 in IMAGE_FORMATS[out.suffix.lower()][1] else None
-    write_image(out, image, overwrite=force, bit_depth=depth, inputs=inputs)
+    write_image(out, image, overwrite=True, bit_depth=depth, inputs=inputs)
 
 
 @click.command("filter", epilog=_FILTER_EPILOG)
@@ -189,19 +204,23 @@ def _write(out: Path, image, alpha, bits, *, force: bool, inputs: tuple) -> None
 @click.option("--rescale", is_flag=True, help="Stretch the result to the full range.")
 @click.option("--compare", is_flag=True, help="Write input and output side by side.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
+@_reading_options
 @click.option("--chunks", type=click.IntRange(min=1), default=None, metavar="N", help=stream.CHUNKS_HELP)
 @click.option("--scheduler", default=None, metavar="threads|processes|tcp://HOST:PORT",
               help=stream.SCHEDULER_HELP)
 @library_errors
 def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | None,
                boundary: str, stride: int, pool_spec: str | None, gray: bool, flip: bool,
-               rescale: bool, compare: bool, force: bool, chunks: int | None = None,
+               rescale: bool, compare: bool, force: bool, max_pixels: int | None = None,
+               allow_corrupt: bool = False, chunks: int | None = None,
                scheduler: str | None = None) -> None:
     """Filter IMAGE(s) with one or more kernels (cross-correlation, as CNNs do)."""
+    import numpy as np
     from convkit.filters import filter_image, is_derivative, resolve_filter, to_display
 
     pooling = _parse_pool(pool_spec)
     mode = normalize_boundary(boundary)
+    reading = {"max_pixels": max_pixels, "allow_corrupt": allow_corrupt}
     # each spec is parsed once, here: a bad one fails before any file is read
     resolved = [resolve_filter(spec) for spec in kernels]
     magnitude = any(is_derivative(k) for k in resolved)
@@ -215,12 +234,15 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
     _check_all(images, outs, force)
 
     def run(src: str, out: Path) -> None:
-        image, alpha, bits = _read(src, gray)
+        image, alpha, bits = _read(src, gray, reading)
         result = image
         for i, kernel in enumerate(resolved):
             last = i == len(resolved) - 1
             result = filter_image(result, kernel, boundary=mode, flip=flip,
                                   stride=stride if last else 1)
+        if not np.isfinite(result).all():
+            raise CLIError(f"filtering {src!r} with {' then '.join(kernels)} gives values too large "
+                           "to represent (overflow); use a kernel with smaller weights")
         if magnitude:
             result = abs(result)
         if alpha is not None and stride > 1:
@@ -232,30 +254,42 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
         result = to_display(result, magnitude=magnitude, rescale=rescale)
         if compare:
             result = _side_by_side(image, result)
-        _write(out, result, alpha, bits, force=force, inputs=images)
+        _write(out, result, alpha, bits, inputs=images)
 
-    _run_all(images, outs, run, "filtering")
+    with warning_lines():
+        _run_all(images, outs, run, "filtering", force=force)
 
 
-def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str) -> None:
-    """Process every (input, output) pair; on an error remove this run's outputs."""
-    written: list[Path] = []
+def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str, *, force: bool) -> None:
+    """Process every (input, output) pair, all or nothing: each result goes to a hidden file
+    beside its output, and only when every input has succeeded are they renamed onto the outputs.
+    On an error (or Ctrl-C / SIGTERM) the hidden files are removed and every file that existed
+    before the run is left as it was."""
+    from convkit.io.atomic import commit, temporary_path
+
+    staged: list[Path] = []
     pairs = list(zip(images, outs))
     try:
         if len(pairs) >= _PROGRESS_MIN:
             with click.progressbar(pairs, label=label, file=sys.stderr) as bar:
                 for src, out in bar:
-                    run(src, out)
-                    written.append(out)
+                    staged.append(temporary_path(out))
+                    run(src, staged[-1])
         else:
             for src, out in pairs:
-                run(src, out)
-                written.append(out)
+                staged.append(temporary_path(out))
+                run(src, staged[-1])
+        for tmp, out in zip(staged, outs):
+            commit(tmp, out, overwrite=force)
     except BaseException:
-        for out in written:
-            out.unlink(missing_ok=True)
+        done = sum(1 for tmp in staged if not tmp.exists())
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
+        if len(pairs) > 1 and done == 0:
+            click.echo(f"nothing written: all {len(pairs)} outputs are written together, "
+                       "and existing files were left unchanged", err=True)
         raise
-    for out in written:
+    for out in outs:
         click.echo(str(out))
 
 
@@ -271,24 +305,28 @@ def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str) -> None
               help="Output file. Default: IMAGE_<op>pool<size>.<ext> next to the input.")
 @click.option("--gray", is_flag=True, help="Convert colour input to gray first.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
+@_reading_options
 @library_errors
 def pool_cmd(image: str, op: PoolOp, size: int, stride: int | None, output: str | None,
-             gray: bool, force: bool) -> None:
+             gray: bool, force: bool, max_pixels: int | None = None,
+             allow_corrupt: bool = False) -> None:
     """Pool IMAGE: the max (min, sum, mean) of every SIZE x SIZE window."""
     from convkit.filters import to_display
 
+    reading = {"max_pixels": max_pixels, "allow_corrupt": allow_corrupt}
     outs = _outputs((image,), output, f"{op}pool{size}")
     _check_all((image,), outs, force)
 
     def run(src: str, out: Path) -> None:
-        img, alpha, bits = _read(src, gray)
+        img, alpha, bits = _read(src, gray, reading)
         result = _pooled(img, op, size, stride)
         if alpha is not None:
             alpha = _pooled(alpha, "mean" if op == "sum" else op, size, stride)
         result = to_display(result, rescale=op == "sum")
-        _write(out, result, alpha, bits, force=force, inputs=(image,))
+        _write(out, result, alpha, bits, inputs=(image,))
 
-    _run_all((image,), outs, run, "pooling")
+    with warning_lines():
+        _run_all((image,), outs, run, "pooling", force=force)
 
 
 @click.command("kernels")

@@ -47,6 +47,8 @@ class _Progress:
             click.echo(self.header, err=True)
             self.header = ""
         self.total = total_epochs
+        if not sys.stderr.isatty():     # in a log file a bar is only its label: one extra line
+            return
         bar = click.progressbar(length=n_batches, label=f"epoch {epoch}/{self.total}",
                                 file=sys.stderr, width=30, show_eta=False)
         self.bar = bar.__enter__()
@@ -79,7 +81,7 @@ class _Progress:
               help="Learning rate.")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
               help="Adam, or SGD with momentum 0.9.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split, weights and shuffling.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the split, weights and shuffling.")
 @click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Fraction of each class held out for validation (the per-epoch val_loss and val_acc; "
                    "early stopping and, with --average 0, the choice of the best epoch).")
@@ -125,7 +127,8 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     import os
     from pathlib import Path
 
-    from convkit.cnn.runs import EpochReporter, RunConfig, train_run
+    from convkit.cnn.runs import RUN_FILES, EpochReporter, RunConfig, train_run
+    from convkit.cnn.training import DivergedError
     from convkit.io.atomic import OutputExistsError
     if resume and force:
         raise CLIError("--resume and --force exclude each other")
@@ -150,6 +153,9 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     except OutputExistsError as exc:
         raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace its run, --resume to "
                        f"continue it, or another --out") from None
+    except DivergedError as exc:
+        kept = f"; the checkpoint in {out} keeps epoch {exc.epoch - 1}" if exc.epoch > 1 else ""
+        raise CLIError(f"training diverged at epoch {exc.epoch} (loss {exc.loss}); lower --lr{kept}") from None
     finally:
         progress.close()
     if result.interrupted:
@@ -162,14 +168,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
                f"model: {m['model']} of {m['epochs_run']}, {m['seconds']:.1f} s")
     click.echo("confusion matrix (rows: true class):")
     click.echo(_format_confusion(result.confusion, result.class_names))
-    click.echo(f"saved {out}/: model.npz checkpoint.npz history.csv metrics.json curves.png confusion.png")
-
-
-def _folder_options(run: dict) -> dict:
-    """The image-folder settings of a run.json (absent in runs made before they existed)."""
-    from convkit.cnn.runs import RunConfig
-    return RunConfig(image_size=run.get("image_size"), resize=bool(run.get("resize", True)),
-                     gray=run.get("gray")).dataset_options()
+    click.echo(f"saved {out}/: {' '.join(RUN_FILES.values())}")
 
 
 def _load(model_path: str):
@@ -191,16 +190,16 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     import numpy as np
 
     from convkit.cnn.datasets import is_image_folder, load_dataset, split
-    from convkit.cnn.runs import RUN_FILES, evaluate_model
+    from convkit.cnn.runs import RUN_FILES, evaluate_model, read_run_config
     net = _load(model)
     run_file = Path(model).parent / RUN_FILES["config"]
     if dataset is None:
         if not run_file.is_file():
             raise CLIError(f"no --dataset given and no {RUN_FILES['config']} beside {model}; pass --dataset")
-        run = json.loads(run_file.read_text())
-        data = load_dataset(run["dataset"], seed=int(run["seed"]), **_folder_options(run))
-        data = split(data, float(run["test_split"]), float(run["val_split"]), seed=int(run["seed"]))[2]
-        what = f"{run['dataset']} (test split)"
+        run = read_run_config(run_file)
+        data = load_dataset(run.dataset, seed=run.seed, **run.dataset_options())
+        data = split(data, run.test_split, run.val_split, seed=run.seed)[2]
+        what = f"{run.dataset} (test split)"
     else:
         shape = tuple(net.input_shape or ())                # an image folder is read at the model's size
         folder = is_image_folder(dataset)
@@ -256,6 +255,9 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
         im = np.clip(im, 0, 1).astype(np.float32)
         batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
     proba = net.predict_proba(np.stack(batch))
+    if not np.isfinite(proba).all():
+        raise CLIError(f"model {model} gives NaN or infinite class scores (its weights overflow "
+                       f"{net.dtype}); it cannot classify these images")
     names = list(net.class_names or [str(i) for i in range(proba.shape[1])])
     results: list[dict[str, Any]] = []
     for path, p in zip(images, proba):

@@ -12,7 +12,7 @@ from typing import Literal
 
 __all__ = ["MODES", "METHODS", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
-           "choices", "BUILTIN_DATASETS"]
+           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV"]
 
 # How much of the full convolution to keep (as scipy.signal.convolve).
 MODES = ("full", "same", "valid")
@@ -36,6 +36,11 @@ IMAGE_FORMATS = {
     ".tif": ("TIFF", (1, 8, 16)), ".tiff": ("TIFF", (1, 8, 16)), ".bmp": ("BMP", (1, 8)),
 }
 IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
+# The default image memory limit, in 8-bit gray pixels (2**27: reading and filtering may use
+# about 4 GiB, so a 40-Mpx RGB photo passes and an 11000^2 RGB bomb does not), and the variable
+# that changes it (`convkit.io.images.pixel_limit`; the CLI's --max-pixels)
+MAX_PIXELS = 2 ** 27
+MAX_PIXELS_ENV = "CONVKIT_MAX_PIXELS"
 
 # The network `convkit train` builds when no --arch is given.
 DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"

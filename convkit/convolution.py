@@ -54,8 +54,15 @@ def _check_choice(value: object, accepted: tuple[str, ...], name: str, func: str
 
 
 def _numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
-    """`x` as an array of bool, int, float or complex, else TypeError."""
+    """`x` as an array of bool, int, float or complex, or an object array of Python ints
+    (any int-like element becomes a Python int), else TypeError."""
     arr = np.asarray(x)
+    if arr.dtype == object:
+        if not all(isinstance(v, (int, np.integer)) for v in arr.flat):
+            bad = next(v for v in arr.flat if not isinstance(v, (int, np.integer)))
+            raise TypeError(f"{func}: an object array {name} must hold Python ints (exact "
+                            f"big-integer convolution), got an element {bad!r}")
+        return np.array([int(v) for v in arr.flat], dtype=object).reshape(arr.shape)
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"{func}: {name} must be numeric (bool, int, float or complex), "
                         f"got dtype {arr.dtype}")
@@ -63,8 +70,16 @@ def _numeric(x: ArrayLike, name: str, func: str) -> np.ndarray:
 
 
 def _inputs(in1: ArrayLike, in2: ArrayLike, func: str) -> tuple[np.ndarray, np.ndarray]:
-    """Both inputs as numeric arrays."""
-    return _numeric(in1, "in1", func), _numeric(in2, "in2", func)
+    """Both inputs as numeric arrays; with one of them Python ints (object), both are."""
+    a, b = _numeric(in1, "in1", func), _numeric(in2, "in2", func)
+    if (a.dtype == object) != (b.dtype == object):
+        other, name = (b, "in2") if a.dtype == object else (a, "in1")
+        if other.dtype.kind not in "biu":
+            raise TypeError(f"{func}: an object array of Python ints convolves with integers only; "
+                            f"{name} has dtype {other.dtype}")
+        converted = other.astype(np.int64).astype(object)    # numpy ints -> exact Python ints
+        a, b = (a, converted) if a.dtype == object else (converted, b)
+    return a, b
 
 
 def _check_ndim(a: np.ndarray, b: np.ndarray, func: str) -> None:
@@ -165,6 +180,8 @@ def _problem(a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
 
 def _engine(p: Problem, method: Method, workers: int | None) -> str:
     """The engine that runs `p`: 'direct', 'fft' or 'oa'."""
+    if p.rdtype == object:
+        return "direct"   # Python ints: exact sums, whatever the method asked for
     if method == "auto":
         engine = choose(p, workers)
         if engine != "direct" and p.b.dtype.kind in "fc" and not np.isfinite(p.b).all():
@@ -196,6 +213,8 @@ def _dispatch(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: 
     _check_ndim(a, b, func)
     axes_t, strides, dilations = _axis_options(_conv_axes(a, b, axes, func), stride, dilation)
     name, fill = _boundary(boundary, cval, func)
+    if a.dtype == object and float(fill).is_integer():
+        fill = int(fill)                 # keeps Python-int sums exact
     if a.size == 0 or b.size == 0:
         return _empty_result(a, b, mode, axes_t, strides, func)
     if not flip:
@@ -229,7 +248,9 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     Returns
     -------
     out : ndarray
-        dtype ``np.result_type(in1, in2)``; integers are exact.
+        dtype ``np.result_type(in1, in2)``; integers are exact. Object arrays
+        of Python ints (with integer arrays) give an object array of exact
+        Python ints, computed by the direct engine whatever `method` says.
 
     Raises
     ------
@@ -237,7 +258,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
         For an unknown mode, method or boundary, mismatched dimensions,
         empty inputs, or stride/dilation < 1.
     TypeError
-        For non-numeric inputs.
+        For non-numeric inputs, or an object array that holds anything but ints.
     OverflowError
         When an exact integer result does not fit the result dtype.
 

@@ -79,3 +79,15 @@ def scratch_images(tmp_path: Path) -> dict[str, Path]:
     paths["camera.png"] = tmp_path / "camera.png"
     paths["camera.png"].write_bytes((SAMPLES / "camera.png").read_bytes())
     return paths
+
+
+@pytest.fixture
+def tiny_digits(tmp_path: Path) -> Path:
+    """A dataset .npz of 80 of scikit-learn's 8x8 digits (classes 0-3, 20 each), uint8."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    keep = np.concatenate([np.flatnonzero(d.target == c)[:20] for c in range(4)])
+    path = tmp_path / "tiny.npz"
+    np.savez(path, images=(d.images[keep] * 255 / 16).astype(np.uint8), labels=d.target[keep])
+    return path

@@ -25,7 +25,7 @@ RNG = np.random.default_rng(12)
 @pytest.fixture(scope="module")
 def client():
     """A threaded dask.distributed cluster shared by the module's tests."""
-    distributed = pytest.importorskip("distributed")
+    import distributed
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster:
         with distributed.Client(cluster) as c:
@@ -287,7 +287,7 @@ def test_distributed_threads(client):
 
 
 def test_distributed_processes_block_functions_pickle():
-    distributed = pytest.importorskip("distributed")
+    import distributed
     x = RNG.standard_normal(20_000)
     k = RNG.standard_normal(700)
     img = RNG.random((90, 70)).astype(np.float32)

@@ -20,13 +20,8 @@ TINY = ["--arch", ARCH, "--epochs", "3", "--batch-size", "16"]
 
 
 @pytest.fixture()
-def data_file(tmp_path):
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    keep = np.concatenate([np.flatnonzero(d.target == c)[:20] for c in range(4)])
-    path = tmp_path / "tiny.npz"
-    np.savez(path, images=(d.images[keep] * 255 / 16).astype(np.uint8), labels=d.target[keep])
-    return path
+def data_file(tiny_digits):
+    return tiny_digits
 
 
 def _run(args):

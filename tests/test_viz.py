@@ -135,7 +135,8 @@ def test_text_summarises_long_sums():
 
 def test_format_grid_aligns_and_marks():
     lines = format_grid([[1, -10], [0.5, 2]], mark=[[False, True], [False, False]], title="t")
-    assert lines == ["t           ", "    1  [-10]", " 0.50      2"]
+    # the numbers of a column end in the same place, bracketed or not (issue 16, cause 16)
+    assert lines == ["t            ", "    1  [ -10]", " 0.50      2 "]
     assert side_by_side([["a", "bb"], ["c"]]) == ["a     c", "bb"]
 
 

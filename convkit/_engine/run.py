@@ -52,6 +52,8 @@ def run_direct(p: Problem, workers: int | None) -> np.ndarray:
         out = direct.correlate_same(p.a, w, p.axes, p.dilation, p.pads, maps, p.cval, acc, workers)
     if out is None:
         xp = p.padded(acc if acc != object else None)
+        if xp.dtype == object:     # padding cells may be numpy ints, which overflow on big ints
+            xp = np.array([int(v) for v in xp.flat], dtype=object).reshape(xp.shape)
         out = direct.correlate_valid(xp, w, p.axes, p.stride, p.dilation, acc, workers)
     return finish_int(out, rdtype, check_range) if rdtype.kind in "biu" else out.astype(rdtype, copy=False)
 

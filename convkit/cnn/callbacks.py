@@ -412,4 +412,7 @@ class WeightAverage(Callback):
             self.count, self.mean = 0, {}
             return
         self.count = int(meta["count"])
+        if self.count < 0 or (self.count > 0) != bool(arrays):
+            raise ValueError(f"a weight average of {meta['count']} epochs needs "
+                             f"{'its mean weights' if self.count else 'no arrays'}")
         self.mean = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}

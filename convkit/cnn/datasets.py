@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -22,13 +24,17 @@ from typing import Sequence
 import numpy as np
 
 from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA
+from ..io.atomic import regular_input
 
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
-           "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split"]
+           "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split", "MAX_CLASSES", "MAX_DATASET_BYTES"]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
 _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
             "sneaker", "bag", "ankle boot")
+MAX_CLASSES = 10_000                 # class names are made per label value: bound them first
+MAX_DATASET_BYTES = 2 ** 28          # a dataset's arrays: a .npz unpacked (MNIST's are 55 MB), an IDX
+                                     # file, an image folder's images decoded as float64
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -143,9 +149,39 @@ def _scale(images: np.ndarray, name: str) -> np.ndarray:
     raise ValueError(f"{name}: images must be unsigned integers, bool or floats in [0, 1], got {images.dtype}")
 
 
+def _check_labels(labels: np.ndarray, name: str) -> int:
+    """The class count the labels need (max + 1); ValueError naming a negative or huge label."""
+    if not labels.size:
+        return 0
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0:
+        raise ValueError(f"{name}: label {low} (at index {int(np.argmin(labels))}) out of range; "
+                         "labels must be >= 0")
+    if high >= MAX_CLASSES:
+        raise ValueError(f"{name}: label {high} (at index {int(np.argmax(labels))}) out of range; "
+                         f"labels must be below {MAX_CLASSES} (one class per value)")
+    return high + 1
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Refuse, from the zip directory alone, a .npz whose arrays unpack to more than
+    `MAX_DATASET_BYTES` (a zip bomb) before any array is read."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    if total > MAX_DATASET_BYTES:
+        raise ValueError(f"{path}: its arrays unpack to {total} bytes, more than the {MAX_DATASET_BYTES} "
+                         "a dataset .npz may hold")
+
+
 def npz_dataset(path: str | os.PathLike) -> Dataset:
     """A ``.npz`` with ``images`` and integer ``labels`` (optional ``class_names``), never unpickled."""
-    path = Path(path)
+    path = regular_input(path, "dataset file", "a dataset .npz file")
+    _check_npz_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in ("images", "labels") if k not in f.files]
@@ -154,38 +190,45 @@ def npz_dataset(path: str | os.PathLike) -> Dataset:
                                  f"'images' and 'labels' (and optionally 'class_names')")
             images, labels = f["images"], f["labels"]
             names = [str(c) for c in f["class_names"]] if "class_names" in f.files else None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    if not all(isinstance(a, np.ndarray) for a in (images, labels)):
+        raise ValueError(f"{path}: images and labels must be .npy arrays")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"{path}: labels must be a 1-D integer array, got shape {labels.shape} dtype {labels.dtype}")
+    n_classes = _check_labels(labels, str(path))
     if names is None:
-        names = [str(i) for i in range(int(labels.max()) + 1 if labels.size else 0)]
-        if labels.size and labels.min() < 0:
-            raise ValueError(f"{path}: label {int(labels.min())} out of range; labels must be >= 0")
+        names = [str(i) for i in range(n_classes)]
     images = _scale(_to_nchw(images, str(path)), str(path))
     return Dataset(images, labels, names, path.stem)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read one IDX file (MNIST format, raw or gzip-compressed) into an array."""
-    path = Path(path)
+    """Read one IDX file (MNIST format, raw or gzip-compressed) into an array; no more bytes are
+    read (or inflated) than the header's shape needs, at most `MAX_DATASET_BYTES`."""
+    path = regular_input(path, "IDX file", "an IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as exc:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES or head[3] < 1:
+                raise ValueError(f"{path}: not an IDX file (bad magic number)")
+            ndim = head[3]
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise ValueError(f"{path}: truncated IDX header")
+            shape = tuple(int(v) for v in np.frombuffer(dims, ">u4", ndim))
+            dtype = np.dtype(_IDX_TYPES[head[2]])  # type: ignore[call-overload]  # the table mixes types and codes
+            count = int(np.prod([float(n) for n in shape]))
+            if count * dtype.itemsize > MAX_DATASET_BYTES:
+                raise ValueError(f"{path}: IDX header shape {shape} needs {count * dtype.itemsize} bytes, "
+                                 f"more than the {MAX_DATASET_BYTES} a dataset file may hold")
+            data = f.read(count * dtype.itemsize + 1)
+    except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: cannot read IDX file ({exc})") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES or data[3] < 1:
-        raise ValueError(f"{path}: not an IDX file (bad magic number)")
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int(v) for v in np.frombuffer(data, ">u4", ndim, 4))
-    dtype = np.dtype(_IDX_TYPES[data[2]])  # type: ignore[call-overload]  # the table mixes types and codes
-    count = int(np.prod(shape))
-    if len(data) != 4 + 4 * ndim + count * dtype.itemsize:
+    if len(data) != count * dtype.itemsize:
         raise ValueError(f"{path}: IDX size does not match its header shape {shape}")
-    return np.frombuffer(data, dtype, count, 4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
+    return np.frombuffer(data, dtype, count).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:
@@ -231,7 +274,7 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
         ys.append(y.astype(np.int64))
     y = np.concatenate(ys)
     fashion = "fashion" in str(first).lower()
-    k = 10 if fashion or (y.size and y.max() <= 9) else int(y.max()) + 1
+    k = max(10, _check_labels(y, str(pairs[0][1])))
     names = list(_FASHION) if fashion and k == 10 else [str(i) for i in range(k)]
     name = first.name if first.is_dir() else first.name.split("-")[0].split(".")[0]
     test_start = len(ys[0]) if len(pairs) == 2 else None
@@ -265,6 +308,7 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
         raise ValueError(f"{root}: an image folder needs at least two class sub-folders with images "
                          f"({', '.join(IMAGE_SUFFIXES)}), found {len(classes)}: {', '.join(classes) or 'none'}")
     images, labels, bad = [], [], []
+    total = 0
     for k, c in enumerate(classes):
         for p in files[c]:
             try:
@@ -272,6 +316,11 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
                 labels.append(k)
             except (ValueError, OSError):
                 bad.append(f"{c}/{p.name}")
+                continue
+            total += images[-1].nbytes
+            if total > MAX_DATASET_BYTES:        # many small files of large flat images
+                raise ValueError(f"{root}: the images decode to more than {MAX_DATASET_BYTES} bytes "
+                                 f"(at {c}/{p.name}); use fewer or smaller images")
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise ValueError(f"{root}: unreadable image(s): {', '.join(bad[:5])}{more}")
@@ -335,7 +384,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
         if _idx_pairs(path):
             return idx_dataset(path)
         return image_folder(path, size=size, resize=resize, gray=gray)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
+        regular_input(path, "dataset file", "a dataset .npz file")       # a FIFO would block
         if path.suffix.lower() == ".npz":
             return npz_dataset(path)
         raise ValueError(f"dataset file {text!r} is not a .npz; for IDX files give IMAGES,LABELS or their folder")

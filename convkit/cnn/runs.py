@@ -46,7 +46,7 @@ from .plots import confusion_matrix, plot_confusion, plot_curves
 from .serialize import Checkpoint, load_checkpoint, load_model
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
-           "make_optimizer", "evaluate_model"]
+           "make_optimizer", "evaluate_model", "read_run_config"]
 
 RUN_FILES = {"config": "run.json", "model": "model.npz", "checkpoint": "checkpoint.npz",
              "history": "history.csv", "metrics": "metrics.json", "curves": "curves.png",
@@ -190,6 +190,40 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: b
     return out
 
 
+def read_run_config(path: str | os.PathLike) -> RunConfig:
+    """The settings stored in a run folder's run.json; ValueError naming the file and the problem."""
+    path = Path(path)
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such run file") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path} is not a convkit run file (not JSON: {exc})") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} is not a convkit run file (not a JSON object)")
+    stored.setdefault("average", 0.0)               # run folders from before weight averaging
+    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(stored) - set(fields))
+    missing = sorted(k for k in ("dataset", "seed", "test_split", "val_split") if k not in stored)
+    if unknown or missing:
+        raise ValueError(f"{path} is not a convkit run file ("
+                         + "; ".join(([f"unknown keys {unknown}"] if unknown else [])
+                                     + ([f"missing keys {missing}"] if missing else [])) + ")")
+    kinds: dict[str, type | tuple[type, ...]] = {"dataset": str, "arch": str, "optimizer": str, "epochs": int, "batch_size": int, "seed": int,
+             "augment": int, "patience": int, "lr": (int, float), "val_split": (int, float),
+             "test_split": (int, float), "average": (int, float), "resize": bool}
+    for key, kind in kinds.items():
+        value = stored.get(key, getattr(RunConfig, key))
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"{path}: {key} must be {getattr(kind, '__name__', 'a number')}, got {value!r}")
+    config = RunConfig(**stored)
+    try:
+        config.check()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return config
+
+
 def _write_json(path: Path, data: dict) -> None:
     with atomic_path(path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -234,12 +268,9 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     paths = {k: out / v for k, v in RUN_FILES.items()}
     if resume:
         prepare_run_folder(out, resume=True)
-        try:
-            stored = json.loads(paths["config"].read_text())
-            stored.setdefault("average", 0.0)       # run folders from before weight averaging
-            config = RunConfig(**{**stored, **({"epochs": int(epochs)} if epochs else {})})
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"cannot resume: {paths['config']} is not a convkit run file ({exc})") from None
+        config = read_run_config(paths["config"])
+        if epochs:
+            config = dataclasses.replace(config, epochs=int(epochs))
     elif config is None:
         raise TypeError("train_run needs a RunConfig (None only with resume=True)")
     config.check()
@@ -252,7 +283,28 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         raise ValueError(f"dataset {config.dataset!r} is too small for the split: {len(train)} training and "
                          f"{len(test)} test images")
     if not resume:
+        created = not out.exists()
         prepare_run_folder(out, force=force)
+        try:
+            return _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
+                          epochs, resume, t0)
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM) or failed before a checkpoint existed: remove what this
+            # run wrote, so a plain run is accepted again (a checkpoint makes it --resume's)
+            if not paths["checkpoint"].exists():
+                paths["config"].unlink(missing_ok=True)
+                if created and out.is_dir() and not any(out.iterdir()):
+                    out.rmdir()
+            raise
+    return _train(config, out, paths, data, train, val, test, layers, shape, callbacks, epochs,
+                  resume, t0)
+
+
+def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, train: Any, val: Any,
+           test: Any, layers: list, shape: tuple, callbacks: Sequence[Callback], epochs: int | None,
+           resume: bool, t0: float) -> RunResult:
+    """The part of `train_run` that writes into the run folder."""
+    if not resume:
         _write_json(paths["config"], dataclasses.asdict(config))
     mean = train.images.mean(axis=(0, 2, 3))
     std = np.maximum(train.images.std(axis=(0, 2, 3)), 1e-3)

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_path, regular_input
+from ..io.npyheader import npy_claims
 from .history import History
 from .registry import layer_from_config
 from .model import Sequential
@@ -40,10 +41,15 @@ if TYPE_CHECKING:
     from .callbacks import FitContext
 
 __all__ = ["ModelFormatError", "Checkpoint", "save_model", "load_model", "save_checkpoint",
-           "load_checkpoint", "FORMAT_VERSION"]
+           "load_checkpoint", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_INPUT_VALUES",
+           "MAX_MODEL_BYTES"]
 
 FORMAT_VERSION = 1
 _MODEL, _CHECKPOINT = "convkit-model", "convkit-checkpoint"
+MAX_HEADER_BYTES = 2 ** 20          # JSON header; the default network's is ~2 KB
+MAX_MODEL_BYTES = 2 ** 28           # all arrays together; the default network's are ~100 KB
+MAX_INPUT_VALUES = 2 ** 20          # C x H x W of the recorded input shape (e.g. 3 x 590 x 590)
+_NPY_HEADER = 4096                  # a .npy member's own header, beyond its array bytes
 
 
 class ModelFormatError(ValueError):
@@ -100,6 +106,7 @@ class Checkpoint:
     fit_state: dict[str, Any]
     callback_states: dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]]
     epoch: int
+    source: str = ""            # the file it was read from, for error messages
 
 
 def _header_array(header: dict) -> np.ndarray:
@@ -214,30 +221,107 @@ def save_checkpoint(path: str | os.PathLike, context: FitContext, *, overwrite: 
     _write(path, arrays, overwrite=overwrite)
 
 
+def _member_bytes(name: str, shapes: Any, itemsize: int, prefix: str) -> dict[str, int]:
+    """{zip member name: array bytes} for a header's {key: shape} listing."""
+    _expect(isinstance(shapes, dict), name, f"header entry for {prefix!r} arrays must be an object")
+    out = {}
+    for key, shape in shapes.items():
+        _expect(isinstance(shape, list) and len(shape) <= 8
+                and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape),
+                name, f"array {prefix}{key!r} has an invalid shape {shape!r} in the header")
+        out[f"{prefix}{key}.npy"] = int(np.prod([float(n) for n in shape])) * itemsize
+    return out
+
+
+def _listed_members(name: str, header: dict[str, Any]) -> dict[str, int]:
+    """Every member the header announces, with the bytes of its array."""
+    itemsize = 4 if header.get("dtype") == "float32" else 8
+    members = _member_bytes(name, header.get("params"), itemsize, "param/")
+    members.update(_member_bytes(name, header.get("buffers", {}), itemsize, "buffer/"))
+    if header.get("format") == _CHECKPOINT:
+        opt, callbacks = header.get("optimizer"), header.get("callbacks")
+        if not (isinstance(opt, dict) and isinstance(callbacks, dict)):
+            raise ModelFormatError(f"{name}: a checkpoint header needs optimizer and callbacks objects")
+        members.update(_member_bytes(name, opt.get("state"), 8, "opt/"))
+        for key, entry in callbacks.items():
+            _expect(isinstance(entry, dict), name, f"callback entry {key!r} must be an object")
+            members.update(_member_bytes(name, entry.get("arrays"), 8, f"cb/{key}/"))
+    return members
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
+    """One .npy member as an array (never unpickled); ModelFormatError for anything else,
+    including a .npy header that claims more data than the member holds."""
+    with zf.open(info) as fh:
+        _, dtype, nbytes = npy_claims(fh)
+    _expect(not dtype.hasobject, name, f"not a readable convkit .npz file (member "
+            f"{info.filename[:-4]!r} holds pickled Python objects, which are never loaded)")
+    _expect(nbytes <= info.file_size, name,
+            f"member {info.filename[:-4]!r} announces {nbytes} bytes of {dtype} in "
+            f"{info.file_size} bytes (a forged or damaged file)")
+    with zf.open(info) as fh:
+        arr = np.lib.format.read_array(fh, allow_pickle=False)
+    _expect(isinstance(arr, np.ndarray), name, f"member {info.filename!r} is not a .npy array")
+    return arr
+
+
 def _read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """All members of the .npz, read eagerly (so truncation and CRC errors surface here)."""
+    """The header and the arrays of a model / checkpoint file.
+
+    The zip directory is checked before any array is inflated: the header
+    member first (at most `MAX_HEADER_BYTES`), then every other member must be
+    one the header lists, each no larger than its listed array, all together
+    at most `MAX_MODEL_BYTES`, so a zip bomb or a forged header is refused
+    after reading a few kilobytes.
+    """
     name = os.fspath(path)
-    if not os.path.isfile(name):
-        raise FileNotFoundError(f"model file {name!r} does not exist")
+    regular_input(name, "model file", "a convkit model file (.npz)")
     if not zipfile.is_zipfile(name):
         raise ModelFormatError(f"{name}: not a readable convkit .npz file (not a zip archive)")
     try:
-        with np.load(name, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError) as exc:
-        raise ModelFormatError(f"{name}: not a readable convkit .npz file ({exc})") from None
-    if not isinstance(arrays, dict) or "__header__" not in arrays:
-        raise ModelFormatError(f"{name}: no __header__ member (not a convkit model file)")
-    raw = arrays.pop("__header__")
+        with zipfile.ZipFile(name) as zf:
+            infos = {info.filename: info for info in zf.infolist()}
+            head = infos.pop("__header__.npy", None)
+            _expect(head is not None, name, "no __header__ member (not a convkit model file)")
+            assert head is not None
+            _expect(head.file_size <= MAX_HEADER_BYTES + _NPY_HEADER, name,
+                    f"the __header__ member is {head.file_size} bytes; a convkit header is at most "
+                    f"{MAX_HEADER_BYTES}")
+            header = _parse_header(name, _read_member(zf, head, name))
+            listed = _listed_members(name, header)
+            extra = sorted(k[:-4] if k.endswith(".npy") else k for k in set(infos) - set(listed))
+            _expect(not extra, name, f"unexpected members {extra}")
+            total = sum(listed.values())
+            _expect(total <= MAX_MODEL_BYTES, name,
+                    f"the header lists {total} bytes of arrays; convkit model files hold at most "
+                    f"{MAX_MODEL_BYTES}")
+            for member, info in infos.items():
+                _expect(info.file_size <= listed[member] + _NPY_HEADER, name,
+                        f"member {member[:-4]!r} is {info.file_size} bytes unpacked, but its header "
+                        f"shape needs {listed[member]} (a forged or damaged file)")
+            arrays = {member[:-4]: _read_member(zf, info, name) for member, info in infos.items()}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError,
+            NotImplementedError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{name}: not a readable convkit .npz file "
+                               f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    return header, arrays
+
+
+def _parse_header(name: str, raw: np.ndarray) -> dict[str, Any]:
+    """The JSON object stored in the ``__header__`` member."""
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise ModelFormatError(f"{name}: __header__ must be a 1-D uint8 array, got {raw.dtype} {raw.shape}")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFormatError(f"{name}: __header__ is not UTF-8 JSON ({exc})") from None
+    except RecursionError:
+        raise ModelFormatError(f"{name}: __header__ is nested too deeply to be a convkit header") from None
     if not isinstance(header, dict):
         raise ModelFormatError(f"{name}: __header__ must be a JSON object")
-    return header, arrays
+    return header
 
 
 def _expect(cond: Any, name: str, reason: str) -> None:
@@ -277,18 +361,23 @@ def _build_model(name: str, header: dict[str, Any], arrays: dict[str, np.ndarray
     try:
         layers = [layer_from_config(c, dtype=dtype) for c in arch]
         shape = header.get("input_shape")
-        _expect(shape is None or (isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)),
-                name, f"input_shape must be a list of positive ints or null, got {shape!r}")
+        _expect(shape is None or (isinstance(shape, list) and len(shape) in (1, 3) and all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)),
+                name, f"input_shape must be null, [C, H, W] or [features] of positive ints, got {shape!r}")
+        _expect(shape is None or int(np.prod([float(n) for n in shape])) <= MAX_INPUT_VALUES, name,
+                f"input_shape {shape} has more than {MAX_INPUT_VALUES} values per sample; "
+                "convkit models are not made that large")
         classes = header.get("class_names")
         _expect(classes is None or (isinstance(classes, list) and all(isinstance(c, str) for c in classes)),
                 name, "class_names must be a list of strings or null")
         model = Sequential(layers, dtype=dtype, input_shape=shape, class_names=classes,
                            normalization=_check_normalization(name, header.get("normalization")))
         if shape is not None:
+            _check_input_shape(name, arch, layers, shape)
             out = model.output_shape()
             _expect(classes is None or out == (len(classes),), name,
                     f"the network outputs {out} but the file names {len(classes or [])} classes")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         if isinstance(exc, ModelFormatError):
             raise
         raise ModelFormatError(f"{name}: invalid architecture ({exc})") from None
@@ -301,6 +390,20 @@ def _build_model(name: str, header: dict[str, Any], arrays: dict[str, np.ndarray
     state.update(_check_arrays(name, arrays, "buffer/", own_buffers, np.dtype(dtype)))
     model.load_state_dict(state)
     return model
+
+
+def _check_input_shape(name: str, arch: list, layers: list, shape: list) -> None:
+    """Refuse an input shape the layers cannot take: channels or features that do not match."""
+    current = tuple(shape)
+    for i, (config, layer) in enumerate(zip(arch, layers)):
+        channels, features = config.get("in_channels"), config.get("in_features")
+        _expect(channels is None or (len(current) == 3 and current[0] == channels), name,
+                f"input_shape {shape} does not fit the architecture: layer {i} takes {channels} "
+                f"channels, it would get {current}")
+        _expect(features is None or current == (features,), name,
+                f"input_shape {shape} does not fit the architecture: layer {i} takes {features} "
+                f"features, it would get {current}")
+        current = tuple(layer.output_shape(current))
 
 
 def _check_sizes(name: str, arch: list, arrays: dict) -> None:
@@ -363,12 +466,6 @@ def load_model(path: str | os.PathLike) -> Sequential:
     header, arrays = _read(path)
     _expect(header.get("format") in (_MODEL, _CHECKPOINT), name,
             f"format {header.get('format')!r} is not a convkit model or checkpoint")
-    if header["format"] == _MODEL:
-        listed = [header.get(key) for key in ("params", "buffers")]
-        expected = {f"{kind}/{k}" for kind, keys in zip(("param", "buffer"), listed)
-                    if isinstance(keys, dict) for k in keys}
-        extra = set(arrays) - expected
-        _expect(not extra, name, f"unexpected members {sorted(extra)}")
     return _build_model(name, header, arrays)
 
 
@@ -414,14 +511,19 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         _expect(isinstance(opt_h["steps"], int) and opt_h["steps"] >= 0, name, "optimizer steps must be an int >= 0")
         optimizer.load_state_dict({**state, "steps": np.array(opt_h["steps"])})
         history = History.from_dict(header["history"])
+        n = len(history.epoch)
+        _expect(history.epoch == list(range(1, n + 1)) and all(
+            len(v) == n and all(isinstance(x, (int, float)) for x in v) for v in history.history.values()),
+            name, "the history must hold one number per metric for each of the epochs 1..N")
         fit_state = header["fit_state"]
         _expect(isinstance(fit_state, dict) and isinstance(fit_state.get("seed"), int), name,
                 "fit_state must record the integer seed")
         callbacks = {}
         for key, entry in header["callbacks"].items():
+            _expect(isinstance(entry["meta"], dict), name, f"callback {key!r} state must be an object")
             callbacks[key] = (entry["meta"], _check_arrays(name, arrays, f"cb/{key}/", entry["arrays"], None))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ModelFormatError):
             raise
         raise ModelFormatError(f"{name}: invalid checkpoint field ({type(exc).__name__}: {exc})") from None
-    return Checkpoint(model, optimizer, history, fit_state, callbacks, len(history.epoch))
+    return Checkpoint(model, optimizer, history, fit_state, callbacks, len(history.epoch), name)

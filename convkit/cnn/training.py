@@ -27,10 +27,20 @@ from .model import Sequential
 from .optim import Optimizer
 from .serialize import Checkpoint, load_checkpoint
 
-__all__ = ["History", "fit", "shift_images", "stratified_split"]
+__all__ = ["DivergedError", "History", "fit", "shift_images", "stratified_split"]
 
 SPLIT_STREAM = 2**32 - 1
 _SETTINGS = ("seed", "batch_size", "augment", "validation_split", "n_train")
+
+
+class DivergedError(ValueError):
+    """The training loss became NaN or infinite; ``epoch`` is the 1-based epoch it happened in.
+    The model, optimizer and callbacks were rolled back to the last complete epoch and the
+    callbacks' ``on_interrupt`` ran (so a checkpoint holds that epoch)."""
+
+    def __init__(self, epoch: int, loss: float) -> None:
+        self.epoch, self.loss = epoch, loss
+        super().__init__(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
 
 
 def stratified_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +111,9 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     rolls weights, optimizer, callback states and history back to the end of
     the last complete epoch (one whose callbacks have all run),
     calls each callback's ``on_interrupt`` (ModelCheckpoint saves), sets
-    ``history.interrupted`` and returns instead of raising.
+    ``history.interrupted`` and returns instead of raising. A NaN or infinite
+    training loss does the same roll-back and ``on_interrupt``, then raises
+    `DivergedError`.
     """
     if int(epochs) < 1 or int(batch_size) < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs!r}, {batch_size!r}")
@@ -159,8 +171,11 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
             for b in range(n_batches):
                 idx = order[b * bs:(b + 1) * bs]
                 xb = xs[idx] if shifts is None else shift_images(xs[idx], shifts[idx], augment)
-                logits = model.forward(xb, True)
-                loss, grad = softmax_cross_entropy(logits, ys[idx])
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    logits = model.forward(xb, True)
+                    loss, grad = softmax_cross_entropy(logits, ys[idx])
+                if not np.isfinite(loss):           # NaN weights help nobody: stop at once
+                    raise DivergedError(epoch + 1, float(loss))
                 model.backward(grad)
                 optimizer.step(model.params(), model.grads())
                 total += loss * len(idx)
@@ -181,12 +196,14 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
             saved = None                            # complete: its callbacks have all run
             if stop:
                 break
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, DivergedError) as exc:
         if saved is not None:                       # the interrupted epoch never completed
             _roll_back(context, saved)
         history.interrupted = True
         for cb in cbs:
             cb.on_interrupt(len(history.epoch))
+        if isinstance(exc, DivergedError):
+            raise
     for cb in cbs:
         cb.on_train_end(history)
     return history
@@ -207,7 +224,8 @@ def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
     for key in _SETTINGS:
         if state.get(key) != context.fit_state[key]:
             raise ValueError(f"cannot resume: the checkpoint was trained with {key}={state.get(key)!r}, "
-                             f"this run has {key}={context.fit_state[key]!r}")
+                             f"this run has {key}={context.fit_state[key]!r}"
+                             + (f" ({checkpoint.source})" if checkpoint.source else ""))
     if checkpoint.model.config()["architecture"] != context.model.config()["architecture"]:
         raise ValueError("cannot resume: the checkpoint's architecture differs from the model's")
     if checkpoint.optimizer.config() != context.optimizer.config():
@@ -222,5 +240,9 @@ def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
     for i, cb in enumerate(context.callbacks):
         key = f"{i}.{type(cb).__name__}"
         if key in states:
-            cb.load_state_dict(*states[key])
+            try:
+                cb.load_state_dict(*states[key])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise ValueError(f"cannot resume: {checkpoint.source or 'the checkpoint'}: the state of "
+                                 f"callback {key} is invalid ({type(exc).__name__}: {exc})") from None
     return len(context.history.epoch)

@@ -10,11 +10,11 @@ typed errors (`FileFormatError`; `OutputExistsError` is in `atomic`).
 from __future__ import annotations
 
 from .atomic import OutputExistsError, atomic_path, check_output_path
-from .errors import FileFormatError
+from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
 from .images import IMAGE_SUFFIXES, read_image, read_image_raw, to_float_image, write_image
 from .signals import SIGNAL_SUFFIXES, Signal, read_signal, write_signal
 
-__all__ = ["FileFormatError", "IMAGE_SUFFIXES", "OutputExistsError", "SIGNAL_SUFFIXES", "Signal",
+__all__ = ["CorruptImageError", "CorruptImageWarning", "FileFormatError", "IMAGE_SUFFIXES", "OutputExistsError", "SIGNAL_SUFFIXES", "Signal",
            "atomic_path", "check_output_path",
            "read_image", "read_image_raw", "read_signal", "to_float_image", "write_image",
            "write_signal"]

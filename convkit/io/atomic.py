@@ -7,12 +7,15 @@ existing file is only replaced when asked, and the input is never the output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["OutputExistsError", "atomic_path", "check_output_path"]
+__all__ = ["OutputExistsError", "atomic_path", "check_output_path", "commit", "regular_input",
+           "temporary_path"]
 
 
 class OutputExistsError(FileExistsError):
@@ -79,6 +82,8 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
     ValueError: output folder '.../missing' does not exist
     """
     out = Path(path)
+    # lexists: a dangling symlink is an existing entry too, and replacing it needs overwrite
+    exists = os.path.lexists(out)
     if out.is_dir():
         raise ValueError(f"output path {str(out)!r} is a directory; give a file name")
     parent = out.parent if str(out.parent) else Path(".")
@@ -90,9 +95,33 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
             raise ValueError(f"output {str(out)!r} is the input file; choose another name")
         if not out.exists() and src.resolve() == out.resolve():
             raise ValueError(f"output {str(out)!r} is the input file; choose another name")
-    if out.exists() and not overwrite:
-        raise OutputExistsError(out)
+    if exists and not overwrite:
+        raise OutputExistsError(out, "exists" if out.exists() else "exists (a dangling symbolic link)")
     return out
+
+
+def temporary_path(out: Path) -> Path:
+    """A new empty hidden file beside `out`, keeping its suffix; a PermissionError names `out`."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp",
+                                   dir=out.parent if str(out.parent) else ".")
+    except PermissionError as exc:
+        raise PermissionError(exc.errno, "permission denied", str(out)) from None
+    os.close(fd)
+    return Path(tmp)
+
+
+def commit(tmp: Path, out: Path, *, overwrite: bool) -> None:
+    """Rename the finished `tmp` onto `out` with a normal file's mode; PermissionError names `out`."""
+    if not overwrite and os.path.lexists(out):
+        raise OutputExistsError(out, "appeared while writing and was not replaced")
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp creates 0600; give a normal file's mode
+        os.replace(tmp, out)
+    except PermissionError as exc:
+        raise PermissionError(exc.errno, "permission denied", str(out)) from None
 
 
 @contextlib.contextmanager
@@ -135,18 +164,33 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False,
     '1 2 3'
     """
     out = check_output_path(path, overwrite=overwrite, inputs=inputs)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp",
-                               dir=out.parent if str(out.parent) else ".")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        if not overwrite and out.exists():
-            raise OutputExistsError(out, "appeared while writing and was not replaced")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)   # mkstemp creates 0600; give a normal file's mode
-        os.replace(tmp_path, out)
+    tmp_path: Path | None = None
+    try:                                    # from before mkstemp: an interrupt leaves no temp file
+        tmp_path = temporary_path(out)
+        try:
+            yield tmp_path
+        except PermissionError as exc:
+            if exc.filename is not None and Path(exc.filename) == tmp_path:
+                raise PermissionError(exc.errno, "permission denied", str(out)) from None
+            raise
+        commit(tmp_path, out, overwrite=overwrite)
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and os.path.lexists(tmp_path):
             tmp_path.unlink()
+
+
+def regular_input(path: str | os.PathLike, what: str, expected: str) -> Path:
+    """`path` as a Path if it is an existing regular file (after symlinks): FileNotFoundError
+    "<what> not found", or ValueError for a directory, FIFO, device or socket (which would
+    block or never end), saying that `expected` was expected."""
+    p = Path(path)
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"{what} not found", str(p)) from None
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{str(p)!r} is a directory; expected {expected}")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{str(p)!r} is not a regular file (a pipe, device or socket); "
+                         f"expected {expected}")
+    return p

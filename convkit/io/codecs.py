@@ -19,9 +19,11 @@ import numpy as np
 
 from .. import _names
 from . import png16
-from .errors import FileFormatError
+from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
 
-__all__ = ["ACCEPTED", "CORRUPT", "decode", "encode"]
+__all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
+           "needed_bytes"]
+
 
 # "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
 _FORMATS = list(dict.fromkeys(fmt for fmt, _ in _names.IMAGE_FORMATS.values()))
@@ -32,13 +34,46 @@ CORRUPT = (OSError, SyntaxError, EOFError, IndexError, KeyError, struct.error, z
            RuntimeError)
 
 
-def _too_large(p: Path, shape: Sequence[int], max_pixels: int) -> None:
-    """Refuse images of more than `max_pixels` pixels before decoding them."""
-    pixels = int(shape[0]) * int(shape[1])
-    if pixels > max_pixels:
-        raise FileFormatError(f"{str(p)!r} is {shape[1]}x{shape[0]} = {pixels} pixels; images "
-                              f"above {max_pixels} pixels are refused (possible decompression "
-                              "bomb)", p)
+# float64 copies an operation on a decoded image holds at once (the float image, the result and
+# two temporaries of the filters): the memory that the pixel limit is measured against
+WORK_COPIES = 4
+
+
+def needed_bytes(samples: int, itemsize: int) -> int:
+    """Memory to decode `samples` values of `itemsize` bytes and work on them in float64."""
+    return samples * (itemsize + 8 * WORK_COPIES)
+
+
+def _too_large(p: Path, shape: Sequence[int], max_pixels: int, channels: int = 1,
+               itemsize: int = 1) -> None:
+    """Refuse, before decoding, an image whose decoding and processing would need more memory
+    than `max_pixels` 8-bit gray pixels do."""
+    h, w = int(shape[0]), int(shape[1])
+    need, budget = needed_bytes(h * w * channels, itemsize), needed_bytes(max_pixels, 1)
+    if need > budget:
+        raise FileFormatError(
+            f"{str(p)!r} is {w}x{h} pixels x {channels} channel(s) of {8 * itemsize} bits; reading "
+            f"and filtering it needs about {_size(need)}, above the limit of "
+            f"{_size(budget)} ({max_pixels} gray 8-bit pixels); raise the limit with "
+            f"--max-pixels or the environment variable {_names.MAX_PIXELS_ENV}", p)
+
+
+def _size(n: int) -> str:
+    """Bytes for people: '11.6 GiB', '530.0 MiB', '13.2 KiB'."""
+    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1024:.1f} KiB"
+
+
+def _pil_layout(im) -> tuple[int, int]:
+    """(channels, bytes per sample) of the array a Pillow image will decode to."""
+    mode = im.mode
+    channels = 4 if mode in ("P", "PA") else len(im.getbands())
+    if mode in ("I", "F") or mode.startswith("I;32"):
+        return channels, 4
+    wide = "16" in mode or "16" in _rawmode(im)
+    return channels, 2 if wide else 1
 
 
 def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
@@ -55,15 +90,25 @@ def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
 
     with tifffile.TiffFile(p) as tif:
         page = tif.pages.first             # a TiffPage: the first page carries the tags
-        _too_large(p, page.shape, max_pixels)
+        shape = page.shape
+        channels = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+        _too_large(p, shape, max_pixels, channels, page.dtype.itemsize if page.dtype else 8)
         a = page.asarray()
         tag = page.tags.get("Orientation")
         orientation = int(tag.value) if tag is not None else 1
     return _orient(a, orientation)
 
 
-def _pil_to_array(im) -> np.ndarray:
-    """Pillow image (already oriented) -> array of its stored samples."""
+def _int_kind(im) -> str:
+    """How a mode-"I" image stores its samples, for messages: 'signed 16-bit', '32-bit', ..."""
+    raw = _rawmode(im)
+    bits = "16-bit" if "16" in raw else "8-bit" if raw.startswith("I;8") else "32-bit"
+    return f"signed {bits}" if raw.endswith("S") or ";16S" in raw or ";32S" in raw else bits
+
+
+def _pil_to_array(im, int_kind: str = "32-bit") -> np.ndarray:
+    """Pillow image (already oriented) -> array of its stored samples; `int_kind` names a
+    mode-"I" file's sample type (the oriented copy no longer knows it)."""
     mode = im.mode
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
@@ -78,7 +123,8 @@ def _pil_to_array(im) -> np.ndarray:
         return a.astype(np.uint16)
     if mode == "I":
         if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError("32-bit integer samples outside 0..65535 are not supported")
+            raise ValueError(f"{int_kind} integer samples outside 0..65535 (here {a.min()}..{a.max()}) "
+                             "are not supported")
         return a.astype(np.uint16)
     return a
 
@@ -105,7 +151,89 @@ def _is_tiff(p: Path) -> bool:
         return f.read(4) in (b"II*\x00", b"MM\x00*")
 
 
-def decode(p: Path, max_pixels: int) -> np.ndarray:
+# A run of this many zero bytes inside baseline JPEG entropy-coded data is damage (zeroed
+# sectors, a patched file) that libjpeg decodes with only a warning, which Pillow drops. All-zero
+# bits decode to the symbols whose Huffman code is all zeros (the first symbol of each table); only
+# when those are "DC difference 0" and "end of block" can a real image (flat blocks, optimised
+# tables) be made of zero bytes, and then a zero run is not taken as damage.
+_ZERO_RUN = 64
+_BASELINE_SOF = (0xC0, 0xC1)
+
+
+def _first_symbols(payload: bytes, tables: dict[tuple[int, int], int]) -> None:
+    """Record, per (class, id) of the DHT segment `payload`, the symbol of the all-zero code."""
+    pos = 0
+    while pos + 17 <= len(payload):
+        kind, counts = payload[pos], payload[pos + 1:pos + 17]
+        n = sum(counts)
+        if n:
+            tables[(kind >> 4, kind & 15)] = payload[pos + 17]
+        pos += 17 + n
+
+
+def _zeros_can_be_flat(scan_header: bytes, tables: dict[tuple[int, int], int]) -> bool:
+    """Whether all-zero data is a valid run of flat blocks for every component of the scan."""
+    if not scan_header:
+        return False
+    components = scan_header[1:1 + 2 * scan_header[0]]
+    return all(tables.get((0, sel >> 4)) == 0 and tables.get((1, sel & 15)) == 0
+               for sel in components[1::2])
+
+
+def _jpeg_damage(data: bytes) -> str | None:
+    """Why the baseline JPEG `data` is damaged, or None when nothing was found."""
+    pos, baseline = 2, False
+    tables: dict[tuple[int, int], int] = {}
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return f"no JPEG marker at byte {pos}"
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker == 0xD9:
+            return None
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        payload = data[pos + 4:pos + 2 + length]
+        if marker in range(0xC0, 0xD0) and marker not in (0xC4, 0xC8, 0xCC):
+            baseline = marker in _BASELINE_SOF
+        elif marker == 0xC4:
+            _first_symbols(payload, tables)
+        pos += 2 + length
+        if marker == 0xDA:                                  # the scan: entropy-coded data
+            end = pos
+            while True:
+                end = data.find(b"\xff", end)
+                if end < 0 or end + 1 >= len(data):
+                    end = len(data)
+                    break
+                if data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+                    end += 2
+                    continue
+                break
+            zeros = data.find(bytes(_ZERO_RUN), pos, end)
+            if baseline and zeros >= 0 and not _zeros_can_be_flat(payload, tables):
+                return f"{_ZERO_RUN} or more zero bytes at byte {zeros} of the compressed image"
+            pos = end
+    return None
+
+
+def _check_jpeg(p: Path, allow_corrupt: bool) -> None:
+    """CorruptImageError (or, when allowed, a CorruptImageWarning) for damaged JPEG data."""
+    damage = _jpeg_damage(p.read_bytes())
+    if damage is None:
+        return
+    message = f"{str(p)!r} is a corrupt JPEG file ({damage})"
+    if not allow_corrupt:
+        raise CorruptImageError(message + "; pass allow_corrupt=True to read it anyway", p)
+    warnings.warn(message + "; read anyway, the picture may be damaged", CorruptImageWarning,
+                  stacklevel=4)
+
+
+def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False) -> np.ndarray:
     """Pick the decoder for `p` (Pillow, tifffile or png16) and return upright samples."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -119,7 +247,9 @@ def decode(p: Path, max_pixels: int) -> np.ndarray:
             raise FileFormatError(f"{str(p)!r} is not a readable image; accepted: {ACCEPTED}",
                                   p) from None
         with im:
-            _too_large(p, (im.height, im.width), max_pixels)
+            _too_large(p, (im.height, im.width), max_pixels, *_pil_layout(im))
+            if im.format == "JPEG":
+                _check_jpeg(p, allow_corrupt)
             wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in _rawmode(im)
             if wide_colour and im.format == "TIFF":
                 return _read_tifffile(p, max_pixels)
@@ -127,7 +257,8 @@ def decode(p: Path, max_pixels: int) -> np.ndarray:
             if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
                 return _orient(png16.decode(p.read_bytes()), _exif_orientation(im))
             im.seek(0)
-            return _pil_to_array(ImageOps.exif_transpose(im))
+            kind = _int_kind(im) if im.mode == "I" else ""
+            return _pil_to_array(ImageOps.exif_transpose(im), kind)
 
 
 def encode(tmp: Path, a: np.ndarray, fmt: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["FileFormatError"]
+__all__ = ["CorruptImageError", "CorruptImageWarning", "FileFormatError"]
 
 
 class FileFormatError(ValueError):
@@ -40,3 +40,12 @@ class FileFormatError(ValueError):
     def __init__(self, message: str, path: str | os.PathLike) -> None:
         self.path = str(path)
         super().__init__(message)
+
+
+class CorruptImageError(FileFormatError):
+    """An image whose compressed data is damaged although a decoder would return pixels
+    (``allow_corrupt=True`` reads it with a `CorruptImageWarning` instead)."""
+
+
+class CorruptImageWarning(UserWarning):
+    """An image with damaged data was read because ``allow_corrupt=True`` was passed."""

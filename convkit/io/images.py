@@ -11,7 +11,6 @@ Pillow would cut to 8 bits. Filtering images is `convkit.filters`' job.
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 from typing import Literal, Sequence
@@ -19,30 +18,42 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA
+from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA, MAX_PIXELS, MAX_PIXELS_ENV
 from . import codecs
-from .atomic import atomic_path
+from .atomic import atomic_path, regular_input
 from .errors import FileFormatError
 
 __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
-           "IMAGE_SUFFIXES", "MAX_PIXELS", "FileFormatError"]
+           "IMAGE_SUFFIXES", "MAX_PIXELS", "MAX_PIXELS_ENV", "FileFormatError", "pixel_limit"]
 
 _ACCEPTED = codecs.ACCEPTED
-# Below Pillow's own decompression-bomb error (2 x 89.5 Mpx); as float64 RGB this is ~3 GB.
-MAX_PIXELS = 2 ** 27
+# MAX_PIXELS (from _names): reading a 4096 x 4096 gray image and filtering it in float64 takes
+# ~0.55 GB (`codecs.WORK_COPIES`); an RGB image gets a third of the pixels.
+
+
+def pixel_limit(max_pixels: int | None = None) -> int:
+    """The limit in force: `max_pixels` if given, else $CONVKIT_MAX_PIXELS, else `MAX_PIXELS`."""
+    if max_pixels is None:
+        text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+        if not text:
+            return MAX_PIXELS
+        try:
+            max_pixels = int(text)
+        except ValueError:
+            raise ValueError(f"environment variable {MAX_PIXELS_ENV} must be a whole number of "
+                             f"pixels, got {text!r}") from None
+    if int(max_pixels) < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels!r}")
+    return int(max_pixels)
 
 
 def _check_input(path: str | os.PathLike) -> Path:
     """Raise FileNotFoundError / ValueError unless `path` is an existing regular file."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(errno.ENOENT, "image file not found", str(p))
-    if p.is_dir():
-        raise ValueError(f"{str(p)!r} is a directory; expected an image file ({_ACCEPTED})")
-    return p
+    return regular_input(path, "image file", f"an image file ({_ACCEPTED})")
 
 
-def read_image_raw(path: str | os.PathLike) -> np.ndarray:
+def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
+                   allow_corrupt: bool = False) -> np.ndarray:
     """Read an image file and return its samples in the stored dtype.
 
     Parameters
@@ -50,6 +61,16 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
     path : str or path-like
         A PNG, JPEG, TIFF or BMP file (the format is read from the content).
         Multi-frame files give their first frame.
+    max_pixels : int, optional
+        The memory limit, counted in 8-bit gray pixels: an image is refused
+        when reading it and filtering it in float64 would need more memory
+        than this many gray pixels (an RGB image gets a third as many, a
+        16-bit one a little less). Default: the environment variable
+        ``CONVKIT_MAX_PIXELS``, else `MAX_PIXELS` (2**27, about 4 GiB).
+    allow_corrupt : bool, optional
+        Accept an image whose decoder reported damaged data (a JPEG with
+        corrupt entropy-coded data), with a `CorruptImageWarning`, instead
+        of raising FileFormatError.
 
     Returns
     -------
@@ -65,10 +86,10 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
     FileNotFoundError
         The file does not exist.
     FileFormatError
-        Not an image, truncated or corrupt, or larger than `MAX_PIXELS`
-        pixels (a ValueError; ``path`` names the file).
+        Not an image, truncated or corrupt, or above the memory limit
+        (`max_pixels`) (a ValueError; ``path`` names the file).
     ValueError
-        A directory.
+        A directory, a pipe or other non-regular file.
 
     Examples
     --------
@@ -80,12 +101,13 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
     """
     from PIL import Image
 
+    limit = pixel_limit(max_pixels)
     p = _check_input(path)
     try:
-        return codecs.decode(p, MAX_PIXELS)
+        return codecs.decode(p, limit, allow_corrupt=allow_corrupt)
     except Image.DecompressionBombError:
-        raise FileFormatError(f"{str(p)!r} is too large to decode safely; images above "
-                              f"{MAX_PIXELS} pixels are refused", p) from None
+        raise FileFormatError(f"{str(p)!r} is too large to decode safely (Pillow's "
+                              "decompression-bomb limit)", p) from None
     except FileFormatError:
         raise
     except ValueError as exc:                       # a decoder's own complaint, without the path
@@ -133,7 +155,8 @@ def to_float_image(image: ArrayLike) -> np.ndarray:
     raise TypeError(f"image dtype must be bool, uint8, uint16 or float, got {a.dtype}")
 
 
-def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
+def read_image(path: str | os.PathLike, *, gray: bool = False, max_pixels: int | None = None,
+               allow_corrupt: bool = False) -> np.ndarray:
     """Read an image file as float64 in [0, 1].
 
     Parameters
@@ -144,6 +167,8 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
     gray : bool, optional
         Convert colour to luminance with the Rec. 709 weights ``LUMA`` of
         `convkit._names` (those of ``skimage.color.rgb2gray``); alpha is dropped.
+    max_pixels, allow_corrupt : optional
+        As `read_image_raw`: the memory limit and accepting damaged JPEG data.
 
     Returns
     -------
@@ -166,7 +191,7 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
     >>> read_image(path)
     array([[0.        , 0.50196078, 1.        ]])
     """
-    image = to_float_image(read_image_raw(path))
+    image = to_float_image(read_image_raw(path, max_pixels=max_pixels, allow_corrupt=allow_corrupt))
     if gray and image.ndim == 3:
         colour = image[..., :3] if image.shape[2] >= 3 else image[..., :1]
         image = colour[..., 0] if colour.shape[2] == 1 else colour @ np.asarray(LUMA)

@@ -10,10 +10,11 @@ clipping is the caller's (`write_signal` refuses samples outside [-1, 1]).
 
 from __future__ import annotations
 
-import errno
 import os
 import re
+import struct
 import warnings
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,8 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._names import SIGNAL_SUFFIXES
-from .atomic import atomic_path
+from .atomic import atomic_path, regular_input
 from .errors import FileFormatError
+from .npyheader import npy_claims
 
 __all__ = ["Signal", "read_signal", "write_signal", "SIGNAL_SUFFIXES", "FileFormatError"]
 
@@ -101,9 +103,18 @@ def _read_text(path: Path) -> np.ndarray:
 
 
 def _read_npy(path: Path) -> np.ndarray:
-    """A 1-D real numeric .npy array (never unpickled)."""
+    """A 1-D real numeric .npy array (never unpickled); its header is checked against the file
+    size before numpy allocates anything."""
     try:
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as fh:
+                _, _, nbytes = npy_claims(fh)
+            if nbytes > path.stat().st_size:
+                raise FileFormatError(f"{str(path)!r}: its .npy header announces {nbytes} bytes, "
+                                      f"the file holds {path.stat().st_size}", path)
         a = np.load(path, allow_pickle=False)
+    except FileFormatError:
+        raise
     except (ValueError, OSError, EOFError) as exc:
         raise FileFormatError(f"cannot read {str(path)!r} as a .npy array: "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
@@ -129,17 +140,56 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     """(float samples (N,) or (N, C), rate) of a PCM or float WAV file."""
     from scipy.io import wavfile
 
+    _check_wav_layout(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", wavfile.WavFileWarning)   # unknown chunks
             rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError) as exc:
+    # scipy's reader lets damaged headers escape as ZeroDivisionError (0 channels), struct.error
+    # (a cut chunk) or UnboundLocalError (no data chunk): all are a bad file, said in one line
+    except (ValueError, EOFError, OSError, ZeroDivisionError, struct.error, UnboundLocalError,
+            IndexError, KeyError, MemoryError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
         raise FileFormatError(f"cannot read {str(path)!r} as a WAV file: "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                               path) from None
-    return _pcm_to_float(np.asarray(data)), int(rate)
+    data = np.asarray(data)
+    if data.ndim == 2 and data.shape[1] == 0:
+        raise FileFormatError(f"{str(path)!r} is a WAV file with 0 channels", path)
+    return _pcm_to_float(data), int(rate)
+
+
+def _check_wav_layout(path: Path) -> None:
+    """Walk the RIFF chunks: a fmt chunk with 1+ channels and a data chunk that fits the file,
+    before scipy reads (or allocates) anything."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:12] != b"WAVE":
+            raise FileFormatError(f"cannot read {str(path)!r} as a WAV file: no RIFF/WAVE header",
+                                  path)
+        order = ">" if head[:4] == b"RIFX" else "<"
+        pos, fmt_seen = 12, False
+        while pos + 8 <= size:
+            f.seek(pos)
+            kind, length = struct.unpack(order + "4sI", f.read(8))
+            if kind == b"fmt ":
+                if not 16 <= length <= 4096 or pos + 8 + length > size:
+                    raise FileFormatError(f"cannot read {str(path)!r} as a WAV file: its fmt chunk "
+                                          f"has an invalid size {length}", path)
+                channels = struct.unpack(order + "H", f.read(4)[2:4])[0]
+                if channels == 0:
+                    raise FileFormatError(f"{str(path)!r} is a WAV file with 0 channels", path)
+                fmt_seen = True
+            elif kind == b"data":
+                if not fmt_seen:
+                    raise FileFormatError(f"cannot read {str(path)!r} as a WAV file: the data chunk "
+                                          "comes before the fmt chunk", path)
+                return
+            pos += 8 + length + (length & 1)
+    raise FileFormatError(f"cannot read {str(path)!r} as a WAV file: "
+                          f"{'no data chunk' if fmt_seen else 'no fmt chunk'} (truncated?)", path)
 
 
 def read_signal(path: str | os.PathLike) -> Signal:
@@ -168,7 +218,7 @@ def read_signal(path: str | os.PathLike) -> Signal:
         (a ValueError) For an unreadable or non-numeric file, a table of
         several columns, a non-1-D array, no samples, or a NaN/inf sample.
     ValueError
-        For an unknown extension or a directory.
+        For an unknown extension, a directory, a pipe or other non-regular file.
 
     Examples
     --------
@@ -180,11 +230,7 @@ def read_signal(path: str | os.PathLike) -> Signal:
     """
     p = Path(path)
     suffix = _suffix(p, "signal file")
-    if not p.exists():
-        raise FileNotFoundError(errno.ENOENT, "signal file not found", str(p))
-    if p.is_dir():
-        raise ValueError(f"{str(p)!r} is a directory; expected a signal file "
-                         f"({' '.join(SIGNAL_SUFFIXES)})")
+    regular_input(p, "signal file", f"a signal file ({' '.join(SIGNAL_SUFFIXES)})")
     rate = None
     if suffix == ".wav":
         samples, rate = _read_wav(p)

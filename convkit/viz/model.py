@@ -189,7 +189,7 @@ def filter_grid(weights: ArrayLike) -> np.ndarray:
     return _mosaic(planes, int(np.ceil(np.sqrt(f))))
 
 
-def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100):
+def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100, input_title: str = "input"):
     """One Figure: the first layer's filters, then (for an input x) every feature map.
 
     Parameters
@@ -197,6 +197,8 @@ def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100):
     model : convkit.cnn.Sequential
     x : ndarray of shape (1, C, H, W), optional
         An input prepared by `prepare_input`.
+    input_title : str, optional
+        The input's caption (e.g. to say that the image was resized).
 
     Returns
     -------
@@ -221,7 +223,7 @@ def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100):
     blocks = [(f"first-layer filters: {weights.shape[0]} x {weights.shape[1]} channel(s) "
                f"of {weights.shape[2]}x{weights.shape[3]}", filter_grid(weights))]
     if x is not None:
-        blocks.append(("input", _mosaic(np.asarray(x[0], np.float64), x.shape[1])))
+        blocks.append((input_title, _mosaic(np.asarray(x[0], np.float64), x.shape[1])))
         for name, maps in feature_maps(model, x):
             blocks.append((f"layer {name}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}",
                            _mosaic(maps, int(np.ceil(np.sqrt(maps.shape[0]))))))

@@ -34,7 +34,8 @@ def format_grid(a: ArrayLike, *, decimals: int = 2, mark: ArrayLike | None = Non
     decimals : int, optional
         Digits after the point for values that are not whole.
     mark : array_like of bool, optional
-        Same shape as `a`; marked cells are drawn in brackets, ``[4]``.
+        Same shape as `a`; marked cells are drawn in brackets, ``[4]``; the
+        numbers stay in the same columns as those of unmarked cells.
     title : str, optional
         A first line above the grid.
 
@@ -52,9 +53,14 @@ def format_grid(a: ArrayLike, *, decimals: int = 2, mark: ArrayLike | None = Non
     x = np.atleast_2d(np.asarray(a))
     marked = np.zeros(x.shape, bool) if mark is None else np.atleast_2d(np.asarray(mark, bool))
     cells = [[format_number(v, decimals) for v in row] for row in x]
-    cells = [[f"[{c}]" if m else c for c, m in zip(row, mrow)] for row, mrow in zip(cells, marked)]
     width = max((len(c) for row in cells for c in row), default=1)
-    lines = ["  ".join(c.rjust(width) for c in row) for row in cells]
+    if marked.any():
+        # every cell keeps one column each side for the brackets, so a number sits in the same
+        # columns whether or not its cell is marked, in every row
+        lines = [" ".join(f"[{c.rjust(width)}]" if m else f" {c.rjust(width)} "
+                          for c, m in zip(row, mrow)) for row, mrow in zip(cells, marked)]
+    else:
+        lines = ["  ".join(c.rjust(width) for c in row) for row in cells]
     if title is not None:
         lines.insert(0, title)
     total = max(len(line) for line in lines)
