@@ -10,6 +10,7 @@ import re
 from typing import Sequence
 
 from .._names import DEFAULT_ARCH, PoolOp
+from ..windows import n_windows
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU
@@ -90,12 +91,12 @@ def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list[
                              f"after a conv")
         if kind == "conv":
             _, n, k, s, p = item
-            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+            h, w = (n_windows(side, k, stride=s, pad=2 * p) for side in (h, w))
             layers.append(Conv2D(c, n, k, stride=s, padding=p))
             c = n
         elif kind == "pool":
             _, op, size, stride = item
-            h, w = (h - size) // stride + 1, (w - size) // stride + 1
+            h, w = (n_windows(side, size, stride=stride) for side in (h, w))
             layers.append(MaxPool2D(size, stride) if op == "max" else Pool2D(size, stride, op=op))
         elif kind == "relu":
             layers.append(ReLU())

@@ -27,7 +27,7 @@ from .._engine.conv2d_grad import conv2d_backward, conv2d_grouped_backward
 from ..batched import check_groups
 from ..boundary import normalize_boundary
 from ..pooling import POOL_OPS, pool, pool_backward
-from ..windows import per_axis
+from ..windows import n_windows, per_axis
 
 __all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax"]
 
@@ -262,9 +262,7 @@ class Conv2D(Weighted):
     def output_shape(self, shape: tuple) -> tuple:
         _, h, w = shape
         stride, dil, pads = self._geom((1,) + tuple(shape))
-        ho, wo = ((n + lo + hi - d * (k - 1) - 1) // s + 1
-                  for n, k, s, d, (lo, hi) in zip((h, w), self.kernel_size, stride, dil, pads))
-        return (self.out_channels, ho, wo)
+        return (self.out_channels,) + out_hw((h, w), self.kernel_size, stride, dil, pads)
 
     def config(self) -> dict[str, Any]:
         pad = self.padding if isinstance(self.padding, str) else list(self.padding)
@@ -414,7 +412,7 @@ class Pool2D(Layer):
 
     def output_shape(self, shape: tuple) -> tuple:
         c, h, w = shape
-        return (c,) + tuple((n - k) // s + 1 for n, k, s in zip((h, w), self.size, self.stride))
+        return (c,) + tuple(n_windows(n, k, stride=s) for n, k, s in zip((h, w), self.size, self.stride))
 
     def config(self) -> dict[str, Any]:
         return {"type": "Pool2D", "size": list(self.size), "stride": list(self.stride), "op": self.op}

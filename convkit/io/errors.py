@@ -44,8 +44,32 @@ class FileFormatError(ValueError):
 
 class CorruptImageError(FileFormatError):
     """An image whose compressed data is damaged although a decoder would return pixels
-    (``allow_corrupt=True`` reads it with a `CorruptImageWarning` instead)."""
+    (``allow_corrupt=True`` reads it with a `CorruptImageWarning` instead).
+
+    Parameters
+    ----------
+    message : str
+        What is damaged.
+    path : str or path-like
+        The file, kept as ``error.path``.
+
+    Examples
+    --------
+    >>> error = CorruptImageError("zeroed compressed data", "photo.jpg")
+    >>> error.path, isinstance(error, FileFormatError)
+    ('photo.jpg', True)
+    """
 
 
 class CorruptImageWarning(UserWarning):
-    """An image with damaged data was read because ``allow_corrupt=True`` was passed."""
+    """An image with damaged data was read because ``allow_corrupt=True`` was passed.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("photo.jpg: damaged data read as it is", CorruptImageWarning)
+    >>> caught[0].category is CorruptImageWarning
+    True
+    """

@@ -271,8 +271,8 @@ def format_relu(feature_map: ArrayLike, *, decimals: int = 2) -> str:
     ReLU(x) = max(x, 0): negative cells become 0, the rest pass unchanged
     <BLANKLINE>
     feature map [< 0]    after ReLU
-       1  [-2]             1  [0]
-    [-3]     4           [0]    4
+      1  [-2]             1  [0]
+    [-3]   4             [0]  4
     <BLANKLINE>
     2 of 4 cells set to 0
     """
@@ -306,8 +306,8 @@ def format_pool(walk: PoolWalkthrough, *, decimals: int = 2) -> str:
     max pooling, 2x2 windows, stride 2x2: the largest cell of each window wins
     <BLANKLINE>
     input [winner]    max-pooled
-      1  [3]          3
-      2    0
+     1  [3]           3
+     2   0
     <BLANKLINE>
     2x2 -> 1x1: 1 of 4 values kept
     """

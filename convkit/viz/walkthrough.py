@@ -248,9 +248,9 @@ def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
     <BLANKLINE>
     step 1/4: window at row 0, column 0 -> map[0, 0]
     image [window]    window * kernel    feature map
-    [1]  [2]    0     1  0               [2]    .
-    [0]  [1]    3     0  1                 .    .
-      2    0    1
+    [1] [2]  0        1  0               [2]  .
+    [0] [1]  3        0  1                .   .
+     2   0   1
     sum = 1 + 0 + 0 + 1 = 2
     <BLANKLINE>
     ... 3 more steps, the same way ...
