@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import click
 
-__all__ = ["CLIError", "library_errors", "shell_message"]
+__all__ = ["CLIError", "library_errors", "shell_message", "threads_option"]
 
 
 class CLIError(click.ClickException):
@@ -53,3 +53,22 @@ def shell_message(exc: BaseException) -> str:
         return f"permission denied: {exc.filename or exc}"
     text = str(exc)
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    """Apply --threads (or check CONVKIT_NUM_THREADS) before the command runs."""
+    # the threads module is standard library only at import: `--help` stays fast
+    from convkit._engine.threads import get_threads, set_threads
+
+    try:
+        if value is not None:
+            set_threads(value)
+        get_threads()
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, metavar="N", expose_value=False,
+    callback=_set_threads, is_eager=False,
+    help="Threads to compute on (default: CONVKIT_NUM_THREADS, else every core this process may use).")

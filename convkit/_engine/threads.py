@@ -22,10 +22,10 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 __all__ = ["available_cores", "pool", "thread_count", "set_threads", "get_threads",
-           "parse_threads", "blas_threads", "ENV_VAR"]
+           "parse_threads", "blas_threads", "parallel_map", "ENV_VAR"]
 
 ENV_VAR = "CONVKIT_NUM_THREADS"
 
@@ -148,3 +148,33 @@ def blas_threads(n: int) -> Iterator[None]:
             _blas_depth -= 1
             if _blas_depth == 0:
                 set_(_blas_before)
+
+
+def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) -> None:
+    """fn(item) for every item on at most `threads` threads of the pool, BLAS on one thread
+    meanwhile (its own threads would compete with these for the same cores). Each thread takes
+    the next item when it is done with one, so a thread slowed by other work takes fewer."""
+    items = list(items)
+    threads = max(1, min(threads, len(items), available_cores()))
+    if threads == 1:
+        for item in items:
+            fn(item)
+        return
+    feed = iter(items)
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                item = next(feed, _DONE)
+            if item is _DONE:
+                return
+            fn(item)
+
+    with blas_threads(1):
+        jobs = [pool().submit(worker) for _ in range(threads)]
+        for job in jobs:
+            job.result()
+
+
+_DONE = object()
