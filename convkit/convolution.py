@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from ._docs import docfiller
 from . import chunked
 from ._engine import spectral
-from ._engine.plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound, mode_pads
+from ._engine.plan import FFT_INT_BOUND, Problem, choose, int_bound, mode_pads, obviously_numpy_1d
 from ._engine.run import run_direct, run_fft
 from ._names import METHODS, MODES, Method, Mode, choices
 from .batched import conv2d
@@ -115,8 +115,7 @@ def _numpy_fast_path(in1: object, in2: object, mode: object, method: object, axe
     return (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim == 1 == in2.ndim
             and in1.dtype == in2.dtype and in1.dtype.char in "dfDF" and method != "fft"
             and axes is None and boundary == "constant" and cval == 0 and stride == 1
-            and dilation == 1 and mode in MODES and 0 < in2.size <= in1.size
-            and (in2.size <= 8 or in1.size * in2.size < TINY_WORK))
+            and dilation == 1 and mode in MODES and obviously_numpy_1d(in1.size, in2.size, in1.dtype.char))
 
 
 def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis
