@@ -30,7 +30,7 @@ TINY_WORK = 100_000        # multiply-adds below which no transform can win
 # 1-D kernels up to this many taps never go to a transform, whatever the signal's length
 # (float64: numpy's loop costs at most 16 * 3.8e-10 s per output, a transform
 # of a signal long enough to leave TINY_WORK at least 3 * log2(2 * 6250) * 4e-10 s)
-FLOOR_TAPS = {"d": 16, "D": 8, "f": 8, "F": 8}
+FLOOR_TAPS = {"d": 16, "D": 8, "f": 8, "F": 4}
 
 _KEYS = {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4", np.dtype(np.float64): "f8",
          np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}
