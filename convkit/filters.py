@@ -30,6 +30,12 @@ from .windows import per_axis
 __all__ = ["filter_image", "resolve_filter", "is_derivative", "to_display", "Filter",
            "COMPOSITE_FILTERS", "COMPOSITE_DESCRIPTIONS"]
 
+# Images from this many pixels use the compiled loops (`convkit._engine.jit`). Below, numpy's
+# tap passes take a few ms, while importing numba and loading (or, after an install,
+# compiling) the loops costs 0.3-1 s once per process: `convkit filter` on a 512^2 PNG stays
+# at its 1.1 s instead of 1.7 s.
+JIT_MIN_PIXELS = 1 << 20
+
 # a resolved filter: one kernel, or the (d/dx, d/dy) pair of a gradient-magnitude composite
 Filter = Union[Kernel, tuple[Kernel, Kernel]]
 
@@ -94,7 +100,8 @@ def _apply(image: np.ndarray, resolved: Kernel, boundary: BoundaryMode, cval: fl
     kernel, factors = resolved.array, resolved.factors
     if flip:
         kernel, factors = _flipped(kernel), _flipped_factors(factors)
-    if stride == (1, 1) and method != "fft" and kernel.size > 1 and jit.available():
+    if (stride == (1, 1) and method != "fft" and kernel.size > 1
+            and image.shape[0] * image.shape[1] >= JIT_MIN_PIXELS and jit.available()):
         # compiled row bands; 1-D factors from 4x4 on (at 3x3 one pass of 9 taps is as fast)
         use = factors if factors is not None and kernel.size > sum(kernel.shape) + 4 else None
         if image.ndim == 2:

@@ -9,7 +9,7 @@ import pytest
 import scipy.ndimage as ndi
 import scipy.signal
 
-from convkit import filter_image, set_threads
+from convkit import filter_image, filters, set_threads
 from convkit._engine import jit, threads
 from convkit.boundary import BOUNDARY_MODES
 
@@ -79,7 +79,8 @@ def test_row_bands_on_threads_equal_one_thread(monkeypatch, n):
 
 @pytest.mark.parametrize("spec", ["gaussian:sigma=2", "sobel_x", "box:4", "laplacian"])
 @pytest.mark.parametrize("channels", [None, 3])
-def test_filter_image_keeps_float32_and_equals_ndimage(spec, channels):
+def test_filter_image_keeps_float32_and_equals_ndimage(monkeypatch, spec, channels):
+    monkeypatch.setattr(filters, "JIT_MIN_PIXELS", 0)
     from convkit.kernels import get_kernel
     shape = (40, 45) if channels is None else (40, 45, channels)
     x = RNG.random(shape, dtype=np.float32)
@@ -91,7 +92,8 @@ def test_filter_image_keeps_float32_and_equals_ndimage(spec, channels):
     np.testing.assert_allclose(ours, ref, atol=2e-5)
 
 
-def test_rank1_array_kernel_runs_separable_with_the_same_result():
+def test_rank1_array_kernel_runs_separable_with_the_same_result(monkeypatch):
+    monkeypatch.setattr(filters, "JIT_MIN_PIXELS", 0)
     x = RNG.standard_normal((64, 64))
     k = np.outer(RNG.standard_normal(21), RNG.standard_normal(21))
     ours = filter_image(x, k, method="direct")
