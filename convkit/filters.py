@@ -21,8 +21,9 @@ from numpy.typing import ArrayLike
 
 from . import chunked
 from ._engine import jit
+from ._engine.nonfinite import omit_check, omit_combine, omit_split
 from ._docs import docfiller
-from ._names import METHODS, Method, choices
+from ._names import METHODS, NAN_POLICIES, Method, NanPolicy, choices
 from .boundary import BoundaryMode, BoundaryName, resolve_boundary
 from .kernels import Factors, Kernel, KernelSpec, resolve_kernel
 from .windows import per_axis
@@ -156,11 +157,32 @@ def resolve_filter(kernel: KernelSpec | Filter) -> Filter:
     return resolve_kernel(kernel if isinstance(kernel, (str, os.PathLike)) else np.asarray(kernel))
 
 
+def _omit_nan(image: ArrayLike, kernel: KernelSpec | Filter, boundary: BoundaryName, cval: float,
+              stride: int | Sequence[int], method: Method, flip: bool) -> np.ndarray:
+    """nan_policy='omit': the filter of the NaN-free image over the filter of its validity mask
+    (constant padding counts as valid), times the kernel's sum."""
+    resolved = resolve_filter(kernel)
+    if not isinstance(resolved, Kernel):
+        raise ValueError(f"nan_policy='omit' needs one kernel with weights of one sign, "
+                         f"not the gradient magnitude {kernel!r}")
+    omit_check(resolved.array, "filter_image")
+    lazy = chunked.is_dask(image)
+    img = image if lazy else _as_float_image(image)
+    if not lazy and not np.isnan(img).any():   # type: ignore[arg-type]
+        return filter_image(img, resolved, boundary=boundary, cval=cval, stride=stride, method=method,
+                            flip=flip)
+    filled, valid = omit_split(img)   # type: ignore[arg-type]
+    options: dict = dict(boundary=boundary, stride=stride, method=method, flip=flip)
+    num = filter_image(filled, resolved, cval=cval, **options)
+    den = filter_image(valid, resolved, cval=1.0, **options)
+    return omit_combine(num, den, resolved.array)
+
+
 @docfiller
 def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
                  boundary: BoundaryName = "reflect", cval: float = 0.0,
                  stride: int | Sequence[int] = 1, method: Method = "auto",
-                 flip: bool = False) -> np.ndarray:
+                 flip: bool = False, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Filter a gray or colour image with a 2-D kernel (cross-correlation by default).
 
     Parameters
@@ -181,6 +203,7 @@ def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
     flip : bool, optional
         Turn the kernel 180 degrees first: true convolution (as
         ``scipy.ndimage.convolve``) instead of correlation.
+    %(nan_policy)s
 
     Returns
     -------
@@ -219,6 +242,10 @@ def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
     >>> filter_image(img, "box:3", stride=2).shape
     (2, 2)
     """
+    if nan_policy not in NAN_POLICIES:
+        raise ValueError(f"nan_policy must be one of {choices(NAN_POLICIES)}; got {nan_policy!r}")
+    if nan_policy == "omit":
+        return _omit_nan(image, kernel, boundary, cval, stride, method, flip)
     if chunked.is_dask(image):   # issue 12: dask in, lazy dask out
         return chunked.filter_image(image, kernel, boundary=boundary, cval=cval, stride=stride,
                                     method=method, flip=flip)
