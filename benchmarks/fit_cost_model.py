@@ -203,9 +203,11 @@ of the CI class. Edit the script, not this file.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["COST"]
 
-COST = {
+COST: dict[str, Any] = {
 '''
 
 

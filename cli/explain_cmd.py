@@ -9,11 +9,11 @@ numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, cast
 
 import click
 
-from convkit._names import IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, POOL_OPS
+from convkit._names import IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, POOL_OPS, PoolOp
 
 from ._common import CLIError, library_errors
 
@@ -249,7 +249,7 @@ def pool(matrix: str | None, op: str, size: int, stride: int | None) -> None:
     from convkit.viz import format_pool, pool_walkthrough
 
     x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
-    text = format_pool(pool_walkthrough(x, size, stride=stride, op=op))
+    text = format_pool(pool_walkthrough(x, size, stride=stride, op=cast(PoolOp, op)))
     if matrix is None:
         click.echo("input: the feature map of samples/seed_image.csv and seed_detector.csv\n")
     click.echo(text)

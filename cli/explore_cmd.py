@@ -19,7 +19,8 @@ __all__ = ["explore"]
 
 
 def _stop(signum, frame) -> None:
-    """SIGTERM ends the server the way Ctrl-C does."""
+    """SIGTERM and SIGINT end the server the way Ctrl-C does (SIGINT too: a process started in
+    the background inherits SIGINT ignored, and Python then never raises KeyboardInterrupt)."""
     raise KeyboardInterrupt
 
 
@@ -57,11 +58,12 @@ def explore(model: str | None, port: int, no_browser: bool) -> None:
     if not no_browser:
         import webbrowser
         webbrowser.open(server.url)
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.server_close()

@@ -140,7 +140,7 @@ def dask_boundary(boundary: str, cval: float = 0) -> str | float | None:
 
 
 def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
-        boundary: BoundaryName = "constant", cval: float = 0) -> np.ndarray:
+        boundary: BoundaryName | str = "constant", cval: float = 0) -> np.ndarray:
     """Extend `x` beyond its edges.
 
     Parameters
@@ -188,7 +188,7 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
     return np.pad(x, widths, mode=mode.numpy)
 
 
-def pad_indices(n: int, before: int, after: int, boundary: BoundaryName) -> np.ndarray:
+def pad_indices(n: int, before: int, after: int, boundary: BoundaryName | str) -> np.ndarray:
     """Source index in ``[0, n)`` of each sample of an axis padded by `boundary`.
 
     ``pad(x, [(before, after)], boundary)[i] == x[pad_indices(...)[i]]``; for

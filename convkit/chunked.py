@@ -37,7 +37,8 @@ from ._engine.blockwise import (AxisPlan, blockwise, broadcast_plan, ceil_div, i
 from ._engine.overlap_save import OverlapSave
 from ._engine.plan import Problem, choose
 from ._engine.run import finish_int
-from .boundary import normalize_boundary
+from ._names import Method, Mode, PoolOp
+from .boundary import BoundaryName, normalize_boundary
 from .kernels import get_kernel
 from .windows import normalize_axes, per_axis
 
@@ -89,7 +90,7 @@ def _slice_kernel(kernel: np.ndarray, ranges: tuple, axes: Sequence[int]) -> np.
 
 
 def _conv_block(slab: np.ndarray, ranges: tuple, *, kernel: np.ndarray, engine: str,
-                axes: tuple, stride: tuple, dilation: tuple, method: str,
+                axes: tuple, stride: tuple, dilation: tuple, method: Method,
                 workers: int | None, finish: np.dtype | None) -> np.ndarray:
     """One output block: the valid convolution of its slab, by the in-memory function."""
     k = _slice_kernel(kernel, ranges, axes)
@@ -101,7 +102,7 @@ def _conv_block(slab: np.ndarray, ranges: tuple, *, kernel: np.ndarray, engine: 
     return out if finish is None else finish_int(out, finish, check_range=True)
 
 
-def _in_memory(engine: str, b: np.ndarray, mode: str, method: str, axes: Any, boundary: str,
+def _in_memory(engine: str, b: np.ndarray, mode: Mode, method: Method, axes: Any, boundary: BoundaryName,
                cval: Any, stride: Any, dilation: Any) -> _Eager:
     """The in-memory call this chunked one stands for, as a picklable ``f(x)``."""
     if engine == "fft":
@@ -111,7 +112,7 @@ def _in_memory(engine: str, b: np.ndarray, mode: str, method: str, axes: Any, bo
                                                 stride=stride, dilation=dilation))
 
 
-def _conv(in1: Any, in2: Any, mode: str, method: str, axes: Any, boundary: str, cval: Any,
+def _conv(in1: Any, in2: Any, mode: Mode, method: Method, axes: Any, boundary: BoundaryName, cval: Any,
           stride: Any, dilation: Any, workers: int | None, *, engine: str) -> Any:
     """convolve / correlate / fftconvolve of a dask array, block by block."""
     x, b = _operands(in1, in2, engine)
@@ -209,7 +210,7 @@ def _fits(cval: Any, dtype: np.dtype) -> bool:
     return float(cval) == int(cval) and info.min <= int(cval) <= info.max
 
 
-def _maybe_overlap_save(x: Any, kern: np.ndarray, p: Problem, plans: list, method: str,
+def _maybe_overlap_save(x: Any, kern: np.ndarray, p: Problem, plans: list, method: Method,
                         dtype: np.dtype, block: Any, workers: int | None) -> tuple[Any, Any]:
     """(input, block function): overlap-save FFT blocks when one long axis makes the FFT pay."""
     ax = p.axes[0]
@@ -234,8 +235,8 @@ def _maybe_overlap_save(x: Any, kern: np.ndarray, p: Problem, plans: list, metho
 # ----------------------------------------------------------------------------- public
 
 
-def convolve(in1: Any, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
-             axes: int | Sequence[int] | None = None, boundary: str = "constant", cval: Any = 0,
+def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
+             axes: int | Sequence[int] | None = None, boundary: BoundaryName = "constant", cval: Any = 0,
              stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1,
              workers: int | None = None) -> Any:
     """`convkit.convolve` of a dask array: a lazy dask array equal to the in-memory result.
@@ -287,8 +288,8 @@ def convolve(in1: Any, in2: ArrayLike, mode: str = "full", method: str = "auto",
                  engine="convolve")
 
 
-def correlate(in1: Any, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
-              axes: int | Sequence[int] | None = None, boundary: str = "constant", cval: Any = 0,
+def correlate(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
+              axes: int | Sequence[int] | None = None, boundary: BoundaryName = "constant", cval: Any = 0,
               stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1,
               workers: int | None = None) -> Any:
     """`convkit.correlate` of a dask array; parameters, returns and errors as `convolve`.
@@ -304,7 +305,7 @@ def correlate(in1: Any, in2: ArrayLike, mode: str = "full", method: str = "auto"
                  engine="correlate")
 
 
-def fftconvolve(in1: Any, in2: ArrayLike, mode: str = "full",
+def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
                 axes: int | Sequence[int] | None = None, *, workers: int | None = None) -> Any:
     """`convkit.fftconvolve` of a dask array, as a lazy dask array.
 
@@ -332,16 +333,16 @@ def _kernel_extent(kernel: Any, flip: bool) -> tuple[int, int]:
     return rows, cols
 
 
-def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: str, cval: float,
-                  stride: tuple, method: str, flip: bool, heads: tuple) -> np.ndarray:
+def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: BoundaryName, cval: float,
+                  stride: tuple, method: Method, flip: bool, heads: tuple) -> np.ndarray:
     """One output block: `filter_image` of its slab, cropped to the block."""
     out = filters.filter_image(slab, kernel, boundary=boundary, cval=cval, stride=stride,
-                               method=method, flip=flip)   # type: ignore[arg-type]
+                               method=method, flip=flip)
     return out[tuple(slice(h, h + j1 - j0) for h, (j0, j1) in zip(heads, ranges))]
 
 
-def filter_image(image: Any, kernel: str | os.PathLike | ArrayLike, *, boundary: str = "reflect",
-                 cval: float = 0.0, stride: int | Sequence[int] = 1, method: str = "auto",
+def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
+                 cval: float = 0.0, stride: int | Sequence[int] = 1, method: Method = "auto",
                  flip: bool = False) -> Any:
     """`convkit.filter_image` of a dask image: a lazy dask array equal to the in-memory result.
 
@@ -397,7 +398,7 @@ def filter_image(image: Any, kernel: str | os.PathLike | ArrayLike, *, boundary:
         held: Any = kernel
         kernel = np.asarray(held.compute() if is_dask(held) else held)
     probe = filters.filter_image(np.zeros((1, 1) + x.shape[2:], x.dtype), kernel,
-                                 boundary=boundary, cval=cval, stride=stride, method=method,  # type: ignore[arg-type]
+                                 boundary=boundary, cval=cval, stride=stride, method=method,
                                  flip=flip)   # checks every option; gives the dtype
     strides = per_axis(stride, 2, "stride")
     plans, heads = [], []
@@ -447,7 +448,7 @@ def _pool_block(slab: np.ndarray, ranges: tuple, *, size: tuple, stride: tuple, 
 
 
 def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
-         op: str = "max", padding: int | Sequence[int] = 0,
+         op: PoolOp = "max", padding: int | Sequence[int] = 0,
          axes: int | Sequence[int] = (-2, -1), return_indices: bool = False) -> Any:
     """`convkit.pool` of a dask array: a lazy dask array equal to the in-memory result.
 
@@ -492,7 +493,7 @@ def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | Non
         if p < w and w > x.shape[ax] + 2 * p:
             raise ValueError(f"pool size {w} is larger than axis {ax} of length {x.shape[ax]} "
                              f"(with padding {p} on each side); use a size <= {x.shape[ax] + 2 * p}")
-    probe = pooling.pool(np.zeros(small, x.dtype), size, stride=stride, op=op,  # type: ignore[arg-type]
+    probe = pooling.pool(np.zeros(small, x.dtype), size, stride=stride, op=op,
                          padding=padding, axes=axes)   # checks every option; gives the dtype
     plans = [identity_plan(n) for n in x.shape]
     for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t):

@@ -7,9 +7,11 @@ of the CI class. Edit the script, not this file.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["COST"]
 
-COST = {
+COST: dict[str, Any] = {
     # per output per tap, tap loop, one thread
     "direct_tap": {"f4": 2.3e-10, "f8": 4.3e-10, "c8": 4.6e-10, "c16": 8.9e-10, "int": 4.3e-10},
     "direct_gemm": 2.5e-10,  # windows @ kernel, per output per tap

@@ -44,8 +44,8 @@ def number(body: dict, name: str, default: float | None = None, *, bound: float 
     return float(value)
 
 
-def choice(body: dict, name: str, accepted, default: str | None = None) -> str:
-    """body[name] as one of `accepted`."""
+def choice(body: dict, name: str, accepted, default: str | None = None) -> Any:
+    """body[name] as one of `accepted` (typed Any: the caller's Literal parameter checks it again)."""
     value = body.get(name, default)
     if value not in accepted:
         raise BadRequest(f"{name} must be one of {', '.join(map(str, accepted))}; got {value!r}")

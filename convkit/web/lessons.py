@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def _geometry(body: dict, image: np.ndarray, kern: np.ndarray) -> dict:
     """stride, padding, dilation, boundary of a convolution request, checked against the sizes."""
     from convkit import BOUNDARY_MODES
 
-    g = {"stride": integer(body, "stride", 1, 8, 1), "padding": integer(body, "padding", 0, 16, 0),
+    g: dict[str, Any] = {"stride": integer(body, "stride", 1, 8, 1), "padding": integer(body, "padding", 0, 16, 0),
          "dilation": integer(body, "dilation", 1, 8, 1),
          "boundary": choice(body, "boundary", tuple(BOUNDARY_MODES), "constant"),
          "cval": number(body, "cval", 0.0)}

@@ -44,12 +44,13 @@ class ModelView:
                     "message": f"No model: {DEFAULT_MODEL} does not exist. Run `convkit train` to "
                                f"make one, then `convkit explore` again (or `convkit explore MODEL`)."}
         m = self.model
-        return {"available": True, "path": self.path, "input_shape": list(m.input_shape),
+        return {"available": True, "path": self.path, "input_shape": list(m.input_shape or ()),
                 "classes": self._classes(),
                 "layers": [f"{n} {type(layer).__name__}" for n, layer in enumerate(m.layers)]}
 
     def _classes(self) -> list[str]:
         """Class names, or their indices as text."""
+        assert self.model is not None
         n = int(self.model.output_shape()[-1])
         return list(self.model.class_names or [str(i) for i in range(n)])
 
