@@ -211,22 +211,19 @@ def _omit_nan(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: 
     validity mask (extended by the same boundary; constant padding counts as valid), divided."""
     if nan_policy not in NAN_POLICIES:
         raise ValueError(f"{func}: nan_policy must be one of {choices(NAN_POLICIES)}; got {nan_policy!r}")
-    run = chunked.convolve if flip else chunked.correlate
-    lazy = chunked.is_dask(in1) or chunked.is_dask(in2)
-    a = in1 if chunked.is_dask(in1) else _numeric(in1, "in1", func)
     b = np.asarray(in2.compute() if chunked.is_dask(in2) else in2)   # type: ignore[union-attr]
     omit_check(b, func)
+    public = convolve if flip else correlate   # a dask array in takes the chunked path there
     options: dict[str, Any] = dict(axes=axes, boundary=boundary, stride=stride, dilation=dilation,
                                    workers=workers)
-    if not lazy:
-        run = convolve if flip else correlate
-        if a.dtype.kind not in "fc" or not np.isnan(a).any():
-            return run(a, b, mode, method, cval=cval, **options)
-    filled, valid = omit_split(a)   # type: ignore[arg-type]
+    a: Any = in1 if chunked.is_dask(in1) else _numeric(in1, "in1", func)
+    if not chunked.is_dask(a) and (a.dtype.kind not in "fc" or not np.isnan(a).any()):
+        return public(a, b, mode, method, cval=cval, **options)
+    filled, valid = omit_split(a)
     name, fill = _boundary(boundary, cval, func)
     nan_cval = name == "constant" and np.isnan(fill)
-    num = run(filled, b, mode, method, cval=0.0 if nan_cval else cval, **options)
-    den = run(valid, b, mode, method, cval=0.0 if nan_cval else 1.0, **options)
+    num = public(filled, b, mode, method, cval=0.0 if nan_cval else cval, **options)
+    den = public(valid, b, mode, method, cval=0.0 if nan_cval else 1.0, **options)
     return omit_combine(num, den, b)
 
 

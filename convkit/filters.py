@@ -14,7 +14,7 @@ filters. `to_display` maps a result to the [0, 1] range an image file can hold
 from __future__ import annotations
 
 import os
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -167,11 +167,11 @@ def _omit_nan(image: ArrayLike, kernel: KernelSpec | Filter, boundary: BoundaryN
                          f"not the gradient magnitude {kernel!r}")
     omit_check(resolved.array, "filter_image")
     lazy = chunked.is_dask(image)
-    img = image if lazy else _as_float_image(image)
-    if not lazy and not np.isnan(img).any():   # type: ignore[arg-type]
+    img: Any = image if lazy else _as_float_image(image)
+    if not lazy and not np.isnan(img).any():
         return filter_image(img, resolved, boundary=boundary, cval=cval, stride=stride, method=method,
                             flip=flip)
-    filled, valid = omit_split(img)   # type: ignore[arg-type]
+    filled, valid = omit_split(img)
     options: dict = dict(boundary=boundary, stride=stride, method=method, flip=flip)
     num = filter_image(filled, resolved, cval=cval, **options)
     den = filter_image(valid, resolved, cval=1.0, **options)
