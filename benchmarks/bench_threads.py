@@ -13,33 +13,12 @@ inference and the epoch <= 1.5x torch under the same load.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
-import sys
 import time
-from typing import Iterator
 
 import numpy as np
 
-from _timing import paired_medians
-
-
-@contextlib.contextmanager
-def busy(n: int) -> Iterator[None]:
-    """`n` processes spinning on a core for the duration of the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-    time.sleep(0.5)
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+from _timing import busy, load_average, paired_medians
 
 
 def convkit_model(seed: int = 0):
@@ -122,7 +101,7 @@ def run(repeat: int, loads: list[int]) -> None:
     print(f"cores {len(os.sched_getaffinity(0))}, torch threads {torch.get_num_threads()}")
     print(f"{'case':18} {'load':>4} {'convkit':>9} {'torch':>9} {'ratio':>6} {'target':>6}  loadavg")
     for load in loads:
-        with busy(load) if load else contextlib.nullcontext():
+        with busy(load):
             for label, f, g in cases():
                 tf, tg, ratio = paired_medians(f, g, repeat)
                 target = 1.2 if load == 0 and label.startswith("inference") else 1.5 if load else float("nan")
