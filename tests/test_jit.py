@@ -98,3 +98,18 @@ def test_rank1_array_kernel_runs_separable_with_the_same_result(monkeypatch):
     k = np.outer(RNG.standard_normal(21), RNG.standard_normal(21))
     ours = filter_image(x, k, method="direct")
     np.testing.assert_allclose(ours, ndi.correlate(x, k, mode="reflect"), atol=1e-10)
+
+
+def test_rank1_tolerance_follows_the_kernel_dtype():
+    from convkit.kernels import resolve_kernel
+    col, row = RNG.standard_normal(9), RNG.standard_normal(7)
+    k32 = np.outer(col, row).astype(np.float32)
+    assert resolve_kernel(k32).factors is not None                 # float32 rounding is not rank 2
+    assert resolve_kernel(k32.astype(np.float64), rtol=1e-12).factors is None
+    k64 = np.outer(col, row)
+    k64[0, 0] += 1e-6                                              # a real second component
+    assert resolve_kernel(k64).factors is None
+    kint = np.outer([1, 2, 1], [1, 0, -1])
+    c, r = resolve_kernel(kint).factors
+    np.testing.assert_allclose(np.outer(c, r), kint, atol=1e-12)
+    assert resolve_kernel(np.eye(3)).factors is None
