@@ -57,8 +57,8 @@ def shell_message(exc: BaseException) -> str:
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
     """Apply --threads (or check CONVKIT_NUM_THREADS) before the command runs."""
-    # the threads module is standard library only at import: `--help` stays fast
-    from convkit._engine.threads import get_threads, set_threads
+    # convkit's top level is lazy and its threads module standard library only: `--help` stays fast
+    from convkit import get_threads, set_threads
 
     try:
         if value is not None:

@@ -40,10 +40,11 @@ _EXPORTS = {
     "OutputExistsError": "io.atomic",
     "FileFormatError": "io.errors",
     "set_threads": "_engine.threads",
+    "get_threads": "_engine.threads",
 }
 
 if TYPE_CHECKING:
-    from ._engine.threads import set_threads
+    from ._engine.threads import get_threads, set_threads
     from .batched import conv2d
     from .boundary import BOUNDARY_MODES, pad
     from .continuous import convolve_functions
