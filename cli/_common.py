@@ -57,8 +57,8 @@ def shell_message(exc: BaseException) -> str:
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
     """Apply --threads (or check CONVKIT_NUM_THREADS) before the command runs."""
-    # convkit's top level is lazy and its threads module standard library only: `--help` stays fast
-    from convkit import get_threads, set_threads
+    # convkit.threads loads the standard library only: `--help` stays fast
+    from convkit.threads import get_threads, set_threads
 
     try:
         if value is not None:
