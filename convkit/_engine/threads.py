@@ -10,8 +10,9 @@ machine where another process is busy they fight it and convkit's own pool
 (measured: `convkit train` 31.7 s under one busy process, 14.2 s with BLAS on
 one thread). `blas_threads(n)` sets OpenBLAS's thread count for a block,
 through the library's own ``openblas_set_num_threads`` found among the loaded
-libraries (no third-party package: threadpoolctl costs ~40x more per switch,
-see `benchmarks/bench_threads.py`). Other BLAS builds are left alone.
+libraries. No third-party package: per block, this costs 4-12 us, threadpoolctl's
+cached controller 11-39 us and a fresh ``threadpool_limits`` 0.5-1.5 ms (measured side
+by side, `benchmarks/bench_threads.py --blas-switch`). Other BLAS builds are left alone.
 """
 
 from __future__ import annotations
