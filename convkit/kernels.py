@@ -307,9 +307,8 @@ def _rank1_rtol(spec: object) -> float:
     """The SVD tolerance for a kernel given as `spec`: tied to the precision its taps were
     written in (a float32 outer product keeps a second singular value near 1e-8 of the
     first; float64, integers and text are held to 1e-10)."""
-    dtype = getattr(spec, "dtype", None)
-    if dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8:
-        return float(4 * max(np.shape(spec)) * np.finfo(dtype).eps)
+    if isinstance(spec, np.ndarray) and spec.dtype.kind == "f" and spec.dtype.itemsize < 8:
+        return float(4 * max(spec.shape) * np.finfo(spec.dtype).eps)
     return 1e-10
 
 
