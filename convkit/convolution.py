@@ -302,8 +302,27 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
     """Cross-correlate: slide `in2` over `in1` as written, ``out[n] = sum_m conj(in2[m]) in1[n + m]``.
 
     This is what the seed walkthrough and CNN layers call convolution: the
-    kernel is laid over each window without flipping. Parameters, returns and
-    errors are those of `convolve`.
+    kernel is laid over each window without flipping. The parameters, the
+    result and the errors are those of `convolve`.
+
+    Parameters
+    ----------
+    in1 : array_like
+        The signal or image.
+    in2 : array_like
+        The kernel (template), laid over each window of `in1` as written.
+    mode, method, axes, boundary, cval, stride, dilation, workers
+        As for `convolve`.
+
+    Returns
+    -------
+    out : ndarray
+        dtype ``np.result_type(in1, in2)``; integers are exact.
+
+    Raises
+    ------
+    ValueError, TypeError, OverflowError
+        As `convolve` raises them.
 
     Examples
     --------
@@ -383,6 +402,26 @@ def choose_method(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", *,
     The cost model (see `benchmarks/fit_cost_model.py`) estimates the direct
     engine's multiply-adds and the transforms' ``n log n`` work with constants
     measured on the CI machine class. Overlap-add counts as "fft".
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        The inputs that `convolve` would get (only their shapes and dtypes
+        matter).
+    mode : {'full', 'valid', 'same'}, optional
+        As for `convolve`.
+    axes : int or sequence of int, optional
+        As for `convolve`.
+
+    Returns
+    -------
+    method : {'direct', 'fft'}
+        The engine the cost model expects to be faster.
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode or mismatched dimensions, as `convolve`.
 
     Examples
     --------

@@ -88,7 +88,29 @@ KernelSpec = str | os.PathLike | ArrayLike
 
 
 class Kernel(NamedTuple):
-    """A kernel spec resolved once: everything a filter needs to know about it."""
+    """A kernel spec resolved once: everything a filter needs to know about it.
+
+    Attributes
+    ----------
+    array : ndarray of shape (kh, kw)
+        The taps, float64.
+    factors : (ndarray, ndarray) or None
+        ``(column, row)`` with ``outer(column, row) == array`` when the
+        kernel is separable, else None.
+    name : str
+        The registry name, the file path, or "custom" (inline or array).
+    derivative : bool
+        The taps sum to 0: the output is signed detail, not brightness.
+
+    Examples
+    --------
+    >>> from convkit import resolve_kernel
+    >>> k = resolve_kernel("sobel_x")
+    >>> k.name, k.array.shape, k.derivative
+    ('sobel_x', (3, 3), True)
+    >>> k.factors[0], k.factors[1]
+    (array([1., 2., 1.]), array([-1.,  0.,  1.]))
+    """
 
     array: np.ndarray            # (kh, kw) float64
     factors: Factors | None      # (col, row) with outer(col, row) == array, or None

@@ -24,6 +24,24 @@ def n_windows(n: int, size: int, *, stride: int = 1, dilation: int = 1, pad: int
     total padding added to that axis (both sides) and the window spans
     ``dilation * (size - 1) + 1`` cells; 0 when even one window does not fit.
 
+    Parameters
+    ----------
+    n : int
+        Length of the axis.
+    size : int
+        Window (kernel) length along it.
+    stride : int, optional
+        Step between windows.
+    dilation : int, optional
+        Spacing of the window's taps.
+    pad : int, optional
+        Total padding added to the axis (both ends together).
+
+    Returns
+    -------
+    count : int
+        Number of windows, 0 or more.
+
     Examples
     --------
     >>> n_windows(7, 3, stride=2)      # the seed tutorial's 7x7 image, 3x3 detector

@@ -38,7 +38,37 @@ __all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestMo
 
 @dataclasses.dataclass
 class FitContext:
-    """What `fit` shares with its callbacks."""
+    """What `fit` shares with its callbacks.
+
+    Attributes
+    ----------
+    model : Sequential
+        The model being trained.
+    optimizer : Optimizer
+        Its optimizer.
+    history : History
+        The logs so far.
+    fit_state : dict
+        The settings of the `fit` call (batch size, seed, ...).
+    callbacks : list of Callback
+        Every callback of the run.
+    train_x : ndarray, optional
+        The normalised training samples (for `Sequential.update_bn`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> class Look(Callback):
+    ...     def on_train_begin(self, context):
+    ...         super().on_train_begin(context)
+    ...         print(type(context.model).__name__, context.history.epoch)
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=1, optimizer=SGD(0.1),
+    ...                                           callbacks=[Look()])
+    Sequential []
+    """
 
     model: Sequential
     optimizer: Optimizer
@@ -49,7 +79,33 @@ class FitContext:
 
 
 class Callback:
-    """Base callback: every hook does nothing."""
+    """Base callback: every hook does nothing.
+
+    Override the hooks you need (see the module's description for when each
+    runs); ``on_epoch_end`` returning True stops training.
+
+    Attributes
+    ----------
+    context : FitContext
+        The running fit's model, optimizer and history (after ``on_train_begin``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> class StopAfterTwo(Callback):
+    ...     def on_epoch_end(self, epoch, logs):
+    ...         print(epoch, round(logs["loss"], 3))
+    ...         return epoch >= 2
+    >>> history = Sequential([Dense(4, 2)], seed=0).fit(
+    ...     X, y, epochs=5, batch_size=4, optimizer=SGD(0.1), seed=0, callbacks=[StopAfterTwo()])
+    1 0.669
+    2 0.525
+    >>> history.epoch
+    [1, 2]
+    """
 
     _context: FitContext | None = None
 
@@ -124,6 +180,36 @@ class EarlyStopping(_Monitor):
 
     With ``restore_best=True`` the model ends training (stopped or not) with
     the weights of its best epoch; `history.best_epoch` records which.
+
+    Parameters
+    ----------
+    monitor : str, optional
+        A key of the epoch's logs: "val_loss", "loss", "val_accuracy", ...
+    patience : int, optional
+        Epochs without improvement before stopping, >= 0.
+    min_delta : float, optional
+        The smallest change that counts as an improvement.
+    mode : {'auto', 'min', 'max'}, optional
+        Whether lower or higher is better; 'auto' reads it from `monitor`.
+    restore_best : bool, optional
+        End with the weights of the best epoch.
+
+    Raises
+    ------
+    ValueError
+        A negative `patience` or an unknown `mode`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> stop = EarlyStopping("loss", patience=1, min_delta=1.0)   # nothing improves by 1
+    >>> history = Sequential([Dense(4, 2)], seed=0).fit(
+    ...     X, y, epochs=10, batch_size=4, optimizer=SGD(0.1), seed=0, callbacks=[stop])
+    >>> history.epoch, history.stopped_early, history.best_epoch
+    ([1, 2], True, 1)
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, *, min_delta: float = 0.0,
@@ -165,7 +251,29 @@ class EarlyStopping(_Monitor):
 
 class ModelCheckpoint(Callback):
     """Write the resume checkpoint (weights, optimizer state, history, callback states, epoch)
-    to `path` after every epoch and on Ctrl-C; `fit(resume=path)` continues from it."""
+    to `path` after every epoch and on Ctrl-C; `fit(resume=path)` continues from it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file (``.npz``).
+    overwrite : bool, optional
+        Replace an existing file (each epoch replaces the last one anyway).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> import tempfile
+    >>> from convkit.cnn import load_checkpoint
+    >>> path = f"{tempfile.mkdtemp()}/checkpoint.npz"
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=2, optimizer=SGD(0.1), seed=0,
+    ...                                           callbacks=[ModelCheckpoint(path)])
+    >>> load_checkpoint(path).epoch
+    2
+    """
 
     def __init__(self, path: str | os.PathLike, *, overwrite: bool = True) -> None:
         self.path = path
@@ -182,7 +290,32 @@ class ModelCheckpoint(Callback):
 
 
 class BestModel(_Monitor):
-    """Save the model file (`Sequential.save`) whenever `monitor` improves."""
+    """Save the model file (`Sequential.save`) whenever `monitor` improves.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file (``.npz``), replaced at each improvement.
+    monitor : str, optional
+        A key of the epoch's logs.
+    mode : {'auto', 'min', 'max'}, optional
+        Whether lower or higher is better; 'auto' reads it from `monitor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> import tempfile
+    >>> from convkit.cnn import load_model
+    >>> path = f"{tempfile.mkdtemp()}/best.npz"
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=2, batch_size=4,
+    ...                                           optimizer=SGD(0.1), seed=0,
+    ...                                           callbacks=[BestModel(path, monitor="loss")])
+    >>> load_model(path).predict(X[[0, -1]]).tolist()
+    [0, 1]
+    """
 
     def __init__(self, path: str | os.PathLike, *, monitor: str = "val_loss", mode: str = "auto") -> None:
         super().__init__(monitor, mode)
@@ -216,6 +349,23 @@ class WeightAverage(Callback):
     checkpoint state, so a resumed run averages exactly the same epochs. `count` is the number of epochs averaged so far. A run
     stopped early by EarlyStopping is left as EarlyStopping leaves it (its best epoch with
     ``restore_best``): the averaging window was cut short.
+
+    Parameters
+    ----------
+    start : int
+        The first epoch averaged, >= 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> average = WeightAverage(start=2)
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=4, optimizer=SGD(0.1), seed=0,
+    ...                                           callbacks=[average])
+    >>> average.count
+    3
     """
 
     def __init__(self, start: int) -> None:

@@ -26,6 +26,19 @@ class History:
         Best epoch of an EarlyStopping callback.
     seed : int
         The seed actually used (drawn at random when fit got None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Sequential, SGD
+    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
+    >>> y = np.repeat([0, 1], 8)
+    >>> history = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=3, batch_size=4,
+    ...                                                   optimizer=SGD(0.1), seed=0)
+    >>> history.epoch, sorted(history.history)
+    ([1, 2, 3], ['accuracy', 'loss', 'time'])
+    >>> [round(loss, 3) for loss in history.history["loss"]]
+    [0.669, 0.525, 0.466]
     """
 
     def __init__(self) -> None:

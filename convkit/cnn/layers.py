@@ -41,7 +41,27 @@ def float_dtype(dtype: DTypeLike) -> np.dtype:
 
 
 class Layer:
-    """Base layer: no parameters, no buffers, identity config."""
+    """Base layer: no parameters, no buffers, identity config.
+
+    A layer maps ``forward(x, training=True)`` to its output and
+    ``backward(grad)`` (the loss's gradient with respect to that output) to
+    the gradient with respect to its input, filling `grads` on the way.
+
+    Attributes
+    ----------
+    params : dict of str -> ndarray
+        Trained arrays (``"weight"``, ``"bias"``); empty here.
+    grads : dict of str -> ndarray
+        Gradients of the loss, with the keys of `params`, set by `backward`.
+    buffers : dict of str -> ndarray
+        Untrained state saved with the model (BatchNorm's running statistics).
+
+    Examples
+    --------
+    >>> layer = Layer()
+    >>> layer.params, layer.buffers, layer.config()
+    ({}, {}, {'type': 'Layer'})
+    """
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
@@ -134,6 +154,23 @@ class Conv2D(Weighted):
     dtype : float32 (default) or float64
     seed : int, optional
         Seed of the He initialisation (a Sequential with a seed re-initialises).
+
+    Attributes
+    ----------
+    params : dict
+        ``"weight"`` (F, C/groups, kh, kw) and ``"bias"`` (F,).
+    grads : dict
+        Their gradients after `backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv = Conv2D(1, 2, 3, padding=1, seed=0)
+    >>> y = conv.forward(np.ones((1, 1, 4, 4), np.float32))     # (N, F, H, W)
+    >>> y.shape, y.dtype
+    ((1, 2, 4, 4), dtype('float32'))
+    >>> conv.backward(np.ones_like(y)).shape, conv.grads["weight"].shape
+    ((1, 1, 4, 4), (2, 1, 3, 3))
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
@@ -243,7 +280,25 @@ class Conv2D(Weighted):
 
 
 class Dense(Weighted):
-    """Fully connected layer: y = x @ W + b, W of shape (in_features, out_features)."""
+    """Fully connected layer: y = x @ W + b, W of shape (in_features, out_features).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Length of each input row and of each output row.
+    bias : bool, optional
+        Add the learned bias b.
+    dtype : float32 (default) or float64
+    seed : int, optional
+        Seed of the initial weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dense = Dense(4, 3, seed=0)
+    >>> dense.params["weight"].shape, dense.forward(np.ones((2, 4), np.float32)).shape
+    ((4, 3), (2, 3))
+    """
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
                  dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
@@ -285,7 +340,22 @@ class Dense(Weighted):
 
 
 class ReLU(Layer):
-    """max(x, 0)."""
+    """max(x, 0).
+
+    Attributes
+    ----------
+    params, grads, buffers : dict
+        Empty: ReLU learns nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> relu = ReLU()
+    >>> relu.forward(np.array([[-1.0, 2.0]]))
+    array([[-0.,  2.]])
+    >>> relu.backward(np.array([[5.0, 5.0]]))      # the gradient passes where x > 0
+    array([[0., 5.]])
+    """
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if not training:
@@ -301,7 +371,24 @@ class ReLU(Layer):
 
 
 class Pool2D(Layer):
-    """Pooling over the last two axes with `convkit.pool`: op "max", "min", "sum" or "mean"."""
+    """Pooling over the last two axes with `convkit.pool`: op "max", "min", "sum" or "mean".
+
+    Parameters
+    ----------
+    size : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step between windows; default `size`.
+    op : {'max', 'min', 'sum', 'mean'}, optional
+        What each window keeps. Max and min send the gradient to the winner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Pool2D(2, op="sum").forward(np.arange(16.0).reshape(1, 1, 4, 4))
+    array([[[[10., 18.],
+             [42., 50.]]]])
+    """
 
     def __init__(self, size: int | Sequence[int], stride: int | Sequence[int] | None = None, *,
                  op: PoolOp = "max") -> None:
@@ -334,7 +421,28 @@ class Pool2D(Layer):
 
 
 class MaxPool2D(Pool2D):
-    """Max pooling (Pool2D with op="max")."""
+    """Max pooling (Pool2D with op="max").
+
+    Parameters
+    ----------
+    size : int or (int, int), optional
+        Window size (default 2).
+    stride : int or (int, int), optional
+        Step between windows; default `size`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = MaxPool2D(2)
+    >>> pool.forward(np.arange(16.0).reshape(1, 1, 4, 4))
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    >>> pool.backward(np.ones((1, 1, 2, 2)))[0, 0]      # the winners get the gradient
+    array([[0., 0., 0., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 0., 0.],
+           [0., 1., 0., 1.]])
+    """
 
     def __init__(self, size: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None) -> None:
         super().__init__(size, stride, op="max")
@@ -345,7 +453,19 @@ class MaxPool2D(Pool2D):
 
 class Flatten(Layer):
     """(N, ...) -> (N, prod(...)); a view inside a model, a copy when the result leaves it (the
-    array viewed may be a neighbour's work array, overwritten by the next step)."""
+    array viewed may be a neighbour's work array, overwritten by the next step).
+
+    Attributes
+    ----------
+    params, grads, buffers : dict
+        Empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Flatten().forward(np.zeros((2, 3, 4, 5))).shape
+    (2, 60)
+    """
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if training:
@@ -362,7 +482,19 @@ class Flatten(Layer):
 
 
 class Softmax(Layer):
-    """Softmax over the last axis (for probabilities; train on logits with softmax_cross_entropy)."""
+    """Softmax over the last axis (for probabilities; train on logits with softmax_cross_entropy).
+
+    Attributes
+    ----------
+    params, grads, buffers : dict
+        Empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Softmax().forward(np.array([[0.0, np.log(3.0)]]))
+    array([[0.25, 0.75]])
+    """
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         z = np.exp(x - x.max(axis=-1, keepdims=True))

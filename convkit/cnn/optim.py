@@ -24,7 +24,24 @@ def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
 
 
 class Optimizer:
-    """Base: state is a dict of per-parameter arrays plus scalar counters."""
+    """Base: state is a dict of per-parameter arrays plus scalar counters.
+
+    Subclasses implement ``step(params, grads)``, which updates the arrays of
+    `params` in place, and ``config()``.
+
+    Attributes
+    ----------
+    state : dict of str -> ndarray
+        Per-parameter arrays (momentum, moment estimates).
+    steps : int
+        Updates made so far.
+
+    Examples
+    --------
+    >>> opt = SGD(lr=0.1)
+    >>> isinstance(opt, Optimizer), opt.steps
+    (True, 0)
+    """
 
     def __init__(self) -> None:
         self.state: dict[str, np.ndarray] = {}
@@ -55,7 +72,25 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent: ``g += wd*p; b = mu*b + g; p -= lr*b`` (torch.optim.SGD)."""
+    """Stochastic gradient descent: ``g += wd*p; b = mu*b + g; p -= lr*b`` (torch.optim.SGD).
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate, > 0.
+    momentum : float, optional
+        mu, the weight of the previous update.
+    weight_decay : float, optional
+        wd, L2 penalty added to the gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> params = {"w": np.array([1.0, 2.0])}
+    >>> SGD(lr=0.1).step(params, {"w": np.array([1.0, -1.0])})
+    >>> params["w"]
+    array([0.9, 2.1])
+    """
 
     def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__()
@@ -81,7 +116,27 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (torch.optim.Adam, L2 weight decay added to the gradient, not decoupled)."""
+    """Adam (torch.optim.Adam, L2 weight decay added to the gradient, not decoupled).
+
+    Parameters
+    ----------
+    lr : float, optional
+        Learning rate, > 0.
+    betas : (float, float), optional
+        Decay rates of the first and second moment estimates.
+    eps : float, optional
+        Added to the denominator.
+    weight_decay : float, optional
+        L2 penalty added to the gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> params = {"w": np.array([1.0, 2.0])}
+    >>> Adam(lr=0.1).step(params, {"w": np.array([1.0, -1.0])})
+    >>> params["w"]                     # the first step moves each weight by lr
+    array([0.9, 2.1])
+    """
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
@@ -118,7 +173,29 @@ class Adam(Optimizer):
 
 
 def optimizer_from_config(config: dict[str, Any]) -> Optimizer:
-    """Build an optimizer from ``opt.config()``."""
+    """Build an optimizer from ``opt.config()``.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"type": "sgd" | "adam", ...keywords of the constructor}``.
+
+    Returns
+    -------
+    optimizer : SGD or Adam
+        Fresh, without state.
+
+    Raises
+    ------
+    ValueError
+        An unknown type.
+
+    Examples
+    --------
+    >>> opt = optimizer_from_config({"type": "sgd", "lr": 0.01, "momentum": 0.9})
+    >>> opt.config()
+    {'type': 'sgd', 'lr': 0.01, 'momentum': 0.9, 'weight_decay': 0.0}
+    """
     if not isinstance(config, dict) or config.get("type") not in ("sgd", "adam"):
         raise ValueError(f"optimizer type must be 'sgd' or 'adam', got {config!r}")
     kwargs = {k: v for k, v in config.items() if k != "type"}

@@ -47,12 +47,52 @@ _MODEL, _CHECKPOINT = "convkit-model", "convkit-checkpoint"
 
 
 class ModelFormatError(ValueError):
-    """A file is not a valid convkit model / checkpoint; the message says why."""
+    """A file is not a valid convkit model / checkpoint; the message says why.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = f"{tempfile.mkdtemp()}/model.npz"
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a model")
+    >>> load_model(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convkit.cnn.serialize.ModelFormatError: ...model.npz: not a readable convkit .npz file (not a zip archive)
+    """
 
 
 @dataclasses.dataclass
 class Checkpoint:
-    """Everything `fit(resume=...)` needs to continue a run exactly."""
+    """Everything `fit(resume=...)` needs to continue a run exactly.
+
+    Attributes
+    ----------
+    model : Sequential
+        The weights after the last complete epoch.
+    optimizer : Optimizer
+        With its state (moments, step count).
+    history : History
+        The logs so far.
+    fit_state : dict
+        The settings of the interrupted `fit` call.
+    callback_states : dict
+        Each callback's state, by ``"<index>.<class name>"``.
+    epoch : int
+        Epochs completed.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from convkit.cnn import Dense, ModelCheckpoint, Sequential, SGD
+    >>> X, y = np.eye(4, dtype=np.float32), np.array([0, 1, 0, 1])
+    >>> path = f"{tempfile.mkdtemp()}/checkpoint.npz"
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=2, optimizer=SGD(0.1), seed=0,
+    ...                                           callbacks=[ModelCheckpoint(path)])
+    >>> checkpoint = load_checkpoint(path)
+    >>> checkpoint.epoch, checkpoint.history.epoch, type(checkpoint.optimizer).__name__
+    (2, [1, 2], 'SGD')
+    """
 
     model: Sequential
     optimizer: Optimizer
@@ -90,13 +130,71 @@ def _model_arrays(model: Sequential) -> dict[str, np.ndarray]:
 
 
 def save_model(model: Sequential, path: str | os.PathLike, *, overwrite: bool = False) -> None:
-    """Write `model` (a Sequential) to `path` as a convkit model file."""
+    """Write `model` (a Sequential) to `path` as a convkit model file.
+
+    The file is ``.npz`` arrays plus a JSON header (architecture,
+    normalisation, class names), written atomically and read back without
+    pickle.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model; its params and buffers are saved.
+    path : str or path-like
+        The output file.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Raises
+    ------
+    OutputExistsError
+        `path` exists and `overwrite` is False.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from convkit.cnn import Dense, Sequential
+    >>> model = Sequential([Dense(3, 2)], seed=0)
+    >>> path = f"{tempfile.mkdtemp()}/model.npz"
+    >>> save_model(model, path)
+    >>> x = np.ones((1, 3), np.float32)
+    >>> bool((load_model(path).forward(x, training=False) == model.forward(x, training=False)).all())
+    True
+    """
     arrays = {"__header__": _header_array(_model_header(model, _MODEL)), **_model_arrays(model)}
     _write(path, arrays, overwrite=overwrite)
 
 
 def save_checkpoint(path: str | os.PathLike, context: FitContext, *, overwrite: bool = True) -> None:
-    """Write a resume checkpoint from a `callbacks.FitContext`."""
+    """Write a resume checkpoint from a `callbacks.FitContext`.
+
+    `ModelCheckpoint` calls it after every epoch; call it yourself from a
+    callback that needs a checkpoint at another moment.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file.
+    context : FitContext
+        The running fit's model, optimizer, history and callbacks.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from convkit.cnn import Callback, Dense, Sequential, SGD
+    >>> path = f"{tempfile.mkdtemp()}/first.npz"
+    >>> class SaveFirstEpoch(Callback):
+    ...     def after_epoch(self, epoch, logs):
+    ...         if epoch == 1:
+    ...             save_checkpoint(path, self.context)
+    >>> X, y = np.eye(4, dtype=np.float32), np.array([0, 1, 0, 1])
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=3, optimizer=SGD(0.1), seed=0,
+    ...                                           callbacks=[SaveFirstEpoch()])
+    >>> load_checkpoint(path).epoch
+    1
+    """
     model, opt = context.model, context.optimizer
     header = _model_header(model, _CHECKPOINT)
     state = opt.state_dict()
@@ -235,7 +333,32 @@ def _check_normalization(name: str, norm: Any) -> dict | None:
 
 
 def load_model(path: str | os.PathLike) -> Sequential:
-    """Read a model file (or the model part of a checkpoint) -> Sequential."""
+    """Read a model file (or the model part of a checkpoint) -> Sequential.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by `save_model` / `Sequential.save`, or a checkpoint.
+
+    Returns
+    -------
+    model : Sequential
+        With the saved weights, buffers, normalisation and class names.
+
+    Raises
+    ------
+    ModelFormatError
+        Anything malformed, found before any large allocation.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from convkit.cnn import Dense, ReLU, Sequential
+    >>> path = f"{tempfile.mkdtemp()}/model.npz"
+    >>> save_model(Sequential([Dense(3, 4), ReLU(), Dense(4, 2)], seed=0), path)
+    >>> [type(layer).__name__ for layer in load_model(path).layers]
+    ['Dense', 'ReLU', 'Dense']
+    """
     name = os.fspath(path)
     header, arrays = _read(path)
     _expect(header.get("format") in (_MODEL, _CHECKPOINT), name,
@@ -250,7 +373,35 @@ def load_model(path: str | os.PathLike) -> Sequential:
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint written by `ModelCheckpoint` / `save_checkpoint`."""
+    """Read a checkpoint written by `ModelCheckpoint` / `save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file.
+
+    Returns
+    -------
+    checkpoint : Checkpoint
+        Model, optimizer with its state, history, fit settings and callback
+        states; ``fit(resume=checkpoint)`` continues the run.
+
+    Raises
+    ------
+    ModelFormatError
+        Not a checkpoint, or malformed.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from convkit.cnn import Dense, ModelCheckpoint, Sequential, SGD
+    >>> X, y = np.eye(4, dtype=np.float32), np.array([0, 1, 0, 1])
+    >>> path = f"{tempfile.mkdtemp()}/checkpoint.npz"
+    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=3, optimizer=SGD(0.1), seed=0,
+    ...                                           callbacks=[ModelCheckpoint(path)])
+    >>> load_checkpoint(path).epoch
+    3
+    """
     name = os.fspath(path)
     header, arrays = _read(path)
     _expect(header.get("format") == _CHECKPOINT, name,

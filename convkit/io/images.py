@@ -69,6 +69,14 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
         pixels (a ValueError; ``path`` names the file).
     ValueError
         A directory.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> path = f"{tempfile.mkdtemp()}/ramp.png"
+    >>> write_image(path, np.array([[0, 128, 255]], np.uint8))
+    >>> read_image_raw(path)
+    array([[  0, 128, 255]], dtype=uint8)
     """
     from PIL import Image
 
@@ -92,7 +100,29 @@ def read_image_raw(path: str | os.PathLike) -> np.ndarray:
 
 def to_float_image(image: ArrayLike) -> np.ndarray:
     """Scale stored samples to float64 in [0, 1]: bool -> 0/1, uint8 / 255, uint16 / 65535;
-    float input is returned as float64 unchanged; any other dtype raises TypeError."""
+    float input is returned as float64 unchanged; any other dtype raises TypeError.
+
+    Parameters
+    ----------
+    image : array_like
+        Samples as `read_image_raw` returns them.
+
+    Returns
+    -------
+    image : ndarray
+        float64, the same shape.
+
+    Raises
+    ------
+    TypeError
+        A dtype other than bool, uint8, uint16 or float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_float_image(np.array([0, 51, 255], np.uint8))
+    array([0. , 0.2, 1. ])
+    """
     a = np.asarray(image)
     if a.dtype == bool:
         return a.astype(np.float64)
@@ -214,6 +244,19 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
     The file is written to a temporary name in the same folder and renamed
     onto `path` only when complete, so a failure leaves nothing behind.
     JPEG is written at quality 95 without chroma subsampling (4:4:4).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> path = f"{tempfile.mkdtemp()}/gray.png"
+    >>> write_image(path, np.array([[0.0, 0.5], [1.0, 2.0]]))     # 2.0 is clipped to 1
+    >>> read_image_raw(path)
+    array([[  0, 128],
+           [255, 255]], dtype=uint8)
+    >>> write_image(path, np.zeros((2, 2)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convkit.io.atomic.OutputExistsError: output '...gray.png' exists; pass overwrite=True to replace it
     """
     p = Path(path)
     suffix = p.suffix.lower()

@@ -31,7 +31,24 @@ _PCM16 = 32768          # full scale of 16-bit PCM: -32768 .. 32767
 
 
 class Signal(NamedTuple):
-    """Samples, (N,) or (N, C) float64, and the sample rate in Hz (None if unknown)."""
+    """Samples, (N,) or (N, C) float64, and the sample rate in Hz (None if unknown).
+
+    Attributes
+    ----------
+    samples : ndarray of shape (N,) or (N, C)
+        float64; a WAV file's samples are in [-1, 1].
+    rate : int or None
+        Samples per second, known for WAV files only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = f"{tempfile.mkdtemp()}/beep.wav"
+    >>> write_signal(path, [0.0, 0.5, -0.5], rate=8000)
+    >>> signal = read_signal(path)
+    >>> signal.rate, signal.samples.round(3)
+    (8000, array([ 0. ,  0.5, -0.5]))
+    """
 
     samples: np.ndarray
     rate: int | None

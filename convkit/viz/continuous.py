@@ -52,7 +52,31 @@ CONTINUOUS_PAIRS: dict[str, tuple] = {
 
 @dataclass(frozen=True)
 class ContinuousWalkthrough:
-    """A pair f, g and (f*g) evaluated at the frame times `t`."""
+    """A pair f, g and (f*g) evaluated at the frame times `t`.
+
+    Attributes
+    ----------
+    name, label : str
+        The pair's key in `CONTINUOUS_PAIRS` and its description.
+    f, g : callable
+        The two functions.
+    t : ndarray of shape (n,)
+        The times shown, one per frame.
+    result : ndarray of shape (n,)
+        (f*g)(t) from `convkit.convolve_functions`.
+    tau : ndarray of shape (m,)
+        The τ axis of the pictures.
+    curve_t, curve : ndarray of shape (c,)
+        (f*g) on a fine grid over the same range, drawn behind the frames.
+
+    Examples
+    --------
+    >>> walk = continuous_walkthrough("rect", n_frames=3)
+    >>> walk.label, walk.t
+    ('rect * rect (a triangle)', array([-1.5,  0. ,  1.5]))
+    >>> float(walk.product(1).max())    # f(τ) g(0 - τ) on the τ axis
+    1.0
+    """
 
     name: str
     label: str
@@ -85,8 +109,8 @@ def continuous_walkthrough(pair: str = "rect", *, n_frames: int = 40) -> Continu
 
     Notes
     -----
-    Closed forms: rect*rect = max(0, 1 - |t|); gauss*gauss =
-    exp(-t²/4) / sqrt(4π); exp*step = (1 - exp(-t)) for t ≥ 0, else 0.
+    Closed forms: ``rect*rect = max(0, 1 - |t|)``; ``gauss*gauss =
+    exp(-t²/4) / sqrt(4π)``; ``exp*step = 1 - exp(-t)`` for t ≥ 0, else 0.
 
     Examples
     --------
@@ -113,14 +137,52 @@ def continuous_walkthrough(pair: str = "rect", *, n_frames: int = 40) -> Continu
 def continuous_frames(walk: ContinuousWalkthrough, *, steps=None, dpi: int = 80) -> list[np.ndarray]:
     """One RGB frame per time t: f(τ), g(t−τ), the shaded product, and (f*g) so far.
 
-    `steps` picks which frames to draw (default all).
+    Parameters
+    ----------
+    walk : ContinuousWalkthrough
+        From `continuous_walkthrough`.
+    steps : sequence of int, optional
+        Which frames to draw (default all).
+    dpi : int, optional
+        Resolution (a 7 x 5 inch figure).
+
+    Returns
+    -------
+    frames : list of ndarray of shape (H, W, 3), uint8
+
+    Examples
+    --------
+    >>> walk = continuous_walkthrough("rect", n_frames=3)
+    >>> frames = continuous_frames(walk, steps=[1], dpi=20)
+    >>> len(frames), frames[0].shape, frames[0].dtype
+    (1, (100, 140, 3), dtype('uint8'))
     """
     return list(iter_continuous_frames(walk, steps=steps, dpi=dpi))
 
 
 def iter_continuous_frames(walk: ContinuousWalkthrough, *, steps=None,
                            dpi: int = 80) -> Iterator[np.ndarray]:
-    """`continuous_frames` one frame at a time."""
+    """`continuous_frames` one frame at a time.
+
+    Parameters
+    ----------
+    walk : ContinuousWalkthrough
+        From `continuous_walkthrough`.
+    steps : sequence of int, optional
+        Which frames to draw (default all).
+    dpi : int, optional
+        Resolution (a 7 x 5 inch figure).
+
+    Yields
+    ------
+    frame : ndarray of shape (H, W, 3), uint8
+
+    Examples
+    --------
+    >>> walk = continuous_walkthrough("exp", n_frames=4)
+    >>> [frame.shape for frame in iter_continuous_frames(walk, steps=[0, 3], dpi=20)]
+    [(100, 140, 3), (100, 140, 3)]
+    """
     from matplotlib.figure import Figure
 
     steps = np.arange(len(walk.t)) if steps is None else np.asarray(steps, int)

@@ -31,6 +31,23 @@ def frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
     """Indices of the steps to draw: all of them, or `max_frames` evenly spaced
     ones that include the first and the last.
 
+    Parameters
+    ----------
+    n_steps : int
+        Steps of the walkthrough.
+    max_frames : int, optional
+        The most frames wanted, at least 2.
+
+    Returns
+    -------
+    steps : ndarray of int
+        Sorted step indices.
+
+    Raises
+    ------
+    ValueError
+        `max_frames` below 2.
+
     Examples
     --------
     >>> frame_steps(5, 3)
@@ -44,7 +61,23 @@ def frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
 
 
 def figure_to_array(fig) -> np.ndarray:
-    """Render a matplotlib Figure on an Agg canvas and return it as (H, W, 3) uint8."""
+    """Render a matplotlib Figure on an Agg canvas and return it as (H, W, 3) uint8.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+
+    Returns
+    -------
+    image : ndarray of shape (H, W, 3), uint8
+        H and W are the figure's size in inches times its dpi.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> figure_to_array(Figure(figsize=(1, 0.5), dpi=20)).shape
+    (10, 20, 3)
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
@@ -82,13 +115,42 @@ def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
     Returns
     -------
     frames : list of ndarray of shape (H, W, 3), uint8
+
+    Examples
+    --------
+    >>> from convkit.viz import conv_walkthrough
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> frames = conv_frames(walk, steps=[0, 3], dpi=20)
+    >>> len(frames), frames[0].shape
+    (2, (68, 180, 3))
     """
     return list(iter_conv_frames(walk, steps=steps, dpi=dpi))
 
 
 def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
                      dpi: int = 80) -> Iterator[np.ndarray]:
-    """`conv_frames` one frame at a time, so a long animation need not sit in memory."""
+    """`conv_frames` one frame at a time, so a long animation need not sit in memory.
+
+    Parameters
+    ----------
+    walk : ConvWalkthrough
+        From `conv_walkthrough`.
+    steps : sequence of int, optional
+        Which steps to draw; default ``frame_steps(walk.n_steps)``.
+    dpi : int, optional
+        Resolution of the frames.
+
+    Yields
+    ------
+    frame : ndarray of shape (H, W, 3), uint8
+
+    Examples
+    --------
+    >>> from convkit.viz import conv_walkthrough
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> sum(1 for _ in iter_conv_frames(walk, dpi=20))      # one per step
+    4
+    """
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -136,7 +198,32 @@ def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = Non
 
 def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
                 gap: int = 4) -> np.ndarray:
-    """Arrange equal-sized RGB frames in a grid (row-major) on a white background."""
+    """Arrange equal-sized RGB frames in a grid (row-major) on a white background.
+
+    Parameters
+    ----------
+    frames : sequence of ndarray of shape (H, W, 3), uint8
+        At least one, all of one size.
+    columns : int, optional
+        Frames per row; default ``ceil(sqrt(len(frames)))``.
+    gap : int, optional
+        White pixels between frames.
+
+    Returns
+    -------
+    grid : ndarray of shape (rows * (H + gap) - gap, columns * (W + gap) - gap, 3), uint8
+
+    Raises
+    ------
+    ValueError
+        No frames.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tile_frames([np.zeros((2, 3, 3), np.uint8)] * 3, columns=2, gap=1).shape
+    (5, 7, 3)
+    """
     n = len(frames)
     if n == 0:
         raise ValueError("no frames to tile")
@@ -163,6 +250,31 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], *,
     `frames` may be a generator (`iter_conv_frames`): each frame is reduced to
     a 256-colour palette image as it arrives, a third of its RGB size.
 
+    Parameters
+    ----------
+    path : str or path-like
+        Output file ending in .gif.
+    frames : iterable of ndarray of shape (H, W, 3), uint8
+        The frames, of one size.
+    duration_ms : int, optional
+        How long each frame is shown.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    count : int
+        Frames written.
+
+    Examples
+    --------
+    >>> from convkit.viz import conv_walkthrough
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> from convkit.viz import iter_conv_frames
+    >>> import tempfile
+    >>> write_gif(f"{tempfile.mkdtemp()}/conv.gif", iter_conv_frames(walk, dpi=20))
+    4
+
     Raises ValueError for a path not ending in .gif, a missing folder, no
     frames; FileExistsError for an existing file unless `overwrite`.
     """
@@ -182,7 +294,35 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], *,
 
 def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
                    columns: int | None = None, overwrite: bool = False) -> None:
-    """Write RGB frames tiled into one PNG, atomically (see `tile_frames`)."""
+    """Write RGB frames tiled into one PNG, atomically (see `tile_frames`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file ending in .png.
+    frames : sequence of ndarray of shape (H, W, 3), uint8
+        The frames, of one size.
+    columns : int, optional
+        Frames per row (default: about square).
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Raises
+    ------
+    ValueError
+        A path not ending in .png, a missing folder, no frames.
+    OutputExistsError
+        `path` exists and `overwrite` is False.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from convkit import read_image_raw
+    >>> path = f"{tempfile.mkdtemp()}/grid.png"
+    >>> write_png_grid(path, [np.zeros((2, 3, 3), np.uint8)] * 4)
+    >>> read_image_raw(path).shape
+    (8, 10, 3)
+    """
     from convkit.io.images import write_image
 
     _check_suffix(path, ".png")
@@ -190,7 +330,33 @@ def write_png_grid(path: str | os.PathLike, frames: Sequence[np.ndarray], *,
 
 
 def write_figure(path: str | os.PathLike, fig, *, overwrite: bool = False) -> None:
-    """Save a matplotlib Figure as PNG, atomically."""
+    """Save a matplotlib Figure as PNG, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file ending in .png.
+    fig : matplotlib.figure.Figure
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Raises
+    ------
+    ValueError
+        A path not ending in .png or a missing folder.
+    OutputExistsError
+        `path` exists and `overwrite` is False.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from matplotlib.figure import Figure
+    >>> from convkit import read_image_raw
+    >>> path = f"{tempfile.mkdtemp()}/empty.png"
+    >>> write_figure(path, Figure(figsize=(1, 0.5), dpi=20))
+    >>> read_image_raw(path).shape[:2]
+    (10, 20)
+    """
     from convkit.io.images import write_image
 
     _check_suffix(path, ".png")

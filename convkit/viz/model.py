@@ -18,7 +18,31 @@ __all__ = ["first_conv_weights", "prepare_input", "feature_maps", "filter_grid",
 
 
 def first_conv_weights(model) -> np.ndarray:
-    """The first Conv2D layer's weight, shape (F, C, kh, kw); ValueError if there is none."""
+    """The first Conv2D layer's weight, shape (F, C, kh, kw); ValueError if there is none.
+
+    Parameters
+    ----------
+    model : convkit.cnn.Sequential
+
+    Returns
+    -------
+    weights : ndarray of shape (F, C, kh, kw)
+        float64 copy of the learned detectors.
+
+    Raises
+    ------
+    ValueError
+        The model has no Conv2D layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+    >>> model = Sequential([Conv2D(1, 2, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
+    ...                     Dense(8, 2)], input_shape=(1, 4, 4), seed=0)
+    >>> first_conv_weights(model).shape
+    (2, 1, 3, 3)
+    """
     from convkit.cnn import Conv2D
 
     for layer in model.layers:
@@ -34,6 +58,35 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
     size, turned gray or repeated to its channel count, optionally inverted
     (1 - x, for dark-on-light drawings given to a model trained on
     light-on-dark digits), then normalised as the model's own ``normalize``.
+
+    Parameters
+    ----------
+    model : convkit.cnn.Sequential
+        A model with an ``input_shape`` of (C, H, W).
+    image : array_like of shape (H, W) or (H, W, C)
+        Values in [0, 1], any size.
+    invert : bool, optional
+        Use ``1 - image``.
+
+    Returns
+    -------
+    x : ndarray of shape (1, C, H, W)
+        In the model's dtype.
+
+    Raises
+    ------
+    ValueError
+        The model has no (C, H, W) input shape, or the image cannot feed it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+    >>> model = Sequential([Conv2D(1, 2, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
+    ...                     Dense(8, 2)], input_shape=(1, 4, 4), seed=0)
+    >>> x = prepare_input(model, np.ones((8, 8)))
+    >>> x.shape, x.dtype
+    ((1, 1, 4, 4), dtype('float32'))
     """
     from skimage.transform import resize
 
@@ -59,10 +112,26 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
 def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """Run a (1, C, H, W) input through the layers; keep each conv/pool output.
 
+    Parameters
+    ----------
+    model : convkit.cnn.Sequential
+    x : ndarray of shape (1, C, H, W)
+        An input prepared by `prepare_input`.
+
     Returns
     -------
     maps : list of (name, ndarray of shape (F, Ho, Wo))
         ``name`` is ``"<layer index> <layer type>"``, e.g. ``"0 Conv2D"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+    >>> model = Sequential([Conv2D(1, 2, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
+    ...                     Dense(8, 2)], input_shape=(1, 4, 4), seed=0)
+    >>> x = prepare_input(model, np.ones((8, 8)))
+    >>> [(name, maps.shape) for name, maps in feature_maps(model, x)]
+    [('0 Conv2D', (2, 4, 4)), ('2 MaxPool2D', (2, 2, 2))]
     """
     from convkit.cnn import Conv2D, Flatten, Pool2D
 
@@ -90,7 +159,28 @@ def _mosaic(planes: np.ndarray, columns: int) -> np.ndarray:
 
 
 def filter_grid(weights: ArrayLike) -> np.ndarray:
-    """The filters (F, C, kh, kw) as one mosaic array, channels side by side per filter."""
+    """The filters (F, C, kh, kw) as one mosaic array, channels side by side per filter.
+
+    Parameters
+    ----------
+    weights : array_like of shape (F, C, kh, kw)
+
+    Returns
+    -------
+    mosaic : ndarray
+        2-D, float64; the filters in a grid with one-cell gaps.
+
+    Raises
+    ------
+    ValueError
+        `weights` is not 4-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> filter_grid(np.zeros((4, 1, 3, 3))).shape, filter_grid(np.zeros((2, 3, 3, 3))).shape
+    ((7, 7), (3, 19))
+    """
     wts = np.asarray(weights, np.float64)
     if wts.ndim != 4:
         raise ValueError(f"weights must be (F, C, kh, kw), got shape {wts.shape}")
@@ -112,6 +202,16 @@ def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100):
     -------
     fig : matplotlib.figure.Figure
         Each map is scaled to its own range (dark = low, light = high).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+    >>> model = Sequential([Conv2D(1, 2, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
+    ...                     Dense(8, 2)], input_shape=(1, 4, 4), seed=0)
+    >>> fig = model_figure(model, prepare_input(model, np.ones((8, 8))), dpi=30)
+    >>> type(fig).__name__
+    'Figure'
     """
     from matplotlib import colormaps
     from matplotlib.figure import Figure

@@ -33,6 +33,15 @@ def _nchw(a: np.ndarray) -> np.ndarray:
 def relu_walkthrough(feature_map: ArrayLike) -> np.ndarray:
     """ReLU of a 2-D feature map through the CNN's `ReLU` layer: ``max(x, 0)``.
 
+    Parameters
+    ----------
+    feature_map : array_like of shape (H, W)
+
+    Returns
+    -------
+    rectified : ndarray of shape (H, W)
+        float64; negative cells are 0.
+
     Examples
     --------
     >>> relu_walkthrough([[-1.5, 2.0]])
@@ -46,7 +55,30 @@ def relu_walkthrough(feature_map: ArrayLike) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PoolWalkthrough:
-    """A pooled map and, for max/min, the flat index of each window's winner."""
+    """A pooled map and, for max/min, the flat index of each window's winner.
+
+    Attributes
+    ----------
+    x : ndarray of shape (H, W)
+        The input map.
+    size, stride : (int, int)
+        The window and its step.
+    op : str
+        "max", "min", "sum" or "mean".
+    output : ndarray of shape (Ho, Wo)
+        The pooled map.
+    winners : ndarray of shape (Ho, Wo) or None
+        Flat indices into `x` of each window's winner (max and min only).
+
+    Examples
+    --------
+    >>> walk = pool_walkthrough([[1, 3, 0, 0], [2, 0, 5, 1]], 2)
+    >>> walk.output, walk.winners
+    (array([[3., 5.]]), array([[1, 6]]))
+    >>> walk.winner_mask
+    array([[False,  True, False, False],
+           [False, False,  True, False]])
+    """
 
     x: np.ndarray                  # (H, W)
     size: tuple[int, int]
@@ -125,6 +157,14 @@ def pool_walkthrough(x: ArrayLike, size: int | tuple[int, int] = 2, *,
 def flatten_walkthrough(x: ArrayLike) -> np.ndarray:
     """Flatten a 2-D map row by row into a column of shape (H*W, 1), as `Flatten` does.
 
+    Parameters
+    ----------
+    x : array_like of shape (H, W)
+
+    Returns
+    -------
+    column : ndarray of shape (H*W, 1)
+
     Examples
     --------
     >>> flatten_walkthrough([[1, 2], [3, 4]]).T
@@ -138,7 +178,27 @@ def flatten_walkthrough(x: ArrayLike) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SoftmaxWalkthrough:
-    """Scores, their exponentials, the probabilities and the loss of `label`."""
+    """Scores, their exponentials, the probabilities and the loss of `label`.
+
+    Attributes
+    ----------
+    scores : ndarray of shape (K,)
+        The class scores (logits).
+    exps : ndarray of shape (K,)
+        ``exp(scores - max(scores))``.
+    probabilities : ndarray of shape (K,)
+        ``exps / exps.sum()``; they sum to 1.
+    label : int
+        The true class.
+    loss : float
+        ``-log probabilities[label]``.
+
+    Examples
+    --------
+    >>> walk = softmax_walkthrough([2.0, 1.0], label=1)
+    >>> walk.probabilities.round(4), round(walk.loss, 4)
+    (array([0.7311, 0.2689]), 1.3133)
+    """
 
     scores: np.ndarray          # (K,)
     exps: np.ndarray            # exp(scores - max(scores))
@@ -156,6 +216,11 @@ def softmax_walkthrough(scores: ArrayLike, label: int = 0) -> SoftmaxWalkthrough
         Raw outputs of the last layer (logits), K >= 2.
     label : int, optional
         The true class, ``0 <= label < K``.
+
+    Returns
+    -------
+    walk : SoftmaxWalkthrough
+        The scores, exponentials, probabilities and loss.
 
     Notes
     -----
@@ -187,7 +252,30 @@ def softmax_walkthrough(scores: ArrayLike, label: int = 0) -> SoftmaxWalkthrough
 
 
 def format_relu(feature_map: ArrayLike, *, decimals: int = 2) -> str:
-    """Feature map and its ReLU side by side; the zeroed cells are marked."""
+    """Feature map and its ReLU side by side; the zeroed cells are marked.
+
+    Parameters
+    ----------
+    feature_map : array_like of shape (H, W)
+    decimals : int, optional
+        Decimals shown per cell.
+
+    Returns
+    -------
+    text : str
+        Lines for a terminal.
+
+    Examples
+    --------
+    >>> print(format_relu([[1, -2], [-3, 4]]))
+    ReLU(x) = max(x, 0): negative cells become 0, the rest pass unchanged
+    <BLANKLINE>
+    feature map [< 0]    after ReLU
+       1  [-2]             1  [0]
+    [-3]     4           [0]    4
+    <BLANKLINE>
+    2 of 4 cells set to 0
+    """
     x = as_2d("feature_map", feature_map)
     y = relu_walkthrough(x)
     lines = ["ReLU(x) = max(x, 0): negative cells become 0, the rest pass unchanged", ""]
@@ -198,7 +286,31 @@ def format_relu(feature_map: ArrayLike, *, decimals: int = 2) -> str:
 
 
 def format_pool(walk: PoolWalkthrough, *, decimals: int = 2) -> str:
-    """Input with the winners marked (max/min) and the pooled map."""
+    """Input with the winners marked (max/min) and the pooled map.
+
+    Parameters
+    ----------
+    walk : PoolWalkthrough
+        From `pool_walkthrough`.
+    decimals : int, optional
+        Decimals shown per cell.
+
+    Returns
+    -------
+    text : str
+        Lines for a terminal.
+
+    Examples
+    --------
+    >>> print(format_pool(pool_walkthrough([[1, 3], [2, 0]])))
+    max pooling, 2x2 windows, stride 2x2: the largest cell of each window wins
+    <BLANKLINE>
+    input [winner]    max-pooled
+      1  [3]          3
+      2    0
+    <BLANKLINE>
+    2x2 -> 1x1: 1 of 4 values kept
+    """
     (sh, sw), (th, tw) = walk.size, walk.stride
     rule = {"max": "the largest cell of each window wins",
             "min": "the smallest cell of each window wins",
@@ -218,7 +330,30 @@ def format_pool(walk: PoolWalkthrough, *, decimals: int = 2) -> str:
 
 
 def format_flatten(x: ArrayLike, *, decimals: int = 2) -> str:
-    """The map and its flattened column, row by row."""
+    """The map and its flattened column, row by row.
+
+    Parameters
+    ----------
+    x : array_like of shape (H, W)
+    decimals : int, optional
+        Decimals shown per cell.
+
+    Returns
+    -------
+    text : str
+        Lines for a terminal.
+
+    Examples
+    --------
+    >>> print(format_flatten([[1, 2], [3, 4]]))
+    flatten: the 2x2 map, row after row, becomes a column of 4 inputs for the dense layers
+    <BLANKLINE>
+    map     column
+    1  2    x[0,0] = 1
+    3  4    x[0,1] = 2
+            x[1,0] = 3
+            x[1,1] = 4
+    """
     a = as_2d("x", x)
     column = flatten_walkthrough(a)
     labels = [f"x[{i},{j}]" for i in range(a.shape[0]) for j in range(a.shape[1])]
@@ -231,7 +366,32 @@ def format_flatten(x: ArrayLike, *, decimals: int = 2) -> str:
 
 
 def format_softmax(walk: SoftmaxWalkthrough, *, decimals: int = 4) -> str:
-    """A table of scores, exponentials and probabilities, then the loss."""
+    """A table of scores, exponentials and probabilities, then the loss.
+
+    Parameters
+    ----------
+    walk : SoftmaxWalkthrough
+        From `softmax_walkthrough`.
+    decimals : int, optional
+        Decimals shown per number.
+
+    Returns
+    -------
+    text : str
+        Lines for a terminal.
+
+    Examples
+    --------
+    >>> print(format_softmax(softmax_walkthrough([2.0, 1.0])))
+    softmax: p_j = exp(x_j) / sum_k exp(x_k)
+    <BLANKLINE>
+    class       score  exp(score - max)  probability
+        0      2.0000            1.0000       0.7311  <- label
+        1      1.0000            0.3679       0.2689
+      sum                        1.3679       1.0000
+    <BLANKLINE>
+    cross-entropy of label 0: -log p_0 = -log 0.7311 = 0.3133
+    """
     header = f"{'class':>5}  {'score':>10}  {'exp(score - max)':>16}  {'probability':>11}"
     lines = ["softmax: p_j = exp(x_j) / sum_k exp(x_k)", "", header]
     for k, (s, e, p) in enumerate(zip(walk.scores, walk.exps, walk.probabilities)):

@@ -67,6 +67,26 @@ def side_by_side(blocks: Sequence[Sequence[str]], *, gap: str = "    ",
 
     If the joined lines would be wider than `max_width`, the blocks are
     stacked one under the other instead (a blank line between them).
+
+    Parameters
+    ----------
+    blocks : sequence of sequence of str
+        Each block is a list of lines.
+    gap : str, optional
+        Put between the blocks.
+    max_width : int, optional
+        The widest joined line allowed (default: no limit).
+
+    Returns
+    -------
+    lines : list of str
+
+    Examples
+    --------
+    >>> side_by_side([["a", "bb"], ["ccc"]])
+    ['a     ccc', 'bb']
+    >>> side_by_side([["a", "bb"], ["ccc"]], max_width=4)
+    ['a', 'bb', '', 'ccc']
     """
     height = max(len(b) for b in blocks)
     widths = [max((len(line) for line in b), default=0) for b in blocks]

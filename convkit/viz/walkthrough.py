@@ -45,7 +45,33 @@ SEED_ARRAYS = {
 
 @dataclass(frozen=True)
 class ConvStep:
-    """One position of the kernel: output cell `index`, window at `origin`."""
+    """One position of the kernel: output cell `index`, window at `origin`.
+
+    Attributes
+    ----------
+    number : int
+        0-based, row-major over the feature map.
+    index : (int, int)
+        The cell of the feature map.
+    origin : (int, int)
+        The top-left pixel of the window in the image.
+    window : ndarray of shape (kh, kw)
+        The image values under the kernel.
+    products : ndarray of shape (kh, kw)
+        ``window * kernel``.
+    total : float
+        ``products.sum()``, which is ``feature_map[index]``.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> step = walk.step(1)
+    >>> step.index, step.origin, step.total
+    ((0, 1), (0, 1), 5.0)
+    >>> step.products
+    array([[2., 0.],
+           [0., 3.]])
+    """
 
     number: int                 # 0-based, row-major over the feature map
     index: tuple[int, int]      # cell of the feature map
@@ -57,7 +83,25 @@ class ConvStep:
 
 @dataclass(frozen=True)
 class ConvWalkthrough:
-    """An image, a kernel, a stride, and the feature map they give."""
+    """An image, a kernel, a stride, and the feature map they give.
+
+    Attributes
+    ----------
+    image : ndarray of shape (H, W)
+    kernel : ndarray of shape (kh, kw)
+    stride : (int, int)
+    feature_map : ndarray of shape (Ho, Wo)
+        ``convkit.correlate(image, kernel, "valid", stride=stride)``.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> walk.n_steps, [step.total for step in walk.steps()]
+    (4, [2.0, 5.0, 0.0, 2.0])
+    >>> walk.feature_map
+    array([[2., 5.],
+           [0., 2.]])
+    """
 
     image: np.ndarray           # (H, W)
     kernel: np.ndarray          # (kh, kw)
@@ -174,6 +218,46 @@ def format_conv_walkthrough(walk: ConvWalkthrough, *, full_steps: int = 3,
     side longer than `max_print` is shown as a `max_print`-sided crop around
     the cells that matter (the window, the current cell; the top-left corner
     otherwise), and its title says which rows and columns those are.
+
+    Parameters
+    ----------
+    walk : ConvWalkthrough
+        From `conv_walkthrough`.
+    full_steps : int, optional
+        Steps printed in full before the finished map.
+    decimals : int, optional
+        Decimals shown per cell.
+    max_print : int, optional
+        Grids with a longer side are shown as a crop of this size.
+
+    Returns
+    -------
+    text : str
+        Lines for a terminal.
+
+    Examples
+    --------
+    >>> walk = conv_walkthrough([[1, 2, 0], [0, 1, 3], [2, 0, 1]], [[1, 0], [0, 1]])
+    >>> print(format_conv_walkthrough(walk, full_steps=1))
+    image 3x3, kernel 2x2, stride 1x1 -> feature map 2x2  ((n - k) // stride + 1)
+    <BLANKLINE>
+    image      kernel
+    1  2  0    1  0
+    0  1  3    0  1
+    2  0  1
+    <BLANKLINE>
+    step 1/4: window at row 0, column 0 -> map[0, 0]
+    image [window]    window * kernel    feature map
+    [1]  [2]    0     1  0               [2]    .
+    [0]  [1]    3     0  1                 .    .
+      2    0    1
+    sum = 1 + 0 + 0 + 1 = 2
+    <BLANKLINE>
+    ... 3 more steps, the same way ...
+    <BLANKLINE>
+    feature map
+    2  5
+    0  2
     """
     kh, kw = walk.kernel.shape
     (h, w), (ho, wo) = walk.image.shape, walk.feature_map.shape
