@@ -5,14 +5,6 @@ compiled filter loops); ``CONVKIT_NUM_THREADS`` gives it from the
 environment, ``workers=`` caps one call further. The pool and the BLAS
 switch behind it are in `convkit._engine.threads`; this module is what a
 user (and the CLI's ``--threads``) reads.
-
-Examples
---------
->>> import convkit
->>> convkit.set_threads(1)
->>> convkit.get_threads()
-1
->>> convkit.set_threads(None)
 """
 
 from __future__ import annotations

@@ -59,14 +59,55 @@ def parse_threads(value: object, source: str) -> int:
 
 
 def set_threads(n: int | None) -> None:
-    """Cap the threads every later convkit call uses (None: back to every available core)."""
+    """Cap the threads every later convkit call uses.
+
+    Parameters
+    ----------
+    n : int >= 1 or None
+        The most threads a call may use (the pool, the FFT, the compiled
+        filter loops); more than the cores this process may run on counts as
+        all of them. None goes back to every available core, ignoring
+        ``CONVKIT_NUM_THREADS``.
+
+    Raises
+    ------
+    ValueError
+        For a count below 1 or not a whole number.
+
+    Examples
+    --------
+    >>> import convkit
+    >>> convkit.set_threads(1)
+    >>> convkit.get_threads()
+    1
+    >>> convkit.set_threads(None)
+    """
     global _requested, _env_read
     _requested = None if n is None else parse_threads(n, "threads")
     _env_read = True   # an explicit setting overrides the environment
 
 
 def get_threads() -> int:
-    """Threads a convkit call uses by default: set_threads / CONVKIT_NUM_THREADS, else all cores."""
+    """Threads a convkit call uses by default.
+
+    Returns
+    -------
+    int
+        `set_threads`'s value, else ``CONVKIT_NUM_THREADS`` (read at the first
+        call), else every core this process may run on; never more than those
+        cores.
+
+    Raises
+    ------
+    ValueError
+        When ``CONVKIT_NUM_THREADS`` is not a whole number >= 1.
+
+    Examples
+    --------
+    >>> import convkit
+    >>> convkit.get_threads() >= 1
+    True
+    """
     global _requested, _env_read
     if not _env_read:
         raw = os.environ.get(ENV_VAR, "")
