@@ -81,13 +81,17 @@ def _compile() -> dict[str, Any] | None:
     def dense_band(x, w, rmap, cmap, cval, out, lo, hi):   # pragma: no cover - compiled
         kh, kw = w.shape
         width = out.shape[1]
-        buf = np.empty(cmap.shape[0], dtype=out.dtype)
+        # padded row p lives in ring[p % kh]: each row is extended once, not kh times
+        ring = np.empty((kh, cmap.shape[0]), dtype=out.dtype)
+        for p in range(lo, lo + kh - 1):
+            ext_row(x, rmap[p], cmap, kw // 2, cval, ring[p % kh])
         for i in range(lo, hi):
+            p = i + kh - 1
+            ext_row(x, rmap[p], cmap, kw // 2, cval, ring[p % kh])
             row = out[i]
             row[:] = 0
             for m in range(kh):
-                ext_row(x, rmap[i + m], cmap, kw // 2, cval, buf)
-                taps_into(row, buf, w[m], width)
+                taps_into(row, ring[(i + m) % kh], w[m], width)
 
     @jit
     def separable_band(x, col, rowk, rmap, cmap, cval, out, lo, hi):   # pragma: no cover - compiled
