@@ -9,9 +9,9 @@ convkit's pool (`convkit._engine.threads`); the loops release the GIL. The
 compiled code is cached on disk next to this module (numba ``cache=True``), so
 only the first run after an install compiles (about 1 s).
 
-Measured on 2048^2 float32 (2 cores, shared machine): 3x3 dense 9.9 ms vs 14.1
-with numpy tap passes, 9x9 15.5 vs 78 ms; OpenCV's filter2D 10.5 and 12.2 ms in
-the same runs. Without numba, `available()` is False and callers keep their
+Measured on 2048^2 float32 (2 cores, shared machine, `benchmarks/bench_filters.py
+--opencv`): 3x3 dense 6.1 ms (numpy tap passes: 14 ms; OpenCV filter2D 3.8 ms), 9x9
+18.2 ms (78 ms; OpenCV 12.5 ms). Without numba, `available()` is False and callers keep their
 numpy paths; mode cropping and stride are the caller's.
 """
 
