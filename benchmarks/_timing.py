@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 import statistics
+import subprocess
+import sys
 import time
+from typing import Iterator
 
 
 def median_time(func, repeat: int) -> float:
@@ -33,3 +39,27 @@ def paired_medians(f, g, repeat: int, min_seconds: float = 0.0, max_repeat: int 
         g()
         tg.append(time.perf_counter() - t0)
     return statistics.median(tf), statistics.median(tg), statistics.median(a / b for a, b in zip(tf, tg))
+
+
+@contextlib.contextmanager
+def busy(n: int) -> Iterator[None]:
+    """`n` processes spinning on a core each for the duration of the block (0: none)."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    if procs:
+        time.sleep(0.5)
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, for the tables (the machine is shared)."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def geomean(values) -> float:
+    """Geometric mean of positive numbers."""
+    return math.exp(statistics.fmean(math.log(v) for v in values))

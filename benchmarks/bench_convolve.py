@@ -9,6 +9,10 @@ at least 0.3 s per side; a case's ratio is the median of its pairs' ratios
 also shows which engine each library's "auto" picked and the largest
 difference between the two results relative to the result's peak.
 
+Per-call floor (issue 14): convolve of 1e5 float64 samples with 11 taps <= 1.05x
+numpy.convolve (which it calls), printed after the grid. Against numpy, run as
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_convolve.py``.
+
     python benchmarks/bench_convolve.py [--repeat 7] [--quick]
 """
 
@@ -71,6 +75,14 @@ def run(repeat: int, quick: bool) -> list[dict]:
     return rows
 
 
+def floor_ratio(rounds: int = 3) -> list[float]:
+    """convkit.convolve / numpy.convolve on 1e5 x 11 float64, `rounds` interleaved medians."""
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal(100_000), rng.standard_normal(11)
+    return [paired_medians(lambda: convkit.convolve(x, k), lambda: np.convolve(x, k), 200,
+                           min_seconds=0.5)[2] for _ in range(rounds)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -88,6 +100,11 @@ def main() -> int:
     ok = geomean <= GEOMEAN_TARGET and worst <= MAX_TARGET
     print(f"geometric mean ratio {geomean:.2f} (target <= {GEOMEAN_TARGET}), "
           f"max {worst:.2f} (target <= {MAX_TARGET}): {'PASS' if ok else 'FAIL'}")
+    floors = floor_ratio()
+    floor_ok = statistics.median(floors) <= 1.05
+    print("1-D 1e5 x 11 float64 vs numpy.convolve: " + ", ".join(f"{r:.3f}" for r in floors)
+          + f" (median {statistics.median(floors):.3f}, target <= 1.05): {'PASS' if floor_ok else 'FAIL'}")
+    ok = ok and floor_ok
     return 0 if ok else 1
 
 

@@ -5,7 +5,11 @@ Target (issue 5): seed 0 reaches >= 98.5 % test accuracy on the stratified
 in a fresh process (start-up, data loading, training, evaluation, plots all
 counted) into a temporary run folder.
 
+Target (issue 14), ``--under-load N``: seed 0 with one busy process started here takes at
+most 1.4x its quiet wall time; quiet and loaded runs alternate, N of each, medians compared.
+
     python benchmarks/bench_train_digits.py [--seeds 0 1 2] [extra convkit train options...]
+    python benchmarks/bench_train_digits.py --under-load 3
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _timing import busy, load_average
 
 
 def run(seed: int, extra: list[str]) -> dict:
@@ -35,10 +41,29 @@ def run(seed: int, extra: list[str]) -> dict:
             "train_s": metrics["train_seconds"]}
 
 
+def under_load(n: int, extra: list[str]) -> None:
+    """Seed 0 quiet and under one busy process, alternating; medians and their ratio."""
+    quiet, loaded = [], []
+    for _ in range(n):
+        quiet.append(run(0, extra)["wall_s"])
+        with busy(1):
+            loaded.append(run(0, extra)["wall_s"])
+            seen = load_average()
+        print(f"quiet {quiet[-1]:.1f} s, one busy process {loaded[-1]:.1f} s (loadavg {seen})", flush=True)
+    ratio = statistics.median(loaded) / statistics.median(quiet)
+    print(f"median quiet {statistics.median(quiet):.1f} s, under load {statistics.median(loaded):.1f} s: "
+          f"{ratio:.2f}x (target <= 1.4): {'met' if ratio <= 1.4 else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--under-load", type=int, default=0, metavar="N",
+                        help="N quiet and N loaded runs of seed 0, alternating")
     args, extra = parser.parse_known_args()
+    if args.under_load:
+        under_load(args.under_load, extra)
+        return
     rows = [run(s, extra) for s in args.seeds]
     print(f"{'seed':>4} {'test acc':>9} {'test loss':>9} {'epochs':>6} {'train s':>8} {'wall s':>7}  model")
     for r in rows:

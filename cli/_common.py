@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-__all__ = ["CLIError", "library_errors", "shell_message", "warning_lines"]
+__all__ = ["CLIError", "library_errors", "shell_message", "threads_option", "warning_lines"]
 
 
 class CLIError(click.ClickException):
@@ -73,3 +73,22 @@ def warning_lines() -> Iterator[None]:
         finally:
             for w in caught:
                 click.echo(f"warning: {str(w.message).splitlines()[0]}", err=True)
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    """Apply --threads (or check CONVKIT_NUM_THREADS) before the command runs."""
+    # convkit.threads loads the standard library only: `--help` stays fast
+    from convkit.threads import get_threads, set_threads
+
+    try:
+        if value is not None:
+            set_threads(value)
+        get_threads()
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, metavar="N", expose_value=False,
+    callback=_set_threads, is_eager=False,
+    help="Threads to compute on (default: CONVKIT_NUM_THREADS, else every core this process may use).")

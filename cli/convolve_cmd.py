@@ -12,7 +12,7 @@ import click
 
 from convkit._names import METHODS, MODES, SIGNAL_SUFFIXES, Method, Mode
 
-from ._common import CLIError, library_errors
+from ._common import CLIError, library_errors, threads_option
 
 __all__ = ["convolve"]
 
@@ -111,6 +111,7 @@ def _convolve_channels(x, h, mode: Mode, method: Method):
               help=f"Output {'/'.join(SIGNAL_SUFFIXES)}, or '-' to print one number per line. "
                    "Default: A_conv_B.<ext of A> next to A.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
+@threads_option
 @library_errors
 def convolve(a: str, b: str, mode: Mode, method: Method, output: str | None, force: bool) -> None:
     """Convolve signal A with signal B, e.g. a recording with an impulse response."""

@@ -18,7 +18,7 @@ from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES,
 from convkit.boundary import describe_modes, normalize_boundary
 
 from . import stream
-from ._common import CLIError, library_errors, warning_lines
+from ._common import CLIError, library_errors, threads_option, warning_lines
 
 __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
 
@@ -208,6 +208,7 @@ def _write(out: Path, image, alpha, bits, *, inputs: tuple) -> None:
 @click.option("--chunks", type=click.IntRange(min=1), default=None, metavar="N", help=stream.CHUNKS_HELP)
 @click.option("--scheduler", default=None, metavar="threads|processes|tcp://HOST:PORT",
               help=stream.SCHEDULER_HELP)
+@threads_option
 @library_errors
 def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | None,
                boundary: str, stride: int, pool_spec: str | None, gray: bool, flip: bool,

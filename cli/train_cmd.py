@@ -14,7 +14,7 @@ import click
 
 from convkit._names import DEFAULT_ARCH
 
-from ._common import CLIError, library_errors
+from ._common import CLIError, library_errors, threads_option
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar   # the type click.progressbar returns
@@ -113,6 +113,7 @@ class _Progress:
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @click.pass_context
+@threads_option
 @library_errors
 def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: float, optimizer: str, seed: int,
           val_split: float, test_split: float, arch: str, augment: int, patience: int, average: float,
@@ -182,6 +183,7 @@ def _load(model_path: str):
               help="Dataset to score (all of it; of an MNIST IDX folder with train and t10k files, t10k). "
                    "Default: the test split of the run the model came from.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@threads_option
 @library_errors
 def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     """Accuracy, loss and confusion matrix of a saved MODEL on a dataset."""
@@ -231,6 +233,7 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Classes shown per image.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
+@threads_option
 @library_errors
 def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> None:
     """Classify IMAGES with a saved MODEL (each image converted to the model's size and channels)."""

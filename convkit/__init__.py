@@ -39,6 +39,8 @@ _EXPORTS = {
     "write_image": "io.images",
     "OutputExistsError": "io.atomic",
     "FileFormatError": "io.errors",
+    "set_threads": "threads",
+    "get_threads": "threads",
 }
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from .io.signals import read_signal, write_signal
     from .kernels import Kernel, get_kernel, list_kernels, resolve_kernel, separable_factors
     from .pooling import pool
+    from .threads import get_threads, set_threads
     from .windows import n_windows, sliding_windows
 else:
     def __getattr__(name: str) -> Any:

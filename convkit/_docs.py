@@ -13,7 +13,7 @@ import re
 import textwrap
 from typing import Callable, TypeVar
 
-from ._names import METHODS, MODES, POOL_OPS, choices
+from ._names import METHODS, MODES, NAN_POLICIES, POOL_OPS, choices
 from .boundary import describe_modes
 
 __all__ = ["PARAMS", "docfiller", "fill_doc"]
@@ -57,7 +57,13 @@ PARAMS: dict[str, str] = {
     "dilation": _entry("dilation : int or sequence of int, optional",
                        "Spread the kernel taps this far apart (dilation - 1 zeros between them)."),
     "workers": _entry("workers : int, optional",
-                      "Threads for the FFT and the direct engine (default: all cores)."),
+                      "Threads for the FFT and the direct engine (default: all cores, or "
+                      "`convkit.set_threads`)."),
+    "nan_policy": _entry("nan_policy : {" + choices(NAN_POLICIES) + "}, optional",
+                         "'propagate': a NaN reaches every output whose window holds it; 'omit': "
+                         "NaN samples are left out and the weights renormalised (normalised "
+                         "convolution), NaN only where a window holds no valid sample. 'omit' "
+                         "needs a real kernel whose weights all have one sign."),
     "op": _entry("op : {" + choices(POOL_OPS) + "}, optional", "The reduction over each window."),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["MODES", "METHODS", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
+__all__ = ["MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
            "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV"]
 
@@ -21,6 +21,11 @@ Mode = Literal["full", "same", "valid"]
 # Which engine computes it: auto = the cost model's choice among direct, FFT and overlap-add.
 METHODS = ("auto", "direct", "fft")
 Method = Literal["auto", "direct", "fft"]
+
+# What NaN samples of the input do: reach every output that sees them, or be left out of the
+# weighted sum (normalised convolution).
+NAN_POLICIES = ("propagate", "omit")
+NanPolicy = Literal["propagate", "omit"]
 
 # What a pooling window reduces to.
 POOL_OPS = ("max", "min", "sum", "mean")

@@ -30,9 +30,10 @@ from numpy.typing import ArrayLike
 from ._docs import docfiller
 from . import chunked
 from ._engine import spectral
-from ._engine.plan import FFT_INT_BOUND, TINY_WORK, Problem, choose, int_bound, mode_pads
+from ._engine.plan import FFT_INT_BOUND, Problem, choose, int_bound, mode_pads, obviously_numpy_1d
+from ._engine.nonfinite import omit_check, omit_combine, omit_split
 from ._engine.run import run_direct, run_fft
-from ._names import METHODS, MODES, Method, Mode, choices
+from ._names import METHODS, MODES, NAN_POLICIES, Method, Mode, NanPolicy, choices
 from .batched import conv2d
 from .boundary import BoundaryMode, BoundaryName, resolve_boundary
 from .windows import n_windows, normalize_axes, per_axis
@@ -130,8 +131,7 @@ def _numpy_fast_path(in1: object, in2: object, mode: object, method: object, axe
     return (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim == 1 == in2.ndim
             and in1.dtype == in2.dtype and in1.dtype.char in "dfDF" and method != "fft"
             and axes is None and boundary == "constant" and cval == 0 and stride == 1
-            and dilation == 1 and mode in MODES and 0 < in2.size <= in1.size
-            and (in2.size <= 8 or in1.size * in2.size < TINY_WORK))
+            and dilation == 1 and mode in MODES and obviously_numpy_1d(in1.size, in2.size, in1.dtype.char))
 
 
 def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis
@@ -223,11 +223,34 @@ def _dispatch(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: 
     return _run(p, _engine(p, method, workers), workers)
 
 
+def _omit_nan(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: Axes,
+              boundary: BoundaryName, cval: float, stride: PerAxis, dilation: PerAxis,
+              workers: int | None, nan_policy: str, *, flip: bool, func: str) -> np.ndarray:
+    """nan_policy='omit': two runs of the same engine, on the NaN-free input and on its
+    validity mask (extended by the same boundary; constant padding counts as valid), divided."""
+    if nan_policy not in NAN_POLICIES:
+        raise ValueError(f"{func}: nan_policy must be one of {choices(NAN_POLICIES)}; got {nan_policy!r}")
+    b = np.asarray(in2.compute() if chunked.is_dask(in2) else in2)   # type: ignore[union-attr]
+    omit_check(b, func)
+    public = convolve if flip else correlate   # a dask array in takes the chunked path there
+    options: dict[str, Any] = dict(axes=axes, boundary=boundary, stride=stride, dilation=dilation,
+                                   workers=workers)
+    a: Any = in1 if chunked.is_dask(in1) else _numeric(in1, "in1", func)
+    if not chunked.is_dask(a) and (a.dtype.kind not in "fc" or not np.isnan(a).any()):
+        return public(a, b, mode, method, cval=cval, **options)
+    filled, valid = omit_split(a)
+    name, fill = _boundary(boundary, cval, func)
+    nan_cval = name == "constant" and np.isnan(fill)
+    num = public(filled, b, mode, method, cval=0.0 if nan_cval else cval, **options)
+    den = public(valid, b, mode, method, cval=0.0 if nan_cval else 1.0, **options)
+    return omit_combine(num, den, b)
+
+
 @docfiller
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
              axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
              stride: PerAxis = 1, dilation: PerAxis = 1,
-             workers: int | None = None) -> np.ndarray:
+             workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Convolve two N-D arrays: ``out[n] = sum_m in2[m] in1[n - m]``.
 
     Parameters
@@ -244,6 +267,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     %(stride)s
     %(dilation)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -264,6 +288,11 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
 
     Notes
     -----
+    With ``nan_policy="omit"`` each output is
+    ``sum(w x over valid) * sum(w) / sum(w over valid)`` over its window (as
+    if the NaN samples were the weighted mean of the valid ones; astropy's
+    ``nan_treatment="interpolate"``), on every engine and in chunks.
+
     Every call is the valid correlation of `in1`, padded by `boundary` as
     much as `mode` needs, with the flipped kernel spread out by `dilation`,
     keeping every `stride`-th output: along an axis of length ``n`` with a
@@ -277,6 +306,9 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     >>> convolve([1, 2, 3, 4, 5], [1, 1], stride=2)
     array([1, 5, 9])
     """
+    if nan_policy != "propagate":
+        return _omit_nan(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
+                         nan_policy, flip=True, func="convolve")
     if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
         return chunked.convolve(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
                                 stride=stride, dilation=dilation, workers=workers)
@@ -287,7 +319,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
 def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
               axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
               stride: PerAxis = 1, dilation: PerAxis = 1,
-              workers: int | None = None) -> np.ndarray:
+              workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Cross-correlate: slide `in2` over `in1` as written, ``out[n] = sum_m conj(in2[m]) in1[n + m]``.
 
     This is what the seed walkthrough and CNN layers call convolution: the
@@ -318,6 +350,9 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
     >>> correlate([1, 2, 3, 4], [1, 0, -1], mode="valid")
     array([-2, -2])
     """
+    if nan_policy != "propagate":
+        return _omit_nan(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
+                         nan_policy, flip=False, func="correlate")
     if chunked.is_dask(in1) or chunked.is_dask(in2):   # issue 12: dask in, lazy dask out
         return chunked.correlate(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
                                  stride=stride, dilation=dilation, workers=workers)

@@ -325,7 +325,16 @@ def _svd_factors(k: np.ndarray, rtol: float) -> Factors | None:
     return col, row
 
 
-def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float = 1e-10) -> Kernel:
+def _rank1_rtol(spec: object) -> float:
+    """The SVD tolerance for a kernel given as `spec`: tied to the precision its taps were
+    written in (a float32 outer product keeps a second singular value near 1e-8 of the
+    first; float64, integers and text are held to 1e-10)."""
+    if isinstance(spec, np.ndarray) and spec.dtype.kind == "f" and spec.dtype.itemsize < 8:
+        return float(4 * max(spec.shape) * np.finfo(spec.dtype).eps)
+    return 1e-10
+
+
+def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float | None = None) -> Kernel:
     """Parse a kernel spec once: its matrix, its 1-D factors, its name, whether it is a derivative.
 
     Parameters
@@ -333,7 +342,8 @@ def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float = 1e-10) -> Kernel:
     spec : str, path, array_like or Kernel
         Anything `get_kernel` accepts; a `Kernel` is returned as it is.
     rtol : float, optional
-        As `separable_factors`.
+        As `separable_factors`; by default tied to the dtype of an array spec
+        (``4 * max(shape) * eps`` for float32 and float16, 1e-10 otherwise).
 
     Returns
     -------
@@ -362,7 +372,8 @@ def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float = 1e-10) -> Kernel:
         return spec
     built = _build(spec)
     k = built.kernel
-    factors = built.factors if built.factors is not None else _svd_factors(k, rtol)
+    factors = built.factors if built.factors is not None else _svd_factors(
+        k, _rank1_rtol(spec) if rtol is None else rtol)
     derivative = bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
     return Kernel(k, factors, built.name, derivative)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..windows import n_windows, sliding_windows
 from .costs import COST
-from .threads import pool, thread_count
+from .threads import parallel_map, thread_count
 
 __all__ = ["correlate_valid", "correlate_same", "valid_shape", "numpy_1d_ok", "numpy_1d_cost",
            "GEMM_MAX_OUTPUTS", "THREAD_MIN_OUTPUTS"]
@@ -144,12 +144,7 @@ def _wide(x: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, out_shape:
             out += tmp
 
     starts = range(0, length, block)
-    threads = max(1, thread_count(workers))
-    if threads > 1 and len(starts) > 1 and length >= THREAD_MIN_OUTPUTS:
-        list(pool().map(run, starts))
-    else:
-        for lo in starts:
-            run(lo)
+    parallel_map(run, starts, thread_count(workers) if length >= THREAD_MIN_OUTPUTS else 1)
     if dest is not None:
         return None
     view = wide.reshape((out_shape[0],) + x.shape[1:])
@@ -260,10 +255,5 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
         hi = (rows.stop - 1) * s0 + d0 * (k0 - 1) + 1
         _taps(x[lo:hi], w, axes, stride, dilation, out[rows], skip_zero)
 
-    threads = max(1, thread_count(workers))
-    if threads > 1 and len(blocks) > 1 and out.size >= THREAD_MIN_OUTPUTS:
-        list(pool().map(run, blocks))
-    else:
-        for rows in blocks:
-            run(rows)
+    parallel_map(run, blocks, thread_count(workers) if out.size >= THREAD_MIN_OUTPUTS else 1)
     return out

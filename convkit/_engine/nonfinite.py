@@ -15,7 +15,7 @@ import numpy as np
 from .plan import Problem
 from ..windows import n_windows, sliding_windows
 
-__all__ = ["patch_nonfinite"]
+__all__ = ["patch_nonfinite", "omit_check", "omit_split", "omit_combine"]
 
 _PATCH_CHUNK = 1 << 22     # elements gathered at once when patching non-finite outputs
 
@@ -60,3 +60,42 @@ def patch_nonfinite(p: Problem, out: np.ndarray) -> None:
         windows = view[sel].reshape(-1, taps)
         kernel = w[tuple(sel[ax] for ax in other)].reshape(-1, taps) if other else w.reshape(1, taps)
         out[sel] = (windows * kernel).sum(axis=-1)
+
+
+# ----------------------------------------------------------------------------- nan_policy="omit"
+
+def omit_check(kernel: np.ndarray, func: str) -> None:
+    """nan_policy='omit' divides by the kernel's weights over each window's valid samples:
+    refuse kernels for which that sum can be zero while valid samples remain."""
+    k = np.asarray(kernel)
+    if k.dtype.kind not in "biuf":
+        raise ValueError(f"{func}: nan_policy='omit' needs a real kernel, got dtype {k.dtype}")
+    if not np.isfinite(k).all():
+        raise ValueError(f"{func}: nan_policy='omit' needs a finite kernel (it has NaN or Inf)")
+    if not (k > 0).any() and not (k < 0).any():
+        raise ValueError(f"{func}: nan_policy='omit' needs a kernel with a nonzero weight, got all zeros")
+    if (k > 0).any() and (k < 0).any():
+        raise ValueError(f"{func}: nan_policy='omit' needs kernel weights of one sign (their sum over "
+                         f"a window's valid samples could be 0), got weights from {k.min()} to {k.max()}")
+
+
+def omit_split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a with NaN -> 0, 1 where a is not NaN else 0) in a's dtype (real part's for complex)."""
+    valid = ~np.isnan(a)
+    filled = np.where(valid, a, 0).astype(a.dtype, copy=False)
+    return filled, valid.astype(a.real.dtype)
+
+
+def omit_combine(num: np.ndarray, den: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """sum(w x over valid) * sum(w) / sum(w over valid); NaN where no weighted sample is valid.
+
+    `den` is 0 exactly when no valid sample meets a nonzero weight, and at least the smallest
+    nonzero |weight| otherwise: half of that separates the two whatever the engine's rounding.
+    """
+    k = np.abs(np.asarray(kernel, dtype=np.float64))
+    floor = 0.5 * float(k[k > 0].min())
+    total = float(np.asarray(kernel, dtype=np.float64).sum())
+    empty = np.abs(den) < floor
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num * (total / np.where(empty, 1, den))
+    return np.where(empty, np.nan, out).astype(num.dtype, copy=False)

@@ -22,10 +22,15 @@ from ..windows import n_windows
 from .costs import COST
 from .threads import available_cores
 
-__all__ = ["Problem", "choose", "int_bound", "mode_pads", "numpy_1d", "FFT_INT_BOUND", "TINY_WORK"]
+__all__ = ["Problem", "choose", "int_bound", "mode_pads", "numpy_1d", "obviously_numpy_1d",
+           "FFT_INT_BOUND", "TINY_WORK", "FLOOR_TAPS"]
 
 FFT_INT_BOUND = 2.0**40    # integer FFT results round back exactly below this bound
 TINY_WORK = 100_000        # multiply-adds below which no transform can win
+# 1-D kernels up to this many taps never go to a transform, whatever the signal's length
+# (float64: numpy's loop costs at most 16 * 3.8e-10 s per output, a transform
+# of a signal long enough to leave TINY_WORK at least 3 * log2(2 * 6250) * 4e-10 s)
+FLOOR_TAPS = {"d": 16, "D": 8, "f": 8, "F": 4}
 
 _KEYS = {np.dtype(np.float16): "f4", np.dtype(np.float32): "f4", np.dtype(np.float64): "f8",
          np.dtype(np.complex64): "c8", np.dtype(np.complex128): "c16"}
@@ -124,6 +129,12 @@ def numpy_1d(p: Problem) -> bool:
         return False
     acc = np.dtype(np.int64) if p.rdtype.kind in "biu" else p.rdtype
     return direct.numpy_1d_ok(np.dtype(np.float32) if acc == np.float16 else acc, p.b.size)
+
+
+def obviously_numpy_1d(n: int, k: int, char: str) -> bool:
+    """The cheap first test: a 1-D convolution of `n` by `k` samples of type `char` that
+    numpy's convolve does best, decided without building a `Problem` (a few microseconds)."""
+    return 0 < k <= n and (k <= FLOOR_TAPS.get(char, 0) or n * k < TINY_WORK)
 
 
 def _direct_cost(p: Problem) -> float:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .._engine.threads import blas_threads
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Layer, Pool2D, ReLU, float_dtype, Weighted
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from .serialize import Checkpoint
 
 __all__ = ["Sequential"]
+
+# BLAS threads inside the layers. The products here are small (LeNet-sized), and OpenBLAS's
+# extra threads spin on cores other work needs: default architecture, 1000 images 28x28 on a
+# shared 2-core machine, inference took 2348 ms with 2 BLAS threads and 607 ms with 1
+# (torch: 447-754 ms); under one more busy process 2116 vs 625 ms (benchmarks/bench_threads.py).
+_BLAS_THREADS = 1
 
 
 class Sequential:
@@ -240,28 +247,30 @@ class Sequential:
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Logits of a batch (no normalisation applied)."""
         order = self._order()
-        for pos, i in enumerate(order):
-            layer = self.layers[i]
-            # a training activation other than the logits stays inside the model: let the layer
-            # hand back its own work array (overwritten by its next training forward)
-            layer.reuse_output = training and pos < len(order) - 1
-            try:
-                x = layer.forward(x, training)
-            finally:
-                layer.reuse_output = False
+        with blas_threads(_BLAS_THREADS):
+            for pos, i in enumerate(order):
+                layer = self.layers[i]
+                # a training activation other than the logits stays inside the model: let the layer
+                # hand back its own work array (overwritten by its next training forward)
+                layer.reuse_output = training and pos < len(order) - 1
+                try:
+                    x = layer.forward(x, training)
+                finally:
+                    layer.reuse_output = False
         return x
 
     def backward(self, grad: np.ndarray) -> np.ndarray | None:
         """Back-propagate dL/dlogits; fills every layer's grads. Returns dL/dx only if
         ``layers[0].needs_input_grad`` is set (off by default: nobody trains the input)."""
         order = self._order()
-        for pos in range(len(order) - 1, -1, -1):
-            layer = self.layers[order[pos]]
-            layer.reuse_output = pos > 0                    # gradients inside the model, as forward
-            try:
-                grad = layer.backward(grad)
-            finally:
-                layer.reuse_output = False
+        with blas_threads(_BLAS_THREADS):
+            for pos in range(len(order) - 1, -1, -1):
+                layer = self.layers[order[pos]]
+                layer.reuse_output = pos > 0                    # gradients inside the model, as forward
+                try:
+                    grad = layer.backward(grad)
+                finally:
+                    layer.reuse_output = False
         return grad
 
     def train_step(self, x: np.ndarray, y: np.ndarray, optimizer: Optimizer) -> float:

@@ -1,0 +1,143 @@
+"""`convkit._engine.threads`: the thread setting (set_threads, CONVKIT_NUM_THREADS, workers),
+the OpenBLAS switch, the pool map, and --threads on the CLI. Results computed on several
+threads are compared to scipy's and to the same call on one thread."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.signal
+from click.testing import CliRunner
+
+import convkit
+from convkit._engine import threads
+from convkit_cli import cli
+
+
+@pytest.fixture(autouse=True)
+def restore_setting(monkeypatch):
+    """Every test starts from 'not set, environment not read' and leaves it so."""
+    monkeypatch.setattr(threads, "_requested", None)
+    monkeypatch.setattr(threads, "_env_read", False)
+    monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    yield
+    threads._requested, threads._env_read = None, False
+
+
+def test_default_is_every_available_core():
+    assert threads.get_threads() == threads.available_cores()
+    assert threads.thread_count(None) == threads.available_cores()
+
+
+def test_set_threads_caps_calls_and_workers():
+    convkit.set_threads(1)
+    assert threads.get_threads() == 1
+    assert threads.thread_count(None) == 1
+    assert threads.thread_count(8) == 1
+    convkit.set_threads(None)
+    assert threads.get_threads() == threads.available_cores()
+
+
+def test_never_more_threads_than_available_cores():
+    convkit.set_threads(10_000)
+    assert threads.get_threads() == threads.available_cores()
+    assert threads.thread_count(10_000) == threads.available_cores()
+
+
+def test_scipy_negative_workers_count_from_the_cores():
+    assert threads.thread_count(-1) == threads.available_cores()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_bad_environment_value_is_one_line(monkeypatch, value):
+    monkeypatch.setenv(threads.ENV_VAR, value)
+    with pytest.raises(ValueError, match=r"^CONVKIT_NUM_THREADS must be a whole number of threads >= 1 .*"
+                                         + repr(value).replace(".", r"\.")):
+        threads.get_threads()
+
+
+def test_environment_value_is_read(monkeypatch):
+    monkeypatch.setenv(threads.ENV_VAR, "1")
+    assert threads.get_threads() == 1
+
+
+@pytest.mark.parametrize("value", [0, -1, "x", True])
+def test_set_threads_rejects(value):
+    with pytest.raises(ValueError, match="threads must be a whole number of threads >= 1"):
+        convkit.set_threads(value)
+
+
+def test_blas_switch_restores_and_nests():
+    funcs = threads._blas_functions()
+    assert funcs is not None, "numpy's BLAS is not OpenBLAS (numpy's PyPI wheels bundle it)"
+    get, set_ = funcs
+    before = get()
+    with threads.blas_threads(1):
+        assert get() == 1
+        with threads.blas_threads(1):
+            assert get() == 1
+        assert get() == 1
+    assert get() == before
+
+
+def test_parallel_map_runs_every_item_once_on_at_most_n_threads():
+    seen, names = [], set()
+    lock = threading.Lock()
+
+    def fn(i):
+        with lock:
+            seen.append(i)
+            names.add(threading.current_thread().name)
+
+    threads.parallel_map(fn, range(50), 2)
+    assert sorted(seen) == list(range(50))
+    assert len(names) <= 2
+    seen.clear()
+    names.clear()
+    threads.parallel_map(fn, range(5), 1)
+    assert seen == list(range(5)) and names == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_threaded_direct_engine_equals_scipy(n):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((700, 600))
+    k = rng.standard_normal((5, 4))
+    convkit.set_threads(n)
+    ours = convkit.correlate(x, k, mode="same", method="direct")
+    ref = scipy.signal.correlate(x, k, mode="same", method="direct")
+    np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(ours, convkit.correlate(x, k, mode="same", method="direct", workers=1))
+
+
+def test_cli_threads_option_is_checked():
+    result = CliRunner().invoke(cli, ["convolve", "a.csv", "b.csv", "--threads", "0"])
+    assert result.exit_code == 2
+    assert "--threads" in result.output and "x>=1" in result.output
+
+
+def test_cli_bad_environment_is_one_line(monkeypatch):
+    monkeypatch.setenv(threads.ENV_VAR, "abc")
+    result = CliRunner().invoke(cli, ["filter", "missing.png", "--kernel", "blur"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "CONVKIT_NUM_THREADS must be a whole number" in lines[0]
+
+
+@pytest.mark.parametrize("command", ["train", "filter", "convolve", "evaluate", "predict"])
+def test_cli_commands_that_compute_take_threads(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "--threads N" in result.output
+
+
+def test_cli_threads_sets_the_library(tmp_path):
+    np.savetxt(tmp_path / "a.csv", np.arange(5.0))
+    np.savetxt(tmp_path / "b.csv", np.ones(2))
+    result = CliRunner().invoke(cli, ["convolve", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"),
+                                      "-o", "-", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert threads.get_threads() == 1
+    numbers = result.stdout.split()[:6]   # one number per line; the description goes to stderr
+    np.testing.assert_allclose(np.array(numbers, dtype=float), np.convolve(np.arange(5.0), np.ones(2)))
