@@ -383,17 +383,7 @@ def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
     >>> bool(np.allclose(out, filters.filter_image(np.eye(6), "box:3", boundary="constant")))
     True
     """
-    x = image if is_dask(image) else require_dask().from_array(np.asarray(image))
-    if x.dtype == bool:
-        x = x.astype(np.float64)
-    elif x.dtype in (np.uint8, np.uint16):
-        x = x / float(np.iinfo(x.dtype).max)
-    elif x.dtype == np.float16:
-        x = x.astype(np.float32)
-    elif x.dtype.kind != "f":
-        raise TypeError(f"image dtype must be bool, uint8, uint16 or float, got {x.dtype}")
-    if x.ndim not in (2, 3) or 0 in x.shape:
-        raise ValueError(f"image must have shape (H, W) or (H, W, C) with no empty axis, got {x.shape}")
+    x = filters.float_image(image if is_dask(image) else require_dask().from_array(np.asarray(image)))
     if not isinstance(kernel, (str, os.PathLike)):
         held: Any = kernel
         kernel = np.asarray(held.compute() if is_dask(held) else held)
@@ -417,17 +407,6 @@ def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
                               stride=strides, method=method, flip=flip, heads=tuple(heads))
     return blockwise(x, plans, boundary, cval, block, probe.dtype)
 
-
-def _fill(dtype: np.dtype, op: str) -> Any:
-    """The padding value that cannot win `op` (as `convkit.pool` pads)."""
-    if op in ("sum", "mean"):
-        return 0
-    if dtype == bool:
-        return op == "min"
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return info.min if op == "max" else info.max
-    return -np.inf if op == "max" else np.inf
 
 
 def _pool_block(slab: np.ndarray, ranges: tuple, *, size: tuple, stride: tuple, op: str,
@@ -505,4 +484,4 @@ def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | Non
         counts = tuple((x.shape[ax], w, s, p) for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t))
     block = functools.partial(_pool_block, size=size_t, stride=stride_t, op=op, axes=axes_t,
                               counts=counts, dtype=probe.dtype)
-    return blockwise(x, plans, "constant", _fill(x.dtype, op), block, probe.dtype)
+    return blockwise(x, plans, "constant", pooling.neutral_fill(x.dtype, op), block, probe.dtype)

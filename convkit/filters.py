@@ -52,7 +52,11 @@ COMPOSITE_DESCRIPTIONS = {name: f"{name.capitalize()} gradient magnitude sqrt({x
 
 def _as_float_image(image: ArrayLike) -> np.ndarray:
     """Validate shape and dtype; integers scaled to [0, 1] float64, float32/64 kept."""
-    a = np.asarray(image)
+    return float_image(np.asarray(image))
+
+
+def float_image(a: Any) -> Any:
+    """`_as_float_image` of an array already made (numpy or dask: only dtype, shape, astype, /)."""
     if a.dtype == bool:
         a = a.astype(np.float64)
     elif a.dtype == np.uint8 or a.dtype == np.uint16:

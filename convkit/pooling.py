@@ -11,7 +11,7 @@ MaxPool2D / Pool2D in `convkit.cnn` need. Finding the winners is in
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -49,8 +49,9 @@ def _geometry(shape: tuple, size, stride, padding, axes) -> tuple[tuple, tuple, 
     return axes_t, size_t, stride_t, pad_t
 
 
-def _fill(dtype: np.dtype, op: str):
-    """Padding value that can never win the reduction: -inf for max, +inf for min, else 0."""
+def neutral_fill(dtype: np.dtype, op: str) -> Any:
+    """Padding value that can never win the reduction: -inf for max, +inf for min, else 0
+    (also the chunked path's halo fill)."""
     if op in ("sum", "mean"):
         return 0
     if dtype == bool:
@@ -165,7 +166,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
         out, idx = pool2x2(xm, op)
         if not (out.dtype.kind == "f" and np.isnan(out).any()):       # NaN: the exact path below
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
-    xp = padded(xm, last, pad_t, _fill(x.dtype, op))
+    xp = padded(xm, last, pad_t, neutral_fill(x.dtype, op))
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
     if op in ("max", "min"):
         dtype = x.dtype
