@@ -39,6 +39,8 @@ _EXPORTS = {
     "write_image": "io.images",
     "OutputExistsError": "io.atomic",
     "FileFormatError": "io.errors",
+    "CorruptImageError": "io.errors",
+    "CorruptImageWarning": "io.errors",
     "set_threads": "threads",
     "get_threads": "threads",
 }
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from .convolution import choose_method, convolve, correlate, fftconvolve
     from .filters import filter_image
     from .io.atomic import OutputExistsError
-    from .io.errors import FileFormatError
+    from .io.errors import CorruptImageError, CorruptImageWarning, FileFormatError
     from .io.images import read_image, read_image_raw, write_image
     from .io.signals import read_signal, write_signal
     from .kernels import Kernel, get_kernel, list_kernels, resolve_kernel, separable_factors
