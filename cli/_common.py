@@ -31,8 +31,8 @@ def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except click.ClickException:
-            raise
+        except (click.ClickException, BrokenPipeError):
+            raise                       # a closed stdout (`| head`): click exits 1 quietly
         except (ValueError, TypeError, OverflowError, OSError, MemoryError) as exc:
             raise CLIError(shell_message(exc)) from None
 

@@ -84,3 +84,23 @@ def test_registered_name_that_is_not_a_command(cli, monkeypatch):
                                                r"convkit_cli\._common\.library_errors, which is not "
                                                r"a click command \(got function\)"):
         cli("helper", "--help")
+
+
+def test_closed_stdout_stops_quietly():
+    """`convkit ... | head -1`: the reader leaves early; no "Error:" line, no traceback."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from convkit_cli import main; main()", "explain", "conv",
+           "--steps", "9"]
+    full = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert full.returncode == 0 and full.stdout.count("\n") > 50
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()                      # as `head -1` does
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert first == full.stdout.splitlines(keepends=True)[0]
+    assert proc.returncode in (0, 1), err    # click's quiet exit 1; 0 if all fit in the pipe first
+    assert "Error" not in err and "Traceback" not in err, err
