@@ -26,8 +26,9 @@ from numpy.typing import ArrayLike
 
 from ..boundary import pad
 from ..windows import n_windows, per_axis, sliding_windows
+from .threads import parallel_map, thread_count
 
-__all__ = ["CHUNK_BYTES", "Pads", "Scratch", "batch_last", "chunk_size", "conv2d_forward",
+__all__ = ["CHUNK_BYTES", "Pads", "Scratch", "batch_last", "chunk_bounds", "chunk_size", "conv2d_forward",
            "conv2d_grouped_forward", "geometry", "im2col", "out_hw", "pad_input", "result_dtype", "to_batch_last",
            "work_array", "work_input"]
 
@@ -81,6 +82,23 @@ def chunk_size(n: int, bytes_per_sample: int) -> int:
     return max(1, min(n, CHUNK_BYTES // max(1, bytes_per_sample)))
 
 
+def chunk_bounds(n: int, bytes_per_sample: int, threads: int) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk of a batch of `n`: each under CHUNK_BYTES of columns and, with
+    several threads, at least two chunks per thread (when the batch has that many samples), so a
+    thread slowed by another process takes fewer chunks. Depends only on its arguments: the same
+    batch and thread count always give the same chunks, hence the same sums."""
+    step = chunk_size(n, bytes_per_sample)
+    if threads > 1:
+        step = min(step, max(1, -(-n // (2 * threads))))
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
+def run_chunks(fn, count: int) -> None:
+    """fn(i) for i in range(count), on convkit's pool when there are several chunks and threads
+    (BLAS on one thread meanwhile: the chunks are the parallel work)."""
+    parallel_map(fn, range(count), thread_count(None))
+
+
 class Scratch:
     """Named work arrays kept from one call to the next (a Conv2D layer owns one).
 
@@ -100,8 +118,23 @@ class Scratch:
             self._arrays[name] = buf
         return buf[:size].reshape(shape)
 
+    def slot(self, index: int) -> "ScratchSlot":
+        """The work arrays of chunk `index`: chunks running at the same time never share one."""
+        return ScratchSlot(self, index)
 
-def work_array(scratch: Scratch | None, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
+
+class ScratchSlot:
+    """A `Scratch` seen by one chunk of a batch: its names are qualified by the chunk's index."""
+
+    def __init__(self, scratch: Scratch, index: int) -> None:
+        self._scratch, self._index = scratch, index
+
+    def get(self, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """As `Scratch.get`, under (name, chunk index)."""
+        return self._scratch.get((name, self._index), shape, dtype)
+
+
+def work_array(scratch: Scratch | ScratchSlot | None, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
     """A work array: from `scratch` when there is one, else freshly allocated."""
     return np.empty(shape, dtype=dtype) if scratch is None else scratch.get(name, shape, dtype)
 
@@ -119,7 +152,7 @@ def to_batch_last(src: np.ndarray, dst: np.ndarray) -> None:
         np.copyto(dst[..., s:s + _TRANSPOSE_BLOCK], src[s:s + _TRANSPOSE_BLOCK].transpose(axes))
 
 
-def work_input(xs: np.ndarray, pads: Pads, batch_last: bool, scratch: Scratch | None) -> np.ndarray:
+def work_input(xs: np.ndarray, pads: Pads, batch_last: bool, scratch: Scratch | ScratchSlot | None) -> np.ndarray:
     """A chunk (n, C, H, W) zero-padded in the work layout (B, C, Hp, Wp, U): (B, U) is (1, n)
     with the batch innermost, else (n, 1) (then, without padding, a view of the chunk)."""
     n, c, h, w = xs.shape
@@ -178,21 +211,27 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s
         wmat = np.concatenate([wmat, bias[:, None]], axis=1)         # (F, K+1)
     if out is None:
         out = np.empty((n, f, ho, wo), dtype=x.dtype)
-    step = chunk_size(n, wmat.shape[1] * ho * wo * x.dtype.itemsize)
-    kept = []
-    for i, s in enumerate(range(0, n, step)):
-        xs = x[s:s + step]
-        m = xs.shape[0]
+    bounds = chunk_bounds(n, wmat.shape[1] * ho * wo * x.dtype.itemsize, thread_count(None))
+    kept: list = [None] * len(bounds)
+
+    def run(i: int) -> None:
+        s, e = bounds[i]
+        m = e - s
+        slot = None if scratch is None else scratch.slot(i)
         shape = (1, wmat.shape[1], ho * wo * m) if last else (m, wmat.shape[1], ho * wo)
-        cols = im2col(work_input(xs, pads, last, scratch), k, stride, dil,
-                       work_array(scratch, ("cols", i) if keep_cols else "cols", shape, x.dtype))
+        # kept columns under their own name: an inference forward between a training forward and
+        # its backward (validation) must not overwrite them
+        cols = im2col(work_input(x[s:e], pads, last, slot), k, stride, dil,
+                      work_array(slot, "kept cols" if keep_cols else "cols", shape, x.dtype))
         if last:
-            res = np.matmul(wmat, cols[0], out=work_array(scratch, "res", (f, ho * wo * m), x.dtype))
-            np.copyto(out[s:s + m], res.reshape(f, ho, wo, m).transpose(3, 0, 1, 2))
+            res = np.matmul(wmat, cols[0], out=work_array(slot, "res", (f, ho * wo * m), x.dtype))
+            np.copyto(out[s:e], res.reshape(f, ho, wo, m).transpose(3, 0, 1, 2))
         else:
-            np.matmul(wmat, cols, out=out[s:s + m].reshape(m, f, ho * wo))
+            np.matmul(wmat, cols, out=out[s:e].reshape(m, f, ho * wo))
         if keep_cols:
-            kept.append(cols)
+            kept[i] = cols
+
+    run_chunks(run, len(bounds))
     return out, (kept if keep_cols else None)
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..boundary import pad_indices
-from .conv2d import Pads, Scratch, batch_last, chunk_size, im2col, pad_input, to_batch_last, work_array, work_input
+from .conv2d import (Pads, Scratch, ScratchSlot, batch_last, chunk_bounds, im2col, pad_input, run_chunks, to_batch_last,
+                     work_array, work_input)
+from .threads import thread_count
 
 __all__ = ["conv2d_backward", "conv2d_grad_weight", "conv2d_grad_input", "conv2d_grouped_backward", "unpad_grad"]
 
@@ -36,16 +38,23 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
     K = c * k[0] * k[1]
     last = batch_last(wo)
     dtype = grad_out.dtype
-    gw = np.zeros((f, K), dtype=dtype) if need_weight else None
-    gb = np.zeros(f, dtype=dtype) if need_bias else None
     fold = need_input and stride == (1, 1)
     gx_fold = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
-    step = chunk_size(n, (K + need_bias) * ho * wo * dtype.itemsize)
-    for i, s in enumerate(range(0, n, step)):
-        gs = grad_out[s:s + step]
-        m = gs.shape[0]
+    if cols is not None:                                             # the forward's chunks
+        sizes = [chunk.shape[2] // (ho * wo) if last else chunk.shape[0] for chunk in cols]
+        stops = np.cumsum(sizes).tolist()
+        bounds = list(zip([0] + stops[:-1], stops))
+    else:
+        bounds = chunk_bounds(n, (K + need_bias) * ho * wo * dtype.itemsize, thread_count(None))
+    partial: list = [None] * len(bounds)                             # each chunk's (K[+1], F) sums
+
+    def run(i: int) -> None:
+        s, e = bounds[i]
+        m = e - s
+        slot = None if scratch is None else scratch.slot(i)
+        gs = grad_out[s:e]
         if last:
-            g = work_array(scratch, "grad", (1, f, ho, wo, m), dtype)
+            g = work_array(slot, "grad", (1, f, ho, wo, m), dtype)
             to_batch_last(gs, g[0])
         else:
             g = np.ascontiguousarray(gs)[..., None]                  # (m, F, Ho, Wo, 1), no copy
@@ -57,17 +66,29 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
                 raise ValueError("conv2d_backward needs the input x or the forward's cols for dL/dweight")
             else:
                 shape = (g.shape[0], K + need_bias, gq.shape[2])
-                chunk_cols = im2col(work_input(x[s:s + step], pads, last, scratch), k, stride, dil,
-                                     work_array(scratch, "cols", shape, dtype))
+                chunk_cols = im2col(work_input(x[s:e], pads, last, slot), k, stride, dil,
+                                    work_array(slot, "cols", shape, dtype))
             prod = np.matmul(chunk_cols, gq.transpose(0, 2, 1),    # (B, K[+1], F)
-                             out=work_array(scratch, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
+                             out=work_array(slot, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
             total = prod[0] if prod.shape[0] == 1 else prod.sum(axis=0)
-            if need_weight:
-                gw += total[:K].T
-            if need_bias:
-                gb += total[K] if total.shape[0] > K else gq.sum(axis=(0, 2))
+            bias_sum = None
+            if need_bias and total.shape[0] <= K:
+                bias_sum = gq.sum(axis=(0, 2))
+            partial[i] = (total, bias_sum)
         if gx_fold is not None:
-            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx_fold[s:s + m], scratch)
+            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx_fold[s:e], slot)
+
+    run_chunks(run, len(bounds))
+    gw = np.zeros((f, K), dtype=dtype) if need_weight else None
+    gb = np.zeros(f, dtype=dtype) if need_bias else None
+    for part in partial:                                             # in chunk order: deterministic
+        if part is None:
+            continue
+        total, bias_sum = part
+        if gw is not None:
+            gw += total[:K].T
+        if gb is not None:
+            gb += total[K] if bias_sum is None else bias_sum
     gx = gx_fold
     if need_input and not fold:
         gx = _grad_input_strided(grad_out, weight, x_shape, stride, pads, dil)
@@ -75,7 +96,7 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
 
 
 def _fold_input_grad(g: np.ndarray, weight: np.ndarray, hw: tuple, pads: Pads, dil: tuple,
-                     out: np.ndarray, scratch: Scratch | None) -> None:
+                     out: np.ndarray, scratch: Scratch | ScratchSlot | None) -> None:
     """dL/dx of a stride-1 chunk into `out` (m, C, H, W), from its output gradient `g` in the
     work layout (B, F, Ho, Wo, U): the transposed filters applied to g and added back at each
     tap's offset (col2im without materialising the K x n*P column gradient).
