@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convkit._names import DEFAULT_ARCH
+from convkit._names import TRAIN_DEFAULTS
 
 from ._common import CLIError, library_errors, threads_option
 
@@ -70,15 +70,23 @@ class _Progress:
         click.echo(line + f"  {logs['time']:.1f}s")
 
 
+def _per_dataset(name: str) -> str:
+    """'[default: 40; fashion-mnist: 12]': the option's defaults per dataset, from the one table."""
+    own = [f"{dataset}: {values[name]}" for dataset, values in TRAIN_DEFAULTS.items()
+           if dataset != "default" and name in values]
+    return f"  [default: {'; '.join([str(TRAIN_DEFAULTS['default'][name]), *own])}]"
+
+
 @click.command("train")
 @click.option("--dataset", default="digits", show_default=True,
-              help="digits | faces | shapes, an image folder root/<class>/*.png, a .npz (images, labels), "
-                   "an MNIST IDX folder or IMAGES,LABELS IDX files.")
-@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True,
-              help="Total epochs (with --resume: the run's own unless given).")
+              help="digits | faces | shapes | fashion-mnist (Debian's dataset-fashion-mnist files), an image "
+                   "folder root/<class>/*.png, a .npz (images, labels), an MNIST IDX folder or IMAGES,LABELS "
+                   "IDX files. Options not given take the dataset's own defaults (shown per option).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Total epochs (with --resume: the run's own unless given)." + _per_dataset("epochs"))
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
-              help="Learning rate.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Learning rate." + _per_dataset("lr"))
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
               help="Adam, or SGD with momentum 0.9.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the split, weights and shuffling.")
@@ -89,19 +97,20 @@ class _Progress:
               show_default=True, help="Fraction of each class held out for the final test. Single-file "
                                       "datasets only: an MNIST IDX folder with both the train and the t10k "
                                       "files tests on t10k (validation then comes from train).")
-@click.option("--arch", default=DEFAULT_ARCH, show_default=True,
+@click.option("--arch", default=None,
               help="Layers, e.g. conv16-relu-pool2-conv32k5-relu-pool2-flatten-dense64-relu-dense "
                    "(convN[kK][sS][pP], [max|min|avg|sum]poolN, relu, bn (batch norm after a conv), dropP "
                    "(dropout with probability P, e.g. drop0.25), flatten, denseN; a last bare dense has one "
-                   "output per class).")
-@click.option("--augment", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Random shifts of up to this many pixels each epoch (0 = off).")
+                   "output per class)." + _per_dataset("arch"))
+@click.option("--augment", type=click.IntRange(min=0), default=None,
+              help="Random shifts of up to this many pixels each epoch (0 = off)." + _per_dataset("augment"))
 @click.option("--patience", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop after this many epochs in a row without a better validation loss (0 = never).")
-@click.option("--average", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--average", type=click.FloatRange(0, 1), default=None,
               help="The model is the mean of the weights after each of this last fraction of the epochs "
                    "(stochastic weight averaging); 0 = the epoch with the lowest validation loss (training "
-                   "loss without validation). A run stopped early by --patience keeps its best epoch.")
+                   "loss without validation). A run stopped early by --patience keeps its best epoch."
+                   + _per_dataset("average"))
 @click.option("--image-size", default=None, metavar="N|HxW",
               help="Image folders: resize every image to this.  [default: the most common size]")
 @click.option("--resize/--no-resize", default=True, show_default=True,
@@ -115,15 +124,18 @@ class _Progress:
 @click.pass_context
 @threads_option
 @library_errors
-def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: float, optimizer: str, seed: int,
-          val_split: float, test_split: float, arch: str, augment: int, patience: int, average: float,
+def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int, lr: float | None, optimizer: str,
+          seed: int, val_split: float, test_split: float, arch: str | None, augment: int | None, patience: int,
+          average: float | None,
           image_size: str | None, resize: bool, gray: bool | None, out: str | None,
           resume: bool, force: bool) -> None:
     """Train a CNN and save the run (model, checkpoint, history, metrics, plots) in a folder.
 
     With no options: the default network on the 1,797 bundled 8x8 digits,
-    25 % of each class held out for the test. Ctrl-C saves a checkpoint;
-    `convkit train --resume` (same --out) continues it.
+    25 % of each class held out for the test. `--dataset fashion-mnist`:
+    its own defaults (a batch-norm network, 12 epochs; 93 % on t10k in under
+    10 minutes on 2 cores). Ctrl-C saves a checkpoint; `convkit train
+    --resume` (same --out) continues it.
     """
     import os
     from pathlib import Path
@@ -142,9 +154,10 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
             param = next(p for p in ctx.command.params if p.name == given[0])
             raise CLIError(f"--resume uses the run's own settings; drop {'/'.join(param.opts + param.secondary_opts)} "
                            f"(only --epochs and --out may be given)")
-    config = RunConfig(dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                       seed=seed, val_split=val_split, test_split=test_split, arch=arch, augment=augment,
-                       patience=patience, average=average, image_size=image_size, resize=resize, gray=gray)
+    config = RunConfig.for_dataset(dataset, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                                   seed=seed, val_split=val_split, test_split=test_split, arch=arch,
+                                   augment=augment, patience=patience, average=average, image_size=image_size,
+                                   resize=resize, gray=gray)
     # a resumed run keeps its own total unless --epochs is given
     epochs_given = ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
     progress = _Progress(f"{'resuming' if resume else 'training'} in {out}")

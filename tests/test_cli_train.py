@@ -215,11 +215,34 @@ def test_predict_rejects_non_image(tmp_path, data_file):
 def test_cli_defaults_are_the_library_defaults():
     import dataclasses
 
+    from convkit._names import TRAIN_DEFAULTS
     from convkit.cnn.runs import RunConfig
     from convkit_cli.train_cmd import train
     cli_defaults = {p.name: p.default for p in train.params}
     for f in dataclasses.fields(RunConfig):
-        assert cli_defaults[f.name] == f.default, f.name
+        if f.name in TRAIN_DEFAULTS["default"]:             # per dataset: the CLI leaves it to the table
+            assert cli_defaults[f.name] is None and TRAIN_DEFAULTS["default"][f.name] == f.default, f.name
+        else:
+            assert cli_defaults[f.name] == f.default, f.name
+
+
+@pytest.mark.parametrize("dataset", ["digits", "fashion-mnist", "some/folder"])
+def test_train_takes_each_datasets_defaults(monkeypatch, tmp_path, dataset):
+    from convkit._names import TRAIN_DEFAULTS
+    from convkit.cnn import runs
+    seen = {}
+
+    def fake_run(config, out, **kw):
+        seen["config"] = config
+        raise ValueError("stop here")
+    monkeypatch.setattr(runs, "train_run", fake_run)
+    r = _run(["train", "--dataset", dataset, "--out", tmp_path / "run"])
+    assert r.exit_code == 2 and "stop here" in r.output
+    own = {**TRAIN_DEFAULTS["default"], **TRAIN_DEFAULTS.get(dataset, {})}
+    assert {k: getattr(seen["config"], k) for k in own} == own
+    given = _run(["train", "--dataset", dataset, "--out", tmp_path / "run", "--epochs", "3", "--arch", "conv4-dense"])
+    assert given.exit_code == 2
+    assert seen["config"].epochs == 3 and seen["config"].arch == "conv4-dense"
 
 
 def test_bad_arch_with_force_loses_nothing(tmp_path, data_file):

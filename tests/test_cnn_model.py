@@ -385,3 +385,25 @@ def test_output_shape_and_summary():
     assert "total parameters: 235" in model.summary()
     with pytest.raises(TypeError, match="layers must be"):
         Sequential([np.zeros(3)])
+
+
+def test_stored_uint8_images_train_as_their_float_conversion():
+    """fit / evaluate / predict_proba on uint8 images convert each batch as image files are read
+    (value / 255): the same weights and scores as the float32 images, computed independently."""
+    X, y = bars(64)
+    raw = np.clip(X / X.max() * 255, 0, 255).astype(np.uint8)
+    as_float = (raw.astype(np.float64) / 255.0).astype(np.float32)
+    models = []
+    for data in (raw, as_float):
+        model = small_net(seed=3)
+        model.normalization = {"mean": 0.2, "std": 0.3}
+        model.fit(data, y, epochs=2, batch_size=8, optimizer=Adam(0.01), seed=1, augment=1,
+                  validation_split=0.25)
+        models.append(model)
+    for key, value in models[0].params().items():
+        np.testing.assert_array_equal(value, models[1].params()[key])
+    np.testing.assert_array_equal(models[0].predict_proba(raw, batch_size=5),
+                                  models[1].predict_proba(as_float, batch_size=5))
+    expect = models[1].forward((as_float - np.float32(0.2)) / np.float32(0.3), training=False)
+    loss, _ = softmax_cross_entropy(expect, y)
+    assert models[0].evaluate(raw, y, batch_size=9)["loss"] == pytest.approx(loss, rel=1e-6)

@@ -57,7 +57,9 @@ def test_npz_roundtrip(tmp_path):
     labels = np.arange(12) % 3
     np.savez(tmp_path / "d.npz", images=images, labels=labels, class_names=np.array(["a", "b", "c"]))
     d = load_dataset(tmp_path / "d.npz")
-    np.testing.assert_allclose(d.images[:, 0], images / 255.0, rtol=1e-6)
+    assert d.images.dtype == np.uint8                      # kept as stored, converted per batch
+    np.testing.assert_array_equal(d.images[:, 0], images)
+    np.testing.assert_allclose(d.float_images()[:, 0], images / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(d.labels, labels)
     assert d.class_names == ["a", "b", "c"]
     # N x H x W x 3 colour becomes N x 3 x H x W
@@ -96,7 +98,8 @@ def test_idx_folder_and_pair(tmp_path, compress):
     _write_idx(tmp_path / f"t10k-labels-idx1-ubyte{gz}", te_y, compress=compress)
     np.testing.assert_array_equal(read_idx(tmp_path / f"t10k-images-idx3-ubyte{gz}"), te_x)
     d = load_dataset(tmp_path)
-    np.testing.assert_allclose(d.images[:, 0], np.concatenate([tr_x, te_x]) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.images[:, 0], np.concatenate([tr_x, te_x]))
+    np.testing.assert_allclose(d.float_images()[:, 0], np.concatenate([tr_x, te_x]) / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(d.labels, np.concatenate([tr_y, te_y]))
     assert d.class_names == [str(i) for i in range(10)]
     pair = load_dataset(f"{tmp_path}/t10k-images-idx3-ubyte{gz},{tmp_path}/t10k-labels-idx1-ubyte{gz}")
@@ -195,7 +198,7 @@ def test_idx_folder_with_t10k_tests_on_t10k(tmp_path):
     data = load_dataset(tmp_path)
     assert data.test_start == 60 and len(data) == 80
     train, val, test = split(data, 0.25, 0.1, seed=3)
-    np.testing.assert_allclose(test.images[:, 0], files["t10k"][0] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(test.images[:, 0], files["t10k"][0])
     np.testing.assert_array_equal(test.labels, files["t10k"][1])
     # validation: round(0.1 * 15) = 2 of each class's 15 training samples; no t10k sample in either
     assert len(val) == 8 and len(train) == 52
@@ -207,3 +210,55 @@ def test_idx_folder_with_t10k_tests_on_t10k(tmp_path):
     # one pair only (or a single pair of files): no official test set, split as before
     only_train = load_dataset(f"{tmp_path}/train-images-idx3-ubyte,{tmp_path}/train-labels-idx1-ubyte")
     assert only_train.test_start is None and len(split(only_train, 0.25, 0.1)[2]) == 16
+
+
+# -- Fashion-MNIST by name (Debian's dataset-fashion-mnist; .ci/run installs it) ----------------
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def _raw_idx(path, count):
+    """The first `count` records of a gzip IDX file, parsed here from the format's definition."""
+    import gzip
+    with gzip.open(path, "rb") as f:
+        head = f.read(4)
+        dims = np.frombuffer(f.read(4 * head[3]), ">u4")
+        size = int(np.prod(dims[1:])) if len(dims) > 1 else 1
+        return np.frombuffer(f.read(count * size), np.uint8).reshape((count, *dims[1:])), int(dims[0])
+
+
+def test_fashion_mnist_reads_the_installed_package():
+    from convkit.cnn.datasets import fashion_mnist
+    data = load_dataset("fashion-mnist")
+    assert data.images.dtype == np.uint8 and data.images.shape == (70000, 1, 28, 28)
+    assert data.test_start == 60000 and data.name == "fashion-mnist"
+    assert data.class_names[0] == "t-shirt/top" and data.class_names[9] == "ankle boot"
+    for part, start in (("train", 0), ("t10k", 60000)):
+        images, n = _raw_idx(f"{FASHION}/{part}-images-idx3-ubyte.gz", 300)
+        labels, n_labels = _raw_idx(f"{FASHION}/{part}-labels-idx1-ubyte.gz", 300)
+        assert n == n_labels == (60000 if part == "train" else 10000)
+        np.testing.assert_array_equal(data.images[start:start + 300, 0], images)
+        np.testing.assert_array_equal(data.labels[start:start + 300], labels)
+    train, val, test = split(data, 0.25, 0.1, seed=0)
+    assert len(test) == 10000 and len(train) + len(val) == 60000
+    assert fashion_mnist(FASHION).images.shape == data.images.shape
+
+
+def test_fashion_mnist_missing_or_half_installed(monkeypatch, tmp_path):
+    from convkit.cnn import datasets
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIRS", (str(tmp_path / "absent"),))
+    with pytest.raises(ValueError, match=r"not installed: install Debian's package \(apt-get install "
+                                         r"dataset-fashion-mnist.*or pass the folder"):
+        load_dataset("fashion-mnist")
+    half = tmp_path / "half"
+    half.mkdir()
+    _write_idx(half / "train-images-idx3-ubyte.gz", np.zeros((3, 28, 28), np.uint8), compress=True)
+    _write_idx(half / "train-labels-idx1-ubyte.gz", np.zeros(3, np.uint8), compress=True)
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIRS", (str(half),))
+    with pytest.raises(ValueError, match=r"must hold the train and the t10k IDX files.*found "
+                                         r"train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz"):
+        load_dataset("fashion-mnist")
+    _write_idx(half / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8), compress=True)
+    _write_idx(half / "t10k-labels-idx1-ubyte.gz", np.zeros(3, np.uint8), compress=True)
+    with pytest.raises(ValueError, match=r"expected N x H x W images and N labels, got \(2, 28, 28\) and \(3,\)"):
+        load_dataset("fashion-mnist")

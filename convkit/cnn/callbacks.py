@@ -53,7 +53,7 @@ class FitContext:
     callbacks : list of Callback
         Every callback of the run.
     train_x : ndarray, optional
-        The normalised training samples (for `Sequential.update_bn`).
+        The training samples as `fit` holds them, not normalised (for `Sequential.update_bn`).
 
     Examples
     --------
@@ -75,7 +75,7 @@ class FitContext:
     history: History
     fit_state: dict[str, Any]
     callbacks: list[Callback]
-    train_x: np.ndarray | None = None           # the normalised training samples (for update_bn)
+    train_x: np.ndarray | None = None           # the training samples as stored (for update_bn)
 
 
 class Callback:
@@ -391,7 +391,7 @@ class WeightAverage(Callback):
             if self.context.train_x is not None:
                 rng = np.random.default_rng([int(self.context.fit_state["seed"]), UPDATE_BN_STREAM])
                 model.update_bn(self.context.train_x, batch_size=int(self.context.fit_state["batch_size"]),
-                                rng=rng, normalized=True)
+                                rng=rng)
 
     def applies(self, history: History) -> bool:
         """Whether the model ends with the mean: something was averaged and training ran to

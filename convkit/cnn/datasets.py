@@ -1,11 +1,19 @@
-"""Image classification datasets for `convkit.cnn`, all as N x C x H x W float32 in [0, 1].
+"""Image classification datasets for `convkit.cnn`, all as N x C x H x W arrays in their stored type.
+
+Images stay as stored: unsigned integers (uint8 for IDX files and most
+``.npz`` files; a sample means value / the type's maximum, as for image
+files) or float32 in [0, 1]. `Sequential.fit`, `evaluate` and `predict`
+convert one batch at a time, so Fashion-MNIST's 70,000 images take 55 MB, not
+220 MB of float32.
 
 Built in (nothing is downloaded): ``digits`` (scikit-learn's 1,797 8 x 8
 digits, the default), ``faces`` (scikit-image's 200 face / non-face 25 x 25
 patches) and ``shapes`` (circles, squares, triangles and crosses drawn from a
-seed). From files: an image folder ``root/<class>/*.png``, a ``.npz`` with
-``images`` and ``labels`` (read with ``allow_pickle=False``) and MNIST /
-Fashion-MNIST IDX files (raw or ``.gz``). `split` makes stratified, seeded
+seed); ``fashion-mnist`` by name reads the files of Debian's
+``dataset-fashion-mnist`` package (`FASHION_MNIST_DIRS`). From files: an image
+folder ``root/<class>/*.png``, a ``.npz`` with ``images`` and ``labels`` (read
+with ``allow_pickle=False``) and MNIST / Fashion-MNIST IDX files (raw or
+``.gz``). `split` makes stratified, seeded
 train / validation / test subsets; a dataset with an official test set (an
 IDX folder holding both the train and the t10k pairs) keeps it as the test
 set and takes the validation set from its training part.
@@ -25,9 +33,11 @@ import numpy as np
 
 from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA
 from ..io.atomic import regular_input
+from ..io.images import to_float_image
 
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
-           "image_folder", "npz_dataset", "idx_dataset", "read_idx", "split", "MAX_CLASSES", "MAX_DATASET_BYTES"]
+           "fashion_mnist", "FASHION_MNIST_DIRS", "image_folder", "npz_dataset", "idx_dataset", "read_idx",
+           "split", "MAX_CLASSES", "MAX_DATASET_BYTES"]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
 _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
@@ -35,13 +45,16 @@ _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "sh
 MAX_CLASSES = 10_000                 # class names are made per label value: bound them first
 MAX_DATASET_BYTES = 2 ** 28          # a dataset's arrays: a .npz unpacked (MNIST's are 55 MB), an IDX
                                      # file, an image folder's images decoded as float64
+# where `fashion_mnist` looks: Debian's dataset-fashion-mnist installs its four .gz files here
+FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 @dataclass
 class Dataset:
-    """Images (N x C x H x W float32 in [0, 1]), int labels (N,), class names, a name; `test_start`:
-    where the official test samples begin (they run to the end), None without one."""
+    """Images (N x C x H x W: uint8 / uint16 as stored, or float32 in [0, 1]), int labels (N,),
+    class names, a name; `test_start`: where the official test samples begin (they run to the
+    end), None without one."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -50,7 +63,7 @@ class Dataset:
     test_start: int | None = None
 
     def __post_init__(self) -> None:
-        self.images = np.ascontiguousarray(self.images, dtype=np.float32)
+        self.images = np.ascontiguousarray(_stored(np.asarray(self.images), f"dataset {self.name!r}"))
         self.labels = np.asarray(self.labels)
         self.class_names = [str(c) for c in self.class_names]
         if self.images.ndim != 4:
@@ -64,12 +77,16 @@ class Dataset:
         if bad.size:
             raise ValueError(f"dataset {self.name!r}: label {int(bad[0])} out of range; labels must be "
                              f"0..{k - 1} for {k} classes")
-        if not np.all(np.isfinite(self.images)) or (self.images.size and
-                                                    (self.images.min() < 0 or self.images.max() > 1)):
-            raise ValueError(f"dataset {self.name!r}: image values must be finite and in [0, 1]")
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def float_images(self) -> np.ndarray:
+        """The images as float32 in [0, 1] (stored integers / their type's maximum, as
+        `Sequential.normalize` converts each batch): a full copy, for looking at small sets."""
+        if self.images.dtype.kind == "f":
+            return self.images
+        return to_float_image(self.images).astype(np.float32)
 
     def subset(self, index: np.ndarray) -> "Dataset":
         """The samples at `index`, same class names and name."""
@@ -136,16 +153,23 @@ def _to_nchw(images: np.ndarray, name: str) -> np.ndarray:
                      f"got shape {images.shape}")
 
 
-def _scale(images: np.ndarray, name: str) -> np.ndarray:
-    """Integer samples divided by their type's maximum (bool as 0/1); floats must already be in [0, 1]."""
+def _stored(images: np.ndarray, name: str) -> np.ndarray:
+    """Images in the type a Dataset keeps: uint8 / uint16 unchanged (value / type maximum, converted
+    per batch); bool and wider unsigned integers as float32 in [0, 1]; floats must already be
+    finite and in [0, 1] (checked in slices: no temporary the size of the set)."""
+    if images.dtype in (np.uint8, np.uint16):
+        return images
     if images.dtype == bool:
         return images.astype(np.float32)
     if images.dtype.kind == "u":
-        return images.astype(np.float32) / np.iinfo(images.dtype).max
+        return (images / float(np.iinfo(images.dtype).max)).astype(np.float32)
     if images.dtype.kind == "f":
-        if images.size and (not np.all(np.isfinite(images)) or images.min() < 0 or images.max() > 1):
-            raise ValueError(f"{name}: float images must be finite and in [0, 1]")
-        return images.astype(np.float32)
+        flat = images.reshape(-1)
+        for s in range(0, flat.size, 2**22):
+            part = flat[s:s + 2**22]
+            if not np.all(np.isfinite(part)) or part.min() < 0 or part.max() > 1:
+                raise ValueError(f"{name}: float images must be finite and in [0, 1]")
+        return images.astype(np.float32, copy=False)
     raise ValueError(f"{name}: images must be unsigned integers, bool or floats in [0, 1], got {images.dtype}")
 
 
@@ -199,7 +223,7 @@ def npz_dataset(path: str | os.PathLike) -> Dataset:
     n_classes = _check_labels(labels, str(path))
     if names is None:
         names = [str(i) for i in range(n_classes)]
-    images = _scale(_to_nchw(images, str(path)), str(path))
+    images = _stored(_to_nchw(images, str(path)), str(path))
     return Dataset(images, labels, names, path.stem)
 
 
@@ -270,7 +294,7 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
             raise ValueError(f"{ip}, {lp}: expected N x H x W images and N labels, got {x.shape} and {y.shape}")
         if y.dtype.kind not in "iu":
             raise ValueError(f"{lp}: labels must be integers, got {y.dtype}")
-        xs.append(_scale(x, str(ip)))
+        xs.append(_stored(x, str(ip)))
         ys.append(y.astype(np.int64))
     y = np.concatenate(ys)
     fashion = "fashion" in str(first).lower()
@@ -279,6 +303,50 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
     name = first.name if first.is_dir() else first.name.split("-")[0].split(".")[0]
     test_start = len(ys[0]) if len(pairs) == 2 else None
     return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx", test_start)
+
+
+def fashion_mnist(folder: str | os.PathLike | None = None) -> Dataset:
+    """Fashion-MNIST (Xiao et al. 2017): 60,000 training and 10,000 test 28 x 28 uint8 images of
+    ten kinds of clothing, from Debian's ``dataset-fashion-mnist`` files (or `folder`).
+
+    The t10k images are the official test set (``test_start``). Nothing is downloaded: when
+    the files are missing, the ValueError says how to install them or where to point.
+
+    Parameters
+    ----------
+    folder : path, optional
+        A folder with the four IDX files; default: the first of `FASHION_MNIST_DIRS` that has any.
+
+    Returns
+    -------
+    Dataset
+        uint8 images (70000, 1, 28, 28), labels, the ten class names.
+
+    Raises
+    ------
+    ValueError
+        The files are not installed, only some of them are, or they do not match.
+    """
+    if folder is None:
+        found = [Path(d) for d in FASHION_MNIST_DIRS if Path(d).is_dir() and any(Path(d).iterdir())]
+        if not found:
+            raise ValueError("dataset 'fashion-mnist' is not installed: install Debian's package "
+                             "(apt-get install dataset-fashion-mnist, files in "
+                             f"{FASHION_MNIST_DIRS[0]}) or pass the folder with its IDX files as --dataset")
+        folder = found[0]
+    root = Path(folder)
+    pairs = _idx_pairs(root) if root.is_dir() else []
+    if len(pairs) != 2:
+        have = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        raise ValueError(f"dataset 'fashion-mnist': {root} must hold the train and the t10k IDX files "
+                         f"(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+                         f"t10k-labels-idx1-ubyte.gz), found {', '.join(have) or 'none'}; reinstall "
+                         f"dataset-fashion-mnist")
+    data = idx_dataset(root)
+    if data.images.shape[1:] != (1, 28, 28) or len(data.class_names) != 10:
+        raise ValueError(f"dataset 'fashion-mnist': {root} holds {data.images.shape[1:]} images of "
+                         f"{len(data.class_names)} classes, expected 28 x 28 images of 10 classes")
+    return Dataset(data.images, data.labels, list(_FASHION), "fashion-mnist", data.test_start)
 
 
 def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = None, resize: bool = True,
@@ -365,7 +433,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
                  resize: bool = True, gray: bool | None = None) -> Dataset:
     """Load a built-in dataset by name or a dataset from a path.
 
-    Accepted: ``digits``, ``faces``, ``shapes`` (generated from `seed`), a
+    Accepted: ``digits``, ``faces``, ``shapes`` (generated from `seed`),
+    ``fashion-mnist`` (Debian's package files, `fashion_mnist`), a
     folder of class sub-folders, a folder of MNIST IDX files, a ``.npz``, or
     ``IMAGES,LABELS`` (two IDX files separated by a comma). `size`, `resize`
     and `gray` apply to image folders.
@@ -376,7 +445,9 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
         raise ValueError(f"image size, resizing and gray/RGB apply to image folders (root/<class>/*.png), "
                          f"not to {text!r}")
     if text in BUILTIN_DATASETS:
-        return {"digits": digits, "faces": faces}[text]() if text != "shapes" else shapes(seed=seed)
+        if text == "shapes":
+            return shapes(seed=seed)
+        return {"digits": digits, "faces": faces, "fashion-mnist": fashion_mnist}[text]()
     if "," in text and not Path(text).exists():
         a, b = text.split(",", 1)
         return idx_dataset(a, b)

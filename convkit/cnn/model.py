@@ -14,12 +14,13 @@ import-downwards rule.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .._engine.threads import blas_threads
+from ..io.images import to_float_image
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Layer, Pool2D, ReLU, float_dtype, Weighted
@@ -203,7 +204,7 @@ class Sequential:
         >>> model.buffers()["0.running_mean"]
         array([3.5], dtype=float32)
         """
-        xs = np.asarray(X, self.dtype) if normalized else self.normalize(self._check_input(X))
+        xs = self._check_input(X)
         norms = [layer for layer in self.layers if isinstance(layer, BatchNorm2D)]
         if not norms:
             return
@@ -214,8 +215,8 @@ class Sequential:
             for layer in norms:
                 layer.reset_running_stats()
                 layer.momentum = None
-            for s in range(0, len(xs), int(batch_size)):
-                self.forward(xs[s:s + int(batch_size)], True)
+            for xb in self.batches(xs, batch_size, normalized=normalized):
+                self.forward(xb, True)
         finally:
             for layer, momentum in zip(norms, momenta):
                 layer.momentum = momentum
@@ -281,14 +282,28 @@ class Sequential:
         return loss
 
     def normalize(self, X: ArrayLike) -> np.ndarray:
-        """X as the model's dtype with `normalization` applied."""
-        xs = np.asarray(X, dtype=self.dtype)
+        """X as the model's dtype with `normalization` applied.
+
+        Unsigned-integer and bool samples are stored images: they are scaled to [0, 1] first by
+        the rule `convkit.io.to_float_image` applies to image files (uint8 / 255, uint16 / 65535),
+        so a dataset can stay in its stored type and be converted one batch at a time."""
+        xs = np.asarray(X)
+        if xs.dtype.kind in "ub":
+            xs = to_float_image(xs)
+        xs = xs.astype(self.dtype, copy=False)
         if self.normalization:
             shape = (1, -1) + (1,) * (xs.ndim - 2) if xs.ndim > 2 else (1, -1)
             mean = np.asarray(self.normalization.get("mean", 0.0), dtype=self.dtype)
             std = np.asarray(self.normalization.get("std", 1.0), dtype=self.dtype)
             xs = (xs - (mean.reshape(shape) if mean.ndim else mean)) / (std.reshape(shape) if std.ndim else std)
         return xs
+
+    def batches(self, X: np.ndarray, batch_size: int, *, normalized: bool = False) -> Iterator[np.ndarray]:
+        """Consecutive batches of `X` (checked samples), each converted and normalised on its own:
+        a dataset is never copied whole in the model's dtype."""
+        for s in range(0, len(X), int(batch_size)):
+            xb = X[s:s + int(batch_size)]
+            yield xb.astype(self.dtype, copy=False) if normalized else self.normalize(xb)
 
     def _check_input(self, X: ArrayLike, name: str = "X") -> np.ndarray:
         X = np.asarray(X)
@@ -300,11 +315,11 @@ class Sequential:
         return X
 
     def predict_proba(self, X: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, K) (softmax of the logits)."""
-        X = self.normalize(self._check_input(X))
+        """Class probabilities (N, K) (softmax of the logits), computed batch by batch."""
+        X = self._check_input(X)
         out = []
-        for s in range(0, len(X), batch_size):
-            z = self.forward(X[s:s + batch_size], training=False)
+        for xb in self.batches(X, batch_size):
+            z = self.forward(xb, training=False)
             z = np.exp(z - z.max(axis=1, keepdims=True))
             out.append(z / z.sum(axis=1, keepdims=True))
         return np.concatenate(out) if out else np.zeros((0, 0), self.dtype)
@@ -313,15 +328,17 @@ class Sequential:
         """Predicted class index per sample."""
         return self.predict_proba(X, batch_size=batch_size).argmax(axis=1)
 
-    def evaluate(self, X: ArrayLike, y: ArrayLike, *, batch_size: int = 256) -> dict[str, float]:
-        """{"loss": mean cross-entropy, "accuracy": fraction correct} on (X, y)."""
-        X = self.normalize(self._check_input(X))
+    def evaluate(self, X: ArrayLike, y: ArrayLike, *, batch_size: int = 256,
+                 normalized: bool = False) -> dict[str, float]:
+        """{"loss": mean cross-entropy, "accuracy": fraction correct} on (X, y), batch by batch
+        (`normalized`: X has the model's normalisation applied already)."""
+        X = self._check_input(X)
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have shape ({len(X)},) to match X, got {y.shape}")
         total, correct = 0.0, 0
-        for s in range(0, len(X), batch_size):
-            z = self.forward(X[s:s + batch_size], training=False)
+        for s, xb in zip(range(0, len(X), batch_size), self.batches(X, batch_size, normalized=normalized)):
+            z = self.forward(xb, training=False)
             yb = y[s:s + batch_size]
             loss, _ = softmax_cross_entropy(z, yb)
             total += loss * len(yb)

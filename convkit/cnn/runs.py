@@ -34,8 +34,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._names import DEFAULT_ARCH
+from .._names import DEFAULT_ARCH, train_defaults
 from ..io.atomic import OutputExistsError, atomic_path
+from ..io.images import to_float_image
 from .arch import build_layers
 from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
 from .datasets import load_dataset, split
@@ -46,7 +47,7 @@ from .plots import confusion_matrix, plot_confusion, plot_curves
 from .serialize import Checkpoint, load_checkpoint, load_model
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
-           "make_optimizer", "evaluate_model", "read_run_config"]
+           "make_optimizer", "evaluate_model", "read_run_config", "channel_stats"]
 
 RUN_FILES = {"config": "run.json", "model": "model.npz", "checkpoint": "checkpoint.npz",
              "history": "history.csv", "metrics": "metrics.json", "curves": "curves.png",
@@ -73,6 +74,14 @@ class RunConfig:
     image_size: str | None = None
     resize: bool = True
     gray: bool | None = None
+
+    @classmethod
+    def for_dataset(cls, dataset: str = "digits", **options: Any) -> "RunConfig":
+        """A config for `dataset` with `options`; those missing or None take the dataset's own
+        defaults (`convkit._names.TRAIN_DEFAULTS`, e.g. a batch-norm network for
+        fashion-mnist), then the general ones."""
+        given = {k: v for k, v in options.items() if v is not None}
+        return cls(dataset=dataset, **{**train_defaults(dataset), **given})  # type: ignore[arg-type]
 
     def average_start(self) -> int:
         """First epoch (1-based) of the weight average: the last `average` fraction of the
@@ -239,6 +248,21 @@ def _write_history(path: Path, history: History) -> None:
                 w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
 
 
+def channel_stats(images: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of N x C x H x W images in [0, 1] units (stored
+    integers scaled as `Sequential.normalize` scales them), in float64, a batch at a time."""
+    c = images.shape[1]
+    total, squares, count = np.zeros(c), np.zeros(c), 0
+    for s in range(0, len(images), batch):
+        part = images[s:s + batch]
+        xb = to_float_image(part) if part.dtype.kind in "ub" else part.astype(np.float64)
+        total += xb.sum(axis=(0, 2, 3))
+        squares += np.square(xb).sum(axis=(0, 2, 3))
+        count += xb.shape[0] * xb.shape[2] * xb.shape[3]
+    mean = total / max(count, 1)
+    return mean, np.sqrt(np.maximum(squares / max(count, 1) - mean ** 2, 0.0))
+
+
 def evaluate_model(model: Sequential, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels)."""
     k = model.layers[-1].params["weight"].shape[1] if "weight" in model.layers[-1].params else None
@@ -306,8 +330,8 @@ def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, trai
     """The part of `train_run` that writes into the run folder."""
     if not resume:
         _write_json(paths["config"], dataclasses.asdict(config))
-    mean = train.images.mean(axis=(0, 2, 3))
-    std = np.maximum(train.images.std(axis=(0, 2, 3)), 1e-3)
+    mean, std = channel_stats(train.images)
+    std = np.maximum(std, 1e-3)
     model = Sequential(layers, seed=config.seed, input_shape=shape, class_names=data.class_names,
                        normalization={"mean": [float(v) for v in mean], "std": [float(v) for v in std]})
     optimizer = make_optimizer(config.optimizer, config.lr)

@@ -67,8 +67,9 @@ def shift_images(x: np.ndarray, shifts: np.ndarray, max_shift: int) -> np.ndarra
 
 
 def _check_data(model: Sequential, X: ArrayLike, y: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised samples and integer labels, checked against each other and the model."""
-    xs = model.normalize(model._check_input(X, name))
+    """Samples as stored (converted and normalised batch by batch later) and integer labels,
+    checked against each other and the model."""
+    xs = model._check_input(X, name)
     ys = np.asarray(y)
     if ys.shape != (len(xs),) or (ys.size and ys.dtype.kind not in "iu"):
         raise ValueError(f"labels for {name} must be {len(xs)} integers, got shape {ys.shape} dtype {ys.dtype}")
@@ -101,6 +102,9 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     """Train `model` with shuffled mini-batches; return a `History`.
 
     `epochs` is the TOTAL number of epochs (a resumed run continues up to it).
+    `X` stays as given (e.g. uint8 images): each batch is converted and
+    normalised on its own (`Sequential.normalize`), so the set is never copied
+    whole in float; shuffles and augmentation work on indices and batches.
     `augment` > 0 shifts every training image by a random (dy, dx) in
     [-augment, augment] each epoch (zero fill). `validation_split` holds out a
     stratified seeded fraction of (X, y) (ignored when `validation_data` is
@@ -141,7 +145,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
         val = _check_data(model, validation_data[0], validation_data[1], "validation_data")
     elif validation_split > 0:
         keep, held = stratified_split(ys, float(validation_split), np.random.default_rng([seed, SPLIT_STREAM]))
-        xs, ys, val = xs[keep], ys[keep], (xs[held], ys[held])
+        xs, ys, val = xs[keep], ys[keep], (xs[held], ys[held])     # copies in the stored type
     history = History()
     history.seed = seed
     fit_state = {"seed": seed, "batch_size": int(batch_size), "augment": augment,
@@ -170,7 +174,9 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
             total, correct, n_batches = 0.0, 0, (n + bs - 1) // bs
             for b in range(n_batches):
                 idx = order[b * bs:(b + 1) * bs]
-                xb = xs[idx] if shifts is None else shift_images(xs[idx], shifts[idx], augment)
+                xb = model.normalize(xs[idx])
+                if shifts is not None:
+                    xb = shift_images(xb, shifts[idx], augment)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     logits = model.forward(xb, True)
                     loss, grad = softmax_cross_entropy(logits, ys[idx])
@@ -184,7 +190,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
                     cb.on_batch_end(b + 1, n_batches, loss)
             logs = {"loss": total / n, "accuracy": correct / n}
             if val is not None:
-                scores = _evaluate_raw(model, *val)
+                scores = model.evaluate(*val)
                 logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
             logs["time"] = time.perf_counter() - t0
             history.append(epoch + 1, logs)
@@ -207,15 +213,6 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     for cb in cbs:
         cb.on_train_end(history)
     return history
-
-
-def _evaluate_raw(model: Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """evaluate() on already-normalised data."""
-    norm, model.normalization = model.normalization, None
-    try:
-        return model.evaluate(X, y)
-    finally:
-        model.normalization = norm
 
 
 def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
