@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .._engine import layer_loops
 from .layers import Layer, float_dtype
 
 __all__ = ["BatchNorm2D"]
@@ -99,6 +100,15 @@ class BatchNorm2D(Layer):
         count = n * h * wd
         if count < 2:
             raise ValueError(f"BatchNorm2D needs more than one value per channel in training, got shape {x.shape}")
+        if layer_loops.available():
+            # one compiled pass per channel for the statistics and one for the output (float64 sums)
+            xhat = self._work("xhat", x.shape, w.dtype)
+            y = self._result("out", x.shape, w.dtype)
+            mean64, var64, inv64 = layer_loops.bn_forward(np.ascontiguousarray(x), w, b, self.eps, y, xhat)
+            inv_std = inv64.astype(w.dtype)
+            self._cache = (xhat, inv_std)
+            self._update_running(mean64.astype(w.dtype), (var64 * (count / (count - 1))).astype(w.dtype))
+            return y
         mean = x.mean(axis=(0, 2, 3))
         centred = x - mean[:, None, None]                                   # (N, C, H, W)
         var = np.einsum("nchw,nchw->c", centred, centred) / count
@@ -121,6 +131,11 @@ class BatchNorm2D(Layer):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         xhat, inv_std = self._cache
         g = grad.astype(xhat.dtype, copy=False)
+        if layer_loops.available():
+            dx = self._result("grad", g.shape, g.dtype)
+            gw64, gb64 = layer_loops.bn_backward(np.ascontiguousarray(g), xhat, self.params["weight"], inv_std, dx)
+            self.grads = {"weight": gw64.astype(g.dtype), "bias": gb64.astype(g.dtype)}
+            return dx
         count = g.shape[0] * g.shape[2] * g.shape[3]
         gb = g.sum(axis=(0, 2, 3))
         gw = np.einsum("nchw,nchw->c", g, xhat)

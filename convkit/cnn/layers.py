@@ -24,6 +24,7 @@ from numpy.typing import DTypeLike
 from .._names import PoolOp
 from .._engine.conv2d import Scratch, conv2d_forward, conv2d_grouped_forward, geometry, out_hw
 from .._engine.conv2d_grad import conv2d_backward, conv2d_grouped_backward
+from .._engine import layer_loops
 from ..batched import check_groups
 from ..boundary import normalize_boundary
 from ..pooling import POOL_OPS, pool, pool_backward
@@ -38,6 +39,11 @@ def float_dtype(dtype: DTypeLike) -> np.dtype:
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dt}")
     return dt
+
+
+def _compiled(x: np.ndarray) -> bool:
+    """Whether a layer's compiled loop serves `x` (float32/float64; numba present)."""
+    return x.dtype in (np.float32, np.float64) and layer_loops.available()
 
 
 class Layer:
@@ -350,7 +356,7 @@ class ReLU(Layer):
     >>> import numpy as np
     >>> relu = ReLU()
     >>> relu.forward(np.array([[-1.0, 2.0]]))
-    array([[-0.,  2.]])
+    array([[0., 2.]])
     >>> relu.backward(np.array([[5.0, 5.0]]))      # the gradient passes where x > 0
     array([[0., 5.]])
     """
@@ -358,13 +364,22 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if not training:
             return x * (x > 0)
-        mask = np.greater(x, 0, out=self._work("mask", x.shape, bool))
+        mask = self._work("mask", x.shape, bool)
         self._cache = mask
+        if _compiled(x):                    # one pass for the output and the mask
+            out = self._result("out", x.shape, x.dtype)
+            layer_loops.relu_forward(np.ascontiguousarray(x), out, mask)
+            return out
+        np.greater(x, 0, out=mask)
         return np.multiply(x, mask, out=self._result("out", x.shape, x.dtype))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         mask = self._cache
         dtype = np.result_type(grad.dtype, mask.dtype)
+        if _compiled(grad):
+            out = self._result("grad", grad.shape, dtype)
+            layer_loops.relu_backward(np.ascontiguousarray(grad), mask, out)
+            return out
         return np.multiply(grad, mask, out=self._result("grad", grad.shape, dtype))  # np.where: ~15x slower
 
 
@@ -398,16 +413,31 @@ class Pool2D(Layer):
         self.op: PoolOp = op
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        if (self.op in ("max", "min") and self.size == self.stride == (2, 2) and x.ndim == 4
+                and _compiled(x)):
+            # the CNN's common case in one compiled pass; `pool`'s exact path for NaN (its rule)
+            shape = x.shape[:2] + (x.shape[2] // 2, x.shape[3] // 2)
+            out = self._result("out", shape, x.dtype) if training else np.empty(shape, x.dtype)
+            # an evaluation between a training forward and its backward keeps the kept winners
+            code = self._work("code" if training else "eval code", shape, np.int8)
+            if not layer_loops.pool2x2_forward(np.ascontiguousarray(x), self.op, out, code):
+                if training:
+                    self._cache = (x.shape, "code", code)
+                return out
         if self.op in ("max", "min") and training:
             y, idx = pool(x, self.size, stride=self.stride, op=self.op, return_indices=True)
-            self._cache = (x.shape, idx)
+            self._cache = (x.shape, "indices", idx)
             return y
         if training:
-            self._cache = (x.shape, None)
+            self._cache = (x.shape, "indices", None)
         return pool(x, self.size, stride=self.stride, op=self.op)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        shape, idx = self._cache
+        shape, kind, idx = self._cache
+        if kind == "code":
+            out = self._result("grad", shape, grad.dtype)
+            layer_loops.pool2x2_backward(np.ascontiguousarray(grad), idx, out)
+            return out
         return pool_backward(grad, idx, shape, op=self.op, size=self.size, stride=self.stride)
 
     def output_shape(self, shape: tuple) -> tuple:
