@@ -356,7 +356,7 @@ class ReLU(Layer):
     >>> import numpy as np
     >>> relu = ReLU()
     >>> relu.forward(np.array([[-1.0, 2.0]]))
-    array([[0., 2.]])
+    array([[-0.,  2.]])
     >>> relu.backward(np.array([[5.0, 5.0]]))      # the gradient passes where x > 0
     array([[0., 5.]])
     """

@@ -81,7 +81,7 @@ class RunConfig:
         defaults (`convkit._names.TRAIN_DEFAULTS`, e.g. a batch-norm network for
         fashion-mnist), then the general ones."""
         given = {k: v for k, v in options.items() if v is not None}
-        return cls(dataset=dataset, **{**train_defaults(dataset), **given})  # type: ignore[arg-type]
+        return cls(dataset=dataset, **{**train_defaults(dataset), **given})
 
     def average_start(self) -> int:
         """First epoch (1-based) of the weight average: the last `average` fraction of the
