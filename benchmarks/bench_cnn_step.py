@@ -1,15 +1,19 @@
 """One CNN training step at LeNet shape, convkit vs PyTorch CPU side by side, and peak memory.
 
 Shape: batch 64 of 1x28x28, conv 5x5x16, ReLU, maxpool 2, conv 5x5x32, ReLU,
-maxpool 2, dense 10, float32, SGD. Target: convkit median <= 1.5 x torch's
-with the same number of threads. Memory: forward + backward of batch 512 at
-that shape, measured in a fresh subprocess (tracemalloc sees numpy's buffers),
-target < 1 GB. Usage: ``python benchmarks/bench_cnn_step.py [--repeat 50]``.
+maxpool 2, dense 10, float32, SGD; inference: 1,000 images. Targets: convkit's
+step and inference medians <= 1.0 x torch's with the same number of threads
+(both cores), and under ``--busy 1`` (a spinning process beside them) <= 1.3 x
+the quiet ratio. Each side is timed alone (a process of its own) and
+interleaved (one process). Memory: forward + backward of batch 512 at that
+shape, measured in a fresh subprocess (tracemalloc sees numpy's buffers),
+target < 1 GB. Usage: ``python benchmarks/bench_cnn_step.py [--repeat 50] [--busy 1]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -56,14 +60,6 @@ def interleaved_medians(fns: list, repeat: int, rounds: int = 5) -> list[float]:
     return [statistics.median(acc) for acc in samples]
 
 
-def blas_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-    except Exception:
-        return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
-
-
 def convkit_step(x, y):
     from convkit.cnn import SGD
     model, opt = lenet(), SGD(0.01, momentum=0.9)
@@ -86,6 +82,49 @@ def torch_step(x, y, threads: int):
         loss.backward()
         opt.step()
     return step
+
+
+def convkit_infer(x):
+    model = lenet()
+    return lambda: model.predict_proba(x)
+
+
+def torch_infer(x, threads: int):
+    import torch
+    torch.set_num_threads(threads)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Conv2d(16, 32, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Flatten(), torch.nn.Linear(512, 10)).eval()
+    xt = torch.from_numpy(x)
+
+    def infer():
+        with torch.no_grad():
+            for s in range(0, len(xt), 256):
+                torch.softmax(net(xt[s:s + 256]), dim=1)
+    return infer
+
+
+ALONE_CHILD = """
+import sys, json, numpy as np
+sys.path.insert(0, {here!r})
+import bench_cnn_step as b
+rng = np.random.default_rng(0)
+x = rng.random((64, 1, 28, 28), dtype=np.float32); y = rng.integers(0, 10, 64)
+xi = rng.random((1000, 1, 28, 28), dtype=np.float32)
+if {side!r} == "convkit":
+    fns = [b.convkit_step(x, y), b.convkit_infer(xi)]
+else:
+    fns = [b.torch_step(x, y, {threads}), b.torch_infer(xi, {threads})]
+print(json.dumps([b.median_time(fn, {repeat}) for fn in fns]))
+"""
+
+
+def alone(side: str, threads: int, repeat: int) -> list[float]:
+    """(step, inference) median seconds of one side in a process of its own."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ALONE_CHILD.format(here=here, side=side, threads=threads, repeat=repeat)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def layer_profile(x, y, repeat: int) -> list[tuple[str, float, float]]:
@@ -169,21 +208,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="also time each layer")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads of both sides")
+    parser.add_argument("--busy", type=int, default=0, help="spinning processes beside the benchmark")
     args = parser.parse_args()
+    from _timing import busy, load_average
+    import convkit
+    convkit.set_threads(args.threads)
     rng = np.random.default_rng(0)
     x = rng.random((64, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, 64)
-    threads = blas_threads()
-    print(f"LeNet training step, batch 64, float32, {threads} BLAS thread(s), "
-          f"median of {args.repeat} (interleaved rounds)")
-    print(f"{'engine':<10}{'median ms':>12}{'ratio':>8}")
+    xi = rng.random((1000, 1, 28, 28), dtype=np.float32)
+    threads = args.threads
+    print(f"LeNet training step (batch 64) and inference (1000 images), float32, {threads} thread(s), "
+          f"{args.busy} busy process(es), median of {args.repeat}; load {load_average()}")
+    stack = busy(args.busy)
+    stack.__enter__()
     try:
+        solo = {side: alone(side, threads, args.repeat) for side in ("convkit", "torch")}
+        print(f"{'alone':<22}{'convkit ms':>12}{'torch ms':>10}{'ratio':>8}   (target <= 1.0)")
+        for i, what in enumerate(("step", "inference")):
+            c, t = solo["convkit"][i], solo["torch"][i]
+            print(f"{what:<22}{c * 1e3:>12.2f}{t * 1e3:>10.2f}{c / t:>8.2f}")
         ours, theirs = interleaved_medians([convkit_step(x, y), torch_step(x, y, threads)], args.repeat)
-        print(f"{'convkit':<10}{ours * 1e3:>12.2f}{ours / theirs:>8.2f}   (target <= 1.50)")
-        print(f"{'torch':<10}{theirs * 1e3:>12.2f}{1.0:>8.2f}")
+        ours_i, theirs_i = interleaved_medians([convkit_infer(xi), torch_infer(xi, threads)],
+                                               max(5, args.repeat // 5))
+        print("interleaved")
+        print(f"{'step':<22}{ours * 1e3:>12.2f}{theirs * 1e3:>10.2f}{ours / theirs:>8.2f}")
+        print(f"{'inference':<22}{ours_i * 1e3:>12.2f}{theirs_i * 1e3:>10.2f}{ours_i / theirs_i:>8.2f}")
     except ImportError:
         ours = median_time(convkit_step(x, y), args.repeat)
         print(f"{'convkit':<10}{ours * 1e3:>12.2f}{'-':>8}   (torch not installed: no ratio)")
+    finally:
+        stack.__exit__(None, None, None)
     if args.profile:
         time.sleep(0.5)
         print(f"\nconvkit, inside training steps\n{'layer':<14}{'forward ms':>12}{'backward ms':>13}")
