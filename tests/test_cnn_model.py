@@ -6,7 +6,7 @@ import pytest
 
 from helpers.fd import fd_grad
 from convkit._engine import conv2d as batched
-from convkit.cnn import (SGD, Adam, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
+from convkit.cnn import (SGD, Adam, BatchNorm2D, Callback, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, Pool2D,
                          ModelCheckpoint, ReLU, Sequential, WeightAverage, load_checkpoint, softmax_cross_entropy)
 from convkit.cnn.training import shift_images, stratified_split
 
@@ -407,3 +407,36 @@ def test_stored_uint8_images_train_as_their_float_conversion():
     expect = models[1].forward((as_float - np.float32(0.2)) / np.float32(0.3), training=False)
     loss, _ = softmax_cross_entropy(expect, y)
     assert models[0].evaluate(raw, y, batch_size=9)["loss"] == pytest.approx(loss, rel=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parallel_chunks_are_bitwise_repeatable(threads, monkeypatch):
+    """With a thread count fixed, the batch's chunks (each thread's share) and the order their
+    weight gradients are added never change: two runs give the same weights bit for bit, and they
+    match a run in one chunk to float32 rounding (SGD: Adam would blow the rounding noise of the
+    conv bias before BatchNorm, whose true gradient is zero, up to whole steps)."""
+    import convkit
+    from convkit._engine import layer_loops
+    monkeypatch.setattr(layer_loops, "PARALLEL_MIN", 1)
+    X, y = bars(48)
+    runs = []
+    convkit.set_threads(threads)
+    try:
+        for _ in range(2):
+            model = Sequential([Conv2D(1, 6, 3, padding=1), BatchNorm2D(6), ReLU(), MaxPool2D(2), Conv2D(6, 8, 3),
+                                ReLU(), Flatten(), Dense(32, 3)], seed=2, input_shape=(1, 8, 8))
+            model.fit(X, y, epochs=2, batch_size=16, optimizer=SGD(0.05, momentum=0.9), seed=4, augment=1)
+            runs.append(model.params())
+    finally:
+        convkit.set_threads(None)
+    monkeypatch.setattr(batched, "CHUNK_BYTES", 2**30)
+    convkit.set_threads(1)
+    try:
+        single = Sequential([Conv2D(1, 6, 3, padding=1), BatchNorm2D(6), ReLU(), MaxPool2D(2), Conv2D(6, 8, 3),
+                             ReLU(), Flatten(), Dense(32, 3)], seed=2, input_shape=(1, 8, 8))
+        single.fit(X, y, epochs=2, batch_size=16, optimizer=SGD(0.05, momentum=0.9), seed=4, augment=1)
+    finally:
+        convkit.set_threads(None)
+    for key in runs[0]:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])
+        np.testing.assert_allclose(runs[0][key], single.params()[key], rtol=1e-3, atol=1e-4)
