@@ -273,3 +273,58 @@ def test_idx_folder_trains_and_evaluates_on_t10k(tmp_path):
     assert got["accuracy"] == pytest.approx(np.mean(pred == files["t10k"][1]))
     assert got["accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert "t10k" in _run(["train", "--help"]).output
+
+
+def _fake_fashion(folder, n_train=40, n_test=20, seed=0):
+    """A tiny folder laid out as Debian's dataset-fashion-mnist (28 x 28 uint8, ten classes)."""
+    import gzip
+    import struct
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    for part, n in (("train", n_train), ("t10k", n_test)):
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        images = (rng.random((n, 28, 28)) * 60 + labels[:, None, None] * 19).astype(np.uint8)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+            with gzip.open(folder / f"{part}-{kind}-ubyte.gz", "wb") as f:
+                f.write(header + array.tobytes())
+    return folder
+
+
+def test_fashion_mnist_by_name_train_and_evaluate(monkeypatch, tmp_path):
+    """--dataset fashion-mnist reads the package's folder; evaluate by name scores its t10k part,
+    the same accuracy the model gives on those files read independently."""
+    from convkit.cnn import datasets
+    folder = _fake_fashion(tmp_path / "fashion")
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIRS", (str(folder),))
+    out = tmp_path / "run"
+    r = _run(["train", "--dataset", "fashion-mnist", "--out", out, "--arch", "conv2-relu-pool4-dense",
+              "--epochs", "1", "--average", "0"])
+    assert r.exit_code == 0, r.output
+    assert "on 20 images" in r.output                     # the t10k set is the test set
+    e = _run(["evaluate", out / "model.npz", "--dataset", "fashion-mnist", "--json"])
+    assert e.exit_code == 0, e.output
+    got = json.loads(e.output)
+    assert got["dataset"] == "fashion-mnist (t10k)" and got["n"] == 20
+    assert got["class_names"][0] == "t-shirt/top"
+    import gzip
+    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read()[16:], np.uint8).reshape(20, 1, 28, 28)
+    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read()[8:], np.uint8)
+    model = load_model(out / "model.npz")
+    assert got["accuracy"] == pytest.approx(float(np.mean(model.predict(images / 255.0) == labels)))
+
+
+def test_fashion_mnist_not_installed_is_one_line(monkeypatch, tmp_path):
+    from convkit.cnn import datasets
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIRS", (str(tmp_path / "nothing"),))
+    for args in (["train", "--dataset", "fashion-mnist", "--out", tmp_path / "run"],
+                 ["evaluate", tmp_path / "m.npz", "--dataset", "fashion-mnist"]):
+        if args[0] == "evaluate":
+            assert _run(["train", "--dataset", "digits", "--out", tmp_path / "d", *TINY, "--epochs", "1"]).exit_code == 0
+            args[1] = tmp_path / "d" / "model.npz"
+        r = _run(args)
+        assert r.exit_code == 2 and "apt-get install dataset-fashion-mnist" in r.output
+        assert r.output.strip().count("\n") == 0 and "Traceback" not in r.output
+    assert not (tmp_path / "run").exists()                 # nothing written before the data is there
