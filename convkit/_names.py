@@ -67,7 +67,7 @@ def train_defaults(dataset: str) -> dict[str, str | int | float]:
 
 # The datasets known by name: bundled with convkit's dependencies (scikit-learn, scikit-image),
 # generated, or installed by a system package (Debian's dataset-fashion-mnist).
-BUILTIN_DATASETS = ("digits", "faces", "shapes", "fashion-mnist")
+BUILTIN_DATASETS = ("digits", "faces", "shapes", "fashion-mnist", "mnist1d")
 
 # Rec. 709 luma weights (R, G, B), as skimage.color.rgb2gray: colour -> grey everywhere in convkit.
 LUMA = (0.2125, 0.7154, 0.0721)

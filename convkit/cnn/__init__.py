@@ -1,13 +1,14 @@
 """convkit.cnn: a small convolutional network in numpy, built from convkit's own parts.
 
 Layers (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax,
-BatchNorm2D, Dropout), the
+BatchNorm2D, Dropout; for signals Conv1D, Pool1D, MaxPool1D, BatchNorm1D;
+GlobalAvgPool for both), the
 softmax cross-entropy loss, SGD and Adam, the Sequential model with its
 training loop and callbacks (early stopping, checkpoints, weight averaging),
 and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`.
 
 Modules import downwards only, in this order (bottom first): `history`,
-`layers`, `losses`, `optim`; `batchnorm`, `dropout`; `model`, `registry`;
+`layers`, `losses`, `optim`; `batchnorm`, `dropout`; `layers1d`; `model`, `registry`;
 `serialize`; `callbacks`; `training`; `arch`, `datasets`, `plots`; `runs`. The one exception: `Sequential.fit`,
 `save` and `load` are thin wrappers that import `training` / `serialize`
 when called.
@@ -19,6 +20,7 @@ from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelChec
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU, Softmax
+from .layers1d import BatchNorm1D, Conv1D, GlobalAvgPool, MaxPool1D, Pool1D
 from .losses import softmax_cross_entropy
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer, optimizer_from_config
@@ -27,6 +29,7 @@ from .serialize import Checkpoint, ModelFormatError, load_checkpoint, load_model
 from .history import History
 
 __all__ = ["Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax", "BatchNorm2D", "Dropout", "Layer",
+           "Conv1D", "Pool1D", "MaxPool1D", "BatchNorm1D", "GlobalAvgPool",
            "layer_from_config", "softmax_cross_entropy", "SGD", "Adam", "Optimizer",
            "optimizer_from_config", "Sequential", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint", "BestModel", "WeightAverage", "FitContext", "ModelFormatError", "Checkpoint",

@@ -36,7 +36,7 @@ from ..io.atomic import regular_input
 from ..io.images import to_float_image
 
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
-           "fashion_mnist", "FASHION_MNIST_DIRS", "image_folder", "npz_dataset", "idx_dataset", "read_idx",
+           "fashion_mnist", "FASHION_MNIST_DIRS", "mnist1d", "image_folder", "npz_dataset", "idx_dataset", "read_idx",
            "split", "MAX_CLASSES", "MAX_DATASET_BYTES"]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
@@ -52,9 +52,9 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 @dataclass
 class Dataset:
-    """Images (N x C x H x W: uint8 / uint16 as stored, or float32 in [0, 1]), int labels (N,),
-    class names, a name; `test_start`: where the official test samples begin (they run to the
-    end), None without one."""
+    """Images (N x C x H x W: uint8 / uint16 as stored, or float32 in [0, 1]) or signals (N x C x L,
+    float32, any finite values), int labels (N,), class names, a name; `test_start`: where the
+    official test samples begin (they run to the end), None without one."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -63,11 +63,14 @@ class Dataset:
     test_start: int | None = None
 
     def __post_init__(self) -> None:
-        self.images = np.ascontiguousarray(_stored(np.asarray(self.images), f"dataset {self.name!r}"))
+        raw = np.asarray(self.images)
+        if raw.ndim not in (3, 4):
+            raise ValueError(f"dataset {self.name!r}: samples must be N x C x H x W images or N x C x L "
+                             f"signals, got shape {raw.shape}")
+        self.images = np.ascontiguousarray(_stored(raw, f"dataset {self.name!r}") if raw.ndim == 4 else
+                                           _signal_samples(raw, f"dataset {self.name!r}"))
         self.labels = np.asarray(self.labels)
         self.class_names = [str(c) for c in self.class_names]
-        if self.images.ndim != 4:
-            raise ValueError(f"dataset {self.name!r}: images must be N x C x H x W, got shape {self.images.shape}")
         if self.labels.shape != (len(self.images),) or (self.labels.size and self.labels.dtype.kind not in "iu"):
             raise ValueError(f"dataset {self.name!r}: labels must be {len(self.images)} integers, "
                              f"got shape {self.labels.shape} dtype {self.labels.dtype}")
@@ -173,6 +176,16 @@ def _stored(images: np.ndarray, name: str) -> np.ndarray:
     raise ValueError(f"{name}: images must be unsigned integers, bool or floats in [0, 1], got {images.dtype}")
 
 
+def _signal_samples(signals: np.ndarray, name: str) -> np.ndarray:
+    """Signals as float32 (numbers as they are: a signal has no type maximum); finite only."""
+    if signals.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: signals must be numbers, got {signals.dtype}")
+    out = signals.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name}: signal values must be finite (float32)")
+    return out
+
+
 def _check_labels(labels: np.ndarray, name: str) -> int:
     """The class count the labels need (max + 1); ValueError naming a negative or huge label."""
     if not labels.size:
@@ -208,11 +221,12 @@ def npz_dataset(path: str | os.PathLike) -> Dataset:
     _check_npz_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in ("images", "labels") if k not in f.files]
+            key = "signals" if "signals" in f.files and "images" not in f.files else "images"
+            missing = [k for k in (key, "labels") if k not in f.files]
             if missing:
                 raise ValueError(f"{path}: missing array(s) {', '.join(missing)}; a dataset .npz needs "
-                                 f"'images' and 'labels' (and optionally 'class_names')")
-            images, labels = f["images"], f["labels"]
+                                 f"'images' (or 'signals') and 'labels' (and optionally 'class_names')")
+            images, labels = f[key], f["labels"]
             names = [str(c) for c in f["class_names"]] if "class_names" in f.files else None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
@@ -223,6 +237,11 @@ def npz_dataset(path: str | os.PathLike) -> Dataset:
     n_classes = _check_labels(labels, str(path))
     if names is None:
         names = [str(i) for i in range(n_classes)]
+    if key == "signals":
+        if images.ndim not in (2, 3):
+            raise ValueError(f"{path}: signals must be N x L or N x C x L, got shape {images.shape}")
+        signals = images[:, None] if images.ndim == 2 else images
+        return Dataset(_signal_samples(signals, str(path)), labels, names, path.stem)
     images = _stored(_to_nchw(images, str(path)), str(path))
     return Dataset(images, labels, names, path.stem)
 
@@ -303,6 +322,36 @@ def idx_dataset(images: str | os.PathLike, labels: str | os.PathLike | None = No
     name = first.name if first.is_dir() else first.name.split("-")[0].split(".")[0]
     test_start = len(ys[0]) if len(pairs) == 2 else None
     return Dataset(np.concatenate(xs)[:, None], y, names, name or "idx", test_start)
+
+
+def mnist1d() -> Dataset:
+    """MNIST-1D (Greydanus 2020): 4,000 training and 1,000 test signals of length 40, ten classes,
+    generated offline by the ``mnist1d`` package with its authors' settings and standardisation
+    (``make_dataset(get_dataset_args())``; nothing is downloaded).
+
+    Returns
+    -------
+    Dataset
+        float32 signals (5000, 1, 40); the last 1,000 are the test set (``test_start``).
+
+    Raises
+    ------
+    ValueError
+        The ``mnist1d`` package is not installed (``pip install 'convkit[mnist1d]'``).
+    """
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError:
+        raise ValueError("dataset 'mnist1d' is generated by the mnist1d package, which is not installed: "
+                         "pip install 'convkit[mnist1d]' (or pip install mnist1d)") from None
+    state = np.random.get_state()                 # the generator seeds numpy's global state
+    try:
+        data = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(state)
+    x = np.concatenate([data["x"], data["x_test"]]).astype(np.float32)[:, None, :]
+    y = np.concatenate([data["y"], data["y_test"]]).astype(np.int64)
+    return Dataset(x, y, [str(i) for i in range(10)], "mnist1d", len(data["y"]))
 
 
 def fashion_mnist(folder: str | os.PathLike | None = None) -> Dataset:
@@ -434,7 +483,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
     """Load a built-in dataset by name or a dataset from a path.
 
     Accepted: ``digits``, ``faces``, ``shapes`` (generated from `seed`),
-    ``fashion-mnist`` (Debian's package files, `fashion_mnist`), a
+    ``fashion-mnist`` (Debian's package files, `fashion_mnist`), ``mnist1d``
+    (generated by the mnist1d package), a
     folder of class sub-folders, a folder of MNIST IDX files, a ``.npz``, or
     ``IMAGES,LABELS`` (two IDX files separated by a comma). `size`, `resize`
     and `gray` apply to image folders.
@@ -447,7 +497,7 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
     if text in BUILTIN_DATASETS:
         if text == "shapes":
             return shapes(seed=seed)
-        return {"digits": digits, "faces": faces, "fashion-mnist": fashion_mnist}[text]()
+        return {"digits": digits, "faces": faces, "fashion-mnist": fashion_mnist, "mnist1d": mnist1d}[text]()
     if "," in text and not Path(text).exists():
         a, b = text.split(",", 1)
         return idx_dataset(a, b)

@@ -15,14 +15,16 @@ from numpy.typing import DTypeLike
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU, Softmax
+from .layers1d import BatchNorm1D, Conv1D, GlobalAvgPool, MaxPool1D, Pool1D
 
 __all__ = ["LAYER_TYPES", "layer_from_config"]
 
 LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in
                                        (Conv2D, Dense, ReLU, MaxPool2D, Pool2D, Flatten, Softmax,
-                                        BatchNorm2D, Dropout)}
+                                        BatchNorm2D, Dropout, Conv1D, Pool1D, MaxPool1D, BatchNorm1D,
+                                        GlobalAvgPool)}
 # layers whose arrays are created in a dtype of their own choosing (float32 by default)
-_TYPED = (Conv2D, Dense, BatchNorm2D)
+_TYPED = (Conv2D, Dense, BatchNorm2D, Conv1D)
 
 
 def layer_from_config(config: dict[str, Any], *, dtype: DTypeLike = np.float32) -> Layer:

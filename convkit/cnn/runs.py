@@ -249,16 +249,17 @@ def _write_history(path: Path, history: History) -> None:
 
 
 def channel_stats(images: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation of N x C x H x W images in [0, 1] units (stored
-    integers scaled as `Sequential.normalize` scales them), in float64, a batch at a time."""
+    """Per-channel mean and standard deviation of N x C x ... samples (images in [0, 1] units:
+    stored integers scaled as `Sequential.normalize` scales them), in float64, a batch at a time."""
     c = images.shape[1]
+    axes = (0,) + tuple(range(2, images.ndim))
     total, squares, count = np.zeros(c), np.zeros(c), 0
     for s in range(0, len(images), batch):
         part = images[s:s + batch]
         xb = to_float_image(part) if part.dtype.kind in "ub" else part.astype(np.float64)
-        total += xb.sum(axis=(0, 2, 3))
-        squares += np.square(xb).sum(axis=(0, 2, 3))
-        count += xb.shape[0] * xb.shape[2] * xb.shape[3]
+        total += xb.sum(axis=axes)
+        squares += np.square(xb).sum(axis=axes)
+        count += xb.size // c
     mean = total / max(count, 1)
     return mean, np.sqrt(np.maximum(squares / max(count, 1) - mean ** 2, 0.0))
 

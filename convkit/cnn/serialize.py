@@ -361,9 +361,9 @@ def _build_model(name: str, header: dict[str, Any], arrays: dict[str, np.ndarray
     try:
         layers = [layer_from_config(c, dtype=dtype) for c in arch]
         shape = header.get("input_shape")
-        _expect(shape is None or (isinstance(shape, list) and len(shape) in (1, 3) and all(
+        _expect(shape is None or (isinstance(shape, list) and len(shape) in (1, 2, 3) and all(
             isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)),
-                name, f"input_shape must be null, [C, H, W] or [features] of positive ints, got {shape!r}")
+                name, f"input_shape must be null, [C, H, W], [C, L] or [features] of positive ints, got {shape!r}")
         _expect(shape is None or int(np.prod([float(n) for n in shape])) <= MAX_INPUT_VALUES, name,
                 f"input_shape {shape} has more than {MAX_INPUT_VALUES} values per sample; "
                 "convkit models are not made that large")
@@ -397,7 +397,7 @@ def _check_input_shape(name: str, arch: list, layers: list, shape: list) -> None
     current = tuple(shape)
     for i, (config, layer) in enumerate(zip(arch, layers)):
         channels, features = config.get("in_channels"), config.get("in_features")
-        _expect(channels is None or (len(current) == 3 and current[0] == channels), name,
+        _expect(channels is None or (len(current) in (2, 3) and current[0] == channels), name,
                 f"input_shape {shape} does not fit the architecture: layer {i} takes {channels} "
                 f"channels, it would get {current}")
         _expect(features is None or current == (features,), name,
@@ -414,7 +414,9 @@ def _check_sizes(name: str, arch: list, arrays: dict) -> None:
         dims = [config.get(k) for k in ("in_channels", "out_channels", "in_features", "out_features",
                                         "num_features")]
         kernel = config.get("kernel_size")
-        dims += list(kernel) if isinstance(kernel, list) else [kernel, kernel] if kernel is not None else []
+        # an int kernel_size is k x k for Conv2D, k for Conv1D (signals)
+        square = [kernel] if config.get("type") == "Conv1D" else [kernel, kernel]
+        dims += list(kernel) if isinstance(kernel, list) else square if kernel is not None else []
         numbers = [d for d in dims if d is not None]
         if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in numbers):
             raise ModelFormatError(f"{name}: invalid architecture (layer sizes must be positive ints: {config!r})")

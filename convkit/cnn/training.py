@@ -58,7 +58,11 @@ def stratified_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -
 
 
 def shift_images(x: np.ndarray, shifts: np.ndarray, max_shift: int) -> np.ndarray:
-    """Translate each N x C x H x W image by its (dy, dx) in ``shifts`` (N x 2), zero fill."""
+    """Translate each N x C x H x W image by its (dy, dx) in ``shifts`` (N x 2), zero fill; an
+    N x C x L signal by its (dx,) (``shifts`` N x 1), as a 1-row image."""
+    if x.ndim == 3:
+        moves = np.column_stack([np.zeros(len(x), shifts.dtype), shifts[:, 0]])
+        return shift_images(x[:, :, None, :], moves, max_shift)[:, :, 0, :]
     a = max_shift
     xp = np.pad(x, ((0, 0), (0, 0), (a, a), (a, a)))
     win = sliding_windows(xp, x.shape[2:], axes=(2, 3))          # (N, C, 2a+1, 2a+1, H, W)
@@ -106,7 +110,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     normalised on its own (`Sequential.normalize`), so the set is never copied
     whole in float; shuffles and augmentation work on indices and batches.
     `augment` > 0 shifts every training image by a random (dy, dx) in
-    [-augment, augment] each epoch (zero fill). `validation_split` holds out a
+    [-augment, augment] each epoch (zero fill); a signal (N x C x L) by a dx. `validation_split` holds out a
     stratified seeded fraction of (X, y) (ignored when `validation_data` is
     given). `resume`: a checkpoint path or `serialize.Checkpoint`; weights,
     optimizer state, history and callback states are restored and the run
@@ -129,8 +133,8 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     if optimizer is None or not hasattr(optimizer, "step"):
         raise TypeError(f"optimizer must be a convkit.cnn optimizer (SGD, Adam), got {optimizer!r}")
     xs, ys = _check_data(model, X, y, "X")
-    if augment and xs.ndim != 4:
-        raise ValueError(f"augment needs N x C x H x W images, got X of shape {xs.shape}")
+    if augment and xs.ndim not in (3, 4):
+        raise ValueError(f"augment needs N x C x L signals or N x C x H x W images, got X of shape {xs.shape}")
     cbs = list(callbacks or [])
     checkpoint = None
     if resume is not None:
@@ -169,7 +173,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
                 cb.on_epoch_begin(epoch + 1)
             rng = np.random.default_rng([seed, epoch])
             order = rng.permutation(n)
-            shifts = rng.integers(-augment, augment + 1, size=(n, 2)) if augment else None
+            shifts = rng.integers(-augment, augment + 1, size=(n, xs.ndim - 2)) if augment else None
             model.set_rng(rng)                      # Dropout masks continue the epoch's stream
             total, correct, n_batches = 0.0, 0, (n + bs - 1) // bs
             for b in range(n_batches):
