@@ -79,9 +79,10 @@ def _per_dataset(name: str) -> str:
 
 @click.command("train")
 @click.option("--dataset", default="digits", show_default=True,
-              help="digits | faces | shapes | fashion-mnist (Debian's dataset-fashion-mnist files), an image "
-                   "folder root/<class>/*.png, a .npz (images, labels), an MNIST IDX folder or IMAGES,LABELS "
-                   "IDX files. Options not given take the dataset's own defaults (shown per option).")
+              help="digits | faces | shapes | fashion-mnist (Debian's dataset-fashion-mnist files) | mnist1d "
+                   "(signals, the mnist1d package), an image folder root/<class>/*.png, a signal folder "
+                   "root/<class>/*.wav (.csv, .npy), a .npz (images or signals, labels), an MNIST IDX folder or "
+                   "IMAGES,LABELS IDX files. Options not given take the dataset's own defaults (shown per option).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Total epochs (with --resume: the run's own unless given)." + _per_dataset("epochs"))
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
@@ -185,6 +186,27 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
     click.echo(f"saved {out}/: {' '.join(RUN_FILES.values())}")
 
 
+def _image_batch(images: tuple[str, ...], shape: tuple[int, ...]) -> list:
+    """Image files converted to the model's C x H x W (gray or RGB, resized), float32 in [0, 1]."""
+    import numpy as np
+    from skimage.transform import resize
+
+    from convkit.io.images import read_image
+    c, h, w = shape
+    batch = []
+    for path in images:
+        im = read_image(path, gray=(c == 1))
+        if c == 3:
+            im = np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im[..., :3]
+            if im.shape[2] == 1:
+                im = np.repeat(im, 3, axis=2)
+        if im.shape[:2] != (h, w):
+            im = resize(im, (h, w), order=1, anti_aliasing=True, preserve_range=True)
+        im = np.clip(im, 0, 1).astype(np.float32)
+        batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
+    return batch
+
+
 def _load(model_path: str):
     from convkit.cnn.serialize import load_model
     return load_model(model_path)
@@ -249,27 +271,28 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
 @threads_option
 @library_errors
 def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> None:
-    """Classify IMAGES with a saved MODEL (each image converted to the model's size and channels)."""
-    import numpy as np
-    from skimage.transform import resize
+    """Classify IMAGES with a saved MODEL (each image converted to the model's size and channels).
 
-    from convkit.io.images import read_image
+    A signal model (trained on C x L signals) reads .wav, .csv, .txt or .npy files instead, each
+    cut or zero-padded at its end to the model's length."""
+    import numpy as np
     net = _load(model)
-    if net.input_shape is None or len(net.input_shape) != 3 or net.input_shape[0] not in (1, 3):
-        raise CLIError(f"model {model} does not record a 1- or 3-channel C x H x W input shape "
-                       f"(got {net.input_shape}); it cannot read image files")
-    c, h, w = (int(v) for v in net.input_shape)
-    batch = []
-    for path in images:
-        im = read_image(path, gray=(c == 1))
-        if c == 3:
-            im = np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im[..., :3]
-            if im.shape[2] == 1:
-                im = np.repeat(im, 3, axis=2)
-        if im.shape[:2] != (h, w):
-            im = resize(im, (h, w), order=1, anti_aliasing=True, preserve_range=True)
-        im = np.clip(im, 0, 1).astype(np.float32)
-        batch.append(im[None] if im.ndim == 2 else np.moveaxis(im, 2, 0))
+    shape = tuple(int(v) for v in net.input_shape or ())
+    if len(shape) == 2:                                     # a signal model: .wav / .csv / .txt / .npy files
+        from convkit.cnn.datasets import fit_length
+        from convkit.io.signals import read_signal
+        batch = []
+        for path in images:
+            samples = read_signal(path).samples
+            samples = samples.T if samples.ndim == 2 else samples[None]          # (C, N)
+            if samples.shape[0] != shape[0]:
+                raise CLIError(f"{path}: {samples.shape[0]} channel(s), model {model} takes {shape[0]}")
+            batch.append(fit_length(samples, shape[1]).astype(np.float32))
+    elif len(shape) != 3 or shape[0] not in (1, 3):
+        raise CLIError(f"model {model} does not record a 1- or 3-channel C x H x W input shape or a C x L "
+                       f"signal shape (got {net.input_shape}); it cannot read these files")
+    else:
+        batch = _image_batch(images, shape)
     proba = net.predict_proba(np.stack(batch))
     if not np.isfinite(proba).all():
         raise CLIError(f"model {model} gives NaN or infinite class scores (its weights overflow "

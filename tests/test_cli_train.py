@@ -328,3 +328,33 @@ def test_fashion_mnist_not_installed_is_one_line(monkeypatch, tmp_path):
         assert r.exit_code == 2 and "apt-get install dataset-fashion-mnist" in r.output
         assert r.output.strip().count("\n") == 0 and "Traceback" not in r.output
     assert not (tmp_path / "run").exists()                 # nothing written before the data is there
+
+
+def test_signals_train_evaluate_predict(tmp_path):
+    """A signal folder trains a 1-D network; predict reads .csv/.npy signals cut or padded to its
+    length, with the probabilities the library gives for the same samples."""
+    rng = np.random.default_rng(5)
+    root = tmp_path / "sig"
+    for k, c in enumerate(("low", "high")):
+        (root / c).mkdir(parents=True)
+        for i in range(12):
+            t = np.arange(32)
+            np.save(root / c / f"{i}.npy", np.sin(t * (0.3 + 0.9 * k) + rng.uniform(0, 6)) + rng.normal(0, .1, 32))
+    out = tmp_path / "run"
+    r = _run(["train", "--dataset", root, "--out", out, "--arch", "conv4k5-relu-gap-dense", "--epochs", "3",
+              "--batch-size", "8", "--test-split", "0.25"])
+    assert r.exit_code == 0, r.output
+    model = load_model(out / "model.npz")
+    assert model.input_shape == (1, 32) and type(model.layers[0]).__name__ == "Conv1D"
+    long = np.sin(np.arange(40) * 1.2)
+    (tmp_path / "x.csv").write_text("\n".join(str(v) for v in long))
+    np.save(tmp_path / "y.npy", long[:20])
+    p = _run(["predict", out / "model.npz", tmp_path / "x.csv", tmp_path / "y.npy", "--json"])
+    assert p.exit_code == 0, p.output
+    got = json.loads(p.output)
+    want = model.predict_proba(np.stack([long[:32], np.r_[long[:20], np.zeros(12)]])[:, None].astype(np.float32))
+    for row, probs in zip(got, want):
+        top = row["predictions"][0]
+        assert top["probability"] == pytest.approx(float(probs.max()), rel=1e-6)
+    bad = _run(["predict", out / "model.npz", tmp_path / "missing.wav"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

@@ -262,3 +262,73 @@ def test_fashion_mnist_missing_or_half_installed(monkeypatch, tmp_path):
     _write_idx(half / "t10k-labels-idx1-ubyte.gz", np.zeros(3, np.uint8), compress=True)
     with pytest.raises(ValueError, match=r"expected N x H x W images and N labels, got \(2, 28, 28\) and \(3,\)"):
         load_dataset("fashion-mnist")
+
+
+# -- signals -----------------------------------------------------------------------------------
+
+def test_mnist1d_is_the_packages_dataset():
+    from mnist1d.data import get_dataset_args, make_dataset
+    state = np.random.get_state()
+    data = load_dataset("mnist1d")
+    assert np.array_equal(np.random.get_state()[1], state[1])          # the global generator is left alone
+    ref = make_dataset(get_dataset_args())
+    assert data.images.shape == (5000, 1, 40) and data.test_start == 4000
+    np.testing.assert_allclose(data.images[:4000, 0], ref["x"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(data.images[4000:, 0], ref["x_test"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(data.labels, np.concatenate([ref["y"], ref["y_test"]]))
+    train, val, test = split(data, 0.25, 0.1, seed=0)
+    assert len(test) == 1000 and len(train) + len(val) == 4000
+
+
+def test_signal_folder_length_rule_and_errors(tmp_path):
+    from scipy.io import wavfile
+
+    from convkit.cnn.datasets import fit_length, is_image_folder, is_signal_folder
+    root = tmp_path / "beats"
+    rng = np.random.default_rng(0)
+    made = {}
+    for c, lengths in (("a", [50, 50, 60]), ("b", [50, 40])):
+        (root / c).mkdir(parents=True)
+        for i, n in enumerate(lengths):
+            x = rng.standard_normal(n)
+            made[f"{c}{i}"] = x
+            if i == 0:
+                np.save(root / c / f"{i}.npy", x)
+            else:
+                (root / c / f"{i}.csv").write_text("\n".join(repr(float(v)) for v in x))
+    assert is_signal_folder(root) and not is_image_folder(root)
+    data = load_dataset(root)
+    assert data.images.shape == (5, 1, 50) and data.class_names == ["a", "b"]
+    np.testing.assert_array_equal(data.labels, [0, 0, 0, 1, 1])
+    np.testing.assert_allclose(data.images[2, 0], made["a2"][:50], rtol=1e-6)              # cut at the end
+    np.testing.assert_allclose(data.images[4, 0], np.r_[made["b1"], np.zeros(10)], rtol=1e-6)  # zeros after
+    assert fit_length(np.ones((2, 3)), 5).tolist() == [[1, 1, 1, 0, 0]] * 2
+    (root / "c").mkdir()
+    with pytest.raises(ValueError, match="empty: c"):
+        load_dataset(root)
+    (root / "c").rmdir()
+    wavfile.write(root / "a" / "stereo.wav", 8000, np.zeros((50, 2), np.int16))
+    with pytest.raises(ValueError, match=r"stereo.wav has 2 channel\(s\), a/0.npy has 1"):
+        load_dataset(root)
+    rates = tmp_path / "rates"
+    for c, rate in (("x", 8000), ("y", 16000)):
+        (rates / c).mkdir(parents=True)
+        wavfile.write(rates / c / "s.wav", rate, np.zeros(30, np.int16))
+    with pytest.raises(ValueError, match="sampled at 16000 Hz, x/s.wav at 8000 Hz"):
+        load_dataset(rates)
+
+
+def test_npz_signals(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 20))
+    np.savez(tmp_path / "s.npz", signals=x, labels=np.arange(6) % 2)
+    data = load_dataset(tmp_path / "s.npz")
+    assert data.images.shape == (6, 1, 20) and data.images.dtype == np.float32
+    np.testing.assert_allclose(data.images[:, 0], x, rtol=1e-6)
+    np.savez(tmp_path / "bad.npz", signals=x.reshape(6, 2, 2, 5), labels=np.arange(6) % 2)
+    with pytest.raises(ValueError, match=r"signals must be N x L or N x C x L, got shape \(6, 2, 2, 5\)"):
+        load_dataset(tmp_path / "bad.npz")
+    x[1, 3] = np.nan
+    np.savez(tmp_path / "nan.npz", signals=x, labels=np.arange(6) % 2)
+    with pytest.raises(ValueError, match="signal values must be finite"):
+        load_dataset(tmp_path / "nan.npz")

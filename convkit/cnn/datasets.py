@@ -31,13 +31,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA
+from .._names import BUILTIN_DATASETS, IMAGE_SUFFIXES, LUMA, SIGNAL_SUFFIXES
 from ..io.atomic import regular_input
 from ..io.images import to_float_image
 
 __all__ = ["Dataset", "BUILTIN_DATASETS", "load_dataset", "is_image_folder", "digits", "faces", "shapes",
            "fashion_mnist", "FASHION_MNIST_DIRS", "mnist1d", "image_folder", "npz_dataset", "idx_dataset", "read_idx",
-           "split", "MAX_CLASSES", "MAX_DATASET_BYTES"]
+           "split", "MAX_CLASSES", "MAX_DATASET_BYTES", "signal_folder", "is_signal_folder", "fit_length"]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
 _FASHION = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
@@ -472,10 +472,85 @@ def image_folder(root: str | os.PathLike, *, size: int | Sequence[int] | None = 
     return Dataset(arr, np.array(labels), classes, root.name)
 
 
+def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """A (C, N) signal brought to `length` samples by THE rule of signal folders and `predict`:
+    cut after `length` samples, or zeros appended at the end (never resampled)."""
+    if samples.shape[1] >= length:
+        return samples[:, :length]
+    return np.pad(samples, ((0, 0), (0, length - samples.shape[1])))
+
+
+def signal_folder(root: str | os.PathLike, *, length: int | None = None) -> Dataset:
+    """Signals laid out ``root/<class>/*.wav`` (or ``.csv``, ``.txt``, ``.npy``, one signal a file);
+    classes are the sorted folder names.
+
+    Every file must have the same channel count (and WAV files one sample rate: nothing is
+    resampled). Signals are brought to one length by `fit_length`: `length` if given, else the
+    most common length; longer ones are cut at the end, shorter ones padded with zeros at the end.
+
+    Parameters
+    ----------
+    root : path
+        Folder with at least two class sub-folders, each with at least one signal file.
+    length : int, optional
+        Samples per signal.
+
+    Returns
+    -------
+    Dataset
+        float32 signals (N, C, length).
+    """
+    from ..io.signals import read_signal
+    root = Path(root)
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in SIGNAL_SUFFIXES) for c in classes}
+    empty = [c for c in classes if not files[c]]
+    if empty or len(classes) < 2:
+        raise ValueError(f"{root}: a signal folder needs at least two class sub-folders, each with signal files "
+                         f"({', '.join(SIGNAL_SUFFIXES)}); "
+                         + (f"empty: {', '.join(empty)}" if empty else f"found {len(classes)} class(es)"))
+    signals, labels, total = [], [], 0
+    first: tuple[str, int, int | None] | None = None
+    for k, c in enumerate(classes):
+        for p in files[c]:
+            sig = read_signal(p)
+            samples = sig.samples.T if sig.samples.ndim == 2 else sig.samples[None]      # (C, N)
+            this = (f"{c}/{p.name}", samples.shape[0], sig.rate)
+            if first is None:
+                first = this
+            elif this[1] != first[1]:
+                raise ValueError(f"{root}: {this[0]} has {this[1]} channel(s), {first[0]} has {first[1]}; "
+                                 "every signal needs the same channel count")
+            elif (this[2] or first[2]) and this[2] != first[2]:
+                raise ValueError(f"{root}: {this[0]} is sampled at {this[2]} Hz, {first[0]} at {first[2]} Hz; "
+                                 "convert them to one rate (nothing is resampled)")
+            total += samples.nbytes
+            if total > MAX_DATASET_BYTES:
+                raise ValueError(f"{root}: the signals decode to more than {MAX_DATASET_BYTES} bytes (at {this[0]})")
+            signals.append(samples)
+            labels.append(k)
+    if length is None:
+        sizes, counts = np.unique([s.shape[1] for s in signals], return_counts=True)
+        length = int(sizes[np.argmax(counts)])
+    if int(length) < 1:
+        raise ValueError(f"signal length must be >= 1, got {length!r}")
+    return Dataset(np.stack([fit_length(s, int(length)) for s in signals]), np.array(labels), classes, root.name)
+
+
+def is_signal_folder(name_or_path: str | os.PathLike) -> bool:
+    """Whether `load_dataset` reads this folder as signals: its class folders hold signal files
+    (.wav, .csv, .txt, .npy) and no images."""
+    path = Path(os.fspath(name_or_path))
+    if not path.is_dir() or _idx_pairs(path):
+        return False
+    found = {f.suffix.lower() for d in path.iterdir() if d.is_dir() for f in d.iterdir()}
+    return bool(found & set(SIGNAL_SUFFIXES)) and not found & set(IMAGE_SUFFIXES)
+
+
 def is_image_folder(name_or_path: str | os.PathLike) -> bool:
     """Whether `load_dataset` reads this as an image folder (a folder without MNIST IDX files)."""
     path = Path(os.fspath(name_or_path))
-    return path.is_dir() and not _idx_pairs(path)
+    return path.is_dir() and not _idx_pairs(path) and not is_signal_folder(path)
 
 
 def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | Sequence[int] | None = None,
@@ -504,6 +579,8 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int = 0, size: int | 
     if path.is_dir():
         if _idx_pairs(path):
             return idx_dataset(path)
+        if is_signal_folder(path):
+            return signal_folder(path)
         return image_folder(path, size=size, resize=resize, gray=gray)
     if path.exists() and not path.is_dir():
         regular_input(path, "dataset file", "a dataset .npz file")       # a FIFO would block
