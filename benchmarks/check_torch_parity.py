@@ -1,5 +1,6 @@
 """convkit against PyTorch CPU, value for value (float64): conv2d (also grouped and with each
-padding mode), BatchNorm2D (train, eval, running statistics), the optimizers, a LeNet step.
+padding mode), BatchNorm2D (train, eval, running statistics), the 1-D layers (Conv1D, pooling,
+global average, BatchNorm1D), the optimizers, a LeNet step.
 
 PyTorch is an optional benchmark peer, so these checks live here and not in
 the test suite (where they could only skip on a machine without it). The
@@ -145,6 +146,45 @@ def check_batchnorm(torch) -> tuple[float, float, float]:
     return train, stats, evaluation
 
 
+def check_signal_layers(torch) -> tuple[float, float]:
+    """Conv1D (stride, padding, dilation, groups, circular/reflect/replicate padding), MaxPool1D,
+    mean Pool1D, GlobalAvgPool and BatchNorm1D vs torch.nn's 1-D layers: (forward, backward) max
+    abs error over all of them."""
+    from convkit.cnn import BatchNorm1D, Conv1D, GlobalAvgPool, MaxPool1D, Pool1D
+    x = RNG.standard_normal((3, 4, 17))
+    fwd = bwd = 0.0
+    modes = {"constant": "zeros", "wrap": "circular", "mirror": "reflect", "nearest": "replicate"}
+    pairs = []
+    for kw in ({}, {"stride": 2, "padding": 1}, {"dilation": 2, "padding": 2, "groups": 2},
+               {"padding": 2, "boundary": "wrap"}, {"padding": 1, "boundary": "mirror", "stride": 3},
+               {"padding": 2, "boundary": "nearest", "groups": 4}):
+        ours = Conv1D(4, 8, 3, dtype=np.float64, seed=1, **kw)
+        theirs = torch.nn.Conv1d(4, 8, 3, stride=kw.get("stride", 1), padding=kw.get("padding", 0),
+                                 dilation=kw.get("dilation", 1), groups=kw.get("groups", 1),
+                                 padding_mode=modes[kw.get("boundary", "constant")])
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(ours.params["weight"]))
+            theirs.bias.copy_(torch.tensor(ours.params["bias"]))
+        pairs.append((ours, theirs, [("weight", theirs.weight), ("bias", theirs.bias)]))
+    pairs.append((MaxPool1D(3, 2), torch.nn.MaxPool1d(3, 2), []))
+    pairs.append((Pool1D(2, op="mean"), torch.nn.AvgPool1d(2), []))
+    pairs.append((GlobalAvgPool(), torch.nn.Sequential(torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten()), []))
+    bn = torch.nn.BatchNorm1d(4)
+    pairs.append((BatchNorm1D(4, dtype=np.float64), bn, [("weight", bn.weight), ("bias", bn.bias)]))
+    for ours, theirs, params in pairs:
+        xt = torch.tensor(x, requires_grad=True)
+        yt = theirs(xt)
+        g = RNG.standard_normal(tuple(yt.shape))
+        yt.backward(torch.tensor(g))
+        y = ours.forward(x, True)
+        gx = ours.backward(g)
+        fwd = max(fwd, float(np.abs(y - yt.detach().numpy()).max()))
+        bwd = max(bwd, float(np.abs(gx - xt.grad.numpy()).max()))
+        for key, tp in params:
+            bwd = max(bwd, float(np.abs(ours.grads[key] - tp.grad.numpy()).max()))
+    return fwd, bwd
+
+
 def main() -> int:
     try:
         import torch
@@ -161,6 +201,9 @@ def main() -> int:
     checks += [("BatchNorm2D train out+grads, max abs error", train, 1e-12),
                ("BatchNorm2D running stats, max abs error", stats, 1e-12),
                ("BatchNorm2D eval, max abs error", evaluation, 1e-12)]
+    fwd1, bwd1 = check_signal_layers(torch)
+    checks += [("Conv1D/pool/GAP/BatchNorm1D forward, max abs error", fwd1, 1e-12),
+               ("Conv1D/pool/GAP/BatchNorm1D backward, max abs error", bwd1, 1e-12)]
     loss_err, weight_err = check_lenet_step(torch)
     checks += [("LeNet step: loss abs error", loss_err, 1e-12),
                ("LeNet step: updated weights max abs error", weight_err, 1e-12)]
@@ -168,7 +211,7 @@ def main() -> int:
     for name, err, tol in checks:
         ok = err <= tol
         failed += not ok
-        print(f"{name:<46}{err:>10.2e}  (tolerance {tol:.0e}) {'ok' if ok else 'MISMATCH'}")
+        print(f"{name:<52}{err:>10.2e}  (tolerance {tol:.0e}) {'ok' if ok else 'MISMATCH'}")
     print(f"torch {torch.__version__}: {'all match' if not failed else f'{failed} mismatch(es)'}")
     return 1 if failed else 0
 
