@@ -58,6 +58,9 @@ TRAIN_DEFAULTS: dict[str, dict[str, str | int | float]] = {
     # table: 93 % on t10k in under 10 minutes on 2 cores)
     "fashion-mnist": {"arch": "conv32-bn-relu-conv32-bn-relu-pool2-conv64-bn-relu-pool2-flatten-dense",
                       "epochs": 14},
+    # signals of length 40: 1-D layers (the grammar follows the data), batch norm, a global average
+    # (measured: 98.5-98.8 % on the 1,000 test signals; the paper's CNN 94 %, a human expert 96 %)
+    "mnist1d": {"arch": "conv32k5-bn-relu-pool2-conv64k3-bn-relu-pool2-conv64k3-bn-relu-gap-dense"},
 }
 
 
