@@ -169,6 +169,13 @@ class Pool1D(Pool2D):
 class MaxPool1D(Pool1D):
     """Max pooling over the last axis (Pool1D with op="max").
 
+    Parameters
+    ----------
+    size : int, optional
+        Window length (default 2).
+    stride : int, optional
+        Step between windows; default `size`.
+
     Examples
     --------
     >>> import numpy as np
@@ -186,6 +193,13 @@ class MaxPool1D(Pool1D):
 class BatchNorm1D(BatchNorm2D):
     """Batch normalisation of (N, C, L) signals per channel (BatchNorm2D on (N, C, 1, L) views,
     torch.nn.BatchNorm1d's semantics).
+
+    Parameters
+    ----------
+    num_features : int
+        C, the channels normalised.
+    eps, momentum, dtype
+        As `BatchNorm2D`.
 
     Examples
     --------
@@ -208,6 +222,11 @@ class BatchNorm1D(BatchNorm2D):
 class GlobalAvgPool(Layer):
     """Mean over every spatial axis: (N, C, L) or (N, C, H, W) -> (N, C), as torch's
     ``AdaptiveAvgPool(1)`` followed by a flatten.
+
+    Attributes
+    ----------
+    params, grads, buffers : dict
+        Empty: the average learns nothing.
 
     Examples
     --------
