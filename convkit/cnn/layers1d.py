@@ -99,9 +99,9 @@ class Conv1D(Weighted):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         conv = self._link()
-        gx = conv.backward(grad[:, :, None, :])
+        gx: np.ndarray | None = conv.backward(grad[:, :, None, :])    # None for a first layer (no dL/dx)
         self.grads = {key: (g[:, :, 0, :] if key == "weight" else g) for key, g in conv.grads.items()}
-        return None if gx is None else gx[:, :, 0, :]  # type: ignore[return-value]  # first layer: no dL/dx
+        return gx if gx is None else gx[:, :, 0, :]  # type: ignore[return-value]  # None: a first layer
 
     def output_shape(self, shape: tuple) -> tuple:
         c, length = shape
