@@ -28,6 +28,7 @@ _COMMANDS = {
     "explain": ("explain_cmd", "explain", "Show, step by step, how each CNN concept computes."),
     "show": ("explain_cmd", "show", "Draw a model's filters and feature maps."),
     "explore": ("explore_cmd", "explore", "Open an interactive page of every step, on 127.0.0.1."),
+    "export": ("export_cmd", "export", "Write a saved model as an ONNX file."),
 }
 
 

@@ -208,8 +208,9 @@ def _image_batch(images: tuple[str, ...], shape: tuple[int, ...]) -> list:
 
 
 def _load(model_path: str):
-    from convkit.cnn.serialize import load_model
-    return load_model(model_path)
+    """A convkit model file, checkpoint or .onnx file."""
+    from convkit.cnn import Sequential
+    return Sequential.load(model_path)
 
 
 @click.command("evaluate")

@@ -9,9 +9,10 @@ and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`.
 
 Modules import downwards only, in this order (bottom first): `history`,
 `layers`, `losses`, `optim`; `batchnorm`, `dropout`; `layers1d`; `model`, `registry`;
-`serialize`; `callbacks`; `training`; `arch`, `datasets`, `plots`; `runs`. The one exception: `Sequential.fit`,
-`save` and `load` are thin wrappers that import `training` / `serialize`
-when called.
+`serialize`; `callbacks`; `training`; `arch`, `datasets`, `plots`; `onnx`; `runs`. The one exception: `Sequential.fit`,
+`save` and `load` are thin wrappers that import `training` / `serialize` /
+`onnx` when called. ONNX exchange (`convkit.cnn.onnx`: `save_onnx`, `load_onnx`)
+needs the optional ``onnx`` package and is imported on its own.
 """
 
 from __future__ import annotations

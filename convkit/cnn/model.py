@@ -391,7 +391,11 @@ class Sequential:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Sequential":
-        """Read a model file or a checkpoint; ModelFormatError if it is not a valid one."""
+        """Read a model file or a checkpoint, or an ``.onnx`` file (`convkit.cnn.onnx.load_onnx`);
+        ModelFormatError if it is not a valid one."""
+        if os.fspath(path).lower().endswith(".onnx"):
+            from .onnx import load_onnx
+            return load_onnx(path)
         from .serialize import load_model
         return load_model(path)
 

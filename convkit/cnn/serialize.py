@@ -502,6 +502,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     3
     """
     name = os.fspath(path)
+    _expect(not name.lower().endswith(".onnx"), name, "an ONNX file holds a network, not a training state; "
+            "resuming needs the checkpoint.npz of a convkit run")
     header, arrays = _read(path)
     _expect(header.get("format") == _CHECKPOINT, name,
             f"format {header.get('format')!r} is not a convkit checkpoint")
