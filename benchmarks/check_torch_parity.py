@@ -1,6 +1,7 @@
 """convkit against PyTorch CPU, value for value (float64): conv2d (also grouped and with each
 padding mode), BatchNorm2D (train, eval, running statistics), the 1-D layers (Conv1D, pooling,
-global average, BatchNorm1D), the optimizers, a LeNet step.
+global average, BatchNorm1D), the optimizers, a LeNet step; and PyTorch models exported with
+torch.onnx.export read back by `convkit.cnn.onnx.load_onnx`.
 
 PyTorch is an optional benchmark peer, so these checks live here and not in
 the test suite (where they could only skip on a machine without it). The
@@ -185,6 +186,41 @@ def check_signal_layers(torch) -> tuple[float, float]:
     return fwd, bwd
 
 
+def check_onnx_from_torch(torch) -> float:
+    """PyTorch -> torch.onnx.export (dynamo=False) -> convkit.cnn.onnx.load_onnx: a LeNet, a grouped
+    and dilated network with BatchNorm (folded into the Conv by the exporter) and a 1-D network;
+    max abs error of convkit's logits against PyTorch's (float32)."""
+    import os
+    import tempfile
+
+    from convkit.cnn.onnx import load_onnx
+    nn = torch.nn
+    nets = [(nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 10)), (1, 28, 28)),
+            (nn.Sequential(nn.Conv2d(4, 8, 3, padding=2, dilation=2, groups=2), nn.BatchNorm2d(8), nn.ReLU(),
+                           nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                           nn.AvgPool2d(2), nn.Flatten(), nn.Dropout(0.3), nn.Linear(8 * 6 * 6, 5)), (4, 12, 12)),
+            (nn.Sequential(nn.Conv1d(1, 8, 5, stride=2, padding=1), nn.BatchNorm1d(8), nn.ReLU(), nn.MaxPool1d(2),
+                           nn.Conv1d(8, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                           nn.Linear(8, 10)), (1, 40))]
+    err = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (net, shape) in enumerate(nets):
+            net = net.float()
+            x = torch.randn((3,) + shape)
+            net.train()
+            net(x)                                   # running statistics that are not the defaults
+            net.eval()
+            path = os.path.join(tmp, f"net{i}.onnx")
+            torch.onnx.export(net, (x,), path, dynamo=False, input_names=["x"], output_names=["y"],
+                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+            with torch.no_grad():
+                want = net(x).numpy()
+            got = load_onnx(path).forward(x.numpy(), training=False)
+            err = max(err, float(np.abs(got - want).max()))
+    return err
+
+
 def main() -> int:
     try:
         import torch
@@ -204,6 +240,9 @@ def main() -> int:
     fwd1, bwd1 = check_signal_layers(torch)
     checks += [("Conv1D/pool/GAP/BatchNorm1D forward, max abs error", fwd1, 1e-12),
                ("Conv1D/pool/GAP/BatchNorm1D backward, max abs error", bwd1, 1e-12)]
+    torch.set_default_dtype(torch.float32)
+    checks += [("PyTorch -> ONNX -> convkit logits (float32), max abs error", check_onnx_from_torch(torch), 1e-4)]
+    torch.set_default_dtype(torch.float64)
     loss_err, weight_err = check_lenet_step(torch)
     checks += [("LeNet step: loss abs error", loss_err, 1e-12),
                ("LeNet step: updated weights max abs error", weight_err, 1e-12)]
@@ -211,7 +250,7 @@ def main() -> int:
     for name, err, tol in checks:
         ok = err <= tol
         failed += not ok
-        print(f"{name:<52}{err:>10.2e}  (tolerance {tol:.0e}) {'ok' if ok else 'MISMATCH'}")
+        print(f"{name:<60}{err:>10.2e}  (tolerance {tol:.0e}) {'ok' if ok else 'MISMATCH'}")
     print(f"torch {torch.__version__}: {'all match' if not failed else f'{failed} mismatch(es)'}")
     return 1 if failed else 0
 
