@@ -28,7 +28,7 @@ from numpydoc.docscrape import NumpyDocString
 
 ROOT = Path(__file__).resolve().parent.parent
 API = ROOT / "docs" / "api"
-PACKAGES = ("convkit", "convkit.cnn", "convkit.viz", "convkit.io")
+PACKAGES = ("convkit", "convkit.cnn", "convkit.cnn.onnx", "convkit.viz", "convkit.io")
 
 
 def documented_names(text: str) -> tuple[list[str], list[str]]:
