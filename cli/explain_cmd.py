@@ -334,7 +334,10 @@ def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_f
 @library_errors
 def show(model_path: str, image: str | None, output: str | None, invert: bool,
          force: bool) -> None:
-    """Draw MODEL's first-layer filters and, for IMAGE, every conv/pool feature map (one PNG)."""
+    """Draw MODEL's first-layer filters and, for IMAGE, every conv/pool feature map (one PNG).
+
+    For a signal model IMAGE is a signal file (.wav, .csv, .txt, .npy) and filters and maps are
+    drawn as curves."""
     from convkit.cnn import Sequential
     from convkit.viz.frames import write_figure
     from convkit.viz.model import model_figure, prepare_input
@@ -346,6 +349,23 @@ def show(model_path: str, image: str | None, output: str | None, invert: bool,
     inputs = (model_path,) + ((image,) if image else ())
     _check_out(output, ".png", force, inputs)
     model = Sequential.load(model_path)
+    if model.input_shape is not None and len(model.input_shape) == 2:      # a signal model: curves
+        import numpy as np
+
+        from convkit.cnn.datasets import fit_length
+        from convkit.io.signals import read_signal
+        from convkit.viz.signals import signal_model_figure
+        signal = None
+        if image is not None:
+            samples = read_signal(image).samples
+            samples = samples.T if samples.ndim == 2 else samples[None]
+            if samples.shape[0] != model.input_shape[0]:
+                raise CLIError(f"{image}: {samples.shape[0]} channel(s), model {model_path} takes "
+                               f"{model.input_shape[0]}")
+            signal = fit_length(samples, model.input_shape[1])[None].astype(np.float32)
+        write_figure(output, signal_model_figure(model, signal), overwrite=force)
+        click.echo(f"wrote {output}")
+        return
     x = None
     if image is not None:
         channels = model.input_shape[0] if model.input_shape else 1

@@ -149,3 +149,39 @@ def test_conv1d_errors():
         Conv1D(2, 1, 3).forward(np.zeros((3, 1, 5), np.float32))
     with pytest.raises(ValueError, match="padding='same' needs stride 1"):
         Conv1D(1, 1, 3, stride=2, padding="same")
+
+
+def test_show_draws_a_signal_model_as_curves(tmp_path):
+    """`convkit show` on a 1-D model: the filter panels plot exactly the first Conv1D's weights and
+    the map panels the layer outputs computed here layer by layer."""
+    from click.testing import CliRunner
+
+    from convkit.viz.signals import signal_model_figure
+    from convkit_cli import cli
+    model = Sequential([Conv1D(2, 3, 4), ReLU(), MaxPool1D(2), Conv1D(3, 2, 3), GlobalAvgPool(), Dense(2, 2)],
+                       seed=0, input_shape=(2, 20), normalization={"mean": [0.5, 0.0], "std": [2.0, 1.0]})
+    x = RNG.standard_normal((1, 2, 20))
+    fig = signal_model_figure(model, x)
+    weights = model.params()["0.weight"]
+    for f in range(3):
+        lines = fig.axes[f].get_lines()[:2]
+        for c, line in enumerate(lines):
+            np.testing.assert_array_equal(line.get_ydata(), weights[f, c])
+    h = (x - np.array([0.5, 0.0])[:, None]) / np.array([2.0, 1.0])[:, None]
+    expect = [h[0]]
+    for layer in model.layers[:4]:
+        h = layer.forward(h, training=False)
+        if type(layer).__name__ in ("Conv1D", "MaxPool1D"):
+            expect.append(h[0])
+    for ax, values in zip(fig.axes[3:], expect):
+        got = np.array([line.get_ydata() for line in ax.get_lines()])
+        np.testing.assert_allclose(got, values, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "m.npz")
+    np.save(tmp_path / "s.npy", RNG.standard_normal(25))                 # 1 channel: the model takes 2
+    r = CliRunner().invoke(cli, ["show", str(tmp_path / "m.npz"), str(tmp_path / "s.npy"),
+                                 "-o", str(tmp_path / "maps.png")])
+    assert r.exit_code == 2 and "1 channel(s)" in r.output and not (tmp_path / "maps.png").exists()
+    ok = CliRunner().invoke(cli, ["show", str(tmp_path / "m.npz"), "-o", str(tmp_path / "filters.png")])
+    assert ok.exit_code == 0, ok.output
+    from PIL import Image
+    assert Image.open(tmp_path / "filters.png").size[0] > 100
