@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..windows import n_windows, sliding_windows
+from ..windows import extent, n_windows, sliding_windows
 from .costs import COST
 from .threads import parallel_map, thread_count
 
@@ -164,7 +164,7 @@ def correlate_same(a: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, p
     -1 for cval). Saves the padded copy of the input (time and memory).
     Unit stride, a kernel spanning only `axes`, and ``n >= K`` on every axis.
     """
-    extents = [d * (w.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation)]
+    extents = [extent(w.shape[ax], d) for ax, d in zip(axes, dilation)]
     if (acc_dtype.kind not in "fciub" or any(a.shape[ax] < k for ax, k in zip(axes, extents))
             or any(w.shape[ax] != 1 for ax in range(a.ndim) if ax not in axes)):
         return None
@@ -252,7 +252,7 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
 
     def run(rows: slice) -> None:
         lo = rows.start * s0
-        hi = (rows.stop - 1) * s0 + d0 * (k0 - 1) + 1
+        hi = (rows.stop - 1) * s0 + extent(k0, d0)
         _taps(x[lo:hi], w, axes, stride, dilation, out[rows], skip_zero)
 
     parallel_map(run, blocks, thread_count(workers) if out.size >= THREAD_MIN_OUTPUTS else 1)

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import direct, spectral
 from .._names import Mode
-from ..boundary import BoundaryMode, pad
-from ..windows import n_windows
+from ..boundary import Boundary, boundary_record, pad
+from ..windows import extent, n_windows
 from .costs import COST
 from .threads import available_cores
 
@@ -56,14 +56,20 @@ def mode_pads(extent: int, mode: Mode) -> tuple[int, int]:
 
 
 class Problem:
-    """One convolution, normalised: convolve `a` with kernel `b` along `axes`."""
+    """One convolution, normalised: convolve `a` with kernel `b` along `axes`.
+
+    The geometry and the result dtype are read from shapes and dtypes only, so
+    `a` (or `b`) may be a dask array when only the plan is wanted (`convkit.chunked`);
+    `padded` and the engines need numpy arrays.
+    """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
-                 boundary: BoundaryMode, cval: float, stride: tuple[int, ...],
+                 boundary: Boundary | str, cval: float, stride: tuple[int, ...],
                  dilation: tuple[int, ...]):
         self.a, self.b, self.mode, self.axes = a, b, mode, axes
-        self.boundary, self.cval, self.stride, self.dilation = boundary, cval, stride, dilation
-        self.extent = tuple(d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation))
+        self.boundary = boundary_record(boundary)   # a row from the public call passes as it is
+        self.cval, self.stride, self.dilation = cval, stride, dilation
+        self.extent = tuple(extent(b.shape[ax], d) for ax, d in zip(axes, dilation))
         self.pads = [mode_pads(k, mode) for k in self.extent]
         # unstrided output length per conv axis, and its window start in the full convolution
         self.lengths = [n_windows(a.shape[ax], k, pad=sum(p))
@@ -74,11 +80,22 @@ class Problem:
                       dilation=dilation[axes.index(ax)], pad=sum(self.pads[axes.index(ax)]))
             if ax in axes else max(a.shape[ax], b.shape[ax])
             for ax in range(a.ndim))
-        self.rdtype = np.result_type(a, b)
+        self.rdtype = np.result_type(a.dtype, b.dtype)
 
     @property
     def zero_padding(self) -> bool:
-        return self.boundary == "constant" and self.cval == 0
+        return not self.boundary.copies_input and self.cval == 0
+
+    @property
+    def pad_dtype(self) -> np.dtype:
+        """The dtype in which `a`, padded with cval, is exact: the result dtype, or int64 for an
+        integer fill outside the result's range (the range is checked when the sums are done)."""
+        r = self.rdtype
+        if r.kind in "iu" and not self.boundary.copies_input:
+            info = np.iinfo(r)
+            if not info.min <= int(self.cval) <= info.max:
+                return np.dtype(np.int64)
+        return r
 
     def padded(self, dtype: np.dtype | None = None) -> np.ndarray:
         a = self.a if dtype is None else self.a.astype(dtype, copy=False)
@@ -113,7 +130,7 @@ def int_bound(p: Problem) -> float:
     max_a = float(np.abs(a64).max())
     max_b = float(np.abs(b64).max())
     sum_b = float(np.abs(b64).sum())
-    bound = max(max_a, abs(float(p.cval)) if p.boundary == "constant" else 0.0) * sum_b
+    bound = max(max_a, 0.0 if p.boundary.copies_input else abs(float(p.cval))) * sum_b
     if p.zero_padding:
         bound = min(bound, max_b * float(np.abs(a64).sum()))
     return bound * (1 + 1e-12)
