@@ -45,6 +45,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._engine.direct import rank1_factors
 from ._names import KERNEL_FILE_SUFFIXES
 from ._kernel_parse import MAX_KERNEL_SIDE, parse_matrix, parse_params, read_kernel_spec
 
@@ -382,12 +383,10 @@ def _is_file(spec: str) -> bool:
 
 def _svd_factors(k: np.ndarray, rtol: float) -> Factors | None:
     """Rank-1 split of `k` when its second singular value is at most rtol times the first."""
-    u, s, vt = np.linalg.svd(k)
-    if s[0] == 0.0:
-        return np.zeros(k.shape[0]), np.zeros(k.shape[1])
-    if len(s) > 1 and s[1] > rtol * s[0]:
+    factors = rank1_factors(k, rtol)
+    if factors is None:
         return None
-    col, row = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
+    col, row = factors
     if col[np.argmax(np.abs(col))] < 0:   # SVD signs are arbitrary; make col's largest tap positive
         col, row = -col, -row
     return col, row

@@ -109,6 +109,27 @@ class Problem:
     def taps(self) -> int:
         return math.prod(self.b.shape[ax] for ax in self.axes)
 
+    @property
+    def factors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The kernel as ``outer(col, row)`` over its two conv axes, when a float kernel of
+        rank 1 spanning exactly two axes makes two 1-D passes cheaper, else None."""
+        if not hasattr(self, "_factors"):
+            self._factors = self._rank1()
+        return self._factors
+
+    def _rank1(self) -> tuple[np.ndarray, np.ndarray] | None:
+        b = self.b
+        spans = [ax for ax in range(b.ndim) if b.shape[ax] > 1]
+        if (self.rdtype.char not in "fdFD" or not isinstance(b, np.ndarray) or len(spans) != 2
+                or len(self.axes) != 2
+                or any(ax not in self.axes for ax in spans) or b.size > direct.RANK1_MAX_TAPS
+                or b.size <= 2 * (b.shape[spans[0]] + b.shape[spans[1]])
+                or not np.isfinite(b).all()):
+            return None
+        k = b.reshape(b.shape[spans[0]], b.shape[spans[1]]).astype(self.rdtype, copy=False)
+        eps = np.finfo(k.real.dtype).eps
+        return direct.rank1_factors(k, 4 * max(k.shape) * eps)
+
     def stuffed_kernel(self) -> np.ndarray:
         """The kernel with dilation-1 zeros between taps."""
         if all(d == 1 for d in self.dilation):
@@ -157,6 +178,9 @@ def obviously_numpy_1d(n: int, k: int, char: str) -> bool:
 def _direct_cost(p: Problem) -> float:
     out = math.prod(p.out_shape)
     taps = p.taps()
+    if p.factors is not None:       # two 1-D passes
+        taps = sum(f.size for f in p.factors)
+        return out * taps * COST["direct_tap"][_kernel_key(p.rdtype)] + taps * COST["direct_call"]
     key = _kernel_key(p.rdtype)
     if numpy_1d(p):
         return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + COST["direct_call"]
