@@ -177,8 +177,11 @@ def plan_filter(image: Any, kernel: KernelSpec | Filter, *, boundary: BoundaryNa
     spatial = first.array.ndim
     if spatial == 2 and image.ndim not in (2, 3) or spatial != 2 and image.ndim != spatial \
             or 0 in image.shape:
-        wanted = "(H, W) or (H, W, C)" if spatial == 2 else f"{spatial} axes, as the kernel"
-        raise ValueError(f"image must have shape {wanted} with no empty axis, got {image.shape}")
+        if spatial == 2:
+            raise ValueError("image must have shape (H, W) or (H, W, C) with no empty axis, "
+                             f"got {image.shape}")
+        raise ValueError(f"image must have {spatial} axes, as the kernel, with none empty; "
+                         f"got shape {image.shape}")
     strides = per_axis(stride, spatial, "stride")
     parts = [resolved] if isinstance(resolved, Kernel) else list(resolved)
     reach = tuple(max(extent(k.array.shape[ax]) for k in parts) + flip for ax in range(spatial))

@@ -216,6 +216,18 @@ def test_filter_image_stride_flip_colour_uint8(stride, flip):
     _lazy_equal(lazy, convkit.filter_image(img, "emboss", stride=stride, flip=flip, boundary="wrap"))
 
 
+@pytest.mark.parametrize("image, kernel", [
+    (RNG.random((9, 12, 7)), RNG.standard_normal((3, 4, 2))),                     # N-D by N-D
+    (RNG.standard_normal((10, 9)) + 1j * RNG.standard_normal((10, 9)), "gaussian:sigma=1"),
+    (RNG.integers(-100, 100, (11, 8)).astype(np.int8), "roberts"),
+])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_filter_image_nd_complex_signed(image, kernel, stride):
+    lazy = convkit.filter_image(da.from_array(image, chunks=4), kernel, boundary="mirror",
+                                stride=stride)
+    _lazy_equal(lazy, convkit.filter_image(image, kernel, boundary="mirror", stride=stride))
+
+
 def test_filter_image_kernel_taller_than_image():
     img = RNG.random((3, 50))
     _lazy_equal(convkit.filter_image(da.from_array(img, chunks=(1, 8)), "gaussian:sigma=4",

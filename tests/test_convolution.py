@@ -832,3 +832,80 @@ def test_option_errors_list_the_accepted_values(op, option):
         OPS[op][0]([1, 2], [1], **{option: "x"})
     listed = re.match(r"Acceptable \w+ flags are (?:'\w+', )*or '\w+'", str(want.value)).group(0)
     assert str(got.value) == f"{listed}; got {option}='x'"
+
+
+# ----------------------------------------------------------------------------- integer fill rule
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("cval", [1.54, 0.5, -2.25, float("nan")])
+def test_integer_result_refuses_a_fractional_cval_on_every_engine(method, cval):
+    # the peer-suite case: direct truncated 1.54 to 1, the FFT padded with 1.54 and rounded
+    with pytest.raises(ValueError, match=r"cval=.* is not an integer, and the result dtype int64 "
+                                         r"pads with integers only"):
+        correlate(np.array([1, 2, 3]), np.array([1, 1, 1]), "same", method,
+                  boundary="constant", cval=cval)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, bool])
+def test_integer_result_with_an_integral_cval_is_one_answer(method, dtype):
+    x = np.array([1, 0, 3, 1, 2, 0, 1], dtype=dtype)
+    k = np.array([1, 1, 0], dtype=dtype)
+    for cval in (2, 2.0, np.int16(-1)) if dtype not in (np.uint16, bool) else (1, 1.0):
+        got = correlate(x, k, "same", method, boundary="constant", cval=cval)
+        padded = np.concatenate([[int(cval)], x.astype(np.int64), [int(cval)]])
+        want = np.array([padded[i:i + 3] @ k.astype(np.int64) for i in range(x.size)])
+        assert got.dtype == np.result_type(x, k)
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+
+
+def test_float_result_keeps_a_fractional_cval():
+    # integer input, float kernel: the result is float and the fill stays 1.54 (as ndimage)
+    x = np.array([1, 2, 3])
+    got = correlate(x, np.ones(3), "same", boundary="constant", cval=1.54)
+    np.testing.assert_allclose(got, ndimage.correlate(x.astype(float), np.ones(3), mode="constant",
+                                                      cval=1.54))
+
+
+# ----------------------------------------------------------------------------- rank-1 kernels
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("options", [{}, {"stride": (2, 3)}, {"dilation": (2, 1)},
+                                     {"boundary": "reflect", "stride": 2}, {"boundary": "wrap"},
+                                     {"boundary": "constant", "cval": 0.5}])
+def test_rank_one_kernels_split_in_the_direct_engine(dtype, mode, options):
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((40, 37)).astype(dtype)
+    col, row = rng.standard_normal(7), rng.standard_normal(6)
+    k = np.outer(col, row).astype(dtype)
+    if dtype == np.complex128:
+        x = x + 1j * rng.standard_normal(x.shape)
+        k = np.outer(col + 1j, row - 0.5j)
+    from convkit.convolution import plan
+    c = plan(x, k, mode, "direct", **options)
+    assert c.problem.factors is not None                     # the engine takes two 1-D passes
+    for op in ("convolve", "correlate"):
+        got = OPS[op][0](x, k, mode, "direct", **options)
+        want = _reference(op, x, k, mode, **options)
+        tol = 2e-5 if dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+        assert got.dtype == np.result_type(x, k)
+
+
+def test_rank_one_split_keeps_nan_and_inf_where_the_sums_put_them():
+    x = np.ones((12, 12))
+    x[3, 4], x[8, 8] = np.nan, np.inf
+    k = np.outer([1.0, -2.0, 1.0, 3.0], [0.5, 0.0, -1.0, 2.0, 1.0])
+    got = correlate(x, k, "same", "direct")
+    want = ss.correlate(x, k, "same", method="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-12)
+    assert correlate(x, np.ones((4, 5)), "same", "direct").shape == x.shape
+
+
+def test_full_rank_kernels_are_not_split():
+    from convkit.convolution import plan
+    k = np.eye(5) + 0.01
+    assert plan(np.ones((9, 9)), k).problem.factors is None
+    assert plan(np.ones((9, 9), int), np.ones((5, 5), int)).problem.factors is None   # exact ints

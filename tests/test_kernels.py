@@ -32,6 +32,47 @@ def impulse_response(filt, radius: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- references
 
+@pytest.mark.parametrize("truncate", [4.0, 2.5])
+def test_gaussian_sigma_zero_is_the_identity_as_ndimage(truncate):
+    k = get_kernel(f"gaussian:sigma=0,truncate={truncate}")
+    np.testing.assert_array_equal(k, [[1.0]])
+    np.testing.assert_array_equal(ndi.gaussian_filter(IMAGE, 0, truncate=truncate), IMAGE)
+
+
+@pytest.mark.parametrize("sigmas", [(2.0, 0.7), (0.0, 1.5), (1.2, 0.0), (3.0, 3.0)])
+def test_gaussian_per_axis_sigma_is_scipy_gaussian_filter(sigmas):
+    sy, sx = sigmas
+    k = get_kernel(f"gaussian:sigma_y={sy},sigma_x={sx}")
+    ry, rx = (k.shape[0] - 1) // 2, (k.shape[1] - 1) // 2
+    assert (ry, rx) == (int(4 * sy + 0.5), int(4 * sx + 0.5))
+    r = max(ry, rx)
+    ref = impulse_response(lambda d: ndi.gaussian_filter(d, (sy, sx), mode="constant"), r)
+    np.testing.assert_allclose(k, ref[r - ry:r + ry + 1, r - rx:r + rx + 1], rtol=1e-12, atol=1e-15)
+    assert K.resolve_kernel(f"gaussian:sigma_y={sy},sigma_x={sx}").factors is not None
+
+
+@pytest.mark.parametrize("name, ours", [("farid_h", "farid_y"), ("farid_v", "farid_x"),
+                                        ("roberts_pos_diag", "roberts_pos_diag"),
+                                        ("roberts_neg_diag", "roberts_neg_diag")])
+def test_farid_and_roberts_equal_skimage(name, ours):
+    from convkit.filters import filter_image
+    # scikit-image convolves (ndimage.convolve, reflect). Its Farid weights turned 180 degrees
+    # are our farid_y / farid_x laid as written (odd size: same anchor); its Roberts weights
+    # are ours, and flip=True is ndimage.convolve, even 2x2 anchor included
+    flip = name.startswith("roberts")
+    got = filter_image(IMAGE, ours, boundary="reflect", flip=flip)
+    np.testing.assert_allclose(got, getattr(skf, name)(IMAGE), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, scale, flip", [("farid", 1.0, False), ("roberts", 1.0, True)])
+def test_farid_and_roberts_magnitudes_are_skimage_times_sqrt2(name, scale, flip):
+    from convkit.filters import filter_image
+    # skimage averages the two squares: its magnitude is ours / sqrt(2)
+    got = filter_image(IMAGE, name, boundary="reflect", flip=flip)
+    np.testing.assert_allclose(got, getattr(skf, name)(IMAGE) * np.sqrt(2) * scale, rtol=1e-12,
+                               atol=1e-14)
+
+
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0, 3.3])
 @pytest.mark.parametrize("truncate", [4.0, 2.5])
 def test_gaussian_is_scipy_gaussian_filter_impulse_response(sigma, truncate):
