@@ -86,32 +86,29 @@ def _conv_block(slab: np.ndarray, ranges: tuple, *, kernel: np.ndarray, fft: boo
     return out if finish is None else finish_int(out, finish, check_range=True)
 
 
-def _in_memory(engine: str, b: np.ndarray, mode: Mode, method: Method, axes: Any, boundary: BoundaryName,
-               cval: Any, stride: Any, dilation: Any) -> _Eager:
+def _in_memory(engine: str, b: np.ndarray, mode: Mode, method: Method, options: dict) -> _Eager:
     """The in-memory call this chunked one stands for, as a picklable ``f(x)``."""
     if engine == "fft":
-        return _Eager(convolution.fftconvolve, b, (mode, axes), {})
+        return _Eager(convolution.fftconvolve, b, (mode, options["axes"]), {})
     func = convolution.convolve if engine == "convolve" else convolution.correlate
-    return _Eager(func, b, (mode, method), dict(axes=axes, boundary=boundary, cval=cval,
-                                                stride=stride, dilation=dilation))
+    return _Eager(func, b, (mode, method), options)
 
 
-def _conv(in1: Any, in2: Any, mode: Mode, method: Method, axes: Any, boundary: BoundaryName, cval: Any,
-          stride: Any, dilation: Any, workers: int | None, *, engine: str) -> Any:
+def _conv(in1: Any, in2: Any, mode: Mode, method: Method, workers: int | None, options: dict, *,
+          engine: str) -> Any:
     """convolve / correlate / fftconvolve of a dask array, block by block, from the in-memory plan."""
     x, b = _operands(in1, in2, engine)
     if engine == "fft":
-        c = convolution.plan_fft(x, b, mode, axes)
+        c = convolution.plan_fft(x, b, mode, options["axes"])
     else:
-        c = convolution.plan(x, b, mode, method, axes=axes, boundary=boundary, cval=cval,
-                             stride=stride, dilation=dilation, flip=engine == "convolve", func=engine)
+        c = convolution.plan(x, b, mode, method, flip=engine == "convolve", func=engine, **options)
     if c.problem is None:
         return c.early if is_dask(c.early) else require_dask().from_array(np.asarray(c.early))
     p = c.problem
     if c.swapped or c.shape != p.out_shape:
         # the kernel slides over the input ('valid'), or scipy crops 'same' along a broadcast
         # axis: one task
-        eager = _in_memory(engine, b, mode, method, axes, boundary, cval, stride, dilation)
+        eager = _in_memory(engine, b, mode, method, options)
         return _whole(x, eager, c.shape, c.dtype)
     plans = []
     for ax in range(x.ndim):
@@ -174,7 +171,7 @@ def _maybe_overlap_save(x: Any, p: Problem, plans: list, method: Method, dtype: 
 def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
              axes: int | Sequence[int] | None = None, boundary: BoundaryName = "constant", cval: Any = 0,
              stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1,
-             workers: int | None = None) -> Any:
+             origin: int | Sequence[int] = 0, workers: int | None = None) -> Any:
     """`convkit.convolve` of a dask array: a lazy dask array equal to the in-memory result.
 
     Parameters
@@ -183,7 +180,7 @@ def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "au
         The signal or image, any chunking (chunks smaller than the kernel too).
     in2 : array_like
         The kernel, held in memory (a dask kernel is computed first).
-    mode, method, axes, boundary, cval, stride, dilation
+    mode, method, axes, boundary, cval, stride, dilation, origin
         As `convkit.convolve`.
     workers : int, optional
         Threads each block's engine uses (default 1: dask already runs the
@@ -220,14 +217,14 @@ def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "au
     >>> y.compute()
     array([10,  3,  6,  9, 12, 15, 18, 21, 24, 17])
     """
-    return _conv(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                 engine="convolve")
+    return _conv(in1, in2, mode, method, workers, dict(axes=axes, boundary=boundary, cval=cval,
+                 stride=stride, dilation=dilation, origin=origin), engine="convolve")
 
 
 def correlate(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
               axes: int | Sequence[int] | None = None, boundary: BoundaryName = "constant", cval: Any = 0,
               stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1,
-              workers: int | None = None) -> Any:
+              origin: int | Sequence[int] = 0, workers: int | None = None) -> Any:
     """`convkit.correlate` of a dask array; parameters, returns and errors as `convolve`.
 
     Examples
@@ -237,8 +234,8 @@ def correlate(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "a
     >>> correlate(x, [1, 0, -1], "valid", stride=2).compute()
     array([-2., -2., -2.])
     """
-    return _conv(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                 engine="correlate")
+    return _conv(in1, in2, mode, method, workers, dict(axes=axes, boundary=boundary, cval=cval,
+                 stride=stride, dilation=dilation, origin=origin), engine="correlate")
 
 
 def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
@@ -255,7 +252,7 @@ def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
     >>> fftconvolve(da.ones(6, chunks=2), np.ones(3), "same").compute().round(12)
     array([2., 3., 3., 3., 3., 2.])
     """
-    return _conv(in1, in2, mode, "fft", axes, "constant", 0, 1, 1, workers, engine="fft")
+    return _conv(in1, in2, mode, "fft", workers, dict(axes=axes), engine="fft")
 
 
 def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: BoundaryName, cval: float,

@@ -38,7 +38,7 @@ from ._engine.run import run_direct, run_fft
 from ._names import METHODS, MODES, NAN_POLICIES, Method, Mode, NanPolicy, choices
 from .batched import conv2d
 from .boundary import Boundary, BoundaryName, boundary_record, resolve_boundary
-from .windows import n_windows, normalize_axes, per_axis
+from .windows import extent, n_windows, normalize_axes, per_axis
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_method", "conv2d", "Call", "plan",
            "plan_fft"]
@@ -128,7 +128,8 @@ def _centred(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 # ----------------------------------------------------------------------------- convolve pipeline
 
 def _numpy_fast_path(in1: object, in2: object, mode: object, method: object, axes: Axes,
-                     boundary: object, cval: object, stride: object, dilation: object) -> bool:
+                     boundary: object, cval: object, stride: object, dilation: object,
+                     origin: object) -> bool:
     """A small 1-D float problem with default options: numpy's convolve is the whole job.
 
     Checked before any other work so that short signals pay no dispatch cost;
@@ -138,18 +139,35 @@ def _numpy_fast_path(in1: object, in2: object, mode: object, method: object, axe
     return (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim == 1 == in2.ndim
             and in1.dtype == in2.dtype and in1.dtype.char in "dfDF" and method != "fft"
             and axes is None and boundary == "constant" and cval == 0 and stride == 1
-            and dilation == 1 and mode in MODES and obviously_numpy_1d(in1.size, in2.size, in1.dtype.char))
+            and dilation == 1 and origin == 0 and mode in MODES and obviously_numpy_1d(in1.size, in2.size, in1.dtype.char))
 
 
-def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis
-                  ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """(axes, stride, dilation) with one entry per axis, in increasing axis order (the
-    engines assume it; the axes are independent)."""
+def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis, origin: PerAxis
+                  ) -> tuple[tuple[int, ...], ...]:
+    """(axes, stride, dilation, origin) with one entry per axis, in increasing axis order
+    (the engines assume it; the axes are independent)."""
     strides = per_axis(stride, len(axes_t), "stride")
     dilations = per_axis(dilation, len(axes_t), "dilation")
+    origins = per_axis(origin, len(axes_t), "origin", minimum=-(1 << 62))
     order = sorted(range(len(axes_t)), key=axes_t.__getitem__)
-    return (tuple(axes_t[i] for i in order), tuple(strides[i] for i in order),
-            tuple(dilations[i] for i in order))
+    return tuple(tuple(values[i] for i in order) for values in (axes_t, strides, dilations, origins))
+
+
+def _shift(b: np.ndarray, mode: Mode, axes: tuple[int, ...], dilations: tuple[int, ...],
+           origins: tuple[int, ...], flip: bool, func: str) -> tuple[int, ...] | None:
+    """How far `origin` moves each window of the planned convolution (None: not at all),
+    checked against scipy.ndimage's range (the window must keep its anchor cell)."""
+    if not any(origins):
+        return None
+    if mode != "same":
+        raise ValueError(f"{func}: origin needs mode='same', got mode={mode!r}")
+    for ax, d, o in zip(axes, dilations, origins):
+        k = extent(b.shape[ax], d)
+        lo, hi = (-(k // 2), (k - 1) // 2) if not flip else (-((k - 1) // 2), k // 2)
+        if not lo <= o <= hi:
+            raise ValueError(f"{func}: origin {o} along axis {ax} is outside [{lo}, {hi}] for a "
+                             f"kernel of extent {k}")
+    return tuple(-o if flip else o for o in origins)
 
 
 def _boundary(boundary: str, cval: Any, rdtype: np.dtype, func: str) -> tuple[Boundary, Any]:
@@ -184,9 +202,9 @@ def _as_correlation_kernel(b: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 def _problem(a: Any, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
              boundary: Boundary, cval: Any, strides: tuple[int, ...],
-             dilations: tuple[int, ...]) -> Problem:
+             dilations: tuple[int, ...], shift: tuple[int, ...] | None = None) -> Problem:
     """The plan of the convolution; in 'valid' mode the larger input slides over the smaller."""
-    p = Problem(a, b, mode, axes, boundary, cval, strides, dilations)
+    p = Problem(a, b, mode, axes, boundary, cval, strides, dilations, shift)
     if mode == "valid" and _swap_for_valid(a, b, axes, p.extent):
         p = Problem(p.stuffed_kernel(), a, mode, axes, boundary, cval, strides, (1,) * len(axes))
     return p
@@ -213,7 +231,7 @@ def _early(result: Any) -> Call:
 
 def plan(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
          axes: Axes = None, boundary: BoundaryName = "constant", cval: Any = 0,
-         stride: PerAxis = 1, dilation: PerAxis = 1, flip: bool = True,
+         stride: PerAxis = 1, dilation: PerAxis = 1, origin: PerAxis = 0, flip: bool = True,
          func: str = "convolve") -> Call:
     """Check a `convolve` (``flip=True``) or `correlate` call and plan it, reading only the
     shape and dtype of `in1`: normalise the inputs, the axes (increasing order), stride,
@@ -224,13 +242,15 @@ def plan(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "
     if a.ndim == b.ndim == 0:
         return _early(a * (b if flip else b.conj()))
     _check_ndim(a, b, func)
-    axes_t, strides, dilations = _axis_options(_conv_axes(a, b, axes, func), stride, dilation)
+    axes_t, strides, dilations, origins = _axis_options(_conv_axes(a, b, axes, func), stride,
+                                                        dilation, origin)
     record, fill = _boundary(boundary, cval, np.result_type(a.dtype, b.dtype), func)
     if a.size == 0 or b.size == 0:
         return _early(_empty_result(a, b, mode, axes_t, strides, func))
+    shift = _shift(b, mode, axes_t, dilations, origins, flip, func)
     if not flip:
         b = _as_correlation_kernel(b, axes_t)
-    p = _problem(a, b, mode, axes_t, record, fill, strides, dilations)
+    p = _problem(a, b, mode, axes_t, record, fill, strides, dilations, shift)
     return Call(p, None, p.a is not a, p.out_shape, p.rdtype)
 
 
@@ -254,23 +274,20 @@ def _run(p: Problem, engine: str, workers: int | None) -> np.ndarray:
         return run_direct(p, workers) if engine == "direct" else run_fft(p, engine, workers)
 
 
-def _dispatch(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: Axes,
-              boundary: BoundaryName, cval: float, stride: PerAxis, dilation: PerAxis,
-              workers: int | None, *, flip: bool, func: str) -> np.ndarray:
-    """convolve (flip) or correlate: normalise the inputs -> plan -> run (cropping is the plan's window)."""
-    if _numpy_fast_path(in1, in2, mode, method, axes, boundary, cval, stride, dilation):
+def _dispatch(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, workers: int | None,
+              options: dict[str, Any], *, flip: bool, func: str) -> np.ndarray:
+    """convolve (flip) or correlate: plan (normalise the inputs) -> run (cropping is the plan's window)."""
+    if _numpy_fast_path(in1, in2, mode, method, **options):
         assert isinstance(in1, np.ndarray) and isinstance(in2, np.ndarray)
         return np.convolve(in1, in2, mode) if flip else np.correlate(in1, in2, mode)
-    c = plan(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval, stride=stride,
-             dilation=dilation, flip=flip, func=func)
+    c = plan(in1, in2, mode, method, flip=flip, func=func, **options)
     if c.problem is None:
         return c.early
     return _run(c.problem, _engine(c.problem, method, workers), workers)
 
 
-def _omit_nan(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: Axes,
-              boundary: BoundaryName, cval: float, stride: PerAxis, dilation: PerAxis,
-              workers: int | None, nan_policy: str, *, flip: bool, func: str) -> np.ndarray:
+def _omit_nan(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, workers: int | None,
+              nan_policy: str, options: dict[str, Any], *, flip: bool, func: str) -> np.ndarray:
     """nan_policy='omit': two runs of the same engine, on the NaN-free input and on its
     validity mask (extended by the same boundary; constant padding counts as valid), divided."""
     if nan_policy not in NAN_POLICIES:
@@ -278,23 +295,22 @@ def _omit_nan(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, axes: 
     b = np.asarray(in2.compute() if is_dask(in2) else in2)   # type: ignore[union-attr]
     omit_check(b, func)
     public = convolve if flip else correlate   # a dask array in takes the chunked path there
-    options: dict[str, Any] = dict(axes=axes, boundary=boundary, stride=stride, dilation=dilation,
-                                   workers=workers)
+    cval = options.pop("cval")
     a: Any = _numeric(in1, "in1", func)
     if not is_dask(a) and (a.dtype.kind not in "fc" or not np.isnan(a).any()):
-        return public(a, b, mode, method, cval=cval, **options)
+        return public(a, b, mode, method, cval=cval, workers=workers, **options)
     filled, valid = omit_split(a)
-    record, fill = _boundary(boundary, cval, np.result_type(a.dtype, b.dtype), func)
+    record, fill = _boundary(options["boundary"], cval, np.result_type(a.dtype, b.dtype), func)
     nan_cval = not record.copies_input and np.isnan(fill)
-    num = public(filled, b, mode, method, cval=0.0 if nan_cval else cval, **options)
-    den = public(valid, b, mode, method, cval=0.0 if nan_cval else 1.0, **options)
+    num = public(filled, b, mode, method, cval=0.0 if nan_cval else cval, workers=workers, **options)
+    den = public(valid, b, mode, method, cval=0.0 if nan_cval else 1.0, workers=workers, **options)
     return omit_combine(num, den, b)
 
 
 @docfiller
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
              axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
-             stride: PerAxis = 1, dilation: PerAxis = 1,
+             stride: PerAxis = 1, dilation: PerAxis = 1, origin: PerAxis = 0,
              workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Convolve two N-D arrays: ``out[n] = sum_m in2[m] in1[n - m]``.
 
@@ -311,6 +327,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     %(cval)s
     %(stride)s
     %(dilation)s
+    %(origin)s
     %(workers)s
     %(nan_policy)s
 
@@ -351,20 +368,21 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     >>> convolve([1, 2, 3, 4, 5], [1, 1], stride=2)
     array([1, 5, 9])
     """
+    options = dict(axes=axes, boundary=boundary, cval=cval, stride=stride, dilation=dilation,
+                   origin=origin)
     if nan_policy != "propagate":
-        return _omit_nan(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                         nan_policy, flip=True, func="convolve")
+        return _omit_nan(in1, in2, mode, method, workers, nan_policy, options, flip=True,
+                         func="convolve")
     if is_dask(in1) or is_dask(in2):   # dask in, lazy dask out; chunked sits above this module
         from . import chunked
-        return chunked.convolve(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
-                                stride=stride, dilation=dilation, workers=workers)
-    return _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                     flip=True, func="convolve")
+        return chunked.convolve(in1, in2, mode, method, workers=workers, **options)
+    return _dispatch(in1, in2, mode, method, workers, options, flip=True, func="convolve")
 
 
+@docfiller
 def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
               axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
-              stride: PerAxis = 1, dilation: PerAxis = 1,
+              stride: PerAxis = 1, dilation: PerAxis = 1, origin: PerAxis = 0,
               workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Cross-correlate: slide `in2` over `in1` as written, ``out[n] = sum_m conj(in2[m]) in1[n + m]``.
 
@@ -378,8 +396,9 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
         The signal or image.
     in2 : array_like
         The kernel (template), laid over each window of `in1` as written.
-    mode, method, axes, boundary, cval, stride, dilation, workers
+    mode, method, axes, boundary, cval, stride, dilation, origin, workers
         As for `convolve`.
+    %(nan_policy)s
 
     Returns
     -------
@@ -396,15 +415,15 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
     >>> correlate([1, 2, 3, 4], [1, 0, -1], mode="valid")
     array([-2, -2])
     """
+    options = dict(axes=axes, boundary=boundary, cval=cval, stride=stride, dilation=dilation,
+                   origin=origin)
     if nan_policy != "propagate":
-        return _omit_nan(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                         nan_policy, flip=False, func="correlate")
+        return _omit_nan(in1, in2, mode, method, workers, nan_policy, options, flip=False,
+                         func="correlate")
     if is_dask(in1) or is_dask(in2):   # dask in, lazy dask out; chunked sits above this module
         from . import chunked
-        return chunked.correlate(in1, in2, mode, method, axes=axes, boundary=boundary, cval=cval,
-                                 stride=stride, dilation=dilation, workers=workers)
-    return _dispatch(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                     flip=False, func="correlate")
+        return chunked.correlate(in1, in2, mode, method, workers=workers, **options)
+    return _dispatch(in1, in2, mode, method, workers, options, flip=False, func="correlate")
 
 
 @docfiller

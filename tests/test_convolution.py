@@ -909,3 +909,64 @@ def test_full_rank_kernels_are_not_split():
     k = np.eye(5) + 0.01
     assert plan(np.ones((9, 9)), k).problem.factors is None
     assert plan(np.ones((9, 9), int), np.ones((5, 5), int)).problem.factors is None   # exact ints
+
+
+# ----------------------------------------------------------------------------- origin (ndimage)
+
+NDI = {"constant": "constant", "reflect": "reflect", "mirror": "mirror", "nearest": "nearest",
+       "wrap": "grid-wrap"}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", list(NDI))
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_origin_1d_is_ndimage_origin(method, boundary, k):
+    rng = np.random.default_rng(40 + k)
+    x, w = rng.standard_normal(23), rng.standard_normal(k)
+    for o in range(-(k // 2), (k - 1) // 2 + 1):
+        got = correlate(x, w, "same", method, boundary=boundary, cval=0.25, origin=o)
+        want = ndimage.correlate(x, w, mode=NDI[boundary], cval=0.25, origin=o)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    # convolve: ndimage anchors an even kernel one cell off scipy.signal's 'same', so its
+    # origin o is our o + 1 there; the range is correlate's mirrored
+    for o in range(-((k - 1) // 2), k // 2 + 1):
+        got = convolve(x, w, "same", method, boundary=boundary, cval=0.25, origin=o)
+        want = ndimage.convolve(x, w, mode=NDI[boundary], cval=0.25, origin=o - (1 - k % 2))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape", [(19, 16), (260, 270)])     # the second: 'same' without a padded copy
+def test_origin_per_axis_2d_and_strided(method, shape):
+    rng = np.random.default_rng(44)
+    x, w = rng.standard_normal(shape), rng.standard_normal((4, 5))
+    want = ndimage.correlate(x, w, mode="mirror", origin=(-2, 1))
+    got = correlate(x, w, "same", method, boundary="mirror", origin=(-2, 1))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    got = correlate(x, w, "same", method, boundary="mirror", origin=(1, -2), axes=(1, 0),
+                    stride=(3, 2))
+    np.testing.assert_allclose(got, want[::2, ::3], rtol=1e-10, atol=1e-12)
+
+
+def test_origin_in_chunks_and_with_nan_policy():
+    import dask.array as da
+    rng = np.random.default_rng(45)
+    x, w = rng.standard_normal((21, 18)), rng.random((3, 4))
+    want = ndimage.correlate(x, w, mode="wrap", origin=(1, -2))
+    lazy = correlate(da.from_array(x, chunks=5), w, "same", boundary="wrap", origin=(1, -2))
+    np.testing.assert_allclose(lazy.compute(), want, rtol=1e-10, atol=1e-12)
+    x[4, 5] = np.nan
+    got = correlate(x, w, "same", boundary="wrap", origin=(1, -2), nan_policy="omit")
+    assert np.isfinite(got).all()
+
+
+def test_origin_errors():
+    with pytest.raises(ValueError, match=r"correlate: origin 2 along axis 0 is outside \[-2, 1\] "
+                                         r"for a kernel of extent 4"):
+        correlate(np.ones(9), np.ones(4), "same", origin=2)
+    with pytest.raises(ValueError, match=r"convolve: origin -2 along axis 0 is outside \[-1, 2\]"):
+        convolve(np.ones(9), np.ones(4), "same", origin=-2)
+    with pytest.raises(ValueError, match=r"origin needs mode='same', got mode='full'"):
+        correlate(np.ones(9), np.ones(3), origin=1)
+    with pytest.raises(ValueError, match=r"origin must have one entry per axis \(2\)"):
+        correlate(np.ones((5, 5)), np.ones((3, 3)), "same", origin=(1, 0, 0))

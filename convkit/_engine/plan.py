@@ -65,12 +65,16 @@ class Problem:
 
     def __init__(self, a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
                  boundary: Boundary | str, cval: float, stride: tuple[int, ...],
-                 dilation: tuple[int, ...]):
+                 dilation: tuple[int, ...], shift: tuple[int, ...] | None = None):
         self.a, self.b, self.mode, self.axes = a, b, mode, axes
         self.boundary = boundary_record(boundary)   # a row from the public call passes as it is
         self.cval, self.stride, self.dilation = cval, stride, dilation
         self.extent = tuple(extent(b.shape[ax], d) for ax, d in zip(axes, dilation))
-        self.pads = [mode_pads(k, mode) for k in self.extent]
+        # 'same' with an origin: the window moves by `shift` cells (padding moves from one end
+        # to the other; the output length stays)
+        self.shift = (0,) * len(axes) if shift is None else shift
+        self.pads = [(before + s, after - s) for (before, after), s in
+                     zip((mode_pads(k, mode) for k in self.extent), self.shift)]
         # unstrided output length per conv axis, and its window start in the full convolution
         self.lengths = [n_windows(a.shape[ax], k, pad=sum(p))
                         for ax, k, p in zip(axes, self.extent, self.pads)]
@@ -161,7 +165,8 @@ def int_bound(p: Problem) -> float:
 
 def numpy_1d(p: Problem) -> bool:
     """Whether the direct engine hands this problem to numpy's 1-D convolve."""
-    if p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding:
+    if (p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding
+            or p.shift != (0,)):
         return False
     if p.mode == "same" and p.a.size < p.b.size:
         return False
