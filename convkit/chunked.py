@@ -7,6 +7,11 @@ shape and dtype; an OverflowError or a NaN behaves at ``compute()`` as it
 does in memory. The in-memory functions hand a dask argument to these, so
 ``convkit.convolve(dask_array, kernel)`` is the usual way in.
 
+This module sits above the in-memory functions (they import it only in
+their dask branch). Each call is planned by the in-memory module's own
+shape/dtype-only plan (`convkit.convolution.plan`, `plan_fft`,
+`convkit.filters.plan_filter`, `convkit.pooling.plan_pool`): the checks,
+their messages, the output shape and dtype are theirs, never repeated here.
 Each output block is computed by convkit's own in-memory function on the
 slab of input it reads, the halo included (`convkit._engine.blockwise` builds
 the slabs and the graph); a long 1-D convolution runs overlap-save FFT blocks

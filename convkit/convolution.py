@@ -10,11 +10,14 @@ the cost model that picks the engine are in `convkit._engine.plan`, running a pr
 on an engine (accumulator dtypes, exact integers) in `convkit._engine.run`, the
 NaN/Inf handling of the FFT engines in `convkit._engine.nonfinite`.
 
-A call is a short pipeline: normalise the inputs (`_inputs`, `_conv_axes`,
-`_axis_options`, `_boundary`) -> plan (`_problem`, which also applies the
-'valid' swap rule, and `_engine`) -> run (`_run`); the crop by mode is the
-plan's window (`convkit._engine.plan.mode_pads`). `fftconvolve` goes through
-the same checks, swap rule and window, then scipy's broadcasting rules.
+A call is a short pipeline: `plan` (normalise the inputs: `_inputs`,
+`_conv_axes`, `_axis_options`, `_boundary`, `_shift`; then `_problem`, which
+also applies the 'valid' swap rule) -> `_engine` -> `_run`; the crop by mode
+is the plan's window (`convkit._engine.plan.mode_pads`). `plan_fft` does the
+same for `fftconvolve`, with scipy's checks in scipy's words and its
+broadcasting rules. The plans read only the shape and dtype of `in1`, so
+`convkit.chunked` (above this module; imported here only for a dask argument)
+builds its blocks from them.
 
 With the keyword-only options at their defaults the results equal
 ``scipy.signal.convolve`` / ``correlate`` / ``fftconvolve``.
@@ -354,6 +357,11 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     ``sum(w x over valid) * sum(w) / sum(w over valid)`` over its window (as
     if the NaN samples were the weighted mean of the valid ones; astropy's
     ``nan_treatment="interpolate"``), on every engine and in chunks.
+
+    With an integer (or bool) result the padding holds integers only: a
+    non-integral `cval` raises ValueError, on every engine and in chunks
+    (cast `in1` to float for a fractional fill); an integral one outside the
+    dtype is summed exactly and range-checked like any result.
 
     Every call is the valid correlation of `in1`, padded by `boundary` as
     much as `mode` needs, with the flipped kernel spread out by `dilation`,

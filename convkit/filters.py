@@ -1,14 +1,19 @@
-"""Image filtering: a 2-D kernel over gray or colour images of any sample type.
+"""Image filtering: a 2-D kernel over gray or colour images of any sample type (or an
+N-D kernel over an image of as many axes).
 
-`filter_image` normalises the image (bool / uint8 / uint16 scaled to [0, 1],
-float kept), resolves the kernel once (a name, spec, file or array, see
-`convkit.kernels.resolve_kernel`; `resolve_filter` does it ahead of a batch
-of images), and runs every channel through `convkit.convolution.correlate`
-in "same" mode with the requested boundary. Separable kernels (Gaussian, box,
-the Sobel family, ...) run as two 1-D passes. The gradient magnitudes users
-ask for by name ("sobel", "prewitt", "scharr") are composites of two such
-filters. `to_display` maps a result to the [0, 1] range an image file can hold
-(the rule `convkit filter` writes with); reading and writing files is not here.
+`filter_image` turns the samples into floats by convkit's one rule
+(`convkit.io.to_float_image`), plans the call from the image's shape and
+dtype (`plan_filter`: the checks, the kernel resolved once - a name, spec,
+file or array, see `convkit.kernels.resolve_kernel`; `resolve_filter` does it
+ahead of a batch of images), and runs every channel through
+`convkit.convolution.correlate` in "same" mode with the requested boundary.
+Separable kernels (Gaussian, box, the Sobel family, ...) run as two 1-D
+passes. The gradient magnitudes users ask for by name ("sobel", "prewitt",
+"scharr", "farid", "roberts") are registry entries made of two such kernels.
+A dask image goes up to `convkit.chunked`, which builds its blocks from the
+same plan. `to_display` maps a result to the [0, 1] range an image file can
+hold (the rule `convkit filter` writes with); reading and writing files is not
+here.
 """
 
 from __future__ import annotations
@@ -221,14 +226,19 @@ def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
 
     Parameters
     ----------
-    image : array_like of shape (H, W) or (H, W, C)
-        bool, uint8 or uint16 samples (scaled to [0, 1] by 1 / 255 / 65535)
-        or float (used as given). Each channel is filtered on its own.
+    image : array_like of shape (H, W) or (H, W, C), or N-D for an N-D kernel
+        Samples as `convkit.io.to_float_image` turns them into floats: bool
+        0 / 1, unsigned integers divided by their maximum (1 / 255, 1 / 65535,
+        ...), signed ones too and clipped at -1 (scikit-image's
+        ``img_as_float``), float16 as float32, float and complex as given.
+        Each channel is filtered on its own.
     kernel : str, path, array_like or Kernel
         Anything `convkit.kernels.get_kernel` accepts (``"edge"``,
         ``"gaussian:sigma=2"``, ``"0,1,0;1,-4,1;0,1,0"``, a kernel file, a 2-D
-        array), a gradient-magnitude composite: ``"sobel"``,
-        ``"prewitt"``, ``"scharr"``, or what `resolve_filter` returns.
+        array), a gradient magnitude: ``"sobel"``, ``"prewitt"``,
+        ``"scharr"``, ``"farid"``, ``"roberts"``, what `resolve_filter`
+        returns, or an N-D real array (N != 2) for an image of N axes (as
+        ``scipy.ndimage.correlate``; `stride` then has one entry per axis).
     %(boundary)s
     %(cval)s
         For integer images it is in [0, 1] units.
@@ -242,7 +252,8 @@ def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
     Returns
     -------
     out : ndarray of shape (ceil(H / sy), ceil(W / sx)[, C])
-        float32 for float32 (and float16) input, float64 otherwise.
+        float32 for float32 (and float16) input, complex for complex input
+        (a gradient magnitude of it is real), float64 otherwise.
 
     Raises
     ------
@@ -250,7 +261,7 @@ def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
         Bad image shape, unknown kernel / boundary / method, stride < 1,
         malformed kernel spec.
     TypeError
-        Image dtype other than bool, uint8, uint16 or float.
+        An image dtype that holds no numbers.
 
     Notes
     -----

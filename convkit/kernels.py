@@ -26,6 +26,14 @@ Every named kernel except ``emboss`` is symmetric or antisymmetric under a
 180-degree turn, so ``flip=True`` (true convolution) gives the same result,
 or its negative for the first derivatives.
 
+* ``farid_x`` / ``farid_y`` (Farid & Simoncelli's 5-tap pair) follow the
+  same signs: ``farid_y`` laid as written is scikit-image's ``farid_h``,
+  ``farid_x`` its ``farid_v``; ``roberts_pos_diag`` / ``roberts_neg_diag``
+  are scikit-image's weights, which it convolves (``flip=True`` here);
+* the gradient magnitudes ``sobel``, ``prewitt``, ``scharr``, ``farid`` and
+  ``roberts`` are registry entries too (`composite_parts` names their two
+  kernels): `convkit.filters.filter_image` combines them.
+
 Derivative kernels are unnormalised (integer taps, as ndimage and OpenCV):
 on a ramp of slope 1 ``sobel_x`` gives 8, ``prewitt_x`` 6, ``scharr_x`` 32.
 Smoothing kernels sum to 1, derivative and Laplacian kernels to 0.
