@@ -43,7 +43,7 @@ from ._engine.overlap_save import OverlapSave
 from ._engine.plan import Problem, choose
 from ._engine.run import finish_int
 from ._names import Method, Mode, PoolOp
-from .boundary import BoundaryName
+from .boundary import Boundary, BoundaryName
 from .io.images import to_float_image
 
 __all__ = ["convolve", "correlate", "fftconvolve", "filter_image", "pool", "is_dask",
@@ -260,7 +260,7 @@ def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
     return _conv(in1, in2, mode, "fft", workers, dict(axes=axes), engine="fft")
 
 
-def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: BoundaryName, cval: float,
+def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: Boundary, cval: float,
                   stride: tuple, method: Method, flip: bool, heads: tuple) -> np.ndarray:
     """One output block: `filter_image` of its slab, cropped to the block."""
     out = filters.filter_image(slab, kernel, boundary=boundary, cval=cval, stride=stride,
@@ -268,7 +268,7 @@ def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: Bou
     return out[tuple(slice(h, h + j1 - j0) for h, (j0, j1) in zip(heads, ranges))]
 
 
-def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
+def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName | Boundary = "reflect",
                  cval: float = 0.0, stride: int | Sequence[int] = 1, method: Method = "auto",
                  flip: bool = False) -> Any:
     """`convkit.filter_image` of a dask image: a lazy dask array equal to the in-memory result.

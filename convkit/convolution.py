@@ -173,7 +173,7 @@ def _shift(b: np.ndarray, mode: Mode, axes: tuple[int, ...], dilations: tuple[in
     return tuple(-o if flip else o for o in origins)
 
 
-def _boundary(boundary: str, cval: Any, rdtype: np.dtype, func: str) -> tuple[Boundary, Any]:
+def _boundary(boundary: str | Boundary, cval: Any, rdtype: np.dtype, func: str) -> tuple[Boundary, Any]:
     """The boundary's table row and the fill value, by the one rule for integer results:
     an integer (or bool) result pads with integers only, on every engine and in chunks."""
     if not np.isscalar(cval) and np.ndim(cval) != 0:
@@ -233,7 +233,7 @@ def _early(result: Any) -> Call:
 
 
 def plan(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
-         axes: Axes = None, boundary: BoundaryName = "constant", cval: Any = 0,
+         axes: Axes = None, boundary: BoundaryName | Boundary = "constant", cval: Any = 0,
          stride: PerAxis = 1, dilation: PerAxis = 1, origin: PerAxis = 0, flip: bool = True,
          func: str = "convolve") -> Call:
     """Check a `convolve` (``flip=True``) or `correlate` call and plan it, reading only the
@@ -312,7 +312,7 @@ def _omit_nan(in1: ArrayLike, in2: ArrayLike, mode: Mode, method: Method, worker
 
 @docfiller
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
-             axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
+             axes: Axes = None, boundary: BoundaryName | Boundary = "constant", cval: float = 0,
              stride: PerAxis = 1, dilation: PerAxis = 1, origin: PerAxis = 0,
              workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Convolve two N-D arrays: ``out[n] = sum_m in2[m] in1[n - m]``.
@@ -376,8 +376,8 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
     >>> convolve([1, 2, 3, 4, 5], [1, 1], stride=2)
     array([1, 5, 9])
     """
-    options = dict(axes=axes, boundary=boundary, cval=cval, stride=stride, dilation=dilation,
-                   origin=origin)
+    options: dict[str, Any] = dict(axes=axes, boundary=boundary, cval=cval, stride=stride,
+                                   dilation=dilation, origin=origin)
     if nan_policy != "propagate":
         return _omit_nan(in1, in2, mode, method, workers, nan_policy, options, flip=True,
                          func="convolve")
@@ -389,7 +389,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method
 
 @docfiller
 def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
-              axes: Axes = None, boundary: BoundaryName = "constant", cval: float = 0,
+              axes: Axes = None, boundary: BoundaryName | Boundary = "constant", cval: float = 0,
               stride: PerAxis = 1, dilation: PerAxis = 1, origin: PerAxis = 0,
               workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Cross-correlate: slide `in2` over `in1` as written, ``out[n] = sum_m conj(in2[m]) in1[n + m]``.
@@ -423,8 +423,8 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
     >>> correlate([1, 2, 3, 4], [1, 0, -1], mode="valid")
     array([-2, -2])
     """
-    options = dict(axes=axes, boundary=boundary, cval=cval, stride=stride, dilation=dilation,
-                   origin=origin)
+    options: dict[str, Any] = dict(axes=axes, boundary=boundary, cval=cval, stride=stride,
+                                   dilation=dilation, origin=origin)
     if nan_policy != "propagate":
         return _omit_nan(in1, in2, mode, method, workers, nan_policy, options, flip=False,
                          func="correlate")
@@ -483,7 +483,8 @@ def _fft_axes(axes: Axes, ndim: int) -> list[int]:
     if axes is None:
         return list(range(ndim))
     try:
-        listed = [operator.index(v) for v in ((axes,) if isinstance(axes, numbers.Number) else axes)]
+        given: Any = (axes,) if isinstance(axes, numbers.Number) else axes
+        listed = [operator.index(v) for v in given]
     except TypeError:
         raise ValueError("axes must be a scalar or iterable of integers") from None
     listed = [v + ndim if v < 0 else v for v in listed]

@@ -167,7 +167,8 @@ class FilterCall(NamedTuple):
     dtype: np.dtype              # the result's dtype
 
 
-def plan_filter(image: Any, kernel: KernelSpec | Filter, *, boundary: BoundaryName = "reflect",
+def plan_filter(image: Any, kernel: KernelSpec | Filter, *,
+                boundary: BoundaryName | Boundary = "reflect",
                 cval: float = 0.0, stride: int | Sequence[int] = 1, method: Method = "auto",
                 flip: bool = False) -> FilterCall:
     """Check a `filter_image` call and plan it from ``image.shape`` and ``image.dtype``
@@ -197,7 +198,7 @@ def plan_filter(image: Any, kernel: KernelSpec | Filter, *, boundary: BoundaryNa
     return FilterCall(resolved, record, cval, strides, reach, shape, dtype)
 
 
-def _omit_nan(image: Any, kernel: KernelSpec | Filter, boundary: BoundaryName, cval: float,
+def _omit_nan(image: Any, kernel: KernelSpec | Filter, boundary: BoundaryName | Boundary, cval: float,
               stride: int | Sequence[int], method: Method, flip: bool) -> np.ndarray:
     """nan_policy='omit': the filter of the NaN-free image over the filter of its validity mask
     (constant padding counts as valid), times the kernel's sum."""
@@ -219,7 +220,7 @@ def _omit_nan(image: Any, kernel: KernelSpec | Filter, boundary: BoundaryName, c
 
 @docfiller
 def filter_image(image: ArrayLike, kernel: KernelSpec | Filter, *,
-                 boundary: BoundaryName = "reflect", cval: float = 0.0,
+                 boundary: BoundaryName | Boundary = "reflect", cval: float = 0.0,
                  stride: int | Sequence[int] = 1, method: Method = "auto",
                  flip: bool = False, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Filter a gray or colour image with a 2-D kernel (cross-correlation by default).
