@@ -49,9 +49,10 @@ Filter = Union[Kernel, tuple[Kernel, Kernel]]
 
 # The gradient magnitudes of the kernel registry (`convkit.kernels`), for callers that list them:
 # name -> (d/dx kernel, d/dy kernel), and name -> description.
-COMPOSITE_FILTERS = {name: parts for name in list_kernels()
+COMPOSITE_FILTERS = {name: parts for name in list_kernels(magnitudes=True)
                      if (parts := composite_parts(name)) is not None}
-COMPOSITE_DESCRIPTIONS = {name: text for name, text in list_kernels().items() if name in COMPOSITE_FILTERS}
+COMPOSITE_DESCRIPTIONS = {name: text for name, text in list_kernels(magnitudes=True).items()
+                          if name in COMPOSITE_FILTERS}
 
 
 def _flipped(kernel: np.ndarray) -> np.ndarray:

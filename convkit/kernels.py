@@ -340,8 +340,15 @@ def derivative_names() -> tuple[str, ...]:
                  if entry.parts is not None or resolve_kernel(name).derivative)
 
 
-def list_kernels() -> dict[str, str]:
+def list_kernels(*, magnitudes: bool = False) -> dict[str, str]:
     """Return the named kernels with a one-line description of each.
+
+    Parameters
+    ----------
+    magnitudes : bool, optional
+        Also list the gradient magnitudes (``"sobel"``, ...): registry
+        entries that `convkit.filters.filter_image` takes but `get_kernel`
+        does not (they are two kernels, see `composite_parts`).
 
     Returns
     -------
@@ -354,8 +361,11 @@ def list_kernels() -> dict[str, str]:
     >>> kernels = list_kernels()
     >>> kernels["box"]
     'mean filter box:SIZE (default 3), sum 1'
+    >>> "sobel" in kernels, "sobel" in list_kernels(magnitudes=True)
+    (False, True)
     """
-    return {name: entry.description for name, entry in _REGISTRY.items()}
+    return {name: entry.description for name, entry in _REGISTRY.items()
+            if magnitudes or entry.parts is None}
 
 
 def _build(spec: KernelSpec) -> _Built:

@@ -251,10 +251,24 @@ def test_every_listed_kernel_resolves_with_a_one_line_description():
             "scharr_x", "scharr_y", "sharpen", "emboss", "box", "gaussian", "log", "unsharp",
             "motion", "blur"} <= set(listed)
     for name, description in listed.items():
-        parts = K.composite_parts(name)
-        k = get_kernel(parts[0] if parts else name)
+        k = get_kernel(name)
         assert k.dtype == np.float64 and k.ndim == 2 and np.isfinite(k).all()
         assert description and "\n" not in description
+
+
+def test_gradient_magnitudes_are_registry_entries_listed_on_request():
+    from convkit.filters import COMPOSITE_FILTERS, filter_image
+    listed = list_kernels(magnitudes=True)
+    magnitudes = {n for n in listed if K.composite_parts(n)}
+    assert magnitudes == {"sobel", "prewitt", "scharr", "farid", "roberts"} == set(COMPOSITE_FILTERS)
+    assert not magnitudes & set(list_kernels())
+    for name in magnitudes:
+        gx, gy = (get_kernel(part) for part in K.composite_parts(name))
+        assert name in K.derivative_names()
+        want = np.hypot(ndi.correlate(IMAGE, gx, mode="reflect"), ndi.correlate(IMAGE, gy, mode="reflect"))
+        np.testing.assert_allclose(filter_image(IMAGE, name), want, rtol=1e-10, atol=1e-12)
+    assert set(K.derivative_names()) - magnitudes == {
+        n for n in list_kernels() if abs(get_kernel(n).sum()) <= 1e-9 * np.abs(get_kernel(n)).sum()}
 
 
 def test_parameters_positional_keyword_and_case():
