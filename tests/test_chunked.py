@@ -80,6 +80,7 @@ def conv_cases(draw):
     return x, k, chunks, kw
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=conv_cases(), func=st.sampled_from(["convolve", "correlate"]))
 def test_property_convolve_correlate_equal_in_memory(case, func):
@@ -319,6 +320,7 @@ def test_distributed_threads(client):
                                            boundary="mirror", stride=2))
 
 
+@pytest.mark.slow
 def test_distributed_processes_block_functions_pickle():
     import distributed
     x = RNG.standard_normal(20_000)
@@ -335,6 +337,7 @@ def test_distributed_processes_block_functions_pickle():
     _same(got[2], convkit.pool(img, 3, op="mean", padding=1))
 
 
+@pytest.mark.slow
 def test_processes_scheduler_local():
     x = RNG.integers(0, 9, (40, 40)).astype(np.int64)
     lazy = convkit.convolve(da.from_array(x, chunks=11), np.ones((3, 3), np.int64), "same",

@@ -522,6 +522,7 @@ def test_workers():
 
 # ----------------------------------------------------------------------------- beyond scipy
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_axes_boundary_stride_dilation(data):

@@ -421,3 +421,21 @@ def test_offenders_are_found(tmp_path, monkeypatch, source, expected):
              for n in imp.names if _private(n)]
     found += _private_attribute_uses("convkit.io.fake") + _layer_offenders(imports)
     assert any(expected in line for line in found), found
+
+
+def test_markers_are_registered_and_ci_runs_every_test():
+    """`slow` and `browser` only let a developer leave tests out: pyproject registers them
+    (with --strict-markers an unknown mark is an error) and CI's pytest selects no marker."""
+    import re
+    import tomllib
+
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    registered = {line.split(":")[0] for line in options["markers"]}
+    assert {"slow", "browser"} <= registered and "--strict-markers" in options["addopts"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python -m pytest || status=1" in ci and " -m " not in ci.split("python -m pytest")[1]
+    browser = (ROOT / "tests" / "test_web_browser.py").read_text()
+    assert "pytestmark = pytest.mark.browser" in browser
+    used = {name for path in (ROOT / "tests").glob("test_*.py")
+            for name in re.findall(r"pytest\.mark\.(\w+)", path.read_text())}
+    assert used - {"parametrize"} <= registered, used
