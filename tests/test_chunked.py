@@ -346,3 +346,26 @@ def test_processes_scheduler_local():
         got = lazy.compute()
     _same(got, convkit.convolve(x, np.ones((3, 3), np.int64), "same", boundary="wrap"))
 
+
+
+def test_graphs_are_built_from_the_plan_without_a_probe_call(monkeypatch):
+    # the in-memory engines run only at compute(): building the graph reads shapes and dtypes
+    from convkit import convolution, filters, pooling
+    calls = []
+    for module, name in ((convolution, "_run"), (filters, "_apply"), (pooling, "_reduce")):
+        real = getattr(module, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(module, name, spy)
+    x = da.from_array(RNG.standard_normal((12, 10)), chunks=4)
+    lazy = [convkit.correlate(x, np.ones((3, 2)), "same", boundary="reflect"),
+            convkit.convolve(x, np.ones((4, 4)), "valid", stride=2),
+            convkit.fftconvolve(x, np.ones((2, 3)), "same"),
+            convkit.filter_image(x, "sobel"),
+            convkit.pool(x, 3, op="mean", padding=1)]
+    assert calls == []
+    for y in lazy:
+        y.compute(scheduler="synchronous")
+    assert {"_run", "_apply", "_reduce"} <= set(calls)
