@@ -805,6 +805,18 @@ def test_zeros_boundary_is_constant_zero():
         correlate(x, k, boundary="zeros", cval=2)
 
 
+@pytest.mark.parametrize("func", [convolve, correlate])
+def test_docs_of_every_keyword_option(func):
+    # each keyword-only parameter of the signature is documented (correlate: nan_policy, origin)
+    import inspect
+    from convkit._names import NAN_POLICIES
+    doc = " ".join(func.__doc__.split())
+    for name, param in inspect.signature(func).parameters.items():
+        if param.kind is param.KEYWORD_ONLY:
+            assert name in doc, name
+    assert all(repr(p) in doc for p in NAN_POLICIES)
+
+
 @pytest.mark.parametrize("func", [convolve, fftconvolve])
 def test_docs_list_every_accepted_value(func):
     from convkit._names import METHODS, MODES
