@@ -78,6 +78,11 @@ def real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tupl
     return count
 
 
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a window sum runs in: small integers widen, as ``np.sum``."""
+    return np.add.reduce(np.zeros(1, dtype=dtype)).dtype
+
+
 class PoolCall(NamedTuple):
     """A `pool` call planned from the input's shape and dtype alone (`convkit.chunked` builds
     its blocks from it)."""
@@ -108,7 +113,7 @@ def plan_pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] 
     if op in ("max", "min"):
         dtype = np.dtype(x.dtype)
     elif op == "sum":
-        dtype = np.add.reduce(np.zeros(1, dtype=x.dtype)).dtype    # small integers widen, as np.sum
+        dtype = _sum_dtype(x.dtype)
     else:
         dtype = np.dtype(x.dtype if x.dtype.kind in "fc" else np.float64)
     return PoolCall(op, axes_t, size_t, stride_t, pad_t, tuple(shape), dtype,
@@ -208,7 +213,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
     xp = padded(xm, last, pad_t, c.fill)
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
-    acc = np.add.reduce(np.zeros(1, dtype=x.dtype)).dtype if c.op == "mean" else c.dtype
+    acc = _sum_dtype(x.dtype) if c.op == "mean" else c.dtype
     out = _reduce(view, size_t, c.op, acc)
     if c.op == "mean":
         counts = real_counts(xm.shape, last, size_t, stride_t, pad_t)
