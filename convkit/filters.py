@@ -32,7 +32,8 @@ from ._names import METHODS, NAN_POLICIES, Method, NanPolicy, choices
 from ._kernel_parse import as_kernel_array
 from .boundary import Boundary, BoundaryName, resolve_boundary
 from .io.images import to_float_image
-from .kernels import Factors, Kernel, KernelSpec, composite_parts, list_kernels, resolve_kernel
+from .kernels import (Factors, Kernel, KernelSpec, composite_parts, list_kernels, resolve_kernel,
+                      sums_to_zero)
 from .windows import extent, per_axis
 
 __all__ = ["filter_image", "resolve_filter", "is_derivative", "to_display", "Filter", "FilterCall",
@@ -124,9 +125,8 @@ def _nd_kernel(kernel: Any) -> Kernel | None:
     a = np.asarray(kernel)
     if a.ndim == 2 or a.ndim == 0 or a.dtype.kind not in "biuf":
         return None                      # the 2-D checks give the message
-    flat = as_kernel_array(a.reshape(a.shape[0], -1))
-    return Kernel(flat.reshape(a.shape), None, "custom",
-                  bool(abs(flat.sum()) <= 1e-9 * np.abs(flat).sum()))
+    k = as_kernel_array(a, ndim=None)
+    return Kernel(k, None, "custom", sums_to_zero(k))
 
 
 def resolve_filter(kernel: KernelSpec | Filter) -> Filter:

@@ -59,7 +59,7 @@ from ._kernel_parse import MAX_KERNEL_SIDE, parse_matrix, parse_params, read_ker
 
 __all__ = [
     "Kernel", "resolve_kernel", "get_kernel", "list_kernels", "separable_factors", "parse_matrix",
-    "composite_parts", "derivative_names", "MAX_KERNEL_SIDE",
+    "composite_parts", "derivative_names", "sums_to_zero", "MAX_KERNEL_SIDE",
     "SMOOTH_BINOMIAL", "SMOOTH_PREWITT", "SMOOTH_SCHARR", "SMOOTH_FARID", "DIFF_CENTRAL",
     "DIFF_FARID", "IDENTITY", "EDGE", "LAPLACIAN", "SOBEL_X", "SOBEL_Y", "PREWITT_X", "PREWITT_Y",
     "SCHARR_X", "SCHARR_Y", "FARID_X", "FARID_Y", "ROBERTS_POS_DIAG", "ROBERTS_NEG_DIAG",
@@ -459,8 +459,13 @@ def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float | None = None) -> K
     k = built.kernel
     factors = built.factors if built.factors is not None else _svd_factors(
         k, _rank1_rtol(spec) if rtol is None else rtol)
-    derivative = bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
-    return Kernel(k, factors, built.name, derivative)
+    return Kernel(k, factors, built.name, sums_to_zero(k))
+
+
+def sums_to_zero(k: np.ndarray) -> bool:
+    """Whether the taps of `k` sum to 0 (to 1e-9 of their magnitudes): a derivative kernel,
+    whose output is signed detail, not brightness."""
+    return bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
 
 
 def get_kernel(spec: KernelSpec) -> np.ndarray:
