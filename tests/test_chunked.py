@@ -5,6 +5,8 @@ cases, so a fault shared by both paths still shows."""
 
 from __future__ import annotations
 
+import re
+
 import dask
 import dask.array as da
 import numpy as np
@@ -189,6 +191,22 @@ def test_fftconvolve(mode):
     ki = RNG.integers(-5, 5, (3, 7))
     _lazy_equal(convkit.fftconvolve(da.from_array(xi, chunks=9), ki, mode, axes=1),
                 convkit.fftconvolve(xi, ki, mode, axes=1))
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("shapes, axes", [(((6, 1, 5), (1, 4, 3)), None), (((6, 7, 5), (6, 1, 2)), (0, 2)),
+                                          (((3, 8), (5, 8)), 0), (((1, 9), (4, 3)), None)])
+def test_fftconvolve_broadcast_axes_and_valid_swap_as_scipy(mode, shapes, axes):
+    # the plan (scipy's transformed axes, its 'same' crop, its 'valid' swap) shapes the graph
+    (sx, sk) = shapes
+    x, k = RNG.standard_normal(sx), RNG.standard_normal(sk)
+    try:
+        want = scipy.signal.fftconvolve(x, k, mode, axes=axes)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            convkit.fftconvolve(da.from_array(x, chunks=2), k, mode, axes=axes)
+        return
+    _lazy_equal(convkit.fftconvolve(da.from_array(x, chunks=2), k, mode, axes=axes), want)
 
 
 def test_kernel_larger_than_input_valid():
