@@ -3,9 +3,10 @@
 The winner is the first cell in row-major order within its window that
 equals the window's result, so ties resolve as in a loop over the window; a
 window whose result is NaN is won by its LAST NaN (PyTorch's rule: its loop
-replaces the winner whenever a NaN comes). Padding never wins. Three ways to find it: a general
-masked scan over the taps, a faster integer scan for unpadded NaN-free
-windows, and a contiguous-plane version for the CNN's 2 x 2 / stride 2 case.
+replaces the winner whenever a NaN comes). Padding never wins. Three ways to
+find it: a general masked scan over the taps, a faster integer scan for
+unpadded NaN-free windows, and a contiguous-plane version for the CNN's
+2 x 2 / stride 2 case.
 """
 
 from __future__ import annotations
