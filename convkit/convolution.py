@@ -142,7 +142,8 @@ def _numpy_fast_path(in1: object, in2: object, mode: object, method: object, axe
     return (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim == 1 == in2.ndim
             and in1.dtype == in2.dtype and in1.dtype.char in "dfDF" and method != "fft"
             and axes is None and boundary == "constant" and cval == 0 and stride == 1
-            and dilation == 1 and origin == 0 and mode in MODES and obviously_numpy_1d(in1.size, in2.size, in1.dtype.char))
+            and dilation == 1 and origin == 0 and mode in MODES
+            and obviously_numpy_1d(in1.size, in2.size, in1.dtype.char))
 
 
 def _axis_options(axes_t: tuple[int, ...], stride: PerAxis, dilation: PerAxis, origin: PerAxis

@@ -125,7 +125,8 @@ def test_nd_images_with_an_nd_kernel_equal_ndimage(shape, kshape, boundary, flip
 
 
 def test_nd_kernel_needs_an_image_with_as_many_axes():
-    with pytest.raises(ValueError, match=r"image must have 3 axes, as the kernel, with none empty; got shape \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"image must have 3 axes, as the kernel, with none empty; "
+                                         r"got shape \(4, 4\)"):
         filter_image(np.zeros((4, 4)), np.ones((2, 2, 2)))
     with pytest.raises(ValueError, match="contains NaN or inf"):
         filter_image(np.zeros((4, 4, 4)), np.full((2, 2, 2), np.nan))
