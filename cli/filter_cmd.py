@@ -25,19 +25,42 @@ __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
 _PROGRESS_MIN = 4          # show a progress bar from this many input images on
 _GAP = 4                   # white columns between the two halves of --compare
 
-_FILTER_EPILOG = """\b
-Output mapping (values written to the [0, 1] range of the file):
-  derivative kernels, i.e. taps summing to 0 (edge, laplacian, log,
-  sobel_x/_y, prewitt_x/_y, scharr_x/_y, zero-sum custom matrices) and the
-  magnitudes sobel, prewitt, scharr; in a chain, if any kernel is one:
-      |value|, clipped to [0, 1]
-  all other kernels (identity, box, blur, gaussian, motion, sharpen,
-  unsharp, emboss, other custom matrices):
-      value clipped to [0, 1], so smoothing keeps the input's range
-  --rescale: stretch instead (|value| / max for derivative kernels,
-      min..max -> 0..1 otherwise)
 
-\b
+def _mapping_epilog() -> str:
+    """The output-mapping part of `filter --help`, from the kernel registry's derivative flags."""
+    import textwrap
+
+    from convkit.kernels import composite_parts, derivative_names, list_kernels
+
+    derivative = derivative_names()
+    magnitudes = [n for n in derivative if composite_parts(n)]
+    signed = [n for n in derivative if n not in magnitudes]
+    others = [n for n in list_kernels() if n not in derivative]
+
+    def fill(text: str) -> str:
+        return textwrap.fill(text, 74, initial_indent="  ", subsequent_indent="  ")
+
+    return "\n".join([
+        "\b", "Output mapping (values written to the [0, 1] range of the file):",
+        fill(f"derivative kernels, i.e. taps summing to 0 ({', '.join(signed)}, zero-sum custom "
+             f"matrices) and the magnitudes {', '.join(magnitudes)}; in a chain, if any kernel "
+             "is one:"),
+        "      |value|, clipped to [0, 1]",
+        fill(f"all other kernels ({', '.join(others)}, other custom matrices):"),
+        "      value clipped to [0, 1], so smoothing keeps the input's range",
+        "  --rescale: stretch instead (|value| / max for derivative kernels,",
+        "      min..max -> 0..1 otherwise)", "", ""])
+
+
+class _FilterCommand(click.Command):
+    """`filter`: its epilog lists the registry's kernels, read when the help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _mapping_epilog() + (_FILTER_EPILOG or "")
+        super().format_epilog(ctx, formatter)
+
+
+_FILTER_EPILOG = """\b
 Examples:
   convkit filter samples/camera.png --kernel edge
   convkit filter samples/astronaut.png --kernel gaussian:sigma=2 --compare
@@ -184,7 +207,7 @@ def _write(out: Path, image, alpha, bits, *, inputs: tuple) -> None:
     write_image(out, image, overwrite=True, bit_depth=depth, inputs=inputs)
 
 
-@click.command("filter", epilog=_FILTER_EPILOG)
+@click.command("filter", cls=_FilterCommand)
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("-k", "--kernel", "kernels", multiple=True, required=True, metavar="SPEC",
               help="Kernel name with parameters (edge, sobel, gaussian:sigma=2, box:5, ...; "

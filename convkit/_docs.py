@@ -54,6 +54,12 @@ PARAMS: dict[str, str] = {
     "stride": _entry("stride : int or sequence of int, optional",
                      "Keep every stride-th output along each convolved axis, starting with the "
                      "first (the direct engine does not compute the others)."),
+    "origin": _entry("origin : int or sequence of int, optional",
+                     "Mode 'same' only: move the window by this many cells along each convolved "
+                     "axis, as scipy.ndimage's `origin` (correlate: ``out[i]`` becomes the "
+                     "centred result at ``i - origin``; convolve: at ``i + origin``). Between "
+                     "``-(K // 2)`` and ``(K - 1) // 2`` for correlate, the mirror range for "
+                     "convolve, with ``K`` the dilated kernel extent."),
     "dilation": _entry("dilation : int or sequence of int, optional",
                        "Spread the kernel taps this far apart (dilation - 1 zeros between them)."),
     "workers": _entry("workers : int, optional",

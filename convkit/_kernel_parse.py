@@ -20,8 +20,9 @@ MAX_KERNEL_SIDE = 1025  # a larger kernel is a typo (sigma=300) rather than a wi
 _NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::(.*))?", re.DOTALL)
 
 
-def as_kernel_array(value: Any, source: str = "kernel") -> np.ndarray:
-    """Validate a kernel given as an array: real, 2-D, non-empty, finite; return a float64 copy."""
+def as_kernel_array(value: Any, source: str = "kernel", *, ndim: int | None = 2) -> np.ndarray:
+    """Validate a kernel given as an array: real, `ndim`-D (None: any number of axes from 1),
+    non-empty, finite; return a float64 copy."""
     try:
         a = np.asarray(value)
     except ValueError:
@@ -31,8 +32,8 @@ def as_kernel_array(value: Any, source: str = "kernel") -> np.ndarray:
         raise TypeError(f"{source} must hold real numbers, got dtype {a.dtype}")
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{source} must hold numbers, got dtype {a.dtype}")
-    if a.ndim != 2:
-        raise ValueError(f"{source} must be 2-D, got shape {a.shape}")
+    if a.ndim != ndim if ndim is not None else a.ndim == 0:
+        raise ValueError(f"{source} must be {ndim or 'at least 1'}-D, got shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{source} is empty, got shape {a.shape}")
     if max(a.shape) > MAX_KERNEL_SIDE:
@@ -40,7 +41,7 @@ def as_kernel_array(value: Any, source: str = "kernel") -> np.ndarray:
     out = np.array(a, dtype=np.float64)
     bad = np.argwhere(~np.isfinite(out))
     if len(bad):
-        raise ValueError(f"{source} contains NaN or inf (first at index ({bad[0][0]}, {bad[0][1]}))")
+        raise ValueError(f"{source} contains NaN or inf (first at index {tuple(int(i) for i in bad[0])})")
     return out
 
 

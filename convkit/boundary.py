@@ -89,7 +89,7 @@ def _unknown(boundary: object) -> ValueError:
     return ValueError(f"boundary must be one of {', '.join(BOUNDARY_NAMES)}; got {boundary!r}")
 
 
-def normalize_boundary(boundary: BoundaryName | str) -> BoundaryMode:
+def normalize_boundary(boundary: BoundaryName | str | Boundary) -> BoundaryMode:
     """Return the canonical convkit name for `boundary`, or raise ValueError listing the names.
 
     Examples
@@ -97,50 +97,57 @@ def normalize_boundary(boundary: BoundaryName | str) -> BoundaryMode:
     >>> normalize_boundary("Periodic")
     'wrap'
     """
-    try:
-        return _BY_NAME[boundary.lower()].name
-    except (KeyError, AttributeError):
-        raise _unknown(boundary) from None
+    return boundary_record(boundary).name
 
 
-def resolve_boundary(boundary: BoundaryName | str, cval: float = 0) -> tuple[BoundaryMode, float]:
-    """(canonical name, cval): as `normalize_boundary`, and an alias such as 'zeros' fixes cval.
+def resolve_boundary(boundary: BoundaryName | str | Boundary, cval: float = 0) -> tuple[Boundary, float]:
+    """(table row, cval), resolved once at a public function: the engines take the row as it is.
+
+    An alias such as 'zeros' also fixes cval.
 
     Examples
     --------
-    >>> resolve_boundary("zeros")
+    >>> record, cval = resolve_boundary("zeros")
+    >>> record.name, cval
     ('constant', 0.0)
     """
-    name = normalize_boundary(boundary)
+    record = boundary_record(boundary)
+    if isinstance(boundary, Boundary):
+        return record, cval
     fixed = _ALIAS_CVAL.get(boundary.lower())
     if fixed is None:
-        return name, cval
+        return record, cval
     if cval != 0 and cval != fixed:
         raise ValueError(f"boundary {boundary!r} pads with {fixed:g}, got cval={cval!r}; "
-                         f"use boundary='{name}' for another fill value")
-    return name, fixed
+                         f"use boundary='{record.name}' for another fill value")
+    return record, fixed
 
 
-def boundary_record(boundary: BoundaryName | str) -> Boundary:
-    """The table row of `boundary` (any accepted name).
+def boundary_record(boundary: BoundaryName | str | Boundary) -> Boundary:
+    """The table row of `boundary` (any accepted name; a row is returned as it is).
 
     Examples
     --------
     >>> boundary_record("edge").picture
     'a a | a b c d | d d'
     """
-    return _BY_NAME[normalize_boundary(boundary)]
+    if isinstance(boundary, Boundary):
+        return boundary
+    try:
+        return _BY_NAME[boundary.lower()]
+    except (KeyError, AttributeError):
+        raise _unknown(boundary) from None
 
 
-def dask_boundary(boundary: str, cval: float = 0) -> str | float | None:
+def dask_boundary(boundary: str | Boundary, cval: float = 0) -> str | float | None:
     """The ``dask.array.overlap`` boundary that fetches this mode's halo (None: dask has none)."""
-    name, cval = resolve_boundary(boundary, cval)
-    halo = _BY_NAME[name].dask
+    record, cval = resolve_boundary(boundary, cval)
+    halo = record.dask
     return cval if halo == "cval" else halo
 
 
 def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
-        boundary: BoundaryName | str = "constant", cval: float = 0) -> np.ndarray:
+        boundary: BoundaryName | str | Boundary = "constant", cval: float = 0) -> np.ndarray:
     """Extend `x` beyond its edges.
 
     Parameters
@@ -179,16 +186,15 @@ def pad(x: ArrayLike, widths: int | Sequence[int] | Sequence[Sequence[int]],
     import numpy as np
 
     x = np.asarray(x)
-    name, cval = resolve_boundary(boundary, cval)
-    mode = _BY_NAME[name]
+    mode, cval = resolve_boundary(boundary, cval)
     if not mode.copies_input:
         return np.pad(x, widths, mode=mode.numpy, constant_values=cval)
     if x.size == 0:
-        raise ValueError(f"boundary {name!r} needs a non-empty array, got shape {x.shape}")
+        raise ValueError(f"boundary {mode.name!r} needs a non-empty array, got shape {x.shape}")
     return np.pad(x, widths, mode=mode.numpy)
 
 
-def pad_indices(n: int, before: int, after: int, boundary: BoundaryName | str) -> np.ndarray:
+def pad_indices(n: int, before: int, after: int, boundary: BoundaryName | str | Boundary) -> np.ndarray:
     """Source index in ``[0, n)`` of each sample of an axis padded by `boundary`.
 
     ``pad(x, [(before, after)], boundary)[i] == x[pad_indices(...)[i]]``; for
@@ -204,11 +210,11 @@ def pad_indices(n: int, before: int, after: int, boundary: BoundaryName | str) -
     """
     import numpy as np
 
-    name = normalize_boundary(boundary)
+    record = boundary_record(boundary)
     index = np.arange(n, dtype=np.intp)
-    if not _BY_NAME[name].copies_input:
+    if not record.copies_input:
         return np.pad(index, (before, after), mode="constant", constant_values=-1)
-    return pad(index, [(before, after)], name)
+    return pad(index, [(before, after)], record)
 
 
 def _render_docs() -> None:

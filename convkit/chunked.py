@@ -7,6 +7,11 @@ shape and dtype; an OverflowError or a NaN behaves at ``compute()`` as it
 does in memory. The in-memory functions hand a dask argument to these, so
 ``convkit.convolve(dask_array, kernel)`` is the usual way in.
 
+This module sits above the in-memory functions (they import it only in
+their dask branch). Each call is planned by the in-memory module's own
+shape/dtype-only plan (`convkit.convolution.plan`, `plan_fft`,
+`convkit.filters.plan_filter`, `convkit.pooling.plan_pool`): the checks,
+their messages, the output shape and dtype are theirs, never repeated here.
 Each output block is computed by convkit's own in-memory function on the
 slab of input it reads, the halo included (`convkit._engine.blockwise` builds
 the slabs and the graph); a long 1-D convolution runs overlap-save FFT blocks
@@ -32,40 +37,24 @@ from numpy.typing import ArrayLike
 
 from . import convolution, filters, pooling
 from ._engine import spectral
-from ._engine.blockwise import (AxisPlan, blockwise, broadcast_plan, ceil_div, identity_plan,
-                                out_chunks, round_up)
+from ._engine.blockwise import (DASK_MISSING, AxisPlan, blockwise, broadcast_plan,
+                                identity_plan, is_dask, out_chunks, require_dask, round_up)
 from ._engine.overlap_save import OverlapSave
 from ._engine.plan import Problem, choose
 from ._engine.run import finish_int
 from ._names import Method, Mode, PoolOp
-from .boundary import BoundaryName, normalize_boundary
-from .kernels import get_kernel
-from .windows import normalize_axes, per_axis
+from .boundary import Boundary, BoundaryName
+from .io.images import to_float_image
 
 __all__ = ["convolve", "correlate", "fftconvolve", "filter_image", "pool", "is_dask",
            "require_dask", "DASK_MISSING"]
 
-DASK_MISSING = 'this needs dask: pip install "convkit[dask]"'
 _OS_MIN_CHUNK = 4          # overlap-save: rechunk when a chunk is shorter than this many kernels
 _OS_CHUNK = 8              # ... to this many kernels
 
 
-def is_dask(x: object) -> bool:
-    """True for a dask collection, judged by its type's module: never imports dask."""
-    return type(x).__module__.split(".", 1)[0] == "dask"
-
-
-def require_dask() -> Any:
-    """``dask.array``, or ImportError naming the extra to install."""
-    try:
-        import dask.array as da
-    except ImportError:
-        raise ImportError(DASK_MISSING) from None
-    return da
-
-
 def _operands(in1: Any, in2: Any, func: str) -> tuple[Any, np.ndarray]:
-    """(dask input, in-memory kernel), checked for known chunk sizes and a numeric dtype."""
+    """(dask input, in-memory kernel), the input's chunk sizes known."""
     da = require_dask()
     x = in1 if is_dask(in1) else da.from_array(np.asarray(in1))
     b = np.asarray(in2.compute() if is_dask(in2) else in2)
@@ -89,101 +78,64 @@ def _slice_kernel(kernel: np.ndarray, ranges: tuple, axes: Sequence[int]) -> np.
     return kernel[index]
 
 
-def _conv_block(slab: np.ndarray, ranges: tuple, *, kernel: np.ndarray, engine: str,
+def _conv_block(slab: np.ndarray, ranges: tuple, *, kernel: np.ndarray, fft: bool,
                 axes: tuple, stride: tuple, dilation: tuple, method: Method,
                 workers: int | None, finish: np.dtype | None) -> np.ndarray:
-    """One output block: the valid convolution of its slab, by the in-memory function."""
+    """One output block: the valid convolution of its slab with the plan's kernel (a
+    correlation's kernel comes flipped), by the in-memory function."""
     k = _slice_kernel(kernel, ranges, axes)
-    if engine == "fft":
+    if fft:
         return convolution.fftconvolve(slab, k, "valid", axes, workers=workers)
-    func = convolution.convolve if engine == "convolve" else convolution.correlate
-    out = func(slab, k, "valid", method, axes=axes, stride=stride, dilation=dilation,
-               workers=workers)
+    out = convolution.convolve(slab, k, "valid", method, axes=axes, stride=stride,
+                               dilation=dilation, workers=workers)
     return out if finish is None else finish_int(out, finish, check_range=True)
 
 
-def _in_memory(engine: str, b: np.ndarray, mode: Mode, method: Method, axes: Any, boundary: BoundaryName,
-               cval: Any, stride: Any, dilation: Any) -> _Eager:
+def _in_memory(engine: str, b: np.ndarray, mode: Mode, method: Method, options: dict) -> _Eager:
     """The in-memory call this chunked one stands for, as a picklable ``f(x)``."""
     if engine == "fft":
-        return _Eager(convolution.fftconvolve, b, (mode, axes), {})
+        return _Eager(convolution.fftconvolve, b, (mode, options["axes"]), {})
     func = convolution.convolve if engine == "convolve" else convolution.correlate
-    return _Eager(func, b, (mode, method), dict(axes=axes, boundary=boundary, cval=cval,
-                                                stride=stride, dilation=dilation))
+    return _Eager(func, b, (mode, method), options)
 
 
-def _conv(in1: Any, in2: Any, mode: Mode, method: Method, axes: Any, boundary: BoundaryName, cval: Any,
-          stride: Any, dilation: Any, workers: int | None, *, engine: str) -> Any:
-    """convolve / correlate / fftconvolve of a dask array, block by block."""
+def _conv(in1: Any, in2: Any, mode: Mode, method: Method, workers: int | None, options: dict, *,
+          engine: str) -> Any:
+    """convolve / correlate / fftconvolve of a dask array, block by block, from the in-memory plan."""
     x, b = _operands(in1, in2, engine)
-    eager = _in_memory(engine, b, mode, method, axes, boundary, cval, stride, dilation)
-    # the in-memory call on a small input checks every option and gives the dtype
-    # (its 'full' mode: the sizes 'valid' needs are checked below, on the real shape)
-    probe = _in_memory(engine, b, "full" if mode == "valid" else mode, method, axes, boundary,
-                       cval, stride, dilation)
-    small = tuple(min(n, max(2, m)) for n, m in zip(x.shape, b.shape)) if x.ndim == b.ndim \
-        else tuple(min(n, 2) for n in x.shape)
-    try:
-        dtype = probe(np.zeros(small, dtype=x.dtype)).dtype
-    except OverflowError:          # an integer fill value out of range: raised at compute()
-        dtype = np.result_type(x.dtype, b.dtype)
-    if x.ndim == 0 or x.size == 0 or b.size == 0:
-        return require_dask().from_array(np.asarray(eager(x.compute())))
-    axes_t = normalize_axes(axes, x.ndim)
-    for ax in range(x.ndim):
-        if ax not in axes_t and x.shape[ax] != b.shape[ax] and 1 not in (x.shape[ax], b.shape[ax]):
-            raise ValueError(f"{engine}: incompatible shapes for in1 and in2 along axis {ax} "
-                             f"({x.shape[ax]} and {b.shape[ax]}): axes not in `axes` must be "
-                             "equal or 1")
     if engine == "fft":
-        strides, dilations, boundary, cval = (1,) * len(axes_t), (1,) * len(axes_t), "constant", 0
+        c = convolution.plan_fft(x, b, mode, options["axes"])
     else:
-        strides = per_axis(stride, len(axes_t), "stride")
-        dilations = per_axis(dilation, len(axes_t), "dilation")
-        boundary = normalize_boundary(boundary)
-    order = sorted(range(len(axes_t)), key=axes_t.__getitem__)
-    axes_t = tuple(axes_t[i] for i in order)
-    strides = tuple(strides[i] for i in order)
-    dilations = tuple(dilations[i] for i in order)
-    extent = [d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes_t, dilations)]
-    if mode == "valid" and not all(x.shape[ax] >= k for ax, k in zip(axes_t, extent)):
-        if not all(x.shape[ax] <= k for ax, k in zip(axes_t, extent)):
-            raise ValueError("For 'valid' mode, one must be at least as large as the other "
-                             f"in every dimension (got shapes {x.shape} and {b.shape} along "
-                             f"axes {axes_t})")
-        # the kernel is the larger operand and slides over the input: one task
-        return _whole(x, eager, _valid_swap_shape(x.shape, b.shape, axes_t, extent, strides), dtype)
-    if engine == "fft" and mode == "same" and any(
-            x.shape[ax] < b.shape[ax] for ax in range(x.ndim) if ax not in axes_t):
-        # scipy crops 'same' to in1's shape on broadcast axes too: one task
-        return _whole(x, eager, x.shape, dtype)
-    kern = b if engine != "correlate" else b[tuple(slice(None, None, -1) if ax in axes_t
-                                                   else slice(None) for ax in range(b.ndim))].conj()
-    meta = np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
-    p = Problem(meta, kern, mode, axes_t, boundary, cval, strides, dilations)
+        c = convolution.plan(x, b, mode, method, flip=engine == "convolve", func=engine, **options)
+    if c.problem is None:
+        return c.early if is_dask(c.early) else require_dask().from_array(np.asarray(c.early))
+    p = c.problem
+    if c.swapped or c.shape != p.out_shape:
+        # the kernel slides over the input ('valid'), or scipy crops 'same' along a broadcast
+        # axis: one task
+        eager = _in_memory(engine, b, mode, method, options)
+        return _whole(x, eager, c.shape, c.dtype)
     plans = []
     for ax in range(x.ndim):
-        if ax in axes_t:
-            i = axes_t.index(ax)
+        if ax in p.axes:
+            i = p.axes.index(ax)
             before, after = p.pads[i]
-            plans.append(AxisPlan(before, after, p.extent[i], strides[i], p.out_shape[ax],
+            plans.append(AxisPlan(before, after, p.extent[i], p.stride[i], p.out_shape[ax],
                                   p.extent[i] // 2 - before))
         else:
             plans.append(identity_plan(x.shape[ax]) if x.shape[ax] == p.out_shape[ax]
                          else broadcast_plan(p.out_shape[ax]))
     per_block = 1 if workers is None else workers    # dask runs the blocks in parallel
     widen = None
-    if engine != "fft" and dtype.kind != "b":
-        work = dtype
-        if dtype.kind in "iu" and boundary == "constant" and not _fits(cval, dtype):
-            work, widen = np.dtype(np.int64), dtype    # the fill needs more range, as in run_direct
-        x = x.astype(work, copy=False)
-    block: Any = functools.partial(_conv_block, kernel=b, engine=engine, axes=axes_t,
-                                   stride=strides, dilation=dilations, method=method,
+    if engine != "fft" and c.dtype.kind != "b":
+        x = x.astype(p.pad_dtype, copy=False)        # the halo holds the fill exactly
+        widen = c.dtype if p.pad_dtype != c.dtype else None
+    block: Any = functools.partial(_conv_block, kernel=p.b, fft=engine == "fft", axes=p.axes,
+                                   stride=p.stride, dilation=p.dilation, method=method,
                                    workers=per_block, finish=widen)
-    if len(axes_t) == 1:
-        x, block = _maybe_overlap_save(x, kern, p, plans, method, dtype, block, per_block)
-    return blockwise(x, plans, boundary, cval, block, dtype)
+    if len(p.axes) == 1:
+        x, block = _maybe_overlap_save(x, p, plans, method, c.dtype, block, per_block)
+    return blockwise(x, plans, p.boundary, p.cval, block, c.dtype)
 
 
 class _Eager:
@@ -196,24 +148,10 @@ class _Eager:
         return self.fn(x, self.kernel, *self.args, **self.kw)
 
 
-def _valid_swap_shape(xs: tuple, bs: tuple, axes: tuple, extent: list, strides: tuple) -> tuple:
-    """Output shape of a valid convolution whose kernel is the larger operand."""
-    out = [max(n, m) for n, m in zip(xs, bs)]
-    for ax, k, s in zip(axes, extent, strides):
-        out[ax] = ceil_div(k - xs[ax] + 1, s)
-    return tuple(out)
-
-
-def _fits(cval: Any, dtype: np.dtype) -> bool:
-    """Whether an integer dtype holds `cval` exactly."""
-    info = np.iinfo(dtype)
-    return float(cval) == int(cval) and info.min <= int(cval) <= info.max
-
-
-def _maybe_overlap_save(x: Any, kern: np.ndarray, p: Problem, plans: list, method: Method,
-                        dtype: np.dtype, block: Any, workers: int | None) -> tuple[Any, Any]:
+def _maybe_overlap_save(x: Any, p: Problem, plans: list, method: Method, dtype: np.dtype,
+                        block: Any, workers: int | None) -> tuple[Any, Any]:
     """(input, block function): overlap-save FFT blocks when one long axis makes the FFT pay."""
-    ax = p.axes[0]
+    ax, kern = p.axes[0], p.b
     if (dtype.kind not in "fc" or method == "direct" or not np.isfinite(kern).all()
             or any(kern.shape[a] != 1 for a in range(kern.ndim) if a != ax)):
         return x, block
@@ -221,8 +159,8 @@ def _maybe_overlap_save(x: Any, kern: np.ndarray, p: Problem, plans: list, metho
     if max(x.chunks[ax]) < _OS_MIN_CHUNK * k:
         x = x.rechunk({ax: round_up(_OS_CHUNK * k, p.stride[0])})
     plan = plans[ax]
-    slab_len = max((c - 1) * plan.stride + plan.span
-                                  for c in out_chunks(x.chunks[ax], plan))
+    slab_len = max((c - 1) * plan.stride + plan.span for c in out_chunks(x.chunks[ax], plan))
+    # the cost model reads shapes and dtypes only: a zero-stride view stands for the slab
     slab = np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape[:ax] + (slab_len,) + x.shape[ax + 1:])
     if method == "auto" and choose(Problem(slab, kern, "valid", p.axes, "constant", 0, p.stride,
                                            p.dilation), workers) == "direct":
@@ -238,7 +176,7 @@ def _maybe_overlap_save(x: Any, kern: np.ndarray, p: Problem, plans: list, metho
 def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
              axes: int | Sequence[int] | None = None, boundary: BoundaryName = "constant", cval: Any = 0,
              stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1,
-             workers: int | None = None) -> Any:
+             origin: int | Sequence[int] = 0, workers: int | None = None) -> Any:
     """`convkit.convolve` of a dask array: a lazy dask array equal to the in-memory result.
 
     Parameters
@@ -247,7 +185,7 @@ def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "au
         The signal or image, any chunking (chunks smaller than the kernel too).
     in2 : array_like
         The kernel, held in memory (a dask kernel is computed first).
-    mode, method, axes, boundary, cval, stride, dilation
+    mode, method, axes, boundary, cval, stride, dilation, origin
         As `convkit.convolve`.
     workers : int, optional
         Threads each block's engine uses (default 1: dask already runs the
@@ -284,14 +222,14 @@ def convolve(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "au
     >>> y.compute()
     array([10,  3,  6,  9, 12, 15, 18, 21, 24, 17])
     """
-    return _conv(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                 engine="convolve")
+    return _conv(in1, in2, mode, method, workers, dict(axes=axes, boundary=boundary, cval=cval,
+                 stride=stride, dilation=dilation, origin=origin), engine="convolve")
 
 
 def correlate(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "auto", *,
               axes: int | Sequence[int] | None = None, boundary: BoundaryName = "constant", cval: Any = 0,
               stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1,
-              workers: int | None = None) -> Any:
+              origin: int | Sequence[int] = 0, workers: int | None = None) -> Any:
     """`convkit.correlate` of a dask array; parameters, returns and errors as `convolve`.
 
     Examples
@@ -301,8 +239,8 @@ def correlate(in1: Any, in2: ArrayLike, mode: Mode = "full", method: Method = "a
     >>> correlate(x, [1, 0, -1], "valid", stride=2).compute()
     array([-2., -2., -2.])
     """
-    return _conv(in1, in2, mode, method, axes, boundary, cval, stride, dilation, workers,
-                 engine="correlate")
+    return _conv(in1, in2, mode, method, workers, dict(axes=axes, boundary=boundary, cval=cval,
+                 stride=stride, dilation=dilation, origin=origin), engine="correlate")
 
 
 def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
@@ -319,21 +257,10 @@ def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
     >>> fftconvolve(da.ones(6, chunks=2), np.ones(3), "same").compute().round(12)
     array([2., 3., 3., 3., 3., 2.])
     """
-    return _conv(in1, in2, mode, "fft", axes, "constant", 0, 1, 1, workers, engine="fft")
+    return _conv(in1, in2, mode, "fft", workers, dict(axes=axes), engine="fft")
 
 
-def _kernel_extent(kernel: Any, flip: bool) -> tuple[int, int]:
-    """Rows and columns a filter reaches (both parts of a composite; one more with `flip`)."""
-    if isinstance(kernel, str) and kernel.strip().lower() in filters.COMPOSITE_FILTERS:
-        parts = [get_kernel(k) for k in filters.COMPOSITE_FILTERS[kernel.strip().lower()]]
-    else:
-        parts = [get_kernel(kernel)]
-    rows = max(k.shape[0] for k in parts) + flip
-    cols = max(k.shape[1] for k in parts) + flip
-    return rows, cols
-
-
-def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: BoundaryName, cval: float,
+def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: Boundary, cval: float,
                   stride: tuple, method: Method, flip: bool, heads: tuple) -> np.ndarray:
     """One output block: `filter_image` of its slab, cropped to the block."""
     out = filters.filter_image(slab, kernel, boundary=boundary, cval=cval, stride=stride,
@@ -341,7 +268,7 @@ def _filter_block(slab: np.ndarray, ranges: tuple, *, kernel: Any, boundary: Bou
     return out[tuple(slice(h, h + j1 - j0) for h, (j0, j1) in zip(heads, ranges))]
 
 
-def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
+def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName | Boundary = "reflect",
                  cval: float = 0.0, stride: int | Sequence[int] = 1, method: Method = "auto",
                  flip: bool = False) -> Any:
     """`convkit.filter_image` of a dask image: a lazy dask array equal to the in-memory result.
@@ -383,47 +310,35 @@ def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
     >>> bool(np.allclose(out, filters.filter_image(np.eye(6), "box:3", boundary="constant")))
     True
     """
-    x = filters.float_image(image if is_dask(image) else require_dask().from_array(np.asarray(image)))
-    if not isinstance(kernel, (str, os.PathLike)):
-        held: Any = kernel
-        kernel = np.asarray(held.compute() if is_dask(held) else held)
-    probe = filters.filter_image(np.zeros((1, 1) + x.shape[2:], x.dtype), kernel,
-                                 boundary=boundary, cval=cval, stride=stride, method=method,
-                                 flip=flip)   # checks every option; gives the dtype
-    strides = per_axis(stride, 2, "stride")
+    x = to_float_image(image if is_dask(image) else require_dask().from_array(np.asarray(image)))
+    if not isinstance(kernel, (str, os.PathLike)) and is_dask(kernel):
+        kernel = np.asarray(kernel.compute())
+    c = filters.plan_filter(x, kernel, boundary=boundary, cval=cval, stride=stride, method=method,
+                            flip=flip)
     plans, heads = [], []
-    for n, k, s in zip(x.shape, _kernel_extent(kernel, flip), strides):
+    for n, k, s, out_len in zip(x.shape, c.reach, c.stride, c.shape):
         halo = k // 2 + 1
-        head = round_up(halo, s)
-        out_len = ceil_div(n, s)
+        head = round_up(halo, s)            # so the block's strided grid is the image's
         plans.append(AxisPlan(head, max(0, (out_len - 1) * s + halo + 1 - n), head + halo + 1, s,
                               out_len, 0))
         heads.append(head // s)
-    if x.ndim == 3:
-        x = x.rechunk({2: -1})
-        plans.append(identity_plan(x.shape[2]))
+    if x.ndim > len(c.stride):                  # the channels: one chunk, passed through
+        x = x.rechunk({x.ndim - 1: -1})
+        plans.append(identity_plan(x.shape[-1]))
         heads.append(0)
-    block = functools.partial(_filter_block, kernel=kernel, boundary=boundary, cval=cval,
-                              stride=strides, method=method, flip=flip, heads=tuple(heads))
-    return blockwise(x, plans, boundary, cval, block, probe.dtype)
+    block = functools.partial(_filter_block, kernel=c.filter, boundary=c.boundary, cval=c.cval,
+                              stride=c.stride, method=method, flip=flip, heads=tuple(heads))
+    return blockwise(x, plans, c.boundary, c.cval, block, c.dtype)
 
 
-
-def _pool_block(slab: np.ndarray, ranges: tuple, *, size: tuple, stride: tuple, op: str,
-                axes: tuple, counts: tuple | None, dtype: np.dtype) -> np.ndarray:
+def _pool_block(slab: np.ndarray, ranges: tuple, *, call: pooling.PoolCall,
+                in_shape: tuple | None) -> np.ndarray:
     """One output block: `pool` of its slab; a padded mean divides by the real cells only."""
-    if counts is None:
-        return pooling.pool(slab, size, stride=stride, op=op, axes=axes)   # type: ignore[arg-type]
-    total = pooling.pool(slab, size, stride=stride, op="sum", axes=axes)
-    shape = [1] * slab.ndim
-    count = np.ones(shape)
-    for ax, (n, w, s, p) in zip(axes, counts):
-        start = np.arange(*ranges[ax]) * s - p
-        c = np.minimum(start + w, n) - np.maximum(start, 0)
-        view = list(shape)
-        view[ax] = c.size
-        count = count * c.reshape(view)
-    return (total / count).astype(dtype, copy=False)
+    if in_shape is None:
+        return pooling.pool(slab, call.size, stride=call.stride, op=call.op, axes=call.axes)
+    total = pooling.pool(slab, call.size, stride=call.stride, op="sum", axes=call.axes)
+    count = pooling.real_counts(in_shape, call.axes, call.size, call.stride, call.pad, ranges)
+    return (total / count).astype(call.dtype, copy=False)
 
 
 def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
@@ -462,26 +377,11 @@ def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | Non
         raise ValueError("return_indices=True is not available for dask arrays; "
                          "pool x.compute() for the winners' indices")
     x = x if is_dask(x) else require_dask().from_array(np.asarray(x))
-    axes_t = normalize_axes(axes, x.ndim)
-    size_t = per_axis(size, len(axes_t), "size")
-    stride_t = size_t if stride is None else per_axis(stride, len(axes_t), "stride")
-    pad_t = per_axis(padding, len(axes_t), "padding", minimum=0)
-    small = [1] * x.ndim
-    for ax, w, p in zip(axes_t, size_t, pad_t):
-        small[ax] = max(w, 1)
-        if p < w and w > x.shape[ax] + 2 * p:
-            raise ValueError(f"pool size {w} is larger than axis {ax} of length {x.shape[ax]} "
-                             f"(with padding {p} on each side); use a size <= {x.shape[ax] + 2 * p}")
-    probe = pooling.pool(np.zeros(small, x.dtype), size, stride=stride, op=op,
-                         padding=padding, axes=axes)   # checks every option; gives the dtype
+    c = pooling.plan_pool(x, size, stride=stride, op=op, padding=padding, axes=axes)
     plans = [identity_plan(n) for n in x.shape]
-    for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t):
-        n = x.shape[ax]
-        out_len = (n + 2 * p - w) // s + 1
+    for ax, w, s, p in zip(c.axes, c.size, c.stride, c.pad):
+        n, out_len = x.shape[ax], c.shape[ax]
         plans[ax] = AxisPlan(p, max(0, (out_len - 1) * s + w - n - p), w, s, out_len, w // 2 - p)
-    counts = None
-    if op == "mean" and any(pad_t):
-        counts = tuple((x.shape[ax], w, s, p) for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t))
-    block = functools.partial(_pool_block, size=size_t, stride=stride_t, op=op, axes=axes_t,
-                              counts=counts, dtype=probe.dtype)
-    return blockwise(x, plans, "constant", pooling.neutral_fill(x.dtype, op), block, probe.dtype)
+    in_shape = x.shape if c.op == "mean" and any(c.pad) else None
+    block = functools.partial(_pool_block, call=c, in_shape=in_shape)
+    return blockwise(x, plans, "constant", c.fill, block, c.dtype)

@@ -26,6 +26,14 @@ Every named kernel except ``emboss`` is symmetric or antisymmetric under a
 180-degree turn, so ``flip=True`` (true convolution) gives the same result,
 or its negative for the first derivatives.
 
+* ``farid_x`` / ``farid_y`` (Farid & Simoncelli's 5-tap pair) follow the
+  same signs: ``farid_y`` laid as written is scikit-image's ``farid_h``,
+  ``farid_x`` its ``farid_v``; ``roberts_pos_diag`` / ``roberts_neg_diag``
+  are scikit-image's weights, which it convolves (``flip=True`` here);
+* the gradient magnitudes ``sobel``, ``prewitt``, ``scharr``, ``farid`` and
+  ``roberts`` are registry entries too (`composite_parts` names their two
+  kernels): `convkit.filters.filter_image` combines them.
+
 Derivative kernels are unnormalised (integer taps, as ndimage and OpenCV):
 on a ramp of slope 1 ``sobel_x`` gives 8, ``prewitt_x`` 6, ``scharr_x`` 32.
 Smoothing kernels sum to 1, derivative and Laplacian kernels to 0.
@@ -45,15 +53,17 @@ from typing import Callable, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._engine.direct import rank1_factors
 from ._names import KERNEL_FILE_SUFFIXES
 from ._kernel_parse import MAX_KERNEL_SIDE, parse_matrix, parse_params, read_kernel_spec
 
 __all__ = [
     "Kernel", "resolve_kernel", "get_kernel", "list_kernels", "separable_factors", "parse_matrix",
-    "MAX_KERNEL_SIDE",
-    "SMOOTH_BINOMIAL", "SMOOTH_PREWITT", "SMOOTH_SCHARR", "DIFF_CENTRAL",
-    "IDENTITY", "EDGE", "LAPLACIAN", "SOBEL_X", "SOBEL_Y", "PREWITT_X", "PREWITT_Y",
-    "SCHARR_X", "SCHARR_Y", "SHARPEN", "EMBOSS",
+    "composite_parts", "derivative_names", "sums_to_zero", "MAX_KERNEL_SIDE",
+    "SMOOTH_BINOMIAL", "SMOOTH_PREWITT", "SMOOTH_SCHARR", "SMOOTH_FARID", "DIFF_CENTRAL",
+    "DIFF_FARID", "IDENTITY", "EDGE", "LAPLACIAN", "SOBEL_X", "SOBEL_Y", "PREWITT_X", "PREWITT_Y",
+    "SCHARR_X", "SCHARR_Y", "FARID_X", "FARID_Y", "ROBERTS_POS_DIAG", "ROBERTS_NEG_DIAG",
+    "SHARPEN", "EMBOSS",
 ]
 
 
@@ -69,6 +79,12 @@ SMOOTH_BINOMIAL = _const([1, 2, 1])      # Sobel's smoothing across the derivati
 SMOOTH_PREWITT = _const([1, 1, 1])
 SMOOTH_SCHARR = _const([3, 10, 3])
 DIFF_CENTRAL = _const([-1, 0, 1])        # f(i+1) - f(i-1), laid over the window as written
+# Farid & Simoncelli's 5-tap pair (1997): the smoothing and derivative filters whose
+# gradients are the most rotation-invariant for their size
+SMOOTH_FARID = _const([0.0376593171958126, 0.249153396177344, 0.426374573253687,
+                       0.249153396177344, 0.0376593171958126])
+DIFF_FARID = _const([-0.109603762960254, -0.276690988455557, 0.0,
+                     0.276690988455557, 0.109603762960254])
 
 SOBEL_X = _const(np.outer(SMOOTH_BINOMIAL, DIFF_CENTRAL))
 SOBEL_Y = _const(np.outer(DIFF_CENTRAL, SMOOTH_BINOMIAL))
@@ -76,6 +92,11 @@ PREWITT_X = _const(np.outer(SMOOTH_PREWITT, DIFF_CENTRAL))
 PREWITT_Y = _const(np.outer(DIFF_CENTRAL, SMOOTH_PREWITT))
 SCHARR_X = _const(np.outer(SMOOTH_SCHARR, DIFF_CENTRAL))
 SCHARR_Y = _const(np.outer(DIFF_CENTRAL, SMOOTH_SCHARR))
+FARID_X = _const(np.outer(SMOOTH_FARID, DIFF_FARID))
+FARID_Y = _const(np.outer(DIFF_FARID, SMOOTH_FARID))
+# Roberts' cross: differences along the two diagonals (2x2, anchored at the bottom-right cell)
+ROBERTS_POS_DIAG = _const([[1, 0], [0, -1]])
+ROBERTS_NEG_DIAG = _const([[0, 1], [-1, 0]])
 
 IDENTITY = _const([[0, 0, 0], [0, 1, 0], [0, 0, 0]])
 LAPLACIAN = _const([[0, 1, 0], [1, -4, 1], [0, 1, 0]])          # d2/dx2 + d2/dy2
@@ -125,9 +146,10 @@ class _Built(NamedTuple):
 
 
 class _Entry(NamedTuple):
-    build: Callable[..., _Built]
+    build: Callable[..., _Built] | None
     params: tuple[tuple[str, type, object], ...]   # (name, type, default), in positional order
     description: str
+    parts: tuple[str, str] | None = None   # a gradient magnitude: its (d/dx, d/dy) kernels
 
 
 def _fixed(kernel: np.ndarray, factors: Factors | None = None) -> Callable[[], _Built]:
@@ -143,18 +165,22 @@ def _side(name: str, size: int) -> int:
     return size
 
 
-def _positive(name: str, value: float) -> float:
-    """Check a strictly positive, finite float parameter."""
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value}")
+def _positive(name: str, value: float, *, zero: bool = False) -> float:
+    """Check a strictly positive (or, with `zero`, non-negative), finite float parameter."""
+    if not np.isfinite(value) or value < 0 or (value == 0 and not zero):
+        raise ValueError(f"{name} must be a {'non-negative' if zero else 'positive'} number, "
+                         f"got {value}")
     return value
 
 
 def _gaussian_1d(sigma: float, truncate: float, order: int = 0) -> np.ndarray:
     """Sampled Gaussian of radius int(truncate*sigma + 0.5) as scipy.ndimage, normalised
-    to sum 1; order=2 gives its exact second derivative, weighted the same way."""
-    _positive("sigma", sigma)
+    to sum 1 (sigma 0: the one-tap identity, as ndimage); order=2 gives its exact second
+    derivative, weighted the same way."""
+    _positive("sigma", sigma, zero=order == 0)
     _positive("truncate", truncate)
+    if sigma == 0:
+        return np.ones(1)
     radius = int(truncate * sigma + 0.5)
     if 2 * radius + 1 > MAX_KERNEL_SIDE:
         raise ValueError(f"sigma={sigma:g} with truncate={truncate:g} gives a "
@@ -182,10 +208,12 @@ def _box(size: int) -> _Built:
     return _Built(np.outer(f, f), (f, f.copy()))
 
 
-def _gaussian(sigma: float, truncate: float) -> _Built:
-    """Isotropic Gaussian, separable."""
-    g = _gaussian_1d(sigma, truncate)
-    return _Built(np.outer(g, g), (g, g.copy()))
+def _gaussian(sigma: float, truncate: float, sigma_y: float | None = None,
+              sigma_x: float | None = None) -> _Built:
+    """Gaussian, separable; `sigma_y` / `sigma_x` override `sigma` along one axis."""
+    col = _gaussian_1d(sigma if sigma_y is None else sigma_y, truncate)
+    row = _gaussian_1d(sigma if sigma_x is None else sigma_x, truncate)
+    return _Built(np.outer(col, row), (col, row))
 
 
 def _log(sigma: float, truncate: float) -> _Built:
@@ -250,13 +278,22 @@ _REGISTRY: dict[str, _Entry] = {
                        "Scharr d/dx (3-10-3 smoothing), rotation-accurate Sobel"),
     "scharr_y": _Entry(_fixed(SCHARR_Y, (DIFF_CENTRAL, SMOOTH_SCHARR)), (),
                        "Scharr d/dy (3-10-3 smoothing), rotation-accurate Sobel"),
+    "farid_x": _Entry(_fixed(FARID_X, (SMOOTH_FARID, DIFF_FARID)), (),
+                      "Farid-Simoncelli 5x5 d/dx, positive where it gets brighter to the right"),
+    "farid_y": _Entry(_fixed(FARID_Y, (DIFF_FARID, SMOOTH_FARID)), (),
+                      "Farid-Simoncelli 5x5 d/dy, positive where it gets brighter downwards"),
+    "roberts_pos_diag": _Entry(_fixed(ROBERTS_POS_DIAG), (),
+                               "Roberts cross [1 0; 0 -1]: the difference along the main diagonal"),
+    "roberts_neg_diag": _Entry(_fixed(ROBERTS_NEG_DIAG), (),
+                               "Roberts cross [0 1; -1 0]: the difference along the anti-diagonal"),
     "sharpen": _Entry(_fixed(SHARPEN), (), "identity minus Laplacian [0 -1 0; -1 5 -1; 0 -1 0], sum 1"),
     "emboss": _Entry(_fixed(EMBOSS), (), "relief [-2 -1 0; -1 1 1; 0 1 2], sum 1"),
     "box": _Entry(_box, (("size", int, 3),), "mean filter box:SIZE (default 3), sum 1"),
     "blur": _Entry(lambda: _box(3), (), "alias of box:3"),
-    "gaussian": _Entry(_gaussian, (("sigma", float, 1.0), ("truncate", float, 4.0)),
-                       "Gaussian blur gaussian:sigma=S[,truncate=T] (default 1, 4), "
-                       "radius int(T*S+0.5), sum 1"),
+    "gaussian": _Entry(_gaussian, (("sigma", float, 1.0), ("truncate", float, 4.0),
+                                   ("sigma_y", float, None), ("sigma_x", float, None)),
+                       "Gaussian blur gaussian:sigma=S[,truncate=T,sigma_y=,sigma_x=] (default 1, "
+                       "4; sigma 0 = identity), radius int(T*S+0.5), sum 1"),
     "log": _Entry(_log, (("sigma", float, 1.4), ("truncate", float, 4.0)),
                   "Laplacian of Gaussian log:sigma=S (default 1.4), negative centre, sum 0"),
     "unsharp": _Entry(_unsharp, (("sigma", float, 1.0), ("amount", float, 1.0), ("truncate", float, 4.0)),
@@ -264,10 +301,54 @@ _REGISTRY: dict[str, _Entry] = {
     "motion": _Entry(_motion, (("length", int, 9), ("angle", float, 0.0)),
                      "motion blur motion:LENGTH[,angle=DEG] (default 9, 0 = horizontal), sum 1"),
 }
+# The gradient magnitudes sqrt(gx**2 + gy**2) users ask for by name: registry entries, so
+# listing, help texts and the derivative flag read them like any kernel.
+_REGISTRY.update({
+    name: _Entry(None, (), f"{name.capitalize()} gradient magnitude sqrt({x}**2 + {y}**2), >= 0",
+                 (x, y))
+    for name, (x, y) in {"sobel": ("sobel_x", "sobel_y"), "prewitt": ("prewitt_x", "prewitt_y"),
+                         "scharr": ("scharr_x", "scharr_y"), "farid": ("farid_x", "farid_y"),
+                         "roberts": ("roberts_pos_diag", "roberts_neg_diag")}.items()})
 
 
-def list_kernels() -> dict[str, str]:
+def composite_parts(spec: object) -> tuple[str, str] | None:
+    """The (d/dx, d/dy) kernel names when `spec` names a gradient magnitude, else None.
+
+    Examples
+    --------
+    >>> composite_parts("Sobel")
+    ('sobel_x', 'sobel_y')
+    >>> composite_parts("sobel_x") is None
+    True
+    """
+    if not isinstance(spec, str):
+        return None
+    entry = _REGISTRY.get(spec.strip().lower())
+    return None if entry is None else entry.parts
+
+
+def derivative_names() -> tuple[str, ...]:
+    """The registry's derivative entries: taps (at the default parameters) summing to 0,
+    and the gradient magnitudes. Their results are signed detail, not brightness.
+
+    Examples
+    --------
+    >>> "laplacian" in derivative_names(), "gaussian" in derivative_names()
+    (True, False)
+    """
+    return tuple(name for name, entry in _REGISTRY.items()
+                 if entry.parts is not None or resolve_kernel(name).derivative)
+
+
+def list_kernels(*, magnitudes: bool = False) -> dict[str, str]:
     """Return the named kernels with a one-line description of each.
+
+    Parameters
+    ----------
+    magnitudes : bool, optional
+        Also list the gradient magnitudes (``"sobel"``, ...): registry
+        entries that `convkit.filters.filter_image` takes but `get_kernel`
+        does not (they are two kernels, see `composite_parts`).
 
     Returns
     -------
@@ -280,8 +361,11 @@ def list_kernels() -> dict[str, str]:
     >>> kernels = list_kernels()
     >>> kernels["box"]
     'mean filter box:SIZE (default 3), sum 1'
+    >>> "sobel" in kernels, "sobel" in list_kernels(magnitudes=True)
+    (False, True)
     """
-    return {name: entry.description for name, entry in _REGISTRY.items()}
+    return {name: entry.description for name, entry in _REGISTRY.items()
+            if magnitudes or entry.parts is None}
 
 
 def _build(spec: KernelSpec) -> _Built:
@@ -300,6 +384,9 @@ def _build(spec: KernelSpec) -> _Built:
         raise ValueError(f"unknown kernel {name!r}{hint}; available: {', '.join(_REGISTRY)}; "
                          "or give an inline matrix ('0,1,0;1,-4,1;0,1,0') or a "
                          f"{'/'.join(KERNEL_FILE_SUFFIXES)} file")
+    if entry.build is None:
+        raise ValueError(f"{name.lower()!r} is the gradient magnitude of {' and '.join(entry.parts or ())}, "
+                         "not one kernel: filter with it (filter_image), or ask for one of its parts")
     kwargs = parse_params(name.lower(), args, entry.params)
     try:
         return entry.build(**kwargs)._replace(name=name.lower())
@@ -314,12 +401,10 @@ def _is_file(spec: str) -> bool:
 
 def _svd_factors(k: np.ndarray, rtol: float) -> Factors | None:
     """Rank-1 split of `k` when its second singular value is at most rtol times the first."""
-    u, s, vt = np.linalg.svd(k)
-    if s[0] == 0.0:
-        return np.zeros(k.shape[0]), np.zeros(k.shape[1])
-    if len(s) > 1 and s[1] > rtol * s[0]:
+    factors = rank1_factors(k, rtol)
+    if factors is None:
         return None
-    col, row = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
+    col, row = factors
     if col[np.argmax(np.abs(col))] < 0:   # SVD signs are arbitrary; make col's largest tap positive
         col, row = -col, -row
     return col, row
@@ -374,8 +459,13 @@ def resolve_kernel(spec: KernelSpec | Kernel, *, rtol: float | None = None) -> K
     k = built.kernel
     factors = built.factors if built.factors is not None else _svd_factors(
         k, _rank1_rtol(spec) if rtol is None else rtol)
-    derivative = bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
-    return Kernel(k, factors, built.name, derivative)
+    return Kernel(k, factors, built.name, sums_to_zero(k))
+
+
+def sums_to_zero(k: np.ndarray) -> bool:
+    """Whether the taps of `k` sum to 0 (to 1e-9 of their magnitudes): a derivative kernel,
+    whose output is signed detail, not brightness."""
+    return bool(abs(k.sum()) <= 1e-9 * np.abs(k).sum())
 
 
 def get_kernel(spec: KernelSpec) -> np.ndarray:

@@ -11,18 +11,19 @@ MaxPool2D / Pool2D in `convkit.cnn` need. Finding the winners is in
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import chunked
 from ._docs import docfiller
+from ._engine.blockwise import is_dask
 from ._engine.pool_winners import first_winners, padded, pool2x2, winners
 from ._names import POOL_OPS, PoolOp, choices
 from .windows import n_windows, normalize_axes, per_axis, sliding_windows
 
-__all__ = ["pool", "pool_backward", "POOL_OPS", "PoolOp"]
+__all__ = ["pool", "pool_backward", "POOL_OPS", "PoolOp", "PoolCall", "plan_pool", "real_counts",
+           "neutral_fill"]
 
 
 def _check_op(op: str) -> PoolOp:
@@ -62,16 +63,61 @@ def neutral_fill(dtype: np.dtype, op: str) -> Any:
     return -np.inf if op == "max" else np.inf
 
 
-def _real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple) -> np.ndarray:
-    """Number of non-padding cells in every window, broadcastable against the output."""
+def real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple,
+                ranges: tuple | None = None) -> np.ndarray:
+    """Number of non-padding cells in every window (or, with `ranges`, in windows
+    ``[j0, j1)`` along each axis: one output block), broadcastable against the output."""
     count = np.ones((1,) * len(shape))
     for ax, w, s, p in zip(axes, size, stride, pad):
-        start = np.arange(n_windows(shape[ax], w, stride=s, pad=2 * p)) * s - p
+        j0, j1 = (0, n_windows(shape[ax], w, stride=s, pad=2 * p)) if ranges is None else ranges[ax]
+        start = np.arange(j0, j1) * s - p
         c = np.minimum(start + w, shape[ax]) - np.maximum(start, 0)
         view = [1] * len(shape)
         view[ax] = c.size
         count = count * c.reshape(view)
     return count
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a window sum runs in: small integers widen, as ``np.sum``."""
+    return np.add.reduce(np.zeros(1, dtype=dtype)).dtype
+
+
+class PoolCall(NamedTuple):
+    """A `pool` call planned from the input's shape and dtype alone (`convkit.chunked` builds
+    its blocks from it)."""
+
+    op: PoolOp
+    axes: tuple[int, ...]
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    pad: tuple[int, ...]
+    shape: tuple[int, ...]      # the result's shape
+    dtype: np.dtype             # the result's dtype
+    fill: Any                   # the padding value, which never wins
+
+
+def plan_pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
+              op: PoolOp = "max", padding: int | Sequence[int] = 0,
+              axes: int | Sequence[int] = (-2, -1), return_indices: bool = False) -> PoolCall:
+    """Check a `pool` call and plan it from ``x.shape`` and ``x.dtype`` (numpy or dask)."""
+    op = _check_op(op)
+    if return_indices and op not in ("max", "min"):
+        raise ValueError(f"return_indices needs op 'max' or 'min', got op={op!r}")
+    if op in ("max", "min") and x.dtype.kind == "c":
+        raise TypeError(f"op={op!r} needs real input, got dtype {x.dtype}")
+    axes_t, size_t, stride_t, pad_t = _geometry(x.shape, size, stride, padding, axes)
+    shape = list(x.shape)
+    for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t):
+        shape[ax] = n_windows(x.shape[ax], w, stride=s, pad=2 * p)
+    if op in ("max", "min"):
+        dtype = np.dtype(x.dtype)
+    elif op == "sum":
+        dtype = _sum_dtype(x.dtype)
+    else:
+        dtype = np.dtype(x.dtype if x.dtype.kind in "fc" else np.float64)
+    return PoolCall(op, axes_t, size_t, stride_t, pad_t, tuple(shape), dtype,
+                    neutral_fill(np.dtype(x.dtype), op))
 
 
 def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarray:
@@ -120,8 +166,9 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     indices : ndarray of intp, only with `return_indices`
         Same shape as `out`: the flat (row-major) index, over the pooled axes
         of the UNPADDED input in the order of `axes`, of the first cell of
-        each window equal to its result (PyTorch's MaxPool2d convention).
-        Padding cells are never chosen. Feed it to `pool_backward`.
+        each window equal to its result, or of its LAST NaN where the result
+        is NaN (PyTorch's MaxPool2d convention for both). Padding cells are
+        never chosen. Feed it to `pool_backward`.
 
     Raises
     ------
@@ -149,34 +196,28 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     >>> pool(x, 2, return_indices=True)[1]
     array([[5, 2]])
     """
-    if chunked.is_dask(x):   # issue 12: dask in, lazy dask out
+    if is_dask(x):   # dask in, lazy dask out; chunked sits above this module
+        from . import chunked
         return chunked.pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
                             return_indices=return_indices)
     x = np.asarray(x)
-    op = _check_op(op)
-    if return_indices and op not in ("max", "min"):
-        raise ValueError(f"return_indices needs op 'max' or 'min', got op={op!r}")
-    if op in ("max", "min") and x.dtype.kind == "c":
-        raise TypeError(f"op={op!r} needs real input, got dtype {x.dtype}")
-    axes_t, size_t, stride_t, pad_t = _geometry(x.shape, size, stride, padding, axes)
+    c = plan_pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
+                  return_indices=return_indices)
+    axes_t, size_t, stride_t, pad_t = c.axes, c.size, c.stride, c.pad
     k = len(axes_t)
     last = tuple(range(x.ndim - k, x.ndim))
     xm = np.moveaxis(x, axes_t, last)                                  # (..., *plane)
     if return_indices and size_t == stride_t == (2, 2) and not any(pad_t):
-        out, idx = pool2x2(xm, op)
+        out, idx = pool2x2(xm, c.op)
         if not (out.dtype.kind == "f" and np.isnan(out).any()):       # NaN: the exact path below
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
-    xp = padded(xm, last, pad_t, neutral_fill(x.dtype, op))
+    xp = padded(xm, last, pad_t, c.fill)
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
-    if op in ("max", "min"):
-        dtype = x.dtype
-    else:
-        dtype = np.add.reduce(np.zeros(1, dtype=x.dtype)).dtype
-    out = _reduce(view, size_t, op, dtype)
-    if op == "mean":
-        counts = _real_counts(xm.shape, last, size_t, stride_t, pad_t)
-        mean_dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-        out = (out / counts).astype(mean_dtype, copy=False)
+    acc = _sum_dtype(x.dtype) if c.op == "mean" else c.dtype
+    out = _reduce(view, size_t, c.op, acc)
+    if c.op == "mean":
+        counts = real_counts(xm.shape, last, size_t, stride_t, pad_t)
+        out = (out / counts).astype(c.dtype, copy=False)
     result = np.moveaxis(out, last, axes_t)
     if not return_indices:
         return result
@@ -279,7 +320,7 @@ def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: S
         raise ValueError(f"op={op!r} needs the size (and stride, padding) given to pool")
     _, size_t, stride_t, pad_t = _geometry(shape, size, stride, padding, axes_t)
     if op == "mean":
-        gm = gm / _real_counts(moved_shape, last, size_t, stride_t, pad_t)
+        gm = gm / real_counts(moved_shape, last, size_t, stride_t, pad_t)
     padded_shape = moved_shape[:-k] + tuple(n + 2 * p for n, p in zip(plane, pad_t))
     grad = np.zeros(padded_shape, dtype=gm.dtype)
     for tap in np.ndindex(*size_t):

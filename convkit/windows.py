@@ -14,15 +14,26 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike
 
-__all__ = ["sliding_windows", "n_windows", "normalize_axes", "per_axis"]
+__all__ = ["sliding_windows", "n_windows", "extent", "normalize_axes", "per_axis"]
+
+
+def extent(size: int, dilation: int = 1) -> int:
+    """Cells a window of `size` taps spans with `dilation`: ``dilation * (size - 1) + 1``.
+
+    Examples
+    --------
+    >>> extent(3, dilation=2)          # taps at 0, 2, 4
+    5
+    """
+    return dilation * (size - 1) + 1
 
 
 def n_windows(n: int, size: int, *, stride: int = 1, dilation: int = 1, pad: int = 0) -> int:
     """How many windows fit along an axis: THE output-length formula of convkit.
 
-    ``(n + pad - dilation * (size - 1) - 1) // stride + 1``, where `pad` is the
+    ``(n + pad - extent(size, dilation)) // stride + 1``, where `pad` is the
     total padding added to that axis (both sides) and the window spans
-    ``dilation * (size - 1) + 1`` cells; 0 when even one window does not fit.
+    `extent` cells; 0 when even one window does not fit.
 
     Parameters
     ----------
@@ -49,8 +60,7 @@ def n_windows(n: int, size: int, *, stride: int = 1, dilation: int = 1, pad: int
     >>> n_windows(5, 3, pad=2)         # 'same' padding keeps the length
     5
     """
-    span = dilation * (size - 1) + 1
-    return max(0, (n + pad - span) // stride + 1)
+    return max(0, (n + pad - extent(size, dilation)) // stride + 1)
 
 
 def normalize_axes(axes: int | Sequence[int] | None, ndim: int, count: int | None = None,
@@ -151,7 +161,7 @@ def sliding_windows(x: ArrayLike, window_shape: int | Sequence[int], *,
     shape = list(x.shape)
     steps = list(x.strides)
     for ax, w, s, d in zip(axes_t, window, strides_, dilations):
-        span = d * (w - 1) + 1
+        span = extent(w, d)
         if span > x.shape[ax]:
             raise ValueError(f"window of extent {span} (size {w}, dilation {d}) does not fit "
                              f"axis {ax} of length {x.shape[ax]}")

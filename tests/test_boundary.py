@@ -13,7 +13,7 @@ from scipy import ndimage
 import convkit.boundary as boundary_module
 from convkit.boundary import (BOUNDARIES, BOUNDARY_MODES, BOUNDARY_NAMES, BoundaryMode,
                               BoundaryName, describe_modes, dask_boundary, normalize_boundary,
-                              pad, resolve_boundary)
+                              boundary_record, pad, resolve_boundary)
 
 RNG = np.random.default_rng(2)
 
@@ -128,8 +128,12 @@ def test_dask_halo_equals_pad(row):
 
 def test_zeros_pins_cval():
     np.testing.assert_array_equal(pad([1, 2], 1, "zeros"), [0, 1, 2, 0])
-    assert resolve_boundary("zeros", 0) == ("constant", 0)
-    assert resolve_boundary("fill", 3) == ("constant", 3)
+    assert resolve_boundary("zeros", 0) == (boundary_record("constant"), 0)
+    assert resolve_boundary("fill", 3) == (boundary_record("constant"), 3)
+    # a resolved row passes through unchanged (the engines get rows, not names)
+    row = boundary_record("periodic")
+    assert resolve_boundary(row, 2) == (row, 2) and boundary_record(row) is row
+    assert normalize_boundary(row) == "wrap"
     with pytest.raises(ValueError, match="boundary 'zeros' pads with 0, got cval=3"):
         pad([1, 2], 1, "zeros", cval=3)
 

@@ -5,6 +5,8 @@ cases, so a fault shared by both paths still shows."""
 
 from __future__ import annotations
 
+import re
+
 import dask
 import dask.array as da
 import numpy as np
@@ -80,6 +82,7 @@ def conv_cases(draw):
     return x, k, chunks, kw
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=conv_cases(), func=st.sampled_from(["convolve", "correlate"]))
 def test_property_convolve_correlate_equal_in_memory(case, func):
@@ -190,6 +193,22 @@ def test_fftconvolve(mode):
                 convkit.fftconvolve(xi, ki, mode, axes=1))
 
 
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("shapes, axes", [(((6, 1, 5), (1, 4, 3)), None), (((6, 7, 5), (6, 1, 2)), (0, 2)),
+                                          (((3, 8), (5, 8)), 0), (((1, 9), (4, 3)), None)])
+def test_fftconvolve_broadcast_axes_and_valid_swap_as_scipy(mode, shapes, axes):
+    # the plan (scipy's transformed axes, its 'same' crop, its 'valid' swap) shapes the graph
+    (sx, sk) = shapes
+    x, k = RNG.standard_normal(sx), RNG.standard_normal(sk)
+    try:
+        want = scipy.signal.fftconvolve(x, k, mode, axes=axes)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            convkit.fftconvolve(da.from_array(x, chunks=2), k, mode, axes=axes)
+        return
+    _lazy_equal(convkit.fftconvolve(da.from_array(x, chunks=2), k, mode, axes=axes), want)
+
+
 def test_kernel_larger_than_input_valid():
     x = RNG.standard_normal(5)
     k = RNG.standard_normal(12)
@@ -216,6 +235,18 @@ def test_filter_image_stride_flip_colour_uint8(stride, flip):
     _lazy_equal(lazy, convkit.filter_image(img, "emboss", stride=stride, flip=flip, boundary="wrap"))
 
 
+@pytest.mark.parametrize("image, kernel", [
+    (RNG.random((9, 12, 7)), RNG.standard_normal((3, 4, 2))),                     # N-D by N-D
+    (RNG.standard_normal((10, 9)) + 1j * RNG.standard_normal((10, 9)), "gaussian:sigma=1"),
+    (RNG.integers(-100, 100, (11, 8)).astype(np.int8), "roberts"),
+])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_filter_image_nd_complex_signed(image, kernel, stride):
+    lazy = convkit.filter_image(da.from_array(image, chunks=4), kernel, boundary="mirror",
+                                stride=stride)
+    _lazy_equal(lazy, convkit.filter_image(image, kernel, boundary="mirror", stride=stride))
+
+
 def test_filter_image_kernel_taller_than_image():
     img = RNG.random((3, 50))
     _lazy_equal(convkit.filter_image(da.from_array(img, chunks=(1, 8)), "gaussian:sigma=4",
@@ -235,22 +266,43 @@ def test_pool(op, size, stride, padding):
         _lazy_equal(lazy, convkit.pool(arr, size, stride=stride, op=op, padding=padding))
 
 
-def test_bad_input():
+BAD_CALLS = [  # (function, args, kwargs): each refused at the call, dask or not
+    (convkit.convolve, (np.ones((2, 2)), "middle"), {}),
+    (convkit.correlate, (np.ones((2, 2)),), {"boundary": "bounce"}),
+    (convkit.convolve, (np.ones(2),), {}),
+    (convkit.convolve, (np.ones((9, 2)), "valid"), {}),
+    (convkit.correlate, (np.ones((2, 2)), "same"), {"stride": (1, 0)}),
+    (convkit.convolve, (np.ones((2, 2)),), {"axes": (0, 0)}),
+    (convkit.convolve, (np.ones((2, 2), int), "same"), {"cval": 0.5, "boundary": "constant"}),
+    (convkit.fftconvolve, (np.ones((2, 2)), "middle"), {}),
+    (convkit.fftconvolve, (np.ones((3, 2, 1)),), {"axes": 0}),
+    (convkit.pool, (9,), {}),
+    (convkit.pool, (2,), {"op": "median"}),
+    (convkit.pool, (2,), {"padding": 2}),
+    (convkit.filter_image, ("box:0",), {}),
+    (convkit.filter_image, ("box:3",), {"stride": 0}),
+    (convkit.filter_image, ("box:3",), {"method": "magic"}),
+    (convkit.filter_image, (np.ones((3, 3, 3)),), {}),
+]
+
+
+@pytest.mark.parametrize("func, args, kwargs", BAD_CALLS)
+def test_bad_input_refused_at_the_call_with_the_in_memory_message(func, args, kwargs):
+    # chunked plans with the in-memory functions' own checks: the same error, word for word
+    x = np.ones((8, 8), dtype=np.int64 if func is not convkit.filter_image else np.float64)
+    with pytest.raises((ValueError, TypeError)) as want:
+        func(x, *args, **kwargs)
+    with pytest.raises(type(want.value)) as got:
+        func(da.from_array(x, chunks=3), *args, **kwargs)
+    assert str(got.value) == str(want.value)
+
+
+def test_bad_input_only_chunked_has():
     x = da.ones((8, 8), chunks=3)
-    with pytest.raises(ValueError, match="Acceptable mode flags"):
-        convkit.convolve(x, np.ones((2, 2)), "middle")
-    with pytest.raises(ValueError, match="boundary must be one of"):
-        convkit.correlate(x, np.ones((2, 2)), boundary="bounce")
-    with pytest.raises(ValueError, match="same dimensionality"):
-        convkit.convolve(x, np.ones(2))
-    with pytest.raises(ValueError, match="one must be at least as large"):
-        convkit.convolve(x, np.ones((9, 2)), "valid")
     with pytest.raises(ValueError, match="return_indices=True is not available"):
         convkit.pool(x, 2, return_indices=True)
-    with pytest.raises(ValueError, match="pool size 9 is larger than axis"):
-        convkit.pool(x, 9)
     with pytest.raises(TypeError, match="image dtype must be"):
-        convkit.filter_image(da.ones((4, 4), dtype=np.int32, chunks=2), "box:3")
+        convkit.filter_image(da.from_array(np.full((4, 4), "a"), chunks=2), "box:3")
     unknown = da.ones(10, chunks=5)[da.ones(10, chunks=5) > 0]
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         convkit.convolve(unknown, np.ones(3))
@@ -286,6 +338,7 @@ def test_distributed_threads(client):
                                            boundary="mirror", stride=2))
 
 
+@pytest.mark.slow
 def test_distributed_processes_block_functions_pickle():
     import distributed
     x = RNG.standard_normal(20_000)
@@ -302,6 +355,7 @@ def test_distributed_processes_block_functions_pickle():
     _same(got[2], convkit.pool(img, 3, op="mean", padding=1))
 
 
+@pytest.mark.slow
 def test_processes_scheduler_local():
     x = RNG.integers(0, 9, (40, 40)).astype(np.int64)
     lazy = convkit.convolve(da.from_array(x, chunks=11), np.ones((3, 3), np.int64), "same",
@@ -310,3 +364,26 @@ def test_processes_scheduler_local():
         got = lazy.compute()
     _same(got, convkit.convolve(x, np.ones((3, 3), np.int64), "same", boundary="wrap"))
 
+
+
+def test_graphs_are_built_from_the_plan_without_a_probe_call(monkeypatch):
+    # the in-memory engines run only at compute(): building the graph reads shapes and dtypes
+    from convkit import convolution, filters, pooling
+    calls = []
+    for module, name in ((convolution, "_run"), (filters, "_apply"), (pooling, "_reduce")):
+        real = getattr(module, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(module, name, spy)
+    x = da.from_array(RNG.standard_normal((12, 10)), chunks=4)
+    lazy = [convkit.correlate(x, np.ones((3, 2)), "same", boundary="reflect"),
+            convkit.convolve(x, np.ones((4, 4)), "valid", stride=2),
+            convkit.fftconvolve(x, np.ones((2, 3)), "same"),
+            convkit.filter_image(x, "sobel"),
+            convkit.pool(x, 3, op="mean", padding=1)]
+    assert calls == []
+    for y in lazy:
+        y.compute(scheduler="synchronous")
+    assert {"_run", "_apply", "_reduce"} <= set(calls)

@@ -304,6 +304,7 @@ def test_continuous_frames_capped_and_png_grid(tmp_path):
     assert grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_runs_headless_without_pyplot(tmp_path):
     """No display and an interactive backend configured: drawing must still work, because
     convkit draws on private Agg figures and never imports pyplot."""

@@ -91,6 +91,7 @@ def test_auto_streaming_above_threshold(tiled, tmp_path, monkeypatch):
     assert not stream.wanted((str(src),), None, None, None)
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_one_line_exit_2_no_output(tiled, tmp_path):
     src, _ = tiled
     out = tmp_path / "never.zarr"

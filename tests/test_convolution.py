@@ -13,6 +13,7 @@
 * choose_method on the two cases the issue names.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -476,22 +477,33 @@ def test_fftconvolve_special_inputs():
         assert got.shape == want.shape and got.dtype == want.dtype
 
 
-def test_fftconvolve_errors():
-    a, b = np.ones((3, 4)), np.ones((2, 2))
-    with pytest.raises(ValueError, match="mode"):
-        fftconvolve(a, b, "bad")
-    with pytest.raises(ValueError, match="dimensionality"):
-        fftconvolve(a, np.ones(2))
-    with pytest.raises(ValueError, match="axes cannot be empty"):
-        fftconvolve(a, b, axes=[])
-    with pytest.raises(ValueError, match="axes"):
-        fftconvolve(a, b, axes=[0, 0])
-    with pytest.raises(ValueError, match="axes|range"):
-        fftconvolve(a, b, axes=[2])
-    with pytest.raises(ValueError, match="incompatible shapes"):
-        fftconvolve(a, b, axes=0)
-    with pytest.raises(ValueError, match="valid"):
-        fftconvolve(np.ones((3, 2)), np.ones((2, 3)), "valid")
+FFT_ERRORS = [  # (in1, in2, mode, axes): each raises ValueError in scipy.signal.fftconvolve
+    ((3, 4), (2, 2), "bad", None),
+    ((3, 4), (2,), "full", None),
+    ((3, 4), (2, 2), "full", []),
+    ((3, 4), (2, 2), "full", [0, 0]),
+    ((3, 4), (2, 2), "full", [2]),
+    ((3, 4), (2, 2), "full", [-3]),
+    ((3, 4), (2, 2), "full", [0.5]),
+    ((3, 4), (2, 2), "full", 0),
+    ((5, 6, 2, 1), (5, 6, 3, 1), "full", [0, 1]),
+    ((3, 2), (2, 3), "valid", None),
+    ((3, 2), (2, 3), "bad", [0, 0]),        # scipy's order: the axes are checked first
+    ((3, 2), (2, 3), "bad", None),          # ... and the shapes for 'valid' before the mode
+]
+
+
+@pytest.mark.parametrize("s1, s2, mode, axes", FFT_ERRORS)
+def test_fftconvolve_errors_in_scipys_exact_words(s1, s2, mode, axes):
+    # scipy's own tests match these messages: the installed scipy is the oracle
+    with pytest.raises(ValueError) as want:
+        ss.fftconvolve(np.ones(s1), np.ones(s2), mode, axes=axes)
+    with pytest.raises(ValueError) as got:
+        fftconvolve(np.ones(s1), np.ones(s2), mode, axes=axes)
+    assert str(got.value) == str(want.value)
+
+
+def test_fftconvolve_non_numeric_input():
     with pytest.raises(TypeError, match="numeric"):
         fftconvolve(np.array(["a"]), np.array(["b"]))
 
@@ -510,6 +522,7 @@ def test_workers():
 
 # ----------------------------------------------------------------------------- beyond scipy
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_axes_boundary_stride_dilation(data):
@@ -792,6 +805,18 @@ def test_zeros_boundary_is_constant_zero():
         correlate(x, k, boundary="zeros", cval=2)
 
 
+@pytest.mark.parametrize("func", [convolve, correlate])
+def test_docs_of_every_keyword_option(func):
+    # each keyword-only parameter of the signature is documented (correlate: nan_policy, origin)
+    import inspect
+    from convkit._names import NAN_POLICIES
+    doc = " ".join(func.__doc__.split())
+    for name, param in inspect.signature(func).parameters.items():
+        if param.kind is param.KEYWORD_ONLY:
+            assert name in doc, name
+    assert all(repr(p) in doc for p in NAN_POLICIES)
+
+
 @pytest.mark.parametrize("func", [convolve, fftconvolve])
 def test_docs_list_every_accepted_value(func):
     from convkit._names import METHODS, MODES
@@ -811,19 +836,150 @@ def test_docs_list_every_accepted_value(func):
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
-def test_option_errors_list_the_accepted_values(op):
-    # scipy's own words (its test suites match them), plus the value given
-    with pytest.raises(ValueError, match=r"Acceptable mode flags are 'full', 'same', or 'valid'; got mode='x'"):
-        OPS[op][0]([1, 2], [1], mode="x")
-    with pytest.raises(ValueError, match=r"Acceptable method flags are 'auto', 'direct', or 'fft'"):
-        OPS[op][0]([1, 2], [1], method="x")
-    with pytest.raises(ValueError) as scipy_error:
-        OPS[op][1]([1, 2], [1], mode="x")
-    assert str(scipy_error.value).startswith("Acceptable mode flags are")
+@pytest.mark.parametrize("option", ["mode", "method"])
+def test_option_errors_list_the_accepted_values(op, option):
+    # scipy's own words (its test suites match them), then the value given
+    with pytest.raises(ValueError) as want:
+        OPS[op][1]([1, 2], [1], **{option: "x"})
+    with pytest.raises(ValueError) as got:
+        OPS[op][0]([1, 2], [1], **{option: "x"})
+    listed = re.match(r"Acceptable \w+ flags are (?:'\w+', )*or '\w+'", str(want.value)).group(0)
+    assert str(got.value) == f"{listed}; got {option}='x'"
 
 
-def test_fftconvolve_mode_error_in_scipys_lower_case():
-    with pytest.raises(ValueError, match=r"^acceptable mode flags are 'full', 'same', or 'valid'; got mode='x'"):
-        fftconvolve([1, 2], [1], mode="x")
-    with pytest.raises(ValueError, match="^acceptable mode flags are"):
-        ss.fftconvolve([1, 2], [1], mode="x")
+# ----------------------------------------------------------------------------- integer fill rule
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("cval", [1.54, 0.5, -2.25, float("nan")])
+def test_integer_result_refuses_a_fractional_cval_on_every_engine(method, cval):
+    # the peer-suite case: direct truncated 1.54 to 1, the FFT padded with 1.54 and rounded
+    with pytest.raises(ValueError, match=r"cval=.* is not an integer, and the result dtype int64 "
+                                         r"pads with integers only"):
+        correlate(np.array([1, 2, 3]), np.array([1, 1, 1]), "same", method,
+                  boundary="constant", cval=cval)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, bool])
+def test_integer_result_with_an_integral_cval_is_one_answer(method, dtype):
+    x = np.array([1, 0, 3, 1, 2, 0, 1], dtype=dtype)
+    k = np.array([1, 1, 0], dtype=dtype)
+    for cval in (2, 2.0, np.int16(-1)) if dtype not in (np.uint16, bool) else (1, 1.0):
+        got = correlate(x, k, "same", method, boundary="constant", cval=cval)
+        padded = np.concatenate([[int(cval)], x.astype(np.int64), [int(cval)]])
+        want = np.array([padded[i:i + 3] @ k.astype(np.int64) for i in range(x.size)])
+        assert got.dtype == np.result_type(x, k)
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+
+
+def test_float_result_keeps_a_fractional_cval():
+    # integer input, float kernel: the result is float and the fill stays 1.54 (as ndimage)
+    x = np.array([1, 2, 3])
+    got = correlate(x, np.ones(3), "same", boundary="constant", cval=1.54)
+    np.testing.assert_allclose(got, ndimage.correlate(x.astype(float), np.ones(3), mode="constant",
+                                                      cval=1.54))
+
+
+# ----------------------------------------------------------------------------- rank-1 kernels
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("options", [{}, {"stride": (2, 3)}, {"dilation": (2, 1)},
+                                     {"boundary": "reflect", "stride": 2}, {"boundary": "wrap"},
+                                     {"boundary": "constant", "cval": 0.5}])
+def test_rank_one_kernels_split_in_the_direct_engine(dtype, mode, options):
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((40, 37)).astype(dtype)
+    col, row = rng.standard_normal(7), rng.standard_normal(6)
+    k = np.outer(col, row).astype(dtype)
+    if dtype == np.complex128:
+        x = x + 1j * rng.standard_normal(x.shape)
+        k = np.outer(col + 1j, row - 0.5j)
+    from convkit.convolution import plan
+    c = plan(x, k, mode, "direct", **options)
+    assert c.problem.factors is not None                     # the engine takes two 1-D passes
+    for op in ("convolve", "correlate"):
+        got = OPS[op][0](x, k, mode, "direct", **options)
+        want = _reference(op, x, k, mode, **options)
+        tol = 2e-5 if dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+        assert got.dtype == np.result_type(x, k)
+
+
+def test_rank_one_split_keeps_nan_and_inf_where_the_sums_put_them():
+    x = np.ones((12, 12))
+    x[3, 4], x[8, 8] = np.nan, np.inf
+    k = np.outer([1.0, -2.0, 1.0, 3.0], [0.5, 0.0, -1.0, 2.0, 1.0])
+    got = correlate(x, k, "same", "direct")
+    want = ss.correlate(x, k, "same", method="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-12)
+    assert correlate(x, np.ones((4, 5)), "same", "direct").shape == x.shape
+
+
+def test_full_rank_kernels_are_not_split():
+    from convkit.convolution import plan
+    k = np.eye(5) + 0.01
+    assert plan(np.ones((9, 9)), k).problem.factors is None
+    assert plan(np.ones((9, 9), int), np.ones((5, 5), int)).problem.factors is None   # exact ints
+
+
+# ----------------------------------------------------------------------------- origin (ndimage)
+
+NDI = {"constant": "constant", "reflect": "reflect", "mirror": "mirror", "nearest": "nearest",
+       "wrap": "grid-wrap"}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", list(NDI))
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_origin_1d_is_ndimage_origin(method, boundary, k):
+    rng = np.random.default_rng(40 + k)
+    x, w = rng.standard_normal(23), rng.standard_normal(k)
+    for o in range(-(k // 2), (k - 1) // 2 + 1):
+        got = correlate(x, w, "same", method, boundary=boundary, cval=0.25, origin=o)
+        want = ndimage.correlate(x, w, mode=NDI[boundary], cval=0.25, origin=o)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    # convolve: ndimage anchors an even kernel one cell off scipy.signal's 'same', so its
+    # origin o is our o + 1 there; the range is correlate's mirrored
+    for o in range(-((k - 1) // 2), k // 2 + 1):
+        got = convolve(x, w, "same", method, boundary=boundary, cval=0.25, origin=o)
+        want = ndimage.convolve(x, w, mode=NDI[boundary], cval=0.25, origin=o - (1 - k % 2))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape", [(19, 16), (260, 270)])     # the second: 'same' without a padded copy
+def test_origin_per_axis_2d_and_strided(method, shape):
+    rng = np.random.default_rng(44)
+    x, w = rng.standard_normal(shape), rng.standard_normal((4, 5))
+    want = ndimage.correlate(x, w, mode="mirror", origin=(-2, 1))
+    got = correlate(x, w, "same", method, boundary="mirror", origin=(-2, 1))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    got = correlate(x, w, "same", method, boundary="mirror", origin=(1, -2), axes=(1, 0),
+                    stride=(3, 2))
+    np.testing.assert_allclose(got, want[::2, ::3], rtol=1e-10, atol=1e-12)
+
+
+def test_origin_in_chunks_and_with_nan_policy():
+    import dask.array as da
+    rng = np.random.default_rng(45)
+    x, w = rng.standard_normal((21, 18)), rng.random((3, 4))
+    want = ndimage.correlate(x, w, mode="wrap", origin=(1, -2))
+    lazy = correlate(da.from_array(x, chunks=5), w, "same", boundary="wrap", origin=(1, -2))
+    np.testing.assert_allclose(lazy.compute(), want, rtol=1e-10, atol=1e-12)
+    x[4, 5] = np.nan
+    got = correlate(x, w, "same", boundary="wrap", origin=(1, -2), nan_policy="omit")
+    assert np.isfinite(got).all()
+
+
+def test_origin_errors():
+    with pytest.raises(ValueError, match=r"correlate: origin 2 along axis 0 is outside \[-2, 1\] "
+                                         r"for a kernel of extent 4"):
+        correlate(np.ones(9), np.ones(4), "same", origin=2)
+    with pytest.raises(ValueError, match=r"convolve: origin -2 along axis 0 is outside \[-1, 2\]"):
+        convolve(np.ones(9), np.ones(4), "same", origin=-2)
+    with pytest.raises(ValueError, match=r"origin needs mode='same', got mode='full'"):
+        correlate(np.ones(9), np.ones(3), origin=1)
+    with pytest.raises(ValueError, match=r"origin must have one entry per axis \(2\)"):
+        correlate(np.ones((5, 5)), np.ones((3, 3)), "same", origin=(1, 0, 0))

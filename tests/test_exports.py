@@ -81,6 +81,7 @@ def test_unknown_attribute_is_an_attribute_error():
         convkit.viz.walk  # noqa: B018
 
 
+@pytest.mark.slow
 def test_mypy_sees_the_public_api(tmp_path):
     snippet = tmp_path / "snippet.py"
     snippet.write_text(textwrap.dedent("""\

@@ -72,6 +72,66 @@ def test_sample_types_scaled_and_result_dtype(dtype):
     np.testing.assert_allclose(got, expected, rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint32])
+def test_signed_and_wide_integer_images_are_skimage_img_as_float(dtype):
+    from skimage.util import img_as_float
+    info = np.iinfo(dtype)
+    image = RNG.integers(info.min, info.max, (19, 22), endpoint=True, dtype=dtype)
+    image[0, :3] = [info.min, 0, info.max]
+    kernel = RNG.standard_normal((3, 5))
+    got = filter_image(image, kernel, boundary="nearest")
+    expected = ndi.correlate(img_as_float(image), kernel, mode="nearest")
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("boundary", list(NDI_MODE))
+def test_complex_images_equal_ndimage_correlate(dtype, boundary):
+    image = (RNG.standard_normal((17, 20, 2)) + 1j * RNG.standard_normal((17, 20, 2))).astype(dtype)
+    for kernel in (RNG.standard_normal((4, 3)), "gaussian:sigma=1.5"):
+        k = kernel if isinstance(kernel, np.ndarray) else get_kernel(kernel)
+        got = filter_image(image, kernel, boundary=boundary, cval=CVAL)
+        expected = _ndi_per_channel(ndi.correlate, image.astype(np.complex128), k,
+                                    mode=NDI_MODE[boundary], cval=CVAL)
+        assert got.dtype == dtype
+        tol = 1e-5 if dtype == np.complex64 else 1e-10
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
+def test_complex_gradient_magnitude_is_the_modulus_of_both_parts():
+    image = RNG.standard_normal((12, 13)) + 1j * RNG.standard_normal((12, 13))
+    gx = ndi.correlate(image, get_kernel("sobel_x"), mode="reflect")
+    gy = ndi.correlate(image, get_kernel("sobel_y"), mode="reflect")
+    got = filter_image(image, "sobel")
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, np.sqrt(abs(gx) ** 2 + abs(gy) ** 2), rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape, kshape", [((9, 10, 11), (3, 2, 5)), ((30,), (7,)),
+                                           ((5, 6, 4, 3), (3, 1, 3, 2))])
+@pytest.mark.parametrize("boundary", list(NDI_MODE))
+@pytest.mark.parametrize("flip", [False, True])
+def test_nd_images_with_an_nd_kernel_equal_ndimage(shape, kshape, boundary, flip):
+    image = RNG.random(shape)
+    kernel = RNG.standard_normal(kshape)
+    ref = ndi.convolve if flip else ndi.correlate
+    expected = ref(image, kernel, mode=NDI_MODE[boundary], cval=CVAL)
+    got = filter_image(image, kernel, boundary=boundary, cval=CVAL, flip=flip)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    strided = filter_image(image, kernel, boundary=boundary, cval=CVAL, flip=flip, stride=2)
+    np.testing.assert_allclose(strided, expected[(slice(None, None, 2),) * image.ndim],
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_nd_kernel_needs_an_image_with_as_many_axes():
+    with pytest.raises(ValueError, match=r"image must have 3 axes, as the kernel, with none empty; "
+                                         r"got shape \(4, 4\)"):
+        filter_image(np.zeros((4, 4)), np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match="contains NaN or inf"):
+        filter_image(np.zeros((4, 4, 4)), np.full((2, 2, 2), np.nan))
+
+
 @pytest.mark.parametrize("boundary", list(NDI_MODE))
 @pytest.mark.parametrize("name", ["gaussian:sigma=3", "sobel_x", "scharr_y", "box:5", "motion:7,angle=90"])
 def test_separable_named_kernels_equal_the_2d_correlation(boundary, name):
@@ -235,7 +295,7 @@ def test_to_display_rules():
 @pytest.mark.parametrize("kwargs,exc,match", [
     ({"image": np.zeros((2, 3, 4, 5))}, ValueError, r"image must have shape \(H, W\) or \(H, W, C\)"),
     ({"image": np.zeros((0, 3))}, ValueError, "no empty axis"),
-    ({"image": np.zeros((4, 4), np.int32)}, TypeError, "image dtype must be bool, uint8, uint16 or float"),
+    ({"image": np.full((4, 4), "a")}, TypeError, "image dtype must be bool, integer, float or complex"),
     ({"kernel": "sobelx"}, ValueError, "unknown kernel 'sobelx'"),
     ({"kernel": "1,2;3"}, ValueError, "inline kernel is ragged"),
     ({"boundary": "zero"}, ValueError, "boundary must be one of"),

@@ -313,3 +313,47 @@ def test_written_file_gets_usual_permissions(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
     assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# ----------------------------------------------------------------------------- the float rule
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.uint16, np.uint32, np.int8, np.int16,
+                                   np.int32, np.int64])
+def test_to_float_image_is_skimage_img_as_float_for_bool_and_integers(dtype):
+    from skimage.util import img_as_float
+    if dtype == bool:
+        x = np.array([[True, False, True]])
+    else:
+        info = np.iinfo(dtype)
+        x = np.array([[info.min, 0, 1, info.max // 3, info.max]], dtype=dtype)
+    got = to_float_image(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, img_as_float(x), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("dtype, kept", [(np.float16, np.float32), (np.float32, np.float32),
+                                         (np.float64, np.float64), (np.complex64, np.complex64),
+                                         (np.complex128, np.complex128)])
+def test_to_float_image_keeps_float_and_complex_and_widens_float16(dtype, kept):
+    x = (np.arange(6).reshape(2, 3) / 7).astype(dtype)
+    got = to_float_image(x)
+    assert got.dtype == kept
+    np.testing.assert_array_equal(got, x.astype(kept))
+
+
+def test_one_float_rule_for_arrays_dask_and_filters():
+    import dask.array as da
+    from convkit import filter_image
+    x = np.array([[0.5, 0.25], [1.0, 0.0]], dtype=np.float16)
+    lazy = to_float_image(da.from_array(x))
+    assert lazy.dtype == np.float32 and filter_image(x, "identity").dtype == np.float32
+    np.testing.assert_array_equal(lazy.compute(), to_float_image(x))
+    with pytest.raises(TypeError, match="image dtype must be bool, integer, float or complex, "
+                                        "got <U1"):
+        to_float_image(np.array(["a"]))
+
+
+def test_read_image_stays_float64(tmp_path):
+    path = tmp_path / "g.tif"
+    write_image(path, np.full((3, 4), 0.5, np.float32))
+    assert read_image(path).dtype == np.float64

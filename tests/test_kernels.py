@@ -32,6 +32,47 @@ def impulse_response(filt, radius: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- references
 
+@pytest.mark.parametrize("truncate", [4.0, 2.5])
+def test_gaussian_sigma_zero_is_the_identity_as_ndimage(truncate):
+    k = get_kernel(f"gaussian:sigma=0,truncate={truncate}")
+    np.testing.assert_array_equal(k, [[1.0]])
+    np.testing.assert_array_equal(ndi.gaussian_filter(IMAGE, 0, truncate=truncate), IMAGE)
+
+
+@pytest.mark.parametrize("sigmas", [(2.0, 0.7), (0.0, 1.5), (1.2, 0.0), (3.0, 3.0)])
+def test_gaussian_per_axis_sigma_is_scipy_gaussian_filter(sigmas):
+    sy, sx = sigmas
+    k = get_kernel(f"gaussian:sigma_y={sy},sigma_x={sx}")
+    ry, rx = (k.shape[0] - 1) // 2, (k.shape[1] - 1) // 2
+    assert (ry, rx) == (int(4 * sy + 0.5), int(4 * sx + 0.5))
+    r = max(ry, rx)
+    ref = impulse_response(lambda d: ndi.gaussian_filter(d, (sy, sx), mode="constant"), r)
+    np.testing.assert_allclose(k, ref[r - ry:r + ry + 1, r - rx:r + rx + 1], rtol=1e-12, atol=1e-15)
+    assert K.resolve_kernel(f"gaussian:sigma_y={sy},sigma_x={sx}").factors is not None
+
+
+@pytest.mark.parametrize("name, ours", [("farid_h", "farid_y"), ("farid_v", "farid_x"),
+                                        ("roberts_pos_diag", "roberts_pos_diag"),
+                                        ("roberts_neg_diag", "roberts_neg_diag")])
+def test_farid_and_roberts_equal_skimage(name, ours):
+    from convkit.filters import filter_image
+    # scikit-image convolves (ndimage.convolve, reflect). Its Farid weights turned 180 degrees
+    # are our farid_y / farid_x laid as written (odd size: same anchor); its Roberts weights
+    # are ours, and flip=True is ndimage.convolve, even 2x2 anchor included
+    flip = name.startswith("roberts")
+    got = filter_image(IMAGE, ours, boundary="reflect", flip=flip)
+    np.testing.assert_allclose(got, getattr(skf, name)(IMAGE), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, scale, flip", [("farid", 1.0, False), ("roberts", 1.0, True)])
+def test_farid_and_roberts_magnitudes_are_skimage_times_sqrt2(name, scale, flip):
+    from convkit.filters import filter_image
+    # skimage averages the two squares: its magnitude is ours / sqrt(2)
+    got = filter_image(IMAGE, name, boundary="reflect", flip=flip)
+    np.testing.assert_allclose(got, getattr(skf, name)(IMAGE) * np.sqrt(2) * scale, rtol=1e-12,
+                               atol=1e-14)
+
+
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0, 3.3])
 @pytest.mark.parametrize("truncate", [4.0, 2.5])
 def test_gaussian_is_scipy_gaussian_filter_impulse_response(sigma, truncate):
@@ -215,6 +256,21 @@ def test_every_listed_kernel_resolves_with_a_one_line_description():
         assert description and "\n" not in description
 
 
+def test_gradient_magnitudes_are_registry_entries_listed_on_request():
+    from convkit.filters import COMPOSITE_FILTERS, filter_image
+    listed = list_kernels(magnitudes=True)
+    magnitudes = {n for n in listed if K.composite_parts(n)}
+    assert magnitudes == {"sobel", "prewitt", "scharr", "farid", "roberts"} == set(COMPOSITE_FILTERS)
+    assert not magnitudes & set(list_kernels())
+    for name in magnitudes:
+        gx, gy = (get_kernel(part) for part in K.composite_parts(name))
+        assert name in K.derivative_names()
+        want = np.hypot(ndi.correlate(IMAGE, gx, mode="reflect"), ndi.correlate(IMAGE, gy, mode="reflect"))
+        np.testing.assert_allclose(filter_image(IMAGE, name), want, rtol=1e-10, atol=1e-12)
+    assert set(K.derivative_names()) - magnitudes == {
+        n for n in list_kernels() if abs(get_kernel(n).sum()) <= 1e-9 * np.abs(get_kernel(n)).sum()}
+
+
 def test_parameters_positional_keyword_and_case():
     np.testing.assert_array_equal(get_kernel("box:5"), get_kernel("box:size=5"))
     np.testing.assert_array_equal(get_kernel("gaussian:2,truncate=3"),
@@ -276,11 +332,13 @@ def test_pickled_npy_is_refused(tmp_path):
     ("box:2.5", ValueError, "size must be an integer, got '2.5'"),
     ("box:3,size=3", ValueError, "given twice"),
     ("gaussian:sig=2", ValueError, r"has no parameter 'sig'; it takes: sigma, truncate"),
-    ("gaussian:sigma=-1", ValueError, "sigma must be a positive number"),
-    ("gaussian:sigma=nan", ValueError, "sigma must be a positive number"),
+    ("gaussian:sigma=-1", ValueError, "sigma must be a non-negative number"),
+    ("gaussian:sigma=nan", ValueError, "sigma must be a non-negative number"),
+    ("log:sigma=0", ValueError, "sigma must be a positive number"),
+    ("sobel", ValueError, "'sobel' is the gradient magnitude of sobel_x and sobel_y, not one kernel"),
     ("gaussian:sigma=400", ValueError, "the largest allowed is 1025"),
     ("gaussian:sigma=1,2", ValueError, "bare value cannot follow key=value"),
-    ("gaussian:1,2,3", ValueError, "takes at most 2 values"),
+    ("gaussian:1,2,3,4,5", ValueError, "takes at most 4 values"),
     ("edge:3", ValueError, "takes no parameters"),
     ("identity:4", ValueError, "size must be odd"),
     ("motion:9,angle=inf", ValueError, "angle must be a finite number"),
@@ -400,7 +458,7 @@ def test_resolve_kernel_parses_once(monkeypatch):
 
 
 def test_resolve_kernel_errors_are_get_kernels():
-    with pytest.raises(ValueError, match="unknown kernel 'sobol'.*did you mean 'sobel_"):
+    with pytest.raises(ValueError, match="unknown kernel 'sobol'.*did you mean 'sobel'"):
         K.resolve_kernel("sobol")
     with pytest.raises(TypeError, match="kernel spec must be"):
         K.resolve_kernel(3.5)

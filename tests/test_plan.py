@@ -42,3 +42,25 @@ def test_fast_path_results_equal_scipy(mode, dtype):
         expected = ref(x, k, mode, method="direct")
         assert ours.dtype == expected.dtype
         np.testing.assert_allclose(ours, expected, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+def test_problem_reads_shapes_and_dtypes_only():
+    # the plan chunked builds from: a dask input gives the numpy input's geometry, uncomputed
+    import dask.array as da
+    from convkit.boundary import boundary_record
+    x = np.arange(60, dtype=np.int16).reshape(6, 10)
+    k = np.ones((3, 4), np.int8)
+    lazy = da.from_array(x, chunks=4).map_blocks(lambda b: 1 / 0, dtype=np.int16)   # never runs
+    for mode in ("full", "same", "valid"):
+        args = (mode, (0, 1), boundary_record("reflect"), 0, (2, 1), (1, 2))
+        p, q = Problem(x, k, *args), Problem(lazy, k, *args)
+        assert (p.out_shape, p.pads, p.extent, p.rdtype) == (q.out_shape, q.pads, q.extent, q.rdtype)
+
+
+@pytest.mark.parametrize("dtype, cval, widened", [(np.int8, 100, False), (np.int8, 1000, True),
+                                                  (np.uint8, -1, True), (np.int64, 5, False),
+                                                  (np.float32, 1e10, False)])
+def test_pad_dtype_holds_the_fill_exactly(dtype, cval, widened):
+    p = Problem(np.zeros(5, dtype), np.ones(2, dtype), "same", (0,), "constant", cval, (1,), (1,))
+    assert p.pad_dtype == (np.int64 if widened else np.dtype(dtype))
+    assert np.array(cval).astype(p.pad_dtype) == cval

@@ -137,6 +137,37 @@ def test_nan_propagates_and_is_the_index():
     assert np.isnan(out[0, 0]) and idx[0, 0] == 1
 
 
+def _torch_rule_max_pool(x, size, stride, padding):
+    """PyTorch's CPU max-pool loop, written out: a cell replaces the winner when it is greater
+    or NaN (`val > maxval || isnan(val)`), so finite ties keep the first cell, NaN the last."""
+    (kh, kw), (sh, sw), (ph, pw) = size, stride, padding
+    h, w = x.shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out, idx = np.full((ho, wo), -np.inf), np.full((ho, wo), -1)
+    for i in range(ho):
+        for j in range(wo):
+            for r in range(i * sh - ph, i * sh - ph + kh):
+                for c in range(j * sw - pw, j * sw - pw + kw):
+                    if 0 <= r < h and 0 <= c < w and (x[r, c] > out[i, j] or np.isnan(x[r, c])):
+                        out[i, j], idx[i, j] = x[r, c], r * w + c
+    return out, idx
+
+
+@pytest.mark.parametrize("size, stride, padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1)),
+                                                   ((3, 2), (2, 1), (0, 1))])
+def test_several_nans_in_a_window_keep_the_last_as_pytorch(size, stride, padding):
+    x = RNG.integers(0, 3, (7, 8)).astype(np.float64)             # finite ties too
+    x[RNG.random(x.shape) < 0.3] = np.nan
+    out, idx = pool(x, size, stride=stride, padding=padding, return_indices=True)
+    want, want_idx = _torch_rule_max_pool(x, size, stride, padding)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(idx, want_idx)
+    # the gradient goes where the index points: to the last NaN of each such window
+    grad = pool_backward(np.ones_like(out), idx, x.shape, size=size, stride=stride, padding=padding)
+    want_grad = np.bincount(want_idx.ravel(), minlength=x.size).reshape(x.shape)
+    np.testing.assert_array_equal(grad, want_grad)
+
+
 def test_bool_input():
     x = np.array([[True, False], [False, False]])
     assert pool(x, 2)[0, 0] and not pool(x, 2, op="min")[0, 0]

@@ -20,6 +20,8 @@ import pytest
 
 from _web import reference_conv, running, tiny_model
 
+pytestmark = pytest.mark.browser    # leave out with -m "not browser"; CI runs them
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

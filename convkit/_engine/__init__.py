@@ -11,5 +11,9 @@ Only convkit's own modules import from here; users call the public modules
 * `conv2d`, `conv2d_grad` - the batched multi-channel convolution (im2col)
   and its gradients, under `conv2d` and the CNN's Conv2D layer.
 * `pool_winners` - the winning cells of max/min pooling.
+* `blockwise` - windowed operations on dask arrays block by block, and
+  `is_dask` (asked by every public function before anything else);
+  `overlap_save` - shared-spectrum FFT blocks for one long axis.
+* `jit` - compiled 'same'-size filter loops (numba, optional).
 * `threads` - the one shared thread pool.
 """

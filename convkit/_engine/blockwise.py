@@ -24,12 +24,34 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..boundary import boundary_record, pad_indices
+from ..boundary import Boundary, boundary_record, pad_indices
 
 __all__ = ["AxisPlan", "identity_plan", "broadcast_plan", "halo_fill", "pad_lazy",
-           "out_chunks", "blockwise", "ceil_div", "round_up"]
+           "out_chunks", "blockwise", "ceil_div", "round_up", "is_dask", "require_dask",
+           "DASK_MISSING"]
 
-def halo_fill(boundary: str) -> bool:
+DASK_MISSING = 'this needs dask: pip install "convkit[dask]"'
+
+
+def is_dask(x: object) -> bool:
+    """True for a dask collection, judged by its type's module: never imports dask.
+
+    The in-memory functions ask this before anything else and hand a dask
+    argument up to `convkit.chunked` (imported there, lazily).
+    """
+    return type(x).__module__.split(".", 1)[0] == "dask"
+
+
+def require_dask() -> Any:
+    """``dask.array``, or ImportError naming the extra to install."""
+    try:
+        import dask.array as da
+    except ImportError:
+        raise ImportError(DASK_MISSING) from None
+    return da
+
+
+def halo_fill(boundary: str | Boundary) -> bool:
     """True when `boundary`'s halo cells hold the fill value rather than copies of input cells."""
     return not boundary_record(boundary).copies_input
 
@@ -63,7 +85,7 @@ def broadcast_plan(out_len: int) -> AxisPlan:
     return AxisPlan(0, 0, 1, 1, out_len, 0, broadcast=True)
 
 
-def pad_lazy(x: Any, plans: Sequence[AxisPlan], boundary: str, cval: Any) -> Any:
+def pad_lazy(x: Any, plans: Sequence[AxisPlan], boundary: str | Boundary, cval: Any) -> Any:
     """`x` (a dask array) extended by each plan's (before, after) cells under `boundary`."""
     import dask.array as da
 
@@ -105,7 +127,7 @@ def out_chunks(in_chunks: Sequence[int], plan: AxisPlan) -> tuple[int, ...]:
     return sizes or (plan.out_len,)
 
 
-def blockwise(x: Any, plans: Sequence[AxisPlan], boundary: str, cval: Any,
+def blockwise(x: Any, plans: Sequence[AxisPlan], boundary: str | Boundary, cval: Any,
               func: Callable[..., np.ndarray], dtype: np.dtype) -> Any:
     """Lazy output of `func` over `x`: ``func(slab, ranges=...)`` per output block.
 

@@ -15,18 +15,48 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..windows import n_windows, sliding_windows
+from ..windows import extent, n_windows, sliding_windows
 from .costs import COST
 from .threads import parallel_map, thread_count
 
-__all__ = ["correlate_valid", "correlate_same", "valid_shape", "numpy_1d_ok", "numpy_1d_cost",
-           "GEMM_MAX_OUTPUTS", "THREAD_MIN_OUTPUTS"]
+__all__ = ["correlate_valid", "correlate_same", "correlate_separable", "rank1_factors",
+           "valid_shape", "numpy_1d_ok", "numpy_1d_cost", "GEMM_MAX_OUTPUTS", "THREAD_MIN_OUTPUTS",
+           "RANK1_MAX_TAPS"]
 
 _BLOCK_BYTES = 1 << 18          # output block size that keeps a tap pass in L2
 THREAD_MIN_OUTPUTS = 1 << 18   # below this, threads cost more than they save
 GEMM_MAX_OUTPUTS = 8192        # below this (and many taps) windows @ kernel wins
 _GEMM_CHUNK_BYTES = 1 << 25     # im2col copy per chunk in the gemm strategy
 _WIDE_WASTE = 1.3               # wide layout when the padded rows add at most 30 % work
+RANK1_MAX_TAPS = 4096           # kernels up to 64 x 64 are tested for a rank-1 split (an SVD)
+
+
+def rank1_factors(k: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(col, row) with ``outer(col, row) == k`` to rounding, when the 2-D matrix `k` has rank
+    1 (second singular value at most `rtol` times the first), else None. All zeros: zeros."""
+    u, s, vt = np.linalg.svd(k)
+    if s[0] == 0.0:
+        return np.zeros(k.shape[0], dtype=k.dtype), np.zeros(k.shape[1], dtype=k.dtype)
+    if len(s) > 1 and s[1] > rtol * s[0]:
+        return None
+    return u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
+
+
+def correlate_separable(x: np.ndarray, col: np.ndarray, row: np.ndarray, axes: tuple,
+                        stride: tuple, dilation: tuple, acc_dtype: np.dtype,
+                        workers: int | None = None) -> np.ndarray:
+    """`correlate_valid` of `x` with ``outer(col, row)`` laid along the two `axes`, as a pass
+    of `col` along the first axis, then one of `row` along the second: ``kh + kw`` taps per
+    output instead of ``kh * kw`` (measured 21 x 21 on 1024^2 float64: see the engine's
+    commit). The input must be finite: inf - inf may land elsewhere in two passes."""
+    shape = [1] * x.ndim
+    shape[axes[0]] = col.size
+    tmp = correlate_valid(x, col.reshape(shape), axes[:1], stride[:1], dilation[:1], acc_dtype,
+                          workers)
+    shape = [1] * x.ndim
+    shape[axes[1]] = row.size
+    return correlate_valid(tmp, row.reshape(shape), axes[1:], stride[1:], dilation[1:],
+                           acc_dtype, workers)
 
 
 def valid_shape(x_shape: tuple, k_shape: tuple, axes: tuple, stride: tuple,
@@ -164,7 +194,7 @@ def correlate_same(a: np.ndarray, w: np.ndarray, axes: tuple, dilation: tuple, p
     -1 for cval). Saves the padded copy of the input (time and memory).
     Unit stride, a kernel spanning only `axes`, and ``n >= K`` on every axis.
     """
-    extents = [d * (w.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation)]
+    extents = [extent(w.shape[ax], d) for ax, d in zip(axes, dilation)]
     if (acc_dtype.kind not in "fciub" or any(a.shape[ax] < k for ax, k in zip(axes, extents))
             or any(w.shape[ax] != 1 for ax in range(a.ndim) if ax not in axes)):
         return None
@@ -252,7 +282,7 @@ def correlate_valid(x: np.ndarray, w: np.ndarray, axes: tuple, stride: tuple,
 
     def run(rows: slice) -> None:
         lo = rows.start * s0
-        hi = (rows.stop - 1) * s0 + d0 * (k0 - 1) + 1
+        hi = (rows.stop - 1) * s0 + extent(k0, d0)
         _taps(x[lo:hi], w, axes, stride, dilation, out[rows], skip_zero)
 
     parallel_map(run, blocks, thread_count(workers) if out.size >= THREAD_MIN_OUTPUTS else 1)

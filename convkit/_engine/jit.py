@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..boundary import BoundaryMode, pad_indices
+from ..boundary import Boundary, pad_indices
 from .threads import parallel_map, thread_count
 
 __all__ = ["available", "filter_plane"]
@@ -141,7 +141,7 @@ def available() -> bool:
 
 
 def filter_plane(x: np.ndarray, kernel: np.ndarray, factors: tuple[np.ndarray, np.ndarray] | None,
-                 boundary: BoundaryMode, cval: float, workers: int | None = None) -> np.ndarray:
+                 boundary: Boundary, cval: float, workers: int | None = None) -> np.ndarray:
     """'same' correlation of plane `x` (H, W) with `kernel` (anchor k//2), in x's dtype."""
     assert available()
     assert _kernels is not None

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import direct, spectral
 from .._names import Mode
-from ..boundary import BoundaryMode, pad
-from ..windows import n_windows
+from ..boundary import Boundary, boundary_record, pad
+from ..windows import extent, n_windows
 from .costs import COST
 from .threads import available_cores
 
@@ -56,15 +56,25 @@ def mode_pads(extent: int, mode: Mode) -> tuple[int, int]:
 
 
 class Problem:
-    """One convolution, normalised: convolve `a` with kernel `b` along `axes`."""
+    """One convolution, normalised: convolve `a` with kernel `b` along `axes`.
+
+    The geometry and the result dtype are read from shapes and dtypes only, so
+    `a` (or `b`) may be a dask array when only the plan is wanted (`convkit.chunked`);
+    `padded` and the engines need numpy arrays.
+    """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, mode: Mode, axes: tuple[int, ...],
-                 boundary: BoundaryMode, cval: float, stride: tuple[int, ...],
-                 dilation: tuple[int, ...]):
+                 boundary: Boundary | str, cval: float, stride: tuple[int, ...],
+                 dilation: tuple[int, ...], shift: tuple[int, ...] | None = None):
         self.a, self.b, self.mode, self.axes = a, b, mode, axes
-        self.boundary, self.cval, self.stride, self.dilation = boundary, cval, stride, dilation
-        self.extent = tuple(d * (b.shape[ax] - 1) + 1 for ax, d in zip(axes, dilation))
-        self.pads = [mode_pads(k, mode) for k in self.extent]
+        self.boundary = boundary_record(boundary)   # a row from the public call passes as it is
+        self.cval, self.stride, self.dilation = cval, stride, dilation
+        self.extent = tuple(extent(b.shape[ax], d) for ax, d in zip(axes, dilation))
+        # 'same' with an origin: the window moves by `shift` cells (padding moves from one end
+        # to the other; the output length stays)
+        self.shift = (0,) * len(axes) if shift is None else shift
+        self.pads = [(before + s, after - s) for (before, after), s in
+                     zip((mode_pads(k, mode) for k in self.extent), self.shift)]
         # unstrided output length per conv axis, and its window start in the full convolution
         self.lengths = [n_windows(a.shape[ax], k, pad=sum(p))
                         for ax, k, p in zip(axes, self.extent, self.pads)]
@@ -74,11 +84,22 @@ class Problem:
                       dilation=dilation[axes.index(ax)], pad=sum(self.pads[axes.index(ax)]))
             if ax in axes else max(a.shape[ax], b.shape[ax])
             for ax in range(a.ndim))
-        self.rdtype = np.result_type(a, b)
+        self.rdtype = np.result_type(a.dtype, b.dtype)
 
     @property
     def zero_padding(self) -> bool:
-        return self.boundary == "constant" and self.cval == 0
+        return not self.boundary.copies_input and self.cval == 0
+
+    @property
+    def pad_dtype(self) -> np.dtype:
+        """The dtype in which `a`, padded with cval, is exact: the result dtype, or int64 for an
+        integer fill outside the result's range (the range is checked when the sums are done)."""
+        r = self.rdtype
+        if r.kind in "iu" and not self.boundary.copies_input:
+            info = np.iinfo(r)
+            if not info.min <= int(self.cval) <= info.max:
+                return np.dtype(np.int64)
+        return r
 
     def padded(self, dtype: np.dtype | None = None) -> np.ndarray:
         a = self.a if dtype is None else self.a.astype(dtype, copy=False)
@@ -91,6 +112,27 @@ class Problem:
 
     def taps(self) -> int:
         return math.prod(self.b.shape[ax] for ax in self.axes)
+
+    @property
+    def factors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The kernel as ``outer(col, row)`` over its two conv axes, when a float kernel of
+        rank 1 spanning exactly two axes makes two 1-D passes cheaper, else None."""
+        if not hasattr(self, "_factors"):
+            self._factors = self._rank1()
+        return self._factors
+
+    def _rank1(self) -> tuple[np.ndarray, np.ndarray] | None:
+        b = self.b
+        spans = [ax for ax in range(b.ndim) if b.shape[ax] > 1]
+        if (self.rdtype.char not in "fdFD" or not isinstance(b, np.ndarray) or len(spans) != 2
+                or len(self.axes) != 2
+                or any(ax not in self.axes for ax in spans) or b.size > direct.RANK1_MAX_TAPS
+                or b.size <= 2 * (b.shape[spans[0]] + b.shape[spans[1]])
+                or not np.isfinite(b).all()):
+            return None
+        k = b.reshape(b.shape[spans[0]], b.shape[spans[1]]).astype(self.rdtype, copy=False)
+        eps = np.finfo(k.real.dtype).eps
+        return direct.rank1_factors(k, 4 * max(k.shape) * eps)
 
     def stuffed_kernel(self) -> np.ndarray:
         """The kernel with dilation-1 zeros between taps."""
@@ -113,7 +155,7 @@ def int_bound(p: Problem) -> float:
     max_a = float(np.abs(a64).max())
     max_b = float(np.abs(b64).max())
     sum_b = float(np.abs(b64).sum())
-    bound = max(max_a, abs(float(p.cval)) if p.boundary == "constant" else 0.0) * sum_b
+    bound = max(max_a, 0.0 if p.boundary.copies_input else abs(float(p.cval))) * sum_b
     if p.zero_padding:
         bound = min(bound, max_b * float(np.abs(a64).sum()))
     return bound * (1 + 1e-12)
@@ -123,7 +165,8 @@ def int_bound(p: Problem) -> float:
 
 def numpy_1d(p: Problem) -> bool:
     """Whether the direct engine hands this problem to numpy's 1-D convolve."""
-    if p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding:
+    if (p.a.ndim != 1 or p.stride != (1,) or p.dilation != (1,) or not p.zero_padding
+            or p.shift != (0,)):
         return False
     if p.mode == "same" and p.a.size < p.b.size:
         return False
@@ -140,6 +183,9 @@ def obviously_numpy_1d(n: int, k: int, char: str) -> bool:
 def _direct_cost(p: Problem) -> float:
     out = math.prod(p.out_shape)
     taps = p.taps()
+    if p.factors is not None:       # two 1-D passes
+        taps = sum(f.size for f in p.factors)
+        return out * taps * COST["direct_tap"][_kernel_key(p.rdtype)] + taps * COST["direct_call"]
     key = _kernel_key(p.rdtype)
     if numpy_1d(p):
         return out * taps * direct.numpy_1d_cost(p.rdtype, taps) + COST["direct_call"]

@@ -1,10 +1,12 @@
 """Which input cell wins each max / min pooling window: the indices `pool` returns.
 
 The winner is the first cell in row-major order within its window that
-equals the window's result (NaN matches NaN; padding never wins), so ties
-resolve as in a loop over the window. Three ways to find it: a general
-masked scan over the taps, a faster integer scan for unpadded NaN-free
-windows, and a contiguous-plane version for the CNN's 2 x 2 / stride 2 case.
+equals the window's result, so ties resolve as in a loop over the window; a
+window whose result is NaN is won by its LAST NaN (PyTorch's rule: its loop
+replaces the winner whenever a NaN comes). Padding never wins. Three ways to
+find it: a general masked scan over the taps, a faster integer scan for
+unpadded NaN-free windows, and a contiguous-plane version for the CNN's
+2 x 2 / stride 2 case.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def padded(x: np.ndarray, axes: tuple, pad: tuple, value) -> np.ndarray:
 def winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, stride: tuple,
              pad: tuple) -> np.ndarray:
     """Flat index into the unpadded `plane` of the first cell (row-major within the window)
-    equal to its window's result; padding cells never win, NaN matches NaN."""
+    equal to its window's result, or of the last NaN where the result is NaN; padding
+    cells never win."""
     k = len(plane)
     flat = np.arange(int(np.prod(plane)), dtype=np.intp).reshape(plane)
     flat = padded(flat, tuple(range(k)), pad, -1)
@@ -39,10 +42,10 @@ def winners(view: np.ndarray, best: np.ndarray, plane: tuple, size: tuple, strid
     for tap in np.ndindex(*size):                                     # taps in row-major order
         idx = idx_view[(...,) + tap]
         values = view[(...,) + tap]
-        hit = values == best
+        hit = (values == best) & (chosen == -1)
         if nan_best is not None:
-            hit |= nan_best & np.isnan(values)
-        hit &= (chosen == -1) & (idx != -1)
+            hit |= nan_best & np.isnan(values)          # a later NaN replaces an earlier one
+        hit &= idx != -1
         np.copyto(chosen, np.broadcast_to(idx, chosen.shape), where=hit)
     return chosen
 

@@ -43,6 +43,14 @@ def run_direct(p: Problem, workers: int | None) -> np.ndarray:
         mode = p.mode
         res = np.convolve(p.a.astype(acc, copy=False), p.b.astype(acc, copy=False), mode)
         return finish_int(res, rdtype, check_range) if rdtype.kind in "biu" else res.astype(rdtype, copy=False)
+    if p.factors is not None and bool(np.isfinite(p.a).all()):
+        # a rank-1 kernel: two 1-D passes over the padded input (correlation taps: reversed)
+        col, row = (f[::-1] for f in p.factors)
+        axes = tuple(ax for ax in range(p.b.ndim) if p.b.shape[ax] > 1)
+        stride = tuple(p.stride[p.axes.index(ax)] for ax in axes)
+        dilation = tuple(p.dilation[p.axes.index(ax)] for ax in axes)
+        return direct.correlate_separable(p.padded(acc), col, row, axes, stride, dilation, acc,
+                                          workers).astype(rdtype, copy=False)
     reverse = tuple(slice(None, None, -1) if ax in p.axes else slice(None) for ax in range(p.b.ndim))
     w = p.b[reverse]
     out: np.ndarray | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -120,39 +120,50 @@ def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
                               f"({detail})", p) from None
 
 
-def to_float_image(image: ArrayLike) -> np.ndarray:
-    """Scale stored samples to float64 in [0, 1]: bool -> 0/1, uint8 / 255, uint16 / 65535;
-    float input is returned as float64 unchanged; any other dtype raises TypeError.
+def to_float_image(image: Any) -> Any:
+    """The one image-to-float rule of convkit: stored samples as the floats filters compute with.
+
+    bool -> 0 / 1 (float64); unsigned integers divided by their dtype's
+    maximum (uint8 / 255, uint16 / 65535, ...); signed integers divided by
+    theirs and clipped at -1 (scikit-image's ``img_as_float``); float16 ->
+    float32; float32, float64 and complex kept. Numpy or dask arrays alike
+    (only dtype, astype and arithmetic are used).
 
     Parameters
     ----------
-    image : array_like
-        Samples as `read_image_raw` returns them.
+    image : array_like or dask array
+        Samples as `read_image_raw` returns them, or any numeric image.
 
     Returns
     -------
-    image : ndarray
-        float64, the same shape.
+    image : ndarray (or dask array)
+        float64 for bool and integers, float32 for float16, else the input's dtype.
 
     Raises
     ------
     TypeError
-        A dtype other than bool, uint8, uint16 or float.
+        A dtype that holds no numbers (object, strings, dates).
 
     Examples
     --------
     >>> import numpy as np
     >>> to_float_image(np.array([0, 51, 255], np.uint8))
     array([0. , 0.2, 1. ])
+    >>> to_float_image(np.array([-128, 0, 127], np.int8))
+    array([-1.,  0.,  1.])
     """
-    a = np.asarray(image)
-    if a.dtype == bool:
+    a = image if type(image).__module__.split(".", 1)[0] == "dask" else np.asarray(image)
+    kind = a.dtype.kind
+    if kind == "b":
         return a.astype(np.float64)
-    if a.dtype == np.uint8 or a.dtype == np.uint16:
-        return a / float(np.iinfo(a.dtype).max)
-    if a.dtype.kind == "f":
-        return a.astype(np.float64)
-    raise TypeError(f"image dtype must be bool, uint8, uint16 or float, got {a.dtype}")
+    if kind in "iu":
+        scaled = a / float(np.iinfo(a.dtype).max)
+        return scaled if kind == "u" else np.maximum(scaled, -1.0)
+    if a.dtype == np.float16:
+        return a.astype(np.float32)
+    if kind in "fc":
+        return a
+    raise TypeError(f"image dtype must be bool, integer, float or complex, got {a.dtype}")
 
 
 def read_image(path: str | os.PathLike, *, gray: bool = False, max_pixels: int | None = None,
@@ -191,7 +202,8 @@ def read_image(path: str | os.PathLike, *, gray: bool = False, max_pixels: int |
     >>> read_image(path)
     array([[0.        , 0.50196078, 1.        ]])
     """
-    image = to_float_image(read_image_raw(path, max_pixels=max_pixels, allow_corrupt=allow_corrupt))
+    image = to_float_image(read_image_raw(path, max_pixels=max_pixels,
+                                          allow_corrupt=allow_corrupt)).astype(np.float64, copy=False)
     if gray and image.ndim == 3:
         colour = image[..., :3] if image.shape[2] >= 3 else image[..., :1]
         image = colour[..., 0] if colour.shape[2] == 1 else colour @ np.asarray(LUMA)
@@ -224,7 +236,7 @@ def _to_depth(a: np.ndarray, depth: int) -> np.ndarray:
         return a
     if a.dtype == bool:
         return (a * top).astype(dtype)
-    return np.round(np.clip(to_float_image(a), 0.0, 1.0) * top).astype(dtype)
+    return np.round(np.clip(to_float_image(a).astype(np.float64), 0.0, 1.0) * top).astype(dtype)
 
 
 def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = False,
