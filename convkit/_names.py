@@ -12,7 +12,8 @@ from typing import Literal
 
 __all__ = ["MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
-           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV"]
+           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV",
+           "STREAM_PIXELS"]
 
 # How much of the full convolution to keep (as scipy.signal.convolve).
 MODES = ("full", "same", "valid")
@@ -46,6 +47,10 @@ IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
 # that changes it (`convkit.io.images.pixel_limit`; the CLI's --max-pixels)
 MAX_PIXELS = 2 ** 27
 MAX_PIXELS_ENV = "CONVKIT_MAX_PIXELS"
+# A streamed image (`convkit.io.lazy`) holds only a band in memory, so it may have this many times
+# the pixel limit; the limit still bounds the work a small file that declares a huge image can
+# start (2**30 samples by default, about a minute of filtering) until the user raises it.
+STREAM_PIXELS = 8
 
 # The network `convkit train` builds when no --arch is given.
 DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"

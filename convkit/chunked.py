@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,7 +38,6 @@ from ._engine.plan import Problem, choose
 from ._engine.run import finish_int
 from ._names import Method, Mode, PoolOp
 from .boundary import BoundaryName, normalize_boundary
-from .kernels import get_kernel
 from .windows import normalize_axes, per_axis
 
 __all__ = ["convolve", "correlate", "fftconvolve", "filter_image", "pool", "is_dask",
@@ -322,12 +320,9 @@ def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
     return _conv(in1, in2, mode, "fft", axes, "constant", 0, 1, 1, workers, engine="fft")
 
 
-def _kernel_extent(kernel: Any, flip: bool) -> tuple[int, int]:
-    """Rows and columns a filter reaches (both parts of a composite; one more with `flip`)."""
-    if isinstance(kernel, str) and kernel.strip().lower() in filters.COMPOSITE_FILTERS:
-        parts = [get_kernel(k) for k in filters.COMPOSITE_FILTERS[kernel.strip().lower()]]
-    else:
-        parts = [get_kernel(kernel)]
+def _kernel_extent(kernel: filters.Filter, flip: bool) -> tuple[int, int]:
+    """Rows and columns a resolved filter reaches (both parts of a composite; one more with `flip`)."""
+    parts = [k.array for k in (kernel if type(kernel) is tuple else (kernel,))]  # a Kernel is a tuple too
     rows = max(k.shape[0] for k in parts) + flip
     cols = max(k.shape[1] for k in parts) + flip
     return rows, cols
@@ -384,9 +379,8 @@ def filter_image(image: Any, kernel: Any, *, boundary: BoundaryName = "reflect",
     True
     """
     x = filters.float_image(image if is_dask(image) else require_dask().from_array(np.asarray(image)))
-    if not isinstance(kernel, (str, os.PathLike)):
-        held: Any = kernel
-        kernel = np.asarray(held.compute() if is_dask(held) else held)
+    # resolved once here (a spec, a file, an array or a resolved filter), not once per block
+    kernel = filters.resolve_filter(kernel.compute() if is_dask(kernel) else kernel)
     probe = filters.filter_image(np.zeros((1, 1) + x.shape[2:], x.dtype), kernel,
                                  boundary=boundary, cval=cval, stride=stride, method=method,
                                  flip=flip)   # checks every option; gives the dtype
