@@ -99,8 +99,8 @@ class _Progress:
         self.what: str | None = None
 
     def __call__(self, what: str, done: int, total: int) -> None:
-        if what == "images" and total < _PROGRESS_MIN:
-            return
+        if (what == "images" and total < _PROGRESS_MIN) or not sys.stderr.isatty():
+            return                      # not into a log: an error stays the only line there
         if what != self.what:
             self.close()
             self.what = what

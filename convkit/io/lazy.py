@@ -141,36 +141,31 @@ def lazy_nbytes(path: str | os.PathLike) -> int:
 
 
 class _Reader:
-    """The file as an array dask can slice: opened on first use in each process, its layout
-    turned into `read_image_raw`'s, and every decoder error a FileFormatError naming it."""
+    """The file as an array dask can slice, laid out as `read_image_raw` lays it out; every
+    decoder error a FileFormatError naming it. Picklable: each read opens the file itself."""
 
     def __init__(self, path: Path, layout: _Layout) -> None:
         self.path, self.layout = path, layout
         self.shape, self.dtype, self.ndim = layout.shape, layout.dtype, len(layout.shape)
-        self._array: Any = None
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_array": None}     # re-opened by each worker process
+    def _read(self, key: tuple) -> np.ndarray:
+        if self.layout.planar:                          # stored (C, H, W)
+            rows, cols, chans = key
+            key = (chans, rows, cols)
+        if _is_zarr(self.path):
+            block = np.asarray(_zarr_array(self.path)[key])
+        else:
+            import tifffile
+            import zarr
 
-    def _open(self) -> Any:
-        if self._array is None:
-            if _is_zarr(self.path):
-                self._array = _zarr_array(self.path)
-            else:
-                import tifffile
-                import zarr
-
-                store = tifffile.imread(str(self.path), aszarr=True, key=0)
-                self._array = zarr.open(store, mode="r")
-        return self._array
+            # opened per block and closed at once: a TIFF store holds a file handle
+            with tifffile.imread(str(self.path), aszarr=True, key=0) as store:
+                block = np.asarray(zarr.open(store, mode="r")[key])
+        return np.moveaxis(block, 0, -1) if self.layout.planar else block
 
     def __getitem__(self, key: tuple) -> np.ndarray:
         try:
-            array = self._open()
-            if self.layout.planar:                     # stored (C, H, W)
-                rows, cols, chans = key
-                return np.moveaxis(np.asarray(array[chans, rows, cols]), 0, -1)
-            return np.asarray(array[key])
+            return self._read(key)
         except (MemoryError, KeyboardInterrupt):
             raise
         except Exception as exc:                      # zarr / numcodecs / zlib / tifffile
