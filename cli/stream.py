@@ -14,7 +14,7 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-from convkit._names import IMAGE_SUFFIXES
+from convkit._names import IMAGE_SUFFIXES, MAX_BLOCKS
 
 from ._common import CLIError
 
@@ -25,7 +25,8 @@ SCHEDULER_HELP = ("Run on dask: threads (default when streaming), processes, or 
                   "dask.distributed scheduler address tcp://HOST:PORT.")
 CHUNKS_HELP = ("Stream the image in N x N chunks (lazy read, output written tile by tile to "
                ".zarr or a tiled .tif, the same samples as without it). Automatic above 256 MiB "
-               "of samples. A size that cuts the image into more than 4096 blocks is refused.")
+               f"of samples. A size that cuts the image into more than {MAX_BLOCKS} blocks is "
+               "refused.")
 
 
 def require_dask() -> None:

@@ -377,13 +377,29 @@ def _stage(out: Path) -> Path:
     return temporary_path(out)
 
 
+def _error_of(src: str, tmp: Path, out: Path, job: FilterJob, reading: dict,
+              inputs: tuple) -> BaseException | None:
+    """`_file_in_memory` as a task that returns its error instead of raising it."""
+    try:
+        _file_in_memory(src, tmp, out, job, reading, inputs)
+    except Exception as exc:
+        return exc
+    return None
+
+
 def _in_parallel(tasks: list, job: FilterJob, reading: dict, inputs: tuple, report: Progress) -> None:
-    """The in-memory images as tasks on the current dask scheduler, eight at a time."""
+    """The in-memory images as tasks on the current dask scheduler, eight at a time.
+
+    A task returns its error rather than raising it, so a failure is raised only once every
+    task of its group has ended: none is still writing when the staged files are removed.
+    """
     import dask
     from dask.delayed import delayed
 
-    run = [delayed(_file_in_memory, pure=False)(src, tmp, out, job, reading, inputs)
+    run = [delayed(_error_of, pure=False)(src, tmp, out, job, reading, inputs)
            for src, tmp, out in tasks]
     for i in range(0, len(run), 8):
-        dask.compute(*run[i:i + 8])
+        errors = [e for e in dask.compute(*run[i:i + 8]) if e is not None]
+        if errors:
+            raise errors[0]
         report("images", min(i + 8, len(run)), len(run))

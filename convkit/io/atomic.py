@@ -13,6 +13,7 @@ import shutil
 import signal
 import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -230,17 +231,24 @@ def temporary_store(out: Path) -> Path:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Defer SIGINT / SIGTERM (main thread) until the block ends, so it runs to its end."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):       # no POSIX masks here: run unprotected
-        yield
+    """Defer SIGINT / SIGTERM until the block ends, so it runs to its end; then deliver them.
+
+    (A signal mask would not do: the process's other threads, e.g. dask's, would take the
+    signal and Python would still run its handler in the main thread at once.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield                                   # only the main thread can set handlers
         return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        for s in caught:
+            signal.raise_signal(s)
 
 
 def commit_store(tmp: Path, out: Path, *, overwrite: bool) -> None:
