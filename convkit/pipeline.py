@@ -144,10 +144,10 @@ def filter_array(image: Any, job: FilterJob, *, name: str = "the image") -> Any:
     Raises
     ------
     ValueError
-        NaN or infinite samples in `image`.
+        NaN or infinite samples in `image` (for a dask array: when computed).
     OverflowError
-        A result too large to represent (an overflowing kernel).
-    Both are raised at the call for a numpy array, when computed for dask.
+        A result too large to represent, from an overflowing kernel (for a
+        dask array: when computed).
 
     Examples
     --------
