@@ -38,6 +38,7 @@ from ._engine.plan import Problem, choose
 from ._engine.run import finish_int
 from ._names import Method, Mode, PoolOp
 from .boundary import BoundaryName, normalize_boundary
+from .kernels import Kernel
 from .windows import normalize_axes, per_axis
 
 __all__ = ["convolve", "correlate", "fftconvolve", "filter_image", "pool", "is_dask",
@@ -322,7 +323,7 @@ def fftconvolve(in1: Any, in2: ArrayLike, mode: Mode = "full",
 
 def _kernel_extent(kernel: filters.Filter, flip: bool) -> tuple[int, int]:
     """Rows and columns a resolved filter reaches (both parts of a composite; one more with `flip`)."""
-    parts = [k.array for k in (kernel if type(kernel) is tuple else (kernel,))]  # a Kernel is a tuple too
+    parts = [kernel.array] if isinstance(kernel, Kernel) else [k.array for k in kernel]
     rows = max(k.shape[0] for k in parts) + flip
     cols = max(k.shape[1] for k in parts) + flip
     return rows, cols

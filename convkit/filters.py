@@ -305,7 +305,7 @@ def to_display(image: ArrayLike, *, magnitude: bool = False, rescale: bool = Fal
     array([[0.   , 0.625, 1.   ]])
     """
     # numpy and dask arrays keep their type (numpy's functions dispatch on them); lists become arrays
-    a = image if hasattr(image, "__array_function__") else np.asarray(image)
+    a: Any = image if hasattr(image, "__array_function__") else np.asarray(image)
     a = a.astype(np.result_type(a.dtype, np.float32), copy=False)
     if magnitude:
         a = np.abs(a)

@@ -247,8 +247,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
-        for s in caught:
-            signal.raise_signal(s)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 def commit_store(tmp: Path, out: Path, *, overwrite: bool) -> None:
