@@ -23,7 +23,8 @@ import numpy as np
 from ._names import IMAGE_FORMATS, LUMA, PoolOp
 from .boundary import normalize_boundary
 from .filters import Filter, filter_image, float_image, is_derivative, resolve_filter, to_display
-from .io.atomic import check_output_path, commit, commit_store, discard, temporary_path
+from .io.atomic import (check_output_path, commit, commit_store, discard, regular_input,
+                        temporary_path)
 from .io.images import read_image_raw, write_image
 from .kernels import KernelSpec
 from .pooling import pool
@@ -221,8 +222,13 @@ def streams(source: str | os.PathLike, output: str | os.PathLike, chunks: int | 
     return False
 
 
-def _check_output(src: str, out: Path, lazy: bool, inputs: tuple, overwrite: bool) -> None:
-    """Fail before any work on an output this job cannot write."""
+def _check_pair(src: str, out: Path, lazy: bool, inputs: tuple, overwrite: bool) -> None:
+    """Fail before any work on an input that is not there or an output this job cannot write."""
+    if Path(src).suffix.lower() == ".zarr":
+        if not Path(src).is_dir():
+            raise FileNotFoundError(2, "zarr store not found", src)
+    else:
+        regular_input(src, "image file", "an image file or a .zarr store")
     suffix = out.suffix.lower()
     if lazy:
         from .io.lazy import check_lazy_output
@@ -339,7 +345,7 @@ def filter_files(sources: Sequence[str | os.PathLike], outputs: Sequence[str | o
     reading = {"max_pixels": max_pixels, "allow_corrupt": allow_corrupt}
     lazy = [streams(s, o, chunks) for s, o in zip(srcs, outs)]
     for src, out, is_lazy in zip(srcs, outs, lazy):
-        _check_output(src, out, is_lazy, tuple(srcs), overwrite)
+        _check_pair(src, out, is_lazy, tuple(srcs), overwrite)
     staged: list[Path] = []
     try:
         for out, is_lazy in zip(outs, lazy):

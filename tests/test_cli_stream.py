@@ -467,3 +467,15 @@ def test_folder_batch_with_a_corrupt_image_replaces_nothing(tmp_path):
 def test_help_lists_stream_options():
     result = run("filter", "--help")
     assert "--chunks" in result.output and "--scheduler" in result.output
+
+
+def test_stream_module_imports_no_command():
+    """The streaming helpers sit under the filter command: no import back (issue 24, item 1)."""
+    import ast
+
+    import convkit_cli.stream as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert not any(name and name.endswith("_cmd") for name in imported), imported
