@@ -6,16 +6,17 @@ inside the commands, so ``convkit --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import click
 
-from convkit._names import (IMAGE_FORMATS, IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, LUMA, MAX_PIXELS,
-                            MAX_PIXELS_ENV, POOL_OPS, PoolOp)
-from convkit.boundary import describe_modes, normalize_boundary
+from convkit._names import (KERNEL_FILE_SUFFIXES, MAX_PIXELS, MAX_PIXELS_ENV, POOL_OPS,
+                            STREAM_PIXELS, PoolOp)
+from convkit.boundary import describe_modes
 
 from . import stream
 from ._common import CLIError, library_errors, threads_option, warning_lines
@@ -23,7 +24,7 @@ from ._common import CLIError, library_errors, threads_option, warning_lines
 __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
 
 _PROGRESS_MIN = 4          # show a progress bar from this many input images on
-_GAP = 4                   # white columns between the two halves of --compare
+_LAZY_SUFFIXES = (".zarr", ".tif", ".tiff")    # what a streamed image can be written as
 
 
 def _mapping_epilog() -> str:
@@ -86,13 +87,17 @@ def _default_output(image: Path, suffix: str, folder: Path | None = None) -> Pat
     return (folder if folder is not None else image.parent) / f"{image.stem}_{suffix}{image.suffix}"
 
 
-def _outputs(images: tuple[str, ...], output: str | None, suffix: str) -> list[Path]:
-    """One output path per input: -o is a file for one image, a folder for several."""
+def _outputs(images: list[str], output: str | None, suffix: str, chunks: int | None) -> list[Path]:
+    """One output path per input: -o is a file for one image, a folder for several. A default
+    output keeps the input's extension; a streamed one that cannot be written so is .zarr."""
+    from convkit.pipeline import streams
+
     paths = [Path(p) for p in images]
-    if output is None:
-        outs = [_default_output(p, suffix) for p in paths]
-    elif Path(output).is_dir():
-        outs = [_default_output(p, suffix, Path(output)) for p in paths]
+    if output is None or Path(output).is_dir() and Path(output).suffix.lower() != ".zarr":
+        folder = None if output is None else Path(output)
+        outs = [_default_output(p, suffix, folder) for p in paths]
+        outs = [o.with_suffix(".zarr") if o.suffix.lower() not in _LAZY_SUFFIXES
+                and streams(p, o, chunks) else o for p, o in zip(paths, outs)]
     elif len(paths) > 1:
         raise CLIError(f"with {len(paths)} input images, -o must be an existing folder; "
                        f"got {output!r}")
@@ -108,59 +113,55 @@ def _outputs(images: tuple[str, ...], output: str | None, suffix: str) -> list[P
     return outs
 
 
-def _check_all(images: tuple[str, ...], outs: list[Path], force: bool) -> None:
-    """Fail before any work: missing inputs, missing folders, existing outputs, output = input."""
-    from convkit.io.atomic import check_output_path
+class _Progress:
+    """The library's progress reports as click progress bars on stderr: one for a batch of
+    `_PROGRESS_MIN` images or more, one per streamed image (by bands of rows)."""
 
-    for src, out in zip(images, outs):
-        p = Path(src)
-        if not p.exists():
-            raise FileNotFoundError(2, "No such file", src)
-        if p.is_dir():
-            raise IsADirectoryError(21, "Is a directory", src)
-        if out.suffix.lower() not in IMAGE_SUFFIXES:
-            raise CLIError(f"cannot write {str(out)!r}: unknown image extension "
-                           f"{out.suffix or '(none)'!r}; accepted: {' '.join(IMAGE_SUFFIXES)}")
-        check_output_path(out, overwrite=force, inputs=tuple(images))
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.what: str | None = None
 
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if (what == "images" and total < _PROGRESS_MIN) or not sys.stderr.isatty():
+            return                      # not into a log: an error stays the only line there
+        if what != self.what:
+            self.close()
+            self.what = what
+            self.bar = click.progressbar(length=total, label="filtering", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
 
-def _read(path: str, gray: bool, reading: dict):
-    """(float image, alpha or None, bits to write) of one input file; `reading` holds
-    read_image_raw's max_pixels and allow_corrupt."""
-    import numpy as np
-    from convkit.io.images import read_image_raw, to_float_image
-
-    raw = read_image_raw(path, **reading)
-    bits = 16 if raw.dtype.name == "uint16" else None
-    image = to_float_image(raw)
-    if image.dtype.kind == "f" and not np.isfinite(image).all():     # a float TIFF can hold them
-        raise CLIError(f"{path!r} contains NaN or infinite samples; convkit filters finite images only")
-    alpha = None
-    if image.ndim == 3 and image.shape[2] in (2, 4):
-        image, alpha = image[..., :-1], image[..., -1]
-        if image.shape[2] == 1:
-            image = image[..., 0]
-    if gray and image.ndim == 3:
-        image = image @ LUMA                            # as read_image(gray=True)
-    return image, alpha, bits
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
-def _nearest_resize(image, shape):
-    """Nearest-neighbour resample of the first two axes to `shape` (for --compare)."""
-    import numpy as np
+def _run(images: tuple[str, ...], output: str | None, suffix: str, job: Any, *, force: bool,
+         reading: dict, chunks: int | None = None, scheduler: str | None = None) -> None:
+    """Expand folders, name the outputs and run the library's file pipeline on them: on dask
+    when an image streams, a folder is given or a scheduler is asked for."""
+    from convkit.pipeline import filter_files, streams
 
-    rows = np.arange(shape[0]) * image.shape[0] // shape[0]
-    cols = np.arange(shape[1]) * image.shape[1] // shape[1]
-    return image[rows][:, cols]
-
-
-def _side_by_side(left, right):
-    """Input and output in one image, the output stretched to the input's size."""
-    import numpy as np
-
-    right = _nearest_resize(right, left.shape[:2])
-    gap = np.ones(left.shape[:1] + (_GAP,) + left.shape[2:], dtype=left.dtype)
-    return np.concatenate([left, gap, right.astype(left.dtype, copy=False)], axis=1)
+    sources = stream.expand(images)
+    outs = _outputs(sources, output, suffix, chunks)
+    on_dask = (scheduler is not None or stream.has_folder(images)
+               or any(streams(s, o, chunks) for s, o in zip(sources, outs)))
+    if on_dask:
+        stream.require_dask()
+    bars = _Progress()
+    try:
+        with warning_lines(), stream.scheduler(scheduler) if on_dask else contextlib.nullcontext():
+            filter_files(sources, outs, job, overwrite=force, chunks=chunks, parallel=on_dask,
+                         progress=bars, **reading)
+    except BaseException as exc:
+        bars.close()
+        for note in getattr(exc, "__notes__", ()):
+            click.echo(note, err=True)
+        raise
+    bars.close()
+    for out in outs:
+        click.echo(str(out))
 
 
 def _reading_options(command):
@@ -170,8 +171,11 @@ def _reading_options(command):
                                 "refusing it.")(command)
     return click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
                         help="Memory limit, in 8-bit gray pixels (an RGB image counts three "
-                             "times): larger images are refused before decoding.  [default: "
-                             f"${MAX_PIXELS_ENV}, else {MAX_PIXELS}, about 0.55 GB]")(command)
+                             "times): larger images are refused before decoding. A streamed "
+                             f"image may hold {STREAM_PIXELS} times as many, and each piece of "
+                             "it decoded whole (tile, strip, zarr chunk) must fit the limit.  "
+                             f"[default: ${MAX_PIXELS_ENV}, else {MAX_PIXELS}, about 4 GiB of "
+                             "work]")(command)
 
 
 def _parse_pool(value: str | None) -> tuple[PoolOp, int | tuple[int, int]] | None:
@@ -184,27 +188,6 @@ def _parse_pool(value: str | None) -> tuple[PoolOp, int | tuple[int, int]] | Non
                        f"(e.g. max:2, mean:2x3); got {value!r}")
     size = int(m.group(2)) if m.group(3) is None else (int(m.group(2)), int(m.group(3)))
     return cast("PoolOp", m.group(1)), size
-
-
-def _pooled(image, op: PoolOp, size, stride=None):
-    """Pool an (H, W[, C]) image over its first two axes."""
-    from convkit.pooling import pool
-
-    return pool(image, size, stride=stride, op=op, axes=(0, 1))
-
-
-def _write(out: Path, image, alpha, bits, *, inputs: tuple) -> None:
-    """Write the image (with its alpha channel put back) to the staging file `out`."""
-    import numpy as np
-    from convkit.io.images import write_image
-
-    if alpha is not None:
-        a = _nearest_resize(alpha, image.shape[:2])
-        image = np.concatenate([image if image.ndim == 3 else image[..., None], a[..., None]], axis=2)
-        if out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
-            image = image[..., :-1]
-    depth = bits if bits and 16 in IMAGE_FORMATS[out.suffix.lower()][1] else None
-    write_image(out, image, overwrite=True, bit_depth=depth, inputs=inputs)
 
 
 @click.command("filter", cls=_FilterCommand)
@@ -239,82 +222,19 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
                allow_corrupt: bool = False, chunks: int | None = None,
                scheduler: str | None = None) -> None:
     """Filter IMAGE(s) with one or more kernels (cross-correlation, as CNNs do)."""
-    import numpy as np
-    from convkit.filters import filter_image, is_derivative, resolve_filter, to_display
+    from convkit.pipeline import FilterJob
 
     pooling = _parse_pool(pool_spec)
-    mode = normalize_boundary(boundary)
-    reading = {"max_pixels": max_pixels, "allow_corrupt": allow_corrupt}
     # each spec is parsed once, here: a bad one fails before any file is read
-    resolved = [resolve_filter(spec) for spec in kernels]
-    magnitude = any(is_derivative(k) for k in resolved)
+    job = FilterJob.make(kernels, boundary=boundary, stride=stride, pool=pooling, gray=gray,
+                         flip=flip, rescale=rescale, compare=compare)
     suffix = "_".join(_tag(s) for s in kernels)
     if pooling:
         op, size = pooling
         suffix += f"_{op}pool" + (f"{size}" if isinstance(size, int) else f"{size[0]}x{size[1]}")
-    if stream.wanted(images, output, chunks, scheduler):   # issue 12: beyond memory, on a cluster
-        return stream.filter_stream(click.get_current_context().params, suffix)
-    outs = _outputs(images, output, suffix + ("_compare" if compare else ""))
-    _check_all(images, outs, force)
-
-    def run(src: str, out: Path) -> None:
-        image, alpha, bits = _read(src, gray, reading)
-        result = image
-        for i, kernel in enumerate(resolved):
-            last = i == len(resolved) - 1
-            result = filter_image(result, kernel, boundary=mode, flip=flip,
-                                  stride=stride if last else 1)
-        if not np.isfinite(result).all():
-            raise CLIError(f"filtering {src!r} with {' then '.join(kernels)} gives values too large "
-                           "to represent (overflow); use a kernel with smaller weights")
-        if magnitude:
-            result = abs(result)
-        if alpha is not None and stride > 1:
-            alpha = alpha[::stride, ::stride]
-        if pooling:
-            result = _pooled(result, *pooling)
-            if alpha is not None:
-                alpha = _pooled(alpha, "mean" if pooling[0] == "sum" else pooling[0], pooling[1])
-        result = to_display(result, magnitude=magnitude, rescale=rescale)
-        if compare:
-            result = _side_by_side(image, result)
-        _write(out, result, alpha, bits, inputs=images)
-
-    with warning_lines():
-        _run_all(images, outs, run, "filtering", force=force)
-
-
-def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str, *, force: bool) -> None:
-    """Process every (input, output) pair, all or nothing: each result goes to a hidden file
-    beside its output, and only when every input has succeeded are they renamed onto the outputs.
-    On an error (or Ctrl-C / SIGTERM) the hidden files are removed and every file that existed
-    before the run is left as it was."""
-    from convkit.io.atomic import commit, temporary_path
-
-    staged: list[Path] = []
-    pairs = list(zip(images, outs))
-    try:
-        if len(pairs) >= _PROGRESS_MIN:
-            with click.progressbar(pairs, label=label, file=sys.stderr) as bar:
-                for src, out in bar:
-                    staged.append(temporary_path(out))
-                    run(src, staged[-1])
-        else:
-            for src, out in pairs:
-                staged.append(temporary_path(out))
-                run(src, staged[-1])
-        for tmp, out in zip(staged, outs):
-            commit(tmp, out, overwrite=force)
-    except BaseException:
-        done = sum(1 for tmp in staged if not tmp.exists())
-        for tmp in staged:
-            tmp.unlink(missing_ok=True)
-        if len(pairs) > 1 and done == 0:
-            click.echo(f"nothing written: all {len(pairs)} outputs are written together, "
-                       "and existing files were left unchanged", err=True)
-        raise
-    for out in outs:
-        click.echo(str(out))
+    _run(images, output, suffix + ("_compare" if compare else ""), job, force=force,
+         chunks=chunks, scheduler=scheduler,
+         reading={"max_pixels": max_pixels, "allow_corrupt": allow_corrupt})
 
 
 @click.command("pool")
@@ -335,22 +255,11 @@ def pool_cmd(image: str, op: PoolOp, size: int, stride: int | None, output: str 
              gray: bool, force: bool, max_pixels: int | None = None,
              allow_corrupt: bool = False) -> None:
     """Pool IMAGE: the max (min, sum, mean) of every SIZE x SIZE window."""
-    from convkit.filters import to_display
+    from convkit.pipeline import FilterJob
 
-    reading = {"max_pixels": max_pixels, "allow_corrupt": allow_corrupt}
-    outs = _outputs((image,), output, f"{op}pool{size}")
-    _check_all((image,), outs, force)
-
-    def run(src: str, out: Path) -> None:
-        img, alpha, bits = _read(src, gray, reading)
-        result = _pooled(img, op, size, stride)
-        if alpha is not None:
-            alpha = _pooled(alpha, "mean" if op == "sum" else op, size, stride)
-        result = to_display(result, rescale=op == "sum")
-        _write(out, result, alpha, bits, inputs=(image,))
-
-    with warning_lines():
-        _run_all((image,), outs, run, "pooling", force=force)
+    job = FilterJob.make(pool=(op, size, stride), gray=gray, rescale=op == "sum")
+    _run((image,), output, f"{op}pool{size}", job, force=force,
+         reading={"max_pixels": max_pixels, "allow_corrupt": allow_corrupt})
 
 
 @click.command("kernels")

@@ -12,7 +12,8 @@ from typing import Literal
 
 __all__ = ["MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
-           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV", "TRAIN_DEFAULTS", "train_defaults"]
+           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV", "TRAIN_DEFAULTS", "train_defaults",
+           "STREAM_PIXELS", "MAX_BLOCKS"]
 
 # How much of the full convolution to keep (as scipy.signal.convolve).
 MODES = ("full", "same", "valid")
@@ -46,6 +47,14 @@ IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
 # that changes it (`convkit.io.images.pixel_limit`; the CLI's --max-pixels)
 MAX_PIXELS = 2 ** 27
 MAX_PIXELS_ENV = "CONVKIT_MAX_PIXELS"
+# A streamed image (`convkit.io.lazy`) holds only a band in memory, so it may have this many times
+# the pixel limit; the limit still bounds the work a small file that declares a huge image can
+# start (2**30 samples by default, about a minute of filtering) until the user raises it.
+STREAM_PIXELS = 8
+# Blocks of one streamed image at most: `convkit filter` makes ~23 tasks per block, and each
+# block costs ~10 ms of scheduling and Python however small it is (measured: 2,250 blocks of
+# 3 x 3 took 7 s to build and 20 s to compute); `--chunks 1` on a 300^2 image would make 90,000.
+MAX_BLOCKS = 1024
 
 # The network `convkit train` builds when no --arch is given (and the dataset has no own default).
 DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"

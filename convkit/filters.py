@@ -335,6 +335,8 @@ def to_display(image: ArrayLike, *, magnitude: bool = False, rescale: bool = Fal
     Returns
     -------
     ndarray, float in [0, 1]
+        A dask array for a dask `image` (lazy; with `rescale` its minimum
+        and maximum are computed first, in one pass).
 
     Examples
     --------
@@ -343,11 +345,14 @@ def to_display(image: ArrayLike, *, magnitude: bool = False, rescale: bool = Fal
     >>> to_display([[-2.0, 0.5, 2.0]], rescale=True)
     array([[0.   , 0.625, 1.   ]])
     """
-    a = np.asarray(image, dtype=np.result_type(np.asarray(image).dtype, np.float32))
+    # numpy and dask arrays keep their type (numpy's functions dispatch on them); lists become arrays
+    a: Any = image if hasattr(image, "__array_function__") else np.asarray(image)
+    a = a.astype(np.result_type(a.dtype, np.float32), copy=False)
     if magnitude:
         a = np.abs(a)
     if rescale:
-        lo = 0.0 if magnitude else float(a.min())
-        span = float(a.max()) - lo
+        extremes = np.asarray(np.stack([a.min(), a.max()]), dtype=np.float64)  # one pass on dask
+        lo = 0.0 if magnitude else float(extremes[0])
+        span = float(extremes[1]) - lo
         return (a - lo) / span if span > 0 else np.zeros_like(a)
     return np.clip(a, 0.0, 1.0)

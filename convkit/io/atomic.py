@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
+import signal
 import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["OutputExistsError", "atomic_path", "check_output_path", "commit", "regular_input",
-           "temporary_path"]
+__all__ = ["OutputExistsError", "atomic_path", "check_output_path", "commit", "commit_store",
+           "discard", "regular_input", "temporary_path", "temporary_store"]
 
 
 class OutputExistsError(FileExistsError):
@@ -46,7 +49,7 @@ class OutputExistsError(FileExistsError):
 
 
 def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
-                      inputs: tuple = ()) -> Path:
+                      inputs: tuple = (), folder_ok: bool = False) -> Path:
     """Validate an output path; raise ValueError / OutputExistsError naming the problem.
 
     Parameters
@@ -56,7 +59,11 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
     overwrite : bool, optional
         Whether an existing file may be replaced.
     inputs : tuple of paths, optional
-        Files the output is computed from; it may not be one of them.
+        Files (or folder stores) the output is computed from; it may not be
+        one of them, contain one, or lie inside one.
+    folder_ok : bool, optional
+        The output is itself a folder (a zarr store): an existing folder is
+        an existing output, not an error.
 
     Returns
     -------
@@ -66,7 +73,8 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
     Raises
     ------
     ValueError
-        `path` is a folder, its folder does not exist, or it is one of `inputs`.
+        `path` is a folder (unless `folder_ok`), its folder does not exist,
+        or it is, contains or lies inside one of `inputs`.
     OutputExistsError
         `path` exists and `overwrite` is False.
 
@@ -84,7 +92,7 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
     out = Path(path)
     # lexists: a dangling symlink is an existing entry too, and replacing it needs overwrite
     exists = os.path.lexists(out)
-    if out.is_dir():
+    if out.is_dir() and not folder_ok:
         raise ValueError(f"output path {str(out)!r} is a directory; give a file name")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
@@ -95,9 +103,22 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
             raise ValueError(f"output {str(out)!r} is the input file; choose another name")
         if not out.exists() and src.resolve() == out.resolve():
             raise ValueError(f"output {str(out)!r} is the input file; choose another name")
+        _refuse_nesting(out, src)
     if exists and not overwrite:
         raise OutputExistsError(out, "exists" if out.exists() else "exists (a dangling symbolic link)")
     return out
+
+
+def _refuse_nesting(out: Path, src: Path) -> None:
+    """ValueError when the output folder holds the input or the input folder holds the output
+    (replacing one would delete the other)."""
+    o, s = out.resolve(), src.resolve()
+    if o != s and s.is_relative_to(o):
+        raise ValueError(f"output {str(out)!r} contains the input {str(src)!r}; replacing it "
+                         "would delete the input; choose another name")
+    if o != s and o.is_relative_to(s):
+        raise ValueError(f"output {str(out)!r} lies inside the input {str(src)!r}; choose a "
+                         "name outside it")
 
 
 def temporary_path(out: Path) -> Path:
@@ -194,3 +215,70 @@ def regular_input(path: str | os.PathLike, what: str, expected: str) -> Path:
         raise ValueError(f"{str(p)!r} is not a regular file (a pipe, device or socket); "
                          f"expected {expected}")
     return p
+
+
+# ----------------------------------------------------------------------------- folder outputs
+
+
+def temporary_store(out: Path) -> Path:
+    """A new empty hidden folder beside `out`, keeping its suffix (a zarr store is written into it)."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=out.suffix,
+                                     dir=out.parent if str(out.parent) else "."))
+    except PermissionError as exc:
+        raise PermissionError(exc.errno, "permission denied", str(out)) from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT / SIGTERM until the block ends, so it runs to its end; then deliver them.
+
+    (A signal mask would not do: the process's other threads, e.g. dask's, would take the
+    signal and Python would still run its handler in the main thread at once.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield                                   # only the main thread can set handlers
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
+
+
+def commit_store(tmp: Path, out: Path, *, overwrite: bool) -> None:
+    """Move the finished folder (or file) `tmp` onto `out`, replacing what is there.
+
+    The old output is renamed aside, the new one renamed in, and only then is the old one
+    deleted, all with SIGINT / SIGTERM deferred: an interrupt leaves either the old output
+    or the new one, never a half-deleted mixture.
+    """
+    if not overwrite and os.path.lexists(out):
+        raise OutputExistsError(out, "appeared while writing and was not replaced")
+    with _signals_held():
+        old: Path | None = None
+        if os.path.lexists(out):
+            old = Path(tempfile.mkdtemp(prefix=f".{out.stem}.old.", dir=tmp.parent))
+            os.replace(out, old / "store")
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old is not None:                 # put the old output back
+                os.replace(old / "store", out)
+                old.rmdir()
+            raise
+        if old is not None:
+            discard(old)
+
+
+def discard(path: Path) -> None:
+    """Remove a staged file or folder, if it is still there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        path.unlink()

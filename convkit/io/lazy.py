@@ -1,72 +1,242 @@
 """Images larger than memory: open a TIFF or zarr lazily, write zarr or tiled BigTIFF in bands.
 
-`open_lazy` gives a dask array backed by the file (a tiled TIFF is read tile
-by tile through tifffile's zarr view; other image formats are read whole).
-`write_lazy` computes a dask array one band of chunk rows at a time and writes
-each band as it arrives, into a zarr store or a tiled BigTIFF, so only a band
-is ever in memory; the output appears under its name only when complete
-(written beside it under a temporary name, then renamed). Filtering is
-`convkit.chunked`'s; scheduling and progress bars are the caller's.
+`open_lazy` gives a dask array backed by the file, laid out as `read_image_raw`
+lays it out: (H, W) or (H, W, C), the first page of a multi-page TIFF, the
+channels last for a planar TIFF. Everything the file declares is checked
+before a sample is decoded: the image against the streaming budget
+(``STREAM_PIXELS`` times the pixel limit), each piece that must be decoded
+whole (a strip, a tile, a zarr chunk) against the memory budget, the block
+count against `MAX_BLOCKS`; a decoder's complaint while reading becomes a
+`FileFormatError` naming the file. `store_lazy` computes a dask array one
+band of chunk rows at a time (in column groups within the memory budget) and
+writes each piece from the calling thread, so no writer is left running when
+an error stops the work; `write_lazy` adds the temporary name and the rename.
+Filtering is `convkit.chunked`'s; scheduling and progress bars are the caller's.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import shutil
-import tempfile
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .atomic import OutputExistsError, check_output_path
+from .._names import MAX_BLOCKS, STREAM_PIXELS
+from .atomic import check_output_path, commit_store, discard, regular_input, temporary_path, \
+    temporary_store
+from .codecs import needed_bytes
+from .errors import FileFormatError
+from .images import pixel_limit, read_image_raw
 
-__all__ = ["open_lazy", "write_lazy", "lazy_nbytes", "LAZY_SUFFIXES", "TILE"]
+__all__ = ["open_lazy", "write_lazy", "store_lazy", "staging_path", "check_lazy_output", "lazy_nbytes",
+           "LAZY_SUFFIXES", "TILE", "MAX_BLOCKS"]
 
 LAZY_SUFFIXES = (".zarr", ".tif", ".tiff")
 TILE = 1024            # default chunk side, and the tile side of written TIFFs
+_TIFF = (".tif", ".tiff")
 
 
 def _is_zarr(path: Path) -> bool:
     return path.suffix.lower() == ".zarr"
 
 
-def _open_store(path: Path) -> Any:
-    """The zarr array behind `path`: a zarr store, or a TIFF's tiles through tifffile."""
-    import zarr
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
-    if _is_zarr(path):
-        return zarr.open_array(str(path), mode="r")
+
+def _corrupt(p: Path, exc: BaseException) -> FileFormatError:
+    return FileFormatError(f"cannot read {str(p)!r}: corrupt, truncated or unsupported data "
+                           f"({_first_line(exc)})", p)
+
+
+class _Layout:
+    """What the file declares: shape (H, W[, C]), dtype, the piece decoded at once, planar."""
+
+    def __init__(self, shape: tuple, dtype: np.dtype, piece: tuple, planar: bool) -> None:
+        self.shape, self.dtype, self.piece, self.planar = shape, dtype, piece, planar
+
+
+def _tiff_layout(p: Path) -> _Layout:
+    """The first page's layout, from its tags only."""
     import tifffile
 
-    return zarr.open(tifffile.imread(str(path), aszarr=True), mode="r")
+    with tifffile.TiffFile(p) as tif:
+        page = tif.pages.first
+        shape, dtype = tuple(int(n) for n in page.shape), page.dtype
+        planar = page.planarconfig == 2 and page.samplesperpixel > 1
+        rows, cols = ((page.tilelength, page.tilewidth) if page.is_tiled
+                      else (page.rowsperstrip, page.imagewidth))
+        piece = (rows, cols) + ((1 if planar else page.samplesperpixel,) if len(shape) == 3 else ())
+        orientation = page.tags.get("Orientation")
+        if orientation is not None and int(orientation.value) != 1:
+            raise FileFormatError(f"{str(p)!r} has TIFF orientation {int(orientation.value)}, which "
+                                  "streaming does not apply; filter it without --chunks", p)
+        if page.imagedepth > 1:
+            raise FileFormatError(f"{str(p)!r} is a volume of {page.imagedepth} slices; "
+                                  "streaming filters 2-D images", p)
+    if dtype is None:
+        raise FileFormatError(f"{str(p)!r} stores samples tifffile cannot decode", p)
+    if planar:
+        shape = shape[1:] + shape[:1]
+    return _Layout(shape, np.dtype(dtype), tuple(int(n) for n in piece), planar)
+
+
+def _zarr_array(p: Path) -> Any:
+    import zarr
+
+    return zarr.open_array(str(p), mode="r")
+
+
+def _layout(p: Path) -> _Layout:
+    """`p`'s declared layout; any complaint of the metadata parser is a FileFormatError."""
+    try:
+        if _is_zarr(p):
+            z = _zarr_array(p)
+            piece = getattr(z, "shards", None) or z.chunks
+            layout = _Layout(tuple(z.shape), np.dtype(z.dtype), tuple(piece), False)
+        else:
+            layout = _tiff_layout(p)
+    except FileFormatError:
+        raise
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:                      # zarr / tifffile / json: any parser failure
+        raise _corrupt(p, exc) from None
+    if len(layout.shape) not in (2, 3) or 0 in layout.shape:
+        raise FileFormatError(f"{str(p)!r} holds an array of shape {layout.shape}; an image is "
+                              "(H, W) or (H, W, C) with no empty axis", p)
+    if len(layout.piece) != len(layout.shape) or min(layout.piece) < 1:
+        raise FileFormatError(f"{str(p)!r} declares chunks (tiles, strips) of {layout.piece}; "
+                              "every side must be at least 1", p)
+    return layout
+
+
+def _check_budget(p: Path, layout: _Layout, limit: int) -> None:
+    """Refuse an image beyond the streaming budget, or a piece beyond the memory budget."""
+    samples = math.prod(layout.shape)
+    if samples > STREAM_PIXELS * limit:
+        raise FileFormatError(
+            f"{str(p)!r} declares {' x '.join(map(str, layout.shape))} = {samples} samples, above "
+            f"the streaming limit of {STREAM_PIXELS * limit} ({STREAM_PIXELS} x {limit} pixels); "
+            "raise the limit with --max-pixels", p)
+    piece = math.prod(min(a, b) for a, b in zip(layout.piece, layout.shape))
+    if needed_bytes(piece, layout.dtype.itemsize) > needed_bytes(limit, 1):
+        raise FileFormatError(
+            f"{str(p)!r} stores pieces (tiles, strips or chunks) of "
+            f"{' x '.join(map(str, layout.piece))} samples, each decoded whole, above the memory "
+            f"limit of {limit} pixels; raise the limit with --max-pixels", p)
 
 
 def lazy_nbytes(path: str | os.PathLike) -> int:
-    """Bytes of the decoded samples of the image at `path` (read from the header only)."""
+    """Bytes of the decoded samples of the TIFF or zarr image at `path` (from its header)."""
     p = Path(path)
-    if _is_zarr(p) or p.suffix.lower() in (".tif", ".tiff"):
-        z = _open_store(p)
-        return int(np.prod(z.shape)) * np.dtype(z.dtype).itemsize
-    return p.stat().st_size
+    layout = _layout(p)
+    return math.prod(layout.shape) * layout.dtype.itemsize
 
 
-def open_lazy(path: str | os.PathLike, chunks: int | None = None) -> Any:
+class _Reader:
+    """The file as an array dask can slice, laid out as `read_image_raw` lays it out; every
+    decoder error a FileFormatError naming it. Pickled without its open file: each process
+    opens the file on its first read and closes it when the reader is collected."""
+
+    def __init__(self, path: Path, layout: _Layout) -> None:
+        self.path, self.layout = path, layout
+        self.shape, self.dtype, self.ndim = layout.shape, layout.dtype, len(layout.shape)
+        self._array: Any = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_array": None}
+
+    def _open(self) -> Any:
+        if self._array is None:
+            if _is_zarr(self.path):
+                self._array = _zarr_array(self.path)
+            else:
+                import tifffile
+                import zarr
+
+                store = tifffile.imread(str(self.path), aszarr=True, key=0)
+                weakref.finalize(self, store.close)      # a TIFF store holds a file handle
+                self._array = zarr.open(store, mode="r")
+        return self._array
+
+    def _read(self, key: tuple) -> np.ndarray:
+        if self.layout.planar:                          # stored (C, H, W)
+            rows, cols, chans = key
+            block = np.asarray(self._open()[chans, rows, cols])
+            return np.moveaxis(block, 0, -1)
+        return np.asarray(self._open()[key])
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        try:
+            return self._read(key)
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:                      # zarr / numcodecs / zlib / tifffile
+            raise _corrupt(self.path, exc) from None
+
+
+def _chunk_side(shape: tuple, chunks: int | None, piece: tuple) -> int:
+    """The chunk side: as given (refused above MAX_BLOCKS blocks), else the file's pieces
+    grouped up to about TILE, rounded up to keep to MAX_BLOCKS blocks."""
+    h, w = shape[:2]
+
+    def blocks(c: int) -> int:
+        return -(-h // c) * -(-w // c)
+
+    least = max(1, math.isqrt(h * w // MAX_BLOCKS))
+    while blocks(least) > MAX_BLOCKS:
+        least += 1
+    if chunks is not None:
+        if blocks(chunks) > MAX_BLOCKS:
+            raise ValueError(f"chunks={chunks} cuts the {w}x{h} image into {blocks(chunks)} "
+                             f"blocks, above the limit of {MAX_BLOCKS}; use chunks >= {least}")
+        return chunks
+    tile = piece[0] if piece[0] < h else TILE
+    return max(least, max(1, TILE // tile) * tile)
+
+
+def open_lazy(path: str | os.PathLike, chunks: int | None = None, *,
+              max_pixels: int | None = None, allow_corrupt: bool = False) -> Any:
     """A dask array of the image at `path`, read lazily where the format allows.
 
     Parameters
     ----------
     path : str or path-like
-        A zarr store (``.zarr``), a TIFF (tiled or striped), or any image
-        `convkit.read_image_raw` reads (held in memory).
+        A zarr store (``.zarr``), a TIFF (tiled or striped; its first page),
+        or any image `convkit.read_image_raw` reads (held in memory).
     chunks : int, optional
         Chunk side along the first two axes; default: the file's own tiles
         grouped up to about `TILE` (other axes are one chunk).
+    max_pixels : int, optional
+        The pixel limit of `convkit.read_image_raw` (default
+        ``$CONVKIT_MAX_PIXELS``, else 2**27): a streamed image may hold
+        ``STREAM_PIXELS`` times as many samples; a piece of the file that is
+        decoded whole (a strip, tile or zarr chunk) must fit the limit itself.
+    allow_corrupt : bool, optional
+        As `convkit.read_image_raw`, for the formats it reads whole.
 
     Returns
     -------
-    image : dask.array.Array
-        The stored samples (uint8, uint16, float, ...), not yet scaled.
+    image : dask.array.Array of shape (H, W) or (H, W, C)
+        The stored samples (uint8, uint16, float, ...), not yet scaled,
+        laid out as `convkit.read_image_raw` gives them.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        Corrupt or unsupported metadata, an image beyond the streaming
+        budget, a piece beyond the memory budget; corrupt sample data raises
+        it when the samples are computed.
+    ValueError
+        `chunks` makes more than `MAX_BLOCKS` blocks, or `path` is not a
+        regular file (TIFF) or folder (zarr).
 
     Examples
     --------
@@ -79,58 +249,137 @@ def open_lazy(path: str | os.PathLike, chunks: int | None = None) -> Any:
     import dask.array as da
 
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(2, "image file not found", str(p))
-    if _is_zarr(p) or p.suffix.lower() in (".tif", ".tiff"):
-        z = _open_store(p)
-        x = da.from_zarr(z)
-        if chunks is None:
-            tile = z.chunks[0] if len(z.chunks) else TILE
-            chunks = max(1, TILE // max(tile, 1)) * tile
+    limit = pixel_limit(max_pixels)
+    if _is_zarr(p):
+        if not p.is_dir():
+            raise FileNotFoundError(2, "zarr store not found", str(p))
     else:
-        from .images import read_image_raw
-
-        x = da.from_array(read_image_raw(p))
-        chunks = chunks or TILE
-    return x.rechunk((chunks, chunks) + (-1,) * (x.ndim - 2))
-
-
-def _bands(x: Any) -> Iterator[tuple[int, int]]:
-    """Row ranges of `x`'s chunk rows."""
-    start = 0
-    for rows in x.chunks[0]:
-        yield start, start + rows
-        start += rows
+        regular_input(p, "image file", "an image file or a .zarr store")
+    if _is_zarr(p) or p.suffix.lower() in _TIFF:
+        layout = _layout(p)
+        _check_budget(p, layout, limit)
+        side = _chunk_side(layout.shape, chunks, layout.piece)
+        return da.from_array(_Reader(p, layout), chunks=(side, side) + (-1,) * (len(layout.shape) - 2),
+                             lock=False, asarray=False, meta=np.empty((0,) * len(layout.shape),
+                                                                      layout.dtype))
+    image = read_image_raw(p, max_pixels=limit, allow_corrupt=allow_corrupt)
+    side = _chunk_side(image.shape, chunks, (TILE,))
+    return da.from_array(image, chunks=(side, side) + (-1,) * (image.ndim - 2))
 
 
-def _write_zarr(x: Any, target: Path, tile: int, progress: Callable[[int], None]) -> None:
-    import dask.array as da
+def _pieces(x: Any, limit: int) -> Iterator[tuple[int, int, int, int, bool]]:
+    """(chunk row, first and end chunk column, first column, last of its band): each band of
+    chunk rows cut into groups of whole chunks holding at most `limit` samples (one at least)."""
+    per_column = math.prod(x.shape[2:])
+    for i, rows in enumerate(x.chunks[0]):
+        j0, c0, width = 0, 0, 0
+        for j, cols in enumerate(x.chunks[1]):
+            width += cols
+            last = j == len(x.chunks[1]) - 1
+            if last or rows * (width + x.chunks[1][j + 1]) * per_column > limit:
+                yield i, j0, j + 1, c0, last
+                j0, c0, width = j + 1, c0 + width, 0
+
+
+class _Computer:
+    """`x`'s blocks, a group at a time, on the scheduler in force. The graph is optimised and
+    materialised once and culled to each group's blocks: slicing `x` and computing each slice
+    culls the whole graph every time (2.5x slower at 2,000 blocks, measured)."""
+
+    def __init__(self, x: Any) -> None:
+        import dask
+        from dask.base import get_scheduler
+
+        (self.x,) = dask.optimize(x)
+        self.graph = dict(self.x.__dask_graph__())
+        self.get = get_scheduler(collections=[self.x])
+        self.keys = self.x.__dask_keys__()
+
+    def band(self, i: int, j0: int, j1: int) -> np.ndarray:
+        """Chunk row `i`, chunk columns j0 .. j1 - 1, as one array."""
+        from dask.optimization import cull
+
+        keys = [self.keys[i][j] if self.x.ndim == 2 else self.keys[i][j][0] for j in range(j0, j1)]
+        graph, _ = cull(self.graph, keys)
+        return np.concatenate([np.asarray(b) for b in self.get(graph, keys)], axis=1)
+
+
+def _store_zarr(x: Any, target: Path, tile: int, limit: int,
+                progress: Callable[[int], None]) -> None:
     import zarr
 
     z: Any = zarr.open_array(str(target), mode="w", shape=x.shape, dtype=x.dtype,
-                        chunks=tuple(c[0] for c in x.chunks))
-    for r0, r1 in _bands(x):
-        da.store(x[r0:r1], z, regions=(slice(r0, r1),), lock=False)
-        progress(1)
-
-
-def _write_tiff(x: Any, target: Path, tile: int, progress: Callable[[int], None]) -> None:
-    import tifffile
-
-
-    def tiles() -> Iterator[np.ndarray]:
-        for r0, r1 in _bands(x):
-            band = np.asarray(x[r0:r1].compute())
-            for c0 in range(0, x.shape[1], tile):
-                yield band[:, c0:c0 + tile]
+                             chunks=tuple(c[0] for c in x.chunks))
+    computer, starts = _Computer(x), np.cumsum((0,) + x.chunks[0])
+    for i, j0, j1, c0, last in _pieces(x, limit):
+        part = computer.band(i, j0, j1)
+        z[starts[i]:starts[i + 1], c0:c0 + part.shape[1]] = part
+        if last:
             progress(1)
 
-    tifffile.imwrite(str(target), tiles(), shape=x.shape, dtype=x.dtype,
-                     tile=(tile, tile), bigtiff=True)
+
+def _store_tiff(x: Any, target: Path, tile: int, limit: int,
+                progress: Callable[[int], None]) -> None:
+    import tifffile
+
+    computer = _Computer(x)
+
+    def tiles() -> Iterator[np.ndarray]:
+        for i, j0, j1, c0, last in _pieces(x, limit):
+            part = computer.band(i, j0, j1)
+            for t0 in range(0, part.shape[1], tile):
+                yield part[:, t0:t0 + tile]
+            if last:
+                progress(1)
+
+    channels = x.shape[2] if x.ndim == 3 else 1
+    tifffile.imwrite(str(target), tiles(), shape=x.shape, dtype=x.dtype, tile=(tile, tile),
+                     bigtiff=True, photometric="rgb" if channels >= 3 else "minisblack",
+                     planarconfig="contig" if x.ndim == 3 else None,
+                     extrasamples=("unassalpha",) if channels in (2, 4) else None)
+
+
+def store_lazy(x: Any, target: str | os.PathLike, *, tile: int = TILE, max_pixels: int | None = None,
+               progress: Callable[[int], None] | None = None) -> None:
+    """Compute dask array `x` into a new zarr store or tiled BigTIFF at `target` (no rename).
+
+    Every piece is computed by the scheduler and written by the calling thread, so when an
+    error stops the work no writer is left running; `target` may then be removed at once.
+    Parameters as `write_lazy` (`max_pixels`: the samples computed at once, default the
+    pixel limit of `convkit.read_image_raw`).
+    """
+    t = Path(target)
+    x = x.rechunk((tile, tile) + (-1,) * (x.ndim - 2))
+    (_store_zarr if _is_zarr(t) else _store_tiff)(x, t, tile, pixel_limit(max_pixels),
+                                                  progress or (lambda n: None))
+
+
+def check_lazy_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: tuple = (),
+                      tile: int = TILE) -> Path:
+    """Validate a streamed output: a known suffix, TIFF tiles of 16s, not an input, and an
+    existing folder replaced only when it is a zarr store."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in LAZY_SUFFIXES:
+        raise ValueError(f"cannot stream to {str(out)!r}: the output must end in "
+                         f"{', '.join(LAZY_SUFFIXES)}")
+    if suffix in _TIFF and tile % 16:
+        raise ValueError(f"TIFF tiles must be a multiple of 16 pixels, got {tile}")
+    check_output_path(out, overwrite=overwrite, inputs=inputs, folder_ok=_is_zarr(out))
+    if out.is_dir() and not any((out / name).exists() for name in ("zarr.json", ".zarray", ".zgroup")):
+        raise ValueError(f"output {str(out)!r} is a folder but not a zarr store; refusing to "
+                         "replace it")
+    return out
+
+
+def staging_path(out: Path) -> Path:
+    """A new hidden file or folder beside `out` to write it under first."""
+    return temporary_store(out) if _is_zarr(out) else temporary_path(out)
 
 
 def write_lazy(x: Any, path: str | os.PathLike, *, overwrite: bool = False, inputs: tuple = (),
-               tile: int = TILE, progress: Callable[[int], None] | None = None) -> Path:
+               tile: int = TILE, progress: Callable[[int], None] | None = None,
+               max_pixels: int | None = None) -> Path:
     """Compute dask array `x` band by band into a zarr store or a tiled BigTIFF at `path`.
 
     Parameters
@@ -141,12 +390,14 @@ def write_lazy(x: Any, path: str | os.PathLike, *, overwrite: bool = False, inpu
     overwrite : bool
         Replace an existing output; otherwise raise `OutputExistsError`.
     inputs : tuple
-        Input paths the output must not be.
+        Input paths the output must not be, contain or lie inside.
     tile : int
         Chunk / tile side (a multiple of 16 for TIFF).
     progress : callable, optional
         Called with 1 after each band of ``tile`` rows; there are
         ``ceil(H / tile)`` bands.
+    max_pixels : int, optional
+        Samples computed at once at most (whole chunks; one chunk at least).
 
     Returns
     -------
@@ -155,9 +406,16 @@ def write_lazy(x: Any, path: str | os.PathLike, *, overwrite: bool = False, inpu
     Raises
     ------
     ValueError
-        Unknown suffix, missing folder, output equal to an input.
+        Unknown suffix, missing folder, output equal to, containing or inside
+        an input, an existing folder that is not a zarr store.
     OutputExistsError
         The output exists and `overwrite` is False.
+
+    Notes
+    -----
+    The output is written beside `path` under a hidden name and renamed onto
+    it when complete; an existing output is renamed aside first and deleted
+    last, with SIGINT / SIGTERM deferred over the swap.
 
     Examples
     --------
@@ -166,30 +424,13 @@ def write_lazy(x: Any, path: str | os.PathLike, *, overwrite: bool = False, inpu
     >>> zarr.open_array(str(out), mode="r")[:].sum()
     np.float64(1200.0)
     """
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in LAZY_SUFFIXES:
-        raise ValueError(f"cannot stream to {str(out)!r}: the output must end in "
-                         f"{', '.join(LAZY_SUFFIXES)}")
-    if suffix in (".tif", ".tiff") and tile % 16:
-        raise ValueError(f"TIFF tiles must be a multiple of 16 pixels, got {tile}")
-    if out.is_dir() and _is_zarr(out):
-        if not overwrite:
-            raise OutputExistsError(out)
-    else:
-        check_output_path(out, overwrite=overwrite, inputs=inputs)
-    x = x.rechunk((tile, tile) + (-1,) * (x.ndim - 2))
-    done = progress or (lambda n: None)
-    parent = out.parent if str(out.parent) else Path(".")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", dir=parent))
-    target = tmp / out.name
+    out = check_lazy_output(path, overwrite=overwrite, inputs=inputs, tile=tile)
+    tmp: Path | None = None
     try:
-        (_write_zarr if _is_zarr(out) else _write_tiff)(x, target, tile, done)
-        if out.exists():
-            if not overwrite:
-                raise OutputExistsError(out, "appeared while writing and was not replaced")
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(target, out)
+        tmp = staging_path(out)
+        store_lazy(x, tmp, tile=tile, max_pixels=max_pixels, progress=progress)
+        commit_store(tmp, out, overwrite=overwrite)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            discard(tmp)
     return out

@@ -1,0 +1,411 @@
+"""The file pipeline of ``convkit filter`` and ``convkit pool``, for small and streamed images.
+
+read -> gray / float -> kernel chain -> derivative magnitude -> pooling ->
+display mapping -> ``--compare`` -> alpha -> samples -> write, with every
+output of a batch staged beside its target and renamed only when all have
+succeeded. `filter_array` is the array part: a numpy array in gives a numpy
+array out, a dask array a lazy dask array, with the same values, so a
+command writes the same samples whether its input was held in memory or
+streamed. `filter_files` is the file part; which images stream (`streams`)
+and the scheduler they run on are chosen by the caller. Parsing options and
+printing are the CLI's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._names import IMAGE_FORMATS, LUMA, PoolOp
+from .boundary import normalize_boundary
+from .filters import Filter, filter_image, float_image, is_derivative, resolve_filter, to_display
+from .io.atomic import (check_output_path, commit, commit_store, discard, regular_input,
+                        temporary_path)
+from .io.images import read_image_raw, write_image
+from .kernels import KernelSpec
+from .pooling import pool
+
+__all__ = ["FilterJob", "filter_array", "filter_files", "streams", "AUTO_BYTES", "COMPARE_GAP"]
+
+AUTO_BYTES = 256 * 2**20      # a TIFF or zarr input with more decoded bytes than this streams
+COMPARE_GAP = 4               # white columns between the two halves of ``compare``
+_LAZY = (".zarr", ".tif", ".tiff")
+
+Progress = Callable[[str, int, int], None]      # (what, done, total)
+
+
+@dataclass(frozen=True)
+class FilterJob:
+    """What to do to every image: kernels already resolved, options checked.
+
+    Build it with `FilterJob.make`, which resolves each kernel spec once (a bad
+    spec fails before any file is read).
+    """
+
+    kernels: tuple[Filter, ...] = ()
+    names: tuple[str, ...] = ()                       # the specs, for messages
+    boundary: str = "reflect"
+    stride: int = 1
+    pool: tuple[PoolOp, int | tuple[int, int], int | None] | None = None   # op, size, stride
+    gray: bool = False
+    flip: bool = False
+    rescale: bool = False
+    compare: bool = False
+
+    @classmethod
+    def make(cls, kernels: Sequence[KernelSpec] = (), *, boundary: str = "reflect", stride: int = 1,
+             pool: tuple | None = None, gray: bool = False, flip: bool = False,
+             rescale: bool = False, compare: bool = False) -> FilterJob:
+        """Resolve `kernels` and check the options.
+
+        Examples
+        --------
+        >>> job = FilterJob.make(["gaussian:sigma=1", "sobel"], boundary="edge")
+        >>> job.boundary, job.magnitude
+        ('nearest', True)
+        """
+        if int(stride) < 1:
+            raise ValueError(f"stride must be >= 1, got {stride!r}")
+        if pool is not None:
+            op, size, *rest = pool
+            pool = (op, size, rest[0] if rest else None)
+        return cls(tuple(resolve_filter(k) for k in kernels), tuple(str(k) for k in kernels),
+                   normalize_boundary(boundary), int(stride), pool, gray, flip, rescale, compare)
+
+    @property
+    def magnitude(self) -> bool:
+        """Whether the display shows |value|: some kernel in the chain is a derivative."""
+        return any(is_derivative(k) for k in self.kernels)
+
+
+def _lazy(a: Any) -> bool:
+    return not isinstance(a, np.ndarray)
+
+
+def _refuse_nonfinite(block: np.ndarray, error: type, message: str) -> np.ndarray:
+    """`block`, or `error(message)` when it holds NaN or infinity."""
+    if not np.isfinite(block).all():
+        raise error(message)
+    return block
+
+
+def _finite(a: Any, error: type, message: str) -> Any:
+    """`a` checked for NaN / inf: at once in memory, block by block when computed if lazy."""
+    if _lazy(a):
+        return a.map_blocks(_refuse_nonfinite, error=error, message=message, dtype=a.dtype)
+    return _refuse_nonfinite(a, error, message)
+
+
+def _nearest_resize(a: Any, shape: tuple) -> Any:
+    """Nearest-neighbour resample of the first two axes to `shape`."""
+    rows = np.arange(shape[0]) * a.shape[0] // shape[0]
+    cols = np.arange(shape[1]) * a.shape[1] // shape[1]
+    return a[rows][:, cols]
+
+
+def _side_by_side(left: Any, right: Any) -> Any:
+    """Input and output in one image, the output stretched to the input's size."""
+    right = _nearest_resize(right, left.shape[:2])
+    gap = np.ones(left.shape[:1] + (COMPARE_GAP,) + left.shape[2:], dtype=left.dtype)
+    if _lazy(left):
+        import dask.array as da
+
+        return da.concatenate([left, da.from_array(gap), right.astype(left.dtype)], axis=1)
+    return np.concatenate([left, gap, right.astype(left.dtype, copy=False)], axis=1)
+
+
+def _pooled(a: Any, op: PoolOp, size: Any, stride: int | None) -> Any:
+    return pool(a, size, stride=stride, op=op, axes=(0, 1))
+
+
+def filter_array(image: Any, job: FilterJob, *, name: str = "the image") -> Any:
+    """Filter an image's samples into the [0, 1] values a file of it holds.
+
+    Parameters
+    ----------
+    image : ndarray or dask.array.Array of shape (H, W) or (H, W, C)
+        Stored samples as `convkit.read_image_raw` gives them (bool, uint8,
+        uint16, float); C = 2 or 4 carries alpha in the last channel.
+    job : FilterJob
+    name : str, optional
+        How messages name the image (a file's path).
+
+    Returns
+    -------
+    out : same array type, float in [0, 1], shape (H', W'[, C'])
+        The kernels applied in order (the stride on the last), ``|value|``
+        when a kernel is a derivative, pooled, mapped by
+        `convkit.filters.to_display`, beside the input with ``compare``,
+        and the alpha channel (strided, pooled and resized alike) last.
+
+    Raises
+    ------
+    ValueError
+        NaN or infinite samples in `image` (for a dask array: when computed).
+    OverflowError
+        A result too large to represent, from an overflowing kernel (for a
+        dask array: when computed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.array([[0, 0, 255, 255]] * 3, dtype=np.uint8)
+    >>> filter_array(img, FilterJob.make(["sobel_x"], rescale=True))
+    array([[0., 1., 1., 0.],
+           [0., 1., 1., 0.],
+           [0., 1., 1., 0.]])
+    """
+    img = _finite(float_image(image), ValueError,
+                  f"{name} contains NaN or infinite samples; convkit filters finite images only")
+    alpha = None
+    if img.ndim == 3 and img.shape[2] in (2, 4):
+        img, alpha = img[..., :-1], img[..., -1]
+        if img.shape[2] == 1:
+            img = img[..., 0]
+    if job.gray and img.ndim == 3:
+        img = img @ np.asarray(LUMA, dtype=img.dtype)
+    result = img
+    for i, kernel in enumerate(job.kernels):
+        last = i == len(job.kernels) - 1
+        result = filter_image(result, kernel, boundary=job.boundary, flip=job.flip,  # type: ignore[arg-type]
+                              stride=job.stride if last else 1)
+    if job.kernels:
+        result = _finite(result, OverflowError,
+                         f"filtering {name} with {' then '.join(job.names)} gives values too large "
+                         "to represent (overflow); use a kernel with smaller weights")
+    if job.magnitude:                  # before pooling: max-pooling keeps the strongest edge
+        result = np.abs(result)
+    if alpha is not None and job.stride > 1 and job.kernels:
+        alpha = alpha[::job.stride, ::job.stride]
+    if job.pool is not None:
+        op, size, stride = job.pool
+        result = _pooled(result, op, size, stride)
+        if alpha is not None:
+            alpha = _pooled(alpha, "mean" if op == "sum" else op, size, stride)
+    result = to_display(result, magnitude=job.magnitude, rescale=job.rescale)
+    if job.compare:
+        result = _side_by_side(img, result)
+    if alpha is None:
+        return result
+    a = _nearest_resize(alpha, result.shape[:2])[..., None]
+    colour = result if result.ndim == 3 else result[..., None]
+    if _lazy(colour):
+        import dask.array as da
+
+        return da.concatenate([colour, a.astype(colour.dtype)], axis=2)
+    return np.concatenate([colour, a.astype(colour.dtype)], axis=2)
+
+
+def _samples(values: Any, bits: int) -> Any:
+    """[0, 1] values to the unsigned integers a `bits`-bit file stores (as `write_image`)."""
+    dtype = np.uint16 if bits == 16 else np.uint8
+    return np.round(np.clip(values, 0.0, 1.0) * float(np.iinfo(dtype).max)).astype(dtype)
+
+
+def streams(source: str | os.PathLike, output: str | os.PathLike, chunks: int | None = None) -> bool:
+    """Whether `source` is filtered lazily: with `chunks`, for a zarr input or output, or a
+    TIFF holding more than `AUTO_BYTES` of samples."""
+    src, out = Path(source), Path(output)
+    if chunks is not None or ".zarr" in (src.suffix.lower(), out.suffix.lower()):
+        return True
+    if src.suffix.lower() in _LAZY and src.is_file() and src.stat().st_size:
+        from .io.lazy import lazy_nbytes
+
+        try:
+            return lazy_nbytes(src) > AUTO_BYTES
+        except ValueError:                        # unreadable: the in-memory read says why
+            return False
+    return False
+
+
+def _check_pair(src: str, out: Path, lazy: bool, inputs: tuple, overwrite: bool) -> None:
+    """Fail before any work on an input that is not there or an output this job cannot write."""
+    if Path(src).suffix.lower() == ".zarr":
+        if not Path(src).is_dir():
+            raise FileNotFoundError(2, "zarr store not found", src)
+    else:
+        regular_input(src, "image file", "an image file or a .zarr store")
+    suffix = out.suffix.lower()
+    if lazy:
+        from .io.lazy import check_lazy_output
+
+        if suffix not in _LAZY:
+            raise ValueError(f"a streamed image is written as .zarr or a tiled .tif; got "
+                             f"{str(out)!r} for {src!r}")
+        check_lazy_output(out, overwrite=overwrite, inputs=inputs)
+        return
+    if suffix not in IMAGE_FORMATS:
+        raise ValueError(f"cannot write {str(out)!r}: unknown image extension "
+                         f"{out.suffix or '(none)'!r}; accepted: {' '.join(IMAGE_FORMATS)}")
+    check_output_path(out, overwrite=overwrite, inputs=inputs)
+
+
+def _bits(raw_dtype: np.dtype, out: Path) -> int:
+    """16 for 16-bit input written to a format that stores 16 bits (zarr does), else 8."""
+    wide = raw_dtype == np.uint16
+    suffix = out.suffix.lower()
+    return 16 if wide and (suffix == ".zarr" or 16 in IMAGE_FORMATS[suffix][1]) else 8
+
+
+def _file_in_memory(src: str, tmp: Path, out: Path, job: FilterJob, reading: dict,
+                    inputs: tuple) -> None:
+    """One image held in memory: read, filter, write `tmp` (a task of a parallel batch)."""
+    raw = read_image_raw(src, **reading)
+    samples = _samples(filter_array(raw, job, name=repr(src)), _bits(raw.dtype, out))
+    if samples.ndim == 3 and samples.shape[2] in (2, 4) and out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
+        samples = samples[..., :-1]
+    write_image(tmp, samples, overwrite=True, inputs=inputs)
+
+
+def _file_streamed(src: str, tmp: Path, out: Path, job: FilterJob, reading: dict,
+                   chunks: int | None, progress: Progress) -> None:
+    """One image streamed: read lazily, filter lazily, write `tmp` band by band."""
+    from .io.lazy import TILE, open_lazy, store_lazy
+
+    raw = open_lazy(src, chunks, **reading)
+    samples = _samples(filter_array(raw, job, name=repr(src)), _bits(raw.dtype, out))
+    tile = chunks or TILE
+    if out.suffix.lower() != ".zarr":
+        tile = max(16, -(-tile // 16) * 16)
+    bands = -(-samples.shape[0] // tile)
+    done = [0]
+
+    def band(n: int) -> None:
+        done[0] += n
+        progress(src, done[0], bands)
+
+    store_lazy(samples, tmp, tile=tile, max_pixels=reading["max_pixels"], progress=band)
+
+
+def filter_files(sources: Sequence[str | os.PathLike], outputs: Sequence[str | os.PathLike],
+                 job: FilterJob, *, overwrite: bool = False, chunks: int | None = None,
+                 max_pixels: int | None = None, allow_corrupt: bool = False,
+                 parallel: bool = False, progress: Progress | None = None) -> list[Path]:
+    """Filter each source file into its output, all or nothing.
+
+    Parameters
+    ----------
+    sources, outputs : sequences of paths, of one length
+        Images (PNG, JPEG, TIFF, BMP, or a ``.zarr`` store) and where their
+        results go (an image file; ``.zarr`` or ``.tif`` for a streamed one).
+    job : FilterJob
+    overwrite : bool, optional
+        Replace existing outputs; otherwise raise `OutputExistsError`.
+    chunks : int, optional
+        Stream every image in blocks of this side (see `streams` for the
+        images that stream anyway).
+    max_pixels, allow_corrupt : optional
+        As `convkit.read_image_raw` (and `convkit.io.lazy.open_lazy` for
+        streamed images).
+    parallel : bool, optional
+        Filter the in-memory images as parallel tasks on the current dask
+        scheduler (needs dask).
+    progress : callable, optional
+        ``progress(what, done, total)`` after each image (``what`` ==
+        ``"images"``) or each band of rows of a streamed image (``what`` ==
+        its path).
+
+    Returns
+    -------
+    outputs : list of Path
+
+    Raises
+    ------
+    ValueError, OSError, OverflowError, OutputExistsError
+        From the checks (all made before any work) or from any image; then
+        no output was written or replaced, and no temporary file is left.
+
+    Notes
+    -----
+    Each result is written to a hidden file (or folder) beside its output;
+    only when every image has succeeded are they renamed onto the outputs
+    (a folder store is swapped in as `convkit.io.atomic.commit_store` says).
+    A streamed and an in-memory run of one job write the same samples.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> from convkit import write_image, read_image_raw
+    >>> folder = tempfile.mkdtemp()
+    >>> write_image(f"{folder}/in.png", np.eye(8))
+    >>> filter_files([f"{folder}/in.png"], [f"{folder}/out.png"], FilterJob.make(["box:3"]))[0].name
+    'out.png'
+    >>> read_image_raw(f"{folder}/out.png")[0, :3]
+    array([113,  57,   0], dtype=uint8)
+    """
+    srcs = [str(s) for s in sources]
+    outs = [Path(o) for o in outputs]
+    if len(srcs) != len(outs):
+        raise ValueError(f"got {len(srcs)} sources and {len(outs)} outputs")
+    report = progress or (lambda what, done, total: None)
+    reading = {"max_pixels": max_pixels, "allow_corrupt": allow_corrupt}
+    lazy = [streams(s, o, chunks) for s, o in zip(srcs, outs)]
+    for src, out, is_lazy in zip(srcs, outs, lazy):
+        _check_pair(src, out, is_lazy, tuple(srcs), overwrite)
+    staged: list[Path] = []
+    try:
+        for out, is_lazy in zip(outs, lazy):
+            staged.append(_stage(out))
+        tasks = []
+        for src, tmp, out, is_lazy in zip(srcs, staged, outs, lazy):
+            if is_lazy:
+                _file_streamed(src, tmp, out, job, reading, chunks, report)
+            elif parallel:
+                tasks.append((src, tmp, out))
+            else:
+                _file_in_memory(src, tmp, out, job, reading, tuple(srcs))
+                report("images", len(tasks) + 1, len(srcs))
+        if tasks:
+            _in_parallel(tasks, job, reading, tuple(srcs), report)
+        for tmp, out in zip(staged, outs):
+            (commit_store if tmp.is_dir() else commit)(tmp, out, overwrite=overwrite)
+    except BaseException as exc:
+        if len(outs) > 1 and all(os.path.lexists(t) for t in staged):
+            exc.add_note(f"nothing written: all {len(outs)} outputs are written together, "
+                         "and existing files were left unchanged")
+        raise
+    finally:
+        for tmp in staged:
+            discard(tmp)
+    return outs
+
+
+def _stage(out: Path) -> Path:
+    """A hidden file (folder for a zarr store) beside `out` to write it under first."""
+    if out.suffix.lower() == ".zarr":
+        from .io.lazy import staging_path
+
+        return staging_path(out)
+    return temporary_path(out)
+
+
+def _error_of(src: str, tmp: Path, out: Path, job: FilterJob, reading: dict,
+              inputs: tuple) -> BaseException | None:
+    """`_file_in_memory` as a task that returns its error instead of raising it."""
+    try:
+        _file_in_memory(src, tmp, out, job, reading, inputs)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _in_parallel(tasks: list, job: FilterJob, reading: dict, inputs: tuple, report: Progress) -> None:
+    """The in-memory images as tasks on the current dask scheduler, eight at a time.
+
+    A task returns its error rather than raising it, so a failure is raised only once every
+    task of its group has ended: none is still writing when the staged files are removed.
+    """
+    import dask
+    from dask.delayed import delayed
+
+    run = [delayed(_error_of, pure=False)(src, tmp, out, job, reading, inputs)
+           for src, tmp, out in tasks]
+    for i in range(0, len(run), 8):
+        errors = [e for e in dask.compute(*run[i:i + 8]) if e is not None]
+        if errors:
+            raise errors[0]
+        report("images", min(i + 8, len(run)), len(run))
