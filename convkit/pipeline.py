@@ -22,7 +22,8 @@ import numpy as np
 
 from ._names import IMAGE_FORMATS, LUMA, PoolOp
 from .boundary import normalize_boundary
-from .filters import Filter, filter_image, float_image, is_derivative, resolve_filter, to_display
+from .filters import Filter, filter_image, is_derivative, resolve_filter, to_display
+from .io.images import to_float_image
 from .io.atomic import (check_output_path, commit, commit_store, discard, regular_input,
                         temporary_path)
 from .io.images import read_image_raw, write_image
@@ -159,7 +160,7 @@ def filter_array(image: Any, job: FilterJob, *, name: str = "the image") -> Any:
            [0., 1., 1., 0.],
            [0., 1., 1., 0.]])
     """
-    img = _finite(float_image(image), ValueError,
+    img = _finite(to_float_image(image), ValueError,
                   f"{name} contains NaN or infinite samples; convkit filters finite images only")
     alpha = None
     if img.ndim == 3 and img.shape[2] in (2, 4):

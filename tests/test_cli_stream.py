@@ -235,8 +235,7 @@ HOSTILE = {
     "width0.tif": "chunks .* every side must be at least 1",
     "bits12.tif": "cannot read '.*bits12.tif'",
     "bits4.tif": "cannot read '.*bits4.tif'",
-    "bits24.tif": "image dtype must be bool, uint8, uint16 or float, got uint32",
-    "int16.tif": "image dtype must be bool, uint8, uint16 or float, got int16",
+    "bits24.tif": "cannot read '.*bits24.tif'",
     "sparse.tif": "declares 100000 x 100000 = 10000000000 samples, above the streaming limit",
     "huge.zarr": "declares 100000 x 100000 = 10000000000 samples, above the streaming limit",
 }

@@ -41,11 +41,10 @@ LAZY_EXCEPTIONS = {
     ("convkit.filters", "convkit.chunked"),
     ("convkit.pooling", "convkit.chunked"),
     # Sequential.fit / save / load: thin wrappers over the training loop and the model files
+    # (load also reads .onnx files through convkit.cnn.onnx)
     ("convkit.cnn.model", "convkit.cnn.training"),
     ("convkit.cnn.model", "convkit.cnn.serialize"),
-    # NOT documented, kept only until the file pipeline moves into the library (issue 24,
-    # item 2, on another branch): delete this entry with that change
-    ("convkit_cli.stream", "convkit_cli.filter_cmd"),
+    ("convkit.cnn.model", "convkit.cnn.onnx"),
 }
 
 
