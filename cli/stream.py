@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 import click
 
+from convkit._names import DISTRIBUTION
+
 from ._common import CLIError
 
 __all__ = ["wanted", "filter_stream", "scheduler", "AUTO_BYTES", "SCHEDULER_HELP", "CHUNKS_HELP"]
@@ -41,7 +43,7 @@ def _dask_or_fail() -> None:
     except ImportError as exc:
         from convkit.chunked import DASK_MISSING
         raise CLIError(DASK_MISSING if "dask" in str(exc) else
-                       f'{exc}; this needs the extra: pip install "convkit[dask]"') from None
+                       f'{exc}; this needs the extra: pip install "{DISTRIBUTION}[dask]"') from None
 
 
 def wanted(images: tuple[str, ...], output: str | None, chunks: int | None,

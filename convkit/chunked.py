@@ -15,7 +15,7 @@ small and held in memory (a dask kernel is computed first). Output chunks
 follow the input's: the output sample centred on input cell ``i`` lands in
 the chunk that holds ``i``.
 
-dask is an optional extra (``pip install "convkit[dask]"``), imported only
+dask is an optional extra (``pip install "convkit-learn[dask]"``), imported only
 when a dask array arrives; reading and writing files lazily is in
 `convkit.io.lazy`.
 """
@@ -37,7 +37,7 @@ from ._engine.blockwise import (AxisPlan, blockwise, broadcast_plan, ceil_div, i
 from ._engine.overlap_save import OverlapSave
 from ._engine.plan import Problem, choose
 from ._engine.run import finish_int
-from ._names import Method, Mode, PoolOp
+from ._names import DISTRIBUTION, Method, Mode, PoolOp
 from .boundary import BoundaryName, normalize_boundary
 from .kernels import get_kernel
 from .windows import normalize_axes, per_axis
@@ -45,7 +45,7 @@ from .windows import normalize_axes, per_axis
 __all__ = ["convolve", "correlate", "fftconvolve", "filter_image", "pool", "is_dask",
            "require_dask", "DASK_MISSING"]
 
-DASK_MISSING = 'this needs dask: pip install "convkit[dask]"'
+DASK_MISSING = f'this needs dask: pip install "{DISTRIBUTION}[dask]"'
 _OS_MIN_CHUNK = 4          # overlap-save: rechunk when a chunk is shorter than this many kernels
 _OS_CHUNK = 8              # ... to this many kernels
 

@@ -186,3 +186,22 @@ def test_tutorial_code_runs(monkeypatch):
 def test_code_blocks_reads_a_page():
     page = "x\n\n.. code-block:: python\n\n   a = 1\n\n   b = a\n\ntext\n"
     assert code_blocks(page) == ["a = 1\n\nb = a\n"]
+
+
+def test_every_install_line_names_this_distribution():
+    # regression: the docs said `pip install convkit`, an unrelated project on the package index
+    from convkit._names import DISTRIBUTION
+
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    assert name == DISTRIBUTION
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.rst")), *sorted((ROOT / "convkit").rglob("*.py")),
+             *sorted((ROOT / "cli").rglob("*.py"))]
+    seen = 0
+    for path in texts:
+        for target in re.findall(r"pip install ([^\s&|#`]+)", path.read_text(encoding="utf-8")):
+            target = target.strip("\"'()")
+            seen += 1
+            assert target.startswith(".") or re.match(rf"({re.escape(name)}|{{DISTRIBUTION}})(\[[\w,]+\])?$",
+                                                      target), \
+                f"{path.relative_to(ROOT)}: pip install {target}"
+    assert seen >= 3
