@@ -20,7 +20,6 @@ from ._common import CLIError, library_errors
 __all__ = ["explain", "show"]
 
 _FRAME_LIMIT = 500   # ~25 s of drawing; more would be minutes for a picture nobody watches
-_SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 _EXPLAIN_EPILOG = """\b
 Examples:
@@ -35,15 +34,10 @@ Examples:
 
 
 def _seed(name: str):
-    """samples/seed_<name>.csv when the source tree is there, else the built-in copy."""
-    import numpy as np
+    """The tutorial's seed_<name>.csv, shipped in convkit.data."""
+    from convkit import data
 
-    from convkit.viz.walkthrough import SEED_ARRAYS
-
-    path = _SAMPLES / f"seed_{name}.csv"
-    if path.is_file():
-        return np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
-    return SEED_ARRAYS[name].copy()
+    return data.load(f"seed_{name}.csv")
 
 
 def _read_matrix(spec: str, *, what: str, gray: bool = False):
