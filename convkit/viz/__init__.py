@@ -33,7 +33,7 @@ _EXPORTS = {
     "continuous_walkthrough": "continuous", "continuous_frames": "continuous",
     "iter_continuous_frames": "continuous",
     "filter_grid": "model", "feature_maps": "model", "model_figure": "model",
-    "first_conv_weights": "model", "prepare_input": "model",
+    "first_conv_weights": "model", "prepare_input": "model", "resized_input": "model",
     "figure_to_array": "frames", "write_figure": "frames", "MAX_GRID_FRAMES": "frames",
 }
 
@@ -44,7 +44,8 @@ if TYPE_CHECKING:
     from .frames import (
         MAX_FRAMES, MAX_GRID_FRAMES, conv_frames, figure_to_array, frame_steps, iter_conv_frames,
         tile_frames, write_figure, write_gif, write_png_grid)
-    from .model import feature_maps, filter_grid, first_conv_weights, model_figure, prepare_input
+    from .model import (feature_maps, filter_grid, first_conv_weights, model_figure, prepare_input,
+                        resized_input)
     from .steps import (
         PoolWalkthrough, SoftmaxWalkthrough, flatten_walkthrough, format_flatten, format_pool,
         format_relu, format_softmax, pool_walkthrough, relu_walkthrough, softmax_walkthrough)

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from .._names import LUMA
 
-__all__ = ["first_conv_weights", "prepare_input", "feature_maps", "filter_grid", "model_figure"]
+__all__ = ["first_conv_weights", "prepare_input", "resized_input", "feature_maps", "filter_grid", "model_figure"]
 
 
 def first_conv_weights(model) -> np.ndarray:
@@ -88,6 +88,39 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
     >>> x.shape, x.dtype
     ((1, 1, 4, 4), dtype('float32'))
     """
+    return model.normalize(resized_input(model, image, invert=invert))
+
+
+def resized_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarray:
+    """`prepare_input` without the normalisation: the image as drawn, at the model's size.
+
+    Parameters
+    ----------
+    model : convkit.cnn.Sequential
+        A model with an ``input_shape`` of (C, H, W).
+    image : array_like of shape (H, W) or (H, W, C)
+        Values in [0, 1], any size.
+    invert : bool, optional
+        Use ``1 - image``.
+
+    Returns
+    -------
+    x : ndarray of shape (1, C, H, W), float64
+        Resized, turned gray or repeated to the model's channels; values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        As `prepare_input`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Flatten, Sequential
+    >>> model = Sequential([Flatten(), Dense(16, 2)], input_shape=(1, 4, 4), seed=0)
+    >>> resized_input(model, np.ones((8, 8))).shape
+    (1, 1, 4, 4)
+    """
     from skimage.transform import resize
 
     if model.input_shape is None or len(model.input_shape) != 3:
@@ -106,7 +139,7 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
         a = resize(a, (h, w), anti_aliasing=True)
     if invert:
         a = 1.0 - a
-    return model.normalize(np.moveaxis(a, 2, 0)[None])
+    return np.moveaxis(a, 2, 0)[None]
 
 
 def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
