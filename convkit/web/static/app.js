@@ -236,8 +236,10 @@ function placeNear(box, canvas, r, c) {
   const x = rect.left + c * cell, y = rect.top + r * cell;
   const w = box.offsetWidth, h = box.offsetHeight;
   const vw = document.documentElement.clientWidth, vh = window.innerHeight;
-  let left = x + cell + 14;
-  if (left + w > vw - 8) left = x - w - 14;
+  // beside the whole picture when there is room (no cell hidden), else beside the cell
+  let left = rect.right + 14;
+  if (left + w > vw - 8) left = rect.left - w - 14;
+  if (left < 8) left = x + cell + 14 + w <= vw - 8 ? x + cell + 14 : x - w - 14;
   left = Math.max(8, Math.min(left, vw - w - 8));
   let top = y - 10;
   if (top + h > vh - 8) top = vh - h - 8;
@@ -553,7 +555,7 @@ function legend(lo, hi, scale) {
     el("span", { class: "range" }, lo === hi ? `every cell is ${fmt(lo)}` : `this layer: min ${fmt(lo)}, max ${fmt(hi)}`));
 }
 
-function layerBlock(p, layer, title, how, classes, isLast) {
+function layerBlock(p, layer, title, how, classes, isLast, marks) {
   const [lo, hi] = layer.range, scale = makeScale(lo, hi);
   const block = el("div", { class: "layer", data: { layer: p } },
     el("h3", {}, title), how ? el("p", { class: "how" }, how) : null, legend(lo, hi, scale));
@@ -563,12 +565,13 @@ function layerBlock(p, layer, title, how, classes, isLast) {
       const side = Math.max(plane.length, plane[0].length);
       const c = el("canvas", { class: "map", data: { layer: p, map: f } });
       drawGrid(c, [plane], { cell: Math.max(3, Math.floor(72 / side)), scale });
+      if (marks[f]) outline(c, marks[f]);
       maps.append(c);
     });
   } else if (layer.vector.length <= 20) {
     const names = isLast && classes.length === layer.vector.length ? classes : null;
     maps.append(el("table", { class: "vector" }, el("tr", {}, ...layer.vector.map((v, k) => {
-      const td = el("td", { class: "cell", data: { layer: p, index: k, value: v, class: names ? names[k] : k } }, fmt(v));
+      const td = el("td", { class: marks[k] ? "cell picked" : "cell", data: { layer: p, index: k, value: v, class: names ? names[k] : k } }, fmt(v));
       td.style.background = colour(v, scale);
       if (!light(v, scale) && !scale.signed) td.style.color = "#fff";
       return td;
@@ -578,6 +581,7 @@ function layerBlock(p, layer, title, how, classes, isLast) {
     const grid = Array.from({ length: rows }, (_, r) => Array.from({ length: width }, (_, c) => layer.vector[r * width + c] ?? 0));
     const c = el("canvas", { class: "map", data: { layer: p, map: -1 } });
     drawGrid(c, [grid], { cell: 10, scale });
+    if (marks[-1]) outline(c, marks[-1]);
     maps.append(c);
     block.append(el("p", { class: "note" }, `${layer.vector.length} numbers, ${width} per row, row after row`));
   }
@@ -592,7 +596,14 @@ async function updateNetwork(image) {
   if (!net) return;
   state.net = net;
   $("net-detail").hidden = true;
-  const model = state.info.model, classes = net.classes;
+  renderNetwork(null);
+  document.body.dataset.networkMs = (performance.now() - started).toFixed(1);
+  document.body.dataset.networkVersion = String(Number(document.body.dataset.networkVersion || 0) + 1);
+}
+
+// marks: {page layer: {map: [[r, c, h, w, colour]]}}: the clicked cell and the window it reads
+function renderNetwork(marks) {
+  const net = state.net, model = state.info.model, classes = net.classes;
   const best = net.probabilities.indexOf(Math.max(...net.probabilities));
   $("probabilities").replaceChildren(...net.probabilities.map((p, k) => {
     const fill = el("span", { class: "fill" });
@@ -601,18 +612,25 @@ async function updateNetwork(image) {
       el("span", { class: "p", data: { class: k, value: p } }, `${(100 * p).toFixed(2)}%`));
   }));
   const n = net.layers.length - 1;
-  const blocks = [layerBlock("drawn", net.drawn, `your drawing at the model's ${net.drawn.shape.slice(1).join("×")} (as drawn, 0 black to 1 white)`, null, classes, false)];
+  const m = marks || {};
+  const blocks = [layerBlock("drawn", net.drawn, `your drawing at the model's ${net.drawn.shape.slice(1).join("×")} (as drawn, 0 black to 1 white)`, null, classes, false, {})];
   const norm = model.normalization;
   blocks.push(layerBlock(0, net.layers[0], `input ${net.layers[0].shape.join("×")}`,
-    norm ? `normalised as the model was trained: (x − ${norm.mean}) / ${norm.std}` : "the drawing as the model reads it", classes, false));
+    norm ? `normalised as the model was trained: (x − ${norm.mean}) / ${norm.std}` : "the drawing as the model reads it", classes, false, m[0] || {}));
   net.layers.slice(1).forEach((layer, k) => {
     const p = k + 1, shown = layer.maps && layer.maps.length < layer.shape[0] ? ` (first ${layer.maps.length} maps)` : "";
     const title = `${layer.name}: ${layer.shape.join("×")}${shown}` + (p === n && layer.vector ? " — the class scores (logits)" : "");
-    blocks.push(layerBlock(p, layer, title, layerHow(model.configs[k], model.shapes[k], model.shapes[k + 1]), classes, p === n));
+    blocks.push(layerBlock(p, layer, title, layerHow(model.configs[k], model.shapes[k], model.shapes[k + 1]), classes, p === n, m[p] || {}));
   });
   $("layers").replaceChildren(...blocks);
-  document.body.dataset.networkMs = (performance.now() - started).toFixed(1);
-  document.body.dataset.networkVersion = String(Number(document.body.dataset.networkVersion || 0) + 1);
+}
+
+function outline(canvas, boxes) {
+  const ctx = canvas.getContext("2d"), cell = Number(canvas.dataset.cell);
+  for (const [r, c, h, w, col] of boxes) {
+    ctx.strokeStyle = col; ctx.lineWidth = 2;
+    ctx.strokeRect(c * cell + 1, r * cell + 1, w * cell - 2, h * cell - 2);
+  }
 }
 
 // click a cell of any layer: how that cell is computed from the layer before
@@ -638,9 +656,31 @@ async function networkClick(event) {
   }
   const got = await api("/api/network", { image: state.netImage, cell: { layer: p - 1, index } }, "network", "network-detail");
   if (!got) return;
+  renderNetwork(detailMarks(got.detail, p, index));
+  // the canvases were redrawn: find the clicked one again
+  const again = target.tagName === "TD" ? document.querySelector(`#layers td.cell[data-layer="${p}"][data-index="${index[0]}"]`)
+    : document.querySelector(`#layers canvas.map[data-layer="${p}"][data-map="${target.dataset.map}"]`);
   box.replaceChildren(...netDetail(got.detail, state.net.layers[p], index));
   box.dataset.layer = p; box.dataset.index = index.join(",");
-  showNetDetail(box, anchor);
+  showNetDetail(box, [again, anchor[1]]);
+}
+
+// the clicked cell (orange) and the cells of the layer before that it reads (green)
+function detailMarks(d, p, index) {
+  const pick = "#e07b00", read = "#00a000", marks = { [p]: {} }, before = {};
+  const flatCell = (k) => [Math.floor(k / 32), k % 32, 1, 1];
+  if (index.length === 3) marks[p][index[0]] = [[index[1], index[2], 1, 1, pick]];
+  else marks[p][state.net.layers[p].vector.length <= 20 ? index[0] : -1] = state.net.layers[p].vector.length <= 20 ? [] : [[...flatCell(index[0]), pick]];
+  if (d.kind === "conv") {
+    const [kh, kw] = [d.window[0].length, d.window[0][0].length];
+    for (let ch = d.channels[0]; ch < d.channels[1]; ch++)
+      before[ch] = [[d.origin[0], d.origin[1], d.dilation[0] * (kh - 1) + 1, d.dilation[1] * (kw - 1) + 1, read]];
+  } else if (d.kind === "pool") before[index[0]] = [[d.origin[0], d.origin[1], d.window.length, d.window[0].length, read]];
+  else if (d.kind === "relu" && index.length === 3) before[index[0]] = [[index[1], index[2], 1, 1, read]];
+  else if (d.kind === "flatten") before[d.source[0]] = [[d.source[1], d.source[2], 1, 1, read]];
+  marks[p - 1] = before;
+  if (index.length === 1 && state.net.layers[p].vector.length <= 20) marks[p][index[0]] = true;
+  return marks;
 }
 
 function showNetDetail(box, [target, cell]) {
