@@ -453,19 +453,14 @@ HOSTILE = ['<meta http-equiv="refresh" content="0;url=about:blank">',
            '<img src=x onerror="document.body.dataset.pwned=1">', "<b>bold</b>", "3", "4"]
 
 
-def test_class_names_from_a_model_are_text_never_html(tmp_path_factory):
+def test_class_names_from_a_model_are_text_never_html(browser_page, tmp_path_factory):
     # regression (issue 25.1): a class name was inserted as HTML; a <meta refresh> navigated the page
-    from playwright.sync_api import sync_playwright
-
     from convkit.cnn import Dense, Flatten, Sequential
 
     path = tmp_path_factory.mktemp("hostile") / "model.npz"
     Sequential([Flatten(), Dense(16, 5)], input_shape=(1, 4, 4), seed=0, class_names=HOSTILE).save(path)
-    with running(str(path)) as server, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(), executable_path=CHROMIUM, args=ARGS, headless=True,
-            viewport={"width": 1250, "height": 950})
-        page = context.new_page()
+    with running(str(path)) as server:
+        page = browser_page[0].context.new_page()
         navigations = []
         page.on("framenavigated", lambda frame: navigations.append(frame.url))
         page.goto(server.url)
@@ -485,7 +480,7 @@ def test_class_names_from_a_model_are_text_never_html(tmp_path_factory):
         assert refused
         csp = page.evaluate("document.querySelector('meta[http-equiv=Content-Security-Policy]').content")
         assert "form-action 'none'" in csp and "require-trusted-types-for 'script'" in csp
-        context.close()
+        page.close()
 
 
 def test_page_script_writes_no_html():
