@@ -1,8 +1,8 @@
 """``convkit explain conv|relu|pool|flatten|softmax|continuous`` and ``convkit show``.
 
-Each subcommand prints one concept of the seed tutorial, computed by the
-library, as aligned grids (and, for conv and continuous, writes a GIF or a
-PNG grid of frames). Only click and the standard library are imported here;
+Each subcommand prints one concept of the tutorial, computed by the library,
+as aligned grids, and writes a GIF or a PNG grid of its frames on request
+(``--gif``/``--png``, the same options on every step). Only click and the standard library are imported here;
 numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 """
 
@@ -15,6 +15,8 @@ import click
 
 from convkit._names import IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, POOL_OPS, PoolOp
 
+from convkit.boundary import BOUNDARIES, describe_modes, normalize_boundary
+
 from ._common import CLIError, library_errors
 
 __all__ = ["explain", "show"]
@@ -25,7 +27,8 @@ _EXPLAIN_EPILOG = """\b
 Examples:
   convkit explain conv                      (the tutorial's 7x7 image, 3x3 detector)
   convkit explain conv --stride 2 --gif conv.gif
-  convkit explain conv samples/seed_image.csv --kernel edge --png steps.png
+  convkit explain conv --padding 1 --boundary reflect
+  convkit explain conv samples/digit_7.png --kernel edge --png steps.png
   convkit explain relu "1,-2;-3,4"
   convkit explain pool --op mean
   convkit explain softmax 2,1,0.1 --label 0
@@ -161,9 +164,48 @@ def _frame_options(func):
     return func
 
 
-@click.group("explain", epilog=_EXPLAIN_EPILOG)
+class _TutorialOrder(click.Group):
+    """Lists the steps in the tutorial's order, each with its whole first sentence."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=200)) for name, cmd in self.commands.items()]
+        with formatter.section("Steps, in the tutorial's order"):
+            formatter.write_dl(rows)
+
+
+@click.group("explain", cls=_TutorialOrder, epilog=_EXPLAIN_EPILOG)
 def explain() -> None:
-    """Show, step by step, how each CNN concept computes (the seed tutorial's walkthrough)."""
+    """Show, step by step, how each CNN concept computes (the tutorial's walkthrough)."""
+
+
+@explain.command("continuous")
+@click.option("--pair", type=click.Choice(["rect", "gaussian", "exp"]), default="rect",
+              show_default=True, help="rect*rect, gaussian*gaussian or exp(-t)u(t)*u(t).")
+@click.option("--frames", "n_frames", type=click.IntRange(min=2), default=40, show_default=True,
+              help="Number of times t shown.")
+@_frame_options
+@library_errors
+def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_frames: int,
+               force: bool) -> None:
+    """The integral picture: f(tau), g(t - tau) sliding, the product's area = (f*g)(t)."""
+    from convkit.viz.continuous import continuous_walkthrough, iter_continuous_frames
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    if n_frames > max_frames:
+        click.echo(f"note: {n_frames} frames is more than --max-frames {max_frames}; "
+                   f"using {max_frames}", err=True)
+        n_frames = max_frames
+    walk = continuous_walkthrough(pair, n_frames=n_frames)
+    click.echo(f"{walk.label}\n(f*g)(t) = integral of f(tau) g(t - tau) dtau\n")
+    click.echo(f"{'t':>8}  {'(f*g)(t)':>10}")
+    for k in range(0, len(walk.t), max(1, len(walk.t) // 10)):
+        click.echo(f"{walk.t[k]:>8.3f}  {walk.result[k]:>10.5f}")
+    _write_frames(gif, png, len(walk.t), max_frames,
+                  lambda steps: iter_continuous_frames(walk, steps=steps), force)
 
 
 @explain.command("conv")
@@ -171,25 +213,36 @@ def explain() -> None:
 @click.option("-k", "--kernel", "kernel_spec", default=None, metavar="SPEC",
               help="Kernel name, inline matrix or file (default: the tutorial's 3x3 detector).")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Step of the window; the map shrinks to (n - k) // stride + 1.")
+              help="Step of the window; the map has (n + 2*padding - k) // stride + 1 cells per side.")
+@click.option("--padding", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Cells added around the image first, as in the explorer.")
+@click.option("--boundary", default="constant", show_default=True, metavar="MODE",
+              help=f"What the padding holds: {describe_modes()}.")
 @click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
               help="How many steps to print in full before the finished map.")
 @click.option("--gray", is_flag=True, help="Convert a colour image to gray first.")
 @_frame_options
 @library_errors
-def conv(image: str | None, kernel_spec: str | None, stride: int, full_steps: int, gray: bool,
-         gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
+def conv(image: str | None, kernel_spec: str | None, stride: int, padding: int, boundary: str,
+         full_steps: int, gray: bool, gif: str | None, png: str | None, max_frames: int,
+         force: bool) -> None:
     """Lay a kernel over each window of IMAGE and sum the products into a feature map.
 
     IMAGE is a small matrix (.csv/.txt/.npy, or inline '0,1;1,0') or image
-    file; default: the tutorial's 7x7 binary image (samples/seed_image.csv).
+    file; default: the tutorial's 7x7 binary image (seed_image.csv of
+    `convkit samples`).
     """
-    from convkit import get_kernel
+    from convkit import get_kernel, pad
     from convkit.viz import conv_walkthrough, format_conv_walkthrough, iter_conv_frames
 
+    mode = normalize_boundary(boundary)
     _check_out(gif, ".gif", force)
     _check_out(png, ".png", force)
     img = _seed("image") if image is None else _read_matrix(image, what="image", gray=gray)
+    if padding:
+        img = pad(img, padding, mode)
+        picture = next(m.picture for m in BOUNDARIES if m.name == mode)
+        click.echo(f"the image padded by {padding} cells ({mode} extends a b c d as {picture})\n")
     ker = _seed("detector") if kernel_spec is None else get_kernel(kernel_spec)
     walk = conv_walkthrough(img, ker, stride=stride)
     click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
@@ -198,7 +251,7 @@ def conv(image: str | None, kernel_spec: str | None, stride: int, full_steps: in
 
 
 def _default_map(kind: str):
-    """relu: the seed image under a +1/-1 detector; pool/flatten: the seed feature map."""
+    """relu: the tutorial's image under a +1/-1 detector; pool/flatten: its feature map."""
     from convkit.viz import conv_walkthrough
 
     detector = _seed("detector")
@@ -221,7 +274,7 @@ def relu(matrix: str | None) -> None:
     x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
     text = format_relu(x)
     if matrix is None:
-        click.echo("input: samples/seed_image.csv correlated with 2*detector - 1\n")
+        click.echo("input: the tutorial's image (seed_image.csv) correlated with 2*detector - 1\n")
     click.echo(text)
 
 
@@ -245,7 +298,8 @@ def pool(matrix: str | None, op: str, size: int, stride: int | None) -> None:
     x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
     text = format_pool(pool_walkthrough(x, size, stride=stride, op=cast(PoolOp, op)))
     if matrix is None:
-        click.echo("input: the feature map of samples/seed_image.csv and seed_detector.csv\n")
+        click.echo("input: the feature map of the tutorial's image and detector "
+                   "(seed_image.csv, seed_detector.csv)\n")
     click.echo(text)
 
 
@@ -290,38 +344,12 @@ def softmax(scores: str, label: int) -> None:
     click.echo(format_softmax(softmax_walkthrough(values, label)))
 
 
-@explain.command("continuous")
-@click.option("--pair", type=click.Choice(["rect", "gaussian", "exp"]), default="rect",
-              show_default=True, help="rect*rect, gaussian*gaussian or exp(-t)u(t)*u(t).")
-@click.option("--frames", "n_frames", type=click.IntRange(min=2), default=40, show_default=True,
-              help="Number of times t shown.")
-@_frame_options
-@library_errors
-def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_frames: int,
-               force: bool) -> None:
-    """The integral picture: f(tau), g(t - tau) sliding, the product's area = (f*g)(t)."""
-    from convkit.viz.continuous import continuous_walkthrough, iter_continuous_frames
-
-    _check_out(gif, ".gif", force)
-    _check_out(png, ".png", force)
-    if n_frames > max_frames:
-        click.echo(f"note: {n_frames} frames is more than --max-frames {max_frames}; "
-                   f"using {max_frames}", err=True)
-        n_frames = max_frames
-    walk = continuous_walkthrough(pair, n_frames=n_frames)
-    click.echo(f"{walk.label}\n(f*g)(t) = integral of f(tau) g(t - tau) dtau\n")
-    click.echo(f"{'t':>8}  {'(f*g)(t)':>10}")
-    for k in range(0, len(walk.t), max(1, len(walk.t) // 10)):
-        click.echo(f"{walk.t[k]:>8.3f}  {walk.result[k]:>10.5f}")
-    _write_frames(gif, png, len(walk.t), max_frames,
-                  lambda steps: iter_continuous_frames(walk, steps=steps), force)
-
-
 @click.command("show")
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("image", required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Output .png [default: <MODEL stem>_filters.png or <MODEL>_<IMAGE>_maps.png].")
+              help="Output .png [default: beside MODEL, <MODEL stem>_filters.png or "
+                   "<MODEL stem>_<IMAGE stem>_maps.png].")
 @click.option("--invert", is_flag=True,
               help="Use 1 - image (dark drawing on light paper for a light-on-dark model).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
@@ -335,8 +363,9 @@ def show(model_path: str, image: str | None, output: str | None, invert: bool,
 
     model_file = Path(model_path)
     if output is None:
+        # beside the model: every run's model is model.npz, so a name in the current folder collides
         stem = model_file.stem + (f"_{Path(image).stem}_maps" if image else "_filters")
-        output = str(Path(stem + ".png"))
+        output = str(model_file.with_name(stem + ".png"))
     inputs = (model_path,) + ((image,) if image else ())
     _check_out(output, ".png", force, inputs)
     model = Sequential.load(model_path)

@@ -327,3 +327,62 @@ def test_runs_headless_without_pyplot(tmp_path):
     assert gif_info(tmp_path / "c.gif")["frames"] == 25
     assert gif_info(tmp_path / "k.gif")["frames"] == 3
     assert png_pixels(tmp_path / "c.png").shape[2] == 3 and png_pixels(tmp_path / "n.png").ndim == 3
+
+
+def test_explain_help_lists_the_steps_in_tutorial_order_with_whole_sentences():
+    import re
+
+    text = run("explain", "--help").output
+    steps = text.split("tutorial's order:", 1)[1].split("Examples:")[0]
+    listed = re.findall(r"^  (\w+)\s{2,}", steps, re.M)
+    assert listed == ["continuous", "conv", "relu", "pool", "flatten", "softmax"]
+    assert "..." not in steps                                # regression: summaries were cut off
+
+
+@pytest.mark.parametrize("boundary", ["constant", "reflect", "mirror", "nearest", "wrap"])
+def test_explain_conv_takes_padding_and_boundary(boundary):
+    from _web import NUMPY_PAD
+
+    res = run("explain", "conv", "--padding", "2", "--boundary", boundary, "--steps", "0")
+    assert res.exit_code == 0, res.output
+    image, detector = _csv("seed_image.csv"), _csv("seed_detector.csv")
+    ref = scipy.signal.correlate2d(np.pad(image, 2, mode=NUMPY_PAD[boundary]), detector, "valid")
+    assert f"feature map {ref.shape[0]}x{ref.shape[1]}" in res.output
+    # the finished map, one row per line under its heading
+    block = res.output.rsplit("\nfeature map\n", 1)[1].split("\n\n")[0]
+    np.testing.assert_array_equal(np.array([line.split() for line in block.splitlines()], dtype=float), ref)
+
+
+def test_softmax_of_a_certain_answer_has_loss_zero_not_minus_zero():
+    res = run("explain", "softmax", "1000,0")
+    assert res.exit_code == 0
+    assert res.output.strip().endswith("= 0.0000")
+
+
+def test_train_takes_output_and_f_like_the_other_commands():
+    text = run("train", "--help").output
+    assert "-o, --output, --out DIRECTORY" in text and "-f, --force" in text
+
+
+def test_show_writes_beside_the_model_not_into_the_current_folder(tmp_path, monkeypatch):
+    run_dir = tmp_path / "runs" / "digits"
+    run_dir.mkdir(parents=True)
+    _save_model(run_dir / "model.npz")
+    np.savetxt(tmp_path / "seven.csv", np.eye(8), delimiter=",")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert run("show", run_dir / "model.npz").exit_code == 0
+    assert run("show", run_dir / "model.npz", tmp_path / "seven.csv").exit_code == 0
+    assert sorted(p.name for p in run_dir.glob("*.png")) == ["model_filters.png", "model_seven_maps.png"]
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["explain"], ["explain", "conv"], ["explain", "pool"], ["show"],
+                                     ["samples"], ["train"]])
+def test_help_speaks_to_users(command):
+    import re
+
+    text = run(*command, "--help").output
+    assert not re.search(r"\bseed (tutorial|walkthrough|image|detector|feature)", text, re.I), text
+    assert not re.search(r"\bTHE\b", text), text

@@ -363,7 +363,9 @@ def test_filter_grid_and_figure(tmp_path):
     weights = np.arange(2 * 1 * 2 * 2, dtype=float).reshape(2, 1, 2, 2)
     grid = filter_grid(weights)
     assert grid.shape == (2, 5)                          # 2 filters side by side, 1-pixel gap
-    np.testing.assert_allclose(grid[:, :2], (weights[0, 0] - 0) / 3)
+    # the weights as they are (one scale for the whole layer, not each filter stretched to [0, 1])
+    np.testing.assert_array_equal(grid[:, :2], weights[0, 0])
+    np.testing.assert_array_equal(grid[:, 3:], weights[1, 0])
     assert np.isnan(grid[:, 2]).all()
     model = _tiny_model()
     fig = model_figure(model, prepare_input(model, np.eye(8)), dpi=40)
@@ -465,3 +467,20 @@ def test_gif_from_a_generator_equals_gif_from_a_list(tmp_path):
     with pytest.raises(ValueError, match="no frames to write"):
         write_gif(tmp_path / "c.gif", iter(()))
     assert not (tmp_path / "c.gif").exists()
+
+
+def test_model_figure_has_one_colour_bar_per_layer_with_its_range():
+    from convkit.viz.model import feature_maps, first_conv_weights, model_figure, prepare_input
+
+    model = _tiny_model()
+    x = prepare_input(model, np.eye(8))
+    fig = model_figure(model, x, dpi=40)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    blocks = [first_conv_weights(model), x[0]] + [maps for _, maps in feature_maps(model, x)]
+    assert len(images) == len(blocks) and len(fig.axes) == 2 * len(blocks)     # a colour bar each
+    for shown, values in zip(images, blocks):
+        lo, hi = shown.get_clim()
+        if values.min() < 0:
+            assert (lo, hi) == pytest.approx((-np.abs(values).max(), np.abs(values).max()))
+        else:
+            assert lo == 0 and hi == pytest.approx(values.max())

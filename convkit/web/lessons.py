@@ -74,7 +74,7 @@ def _photo(name: str) -> np.ndarray:
 
 
 def sample(name: str) -> dict:
-    """The seed's 7x7 image and detector, or a sample photo with the seed detector."""
+    """The tutorial's 7x7 image and detector, or a sample photo with that detector."""
     from convkit.viz.walkthrough import SEED_ARRAYS
 
     if name != "seed" and name not in _PHOTOS:

@@ -891,9 +891,9 @@ async function start() {
   const info = await api("/api/info", undefined, "page");
   if (!info) return;
   state.info = info;
-  fillSelect($("image-source"), [...info.samples.map((s) => [s, s === "seed" ? "seed 7x7 (the tutorial's)" : `${s} (32x32)`]),
+  fillSelect($("image-source"), [...info.samples.map((s) => [s, s === "seed" ? "the tutorial's 7x7 image" : `${s} (32x32)`]),
     ["blank", "blank (choose its size, then paint it)"]], "seed");
-  fillSelect($("kernel-name"), [["seed detector", "seed detector 3x3"], ...info.kernels.map((k) => [k.name, k.name]),
+  fillSelect($("kernel-name"), [["seed detector", "the tutorial's detector 3x3"], ...info.kernels.map((k) => [k.name, k.name]),
     ["custom", "custom (choose its size, then edit the cells)"]]);
   fillSelect($("boundary"), info.boundaries.map((b) => [b.name, `${b.name}   ${b.picture}`]), "constant");
   fillSelect($("pool-op"), info.pool_ops.map((o) => [o, o]), "max");
