@@ -484,3 +484,27 @@ def test_model_figure_has_one_colour_bar_per_layer_with_its_range():
             assert (lo, hi) == pytest.approx((-np.abs(values).max(), np.abs(values).max()))
         else:
             assert lo == 0 and hi == pytest.approx(values.max())
+
+
+def test_one_colour_convention_one_is_white_in_the_frames():
+    # the convention every picture follows (the docs' figures draw with draw_matrix too; they
+    # drew 1 as black before)
+    from matplotlib.figure import Figure
+
+    from convkit.viz import conv_walkthrough, draw_matrix, iter_conv_frames
+    from convkit.viz.frames import figure_to_array
+
+    image = np.zeros((5, 5))
+    image[2, 2] = 1
+    frame = next(iter_conv_frames(conv_walkthrough(image, np.ones((3, 3))), steps=[0], dpi=60))
+    fig = Figure(figsize=(9, 3.4), dpi=60)          # the frame's own layout, to find the cells
+    ax = fig.subplots(1, 3)[0]
+    draw_matrix(ax, image, "image")
+    bbox = ax.get_window_extent()
+    h = frame.shape[0]
+    col = lambda c: int(bbox.x0 + (c + 0.5) * bbox.width / 5)            # noqa: E731
+    row = lambda r: int(h - (bbox.y1 - (r + 0.5) * bbox.height / 5))     # noqa: E731
+    assert frame[row(2) - 6, col(2) + 6].min() > 240                   # the 1: white
+    assert frame[row(4) - 6, col(4) + 6].max() < 15                    # a 0: black
+    texts = draw_matrix(Figure().add_subplot(), [[-3.0, 0.0, 3.0]])
+    assert [t.get_color() for t in texts] == ["white", "black", "white"]   # readable on RdBu

@@ -34,10 +34,12 @@ _EXPORTS = {
     "iter_continuous_frames": "continuous",
     "filter_grid": "model", "feature_maps": "model", "model_figure": "model",
     "first_conv_weights": "model", "prepare_input": "model", "resized_input": "model",
+    "draw_matrix": "cells", "matrix_colours": "cells",
     "figure_to_array": "frames", "write_figure": "frames", "MAX_GRID_FRAMES": "frames",
 }
 
 if TYPE_CHECKING:
+    from .cells import draw_matrix, matrix_colours
     from .continuous import (
         CONTINUOUS_PAIRS, ContinuousWalkthrough, continuous_frames, continuous_walkthrough,
         iter_continuous_frames)
