@@ -91,11 +91,15 @@ def test_conv_gif_and_png(tmp_path):
     info = gif_info(gif)
     assert info["frames"] == 9 and info["loops"]
     frames = gif_pixels(gif)
-    grid = png_pixels(png)                               # 9 frames in 3 x 3, 4-pixel gaps
+    grid = png_pixels(png)           # 9 frames, as many per row as fit in READ_WIDTH, 4-pixel gaps
     h, w = info["size"][1], info["size"][0]
-    assert grid.shape == (3 * h + 8, 3 * w + 8, 3)
+    from convkit.viz import READ_WIDTH
+    cols = max(1, min(3, (READ_WIDTH + 4) // (w + 4)))
+    rows = -(-9 // cols)
+    assert grid.shape == (rows * (h + 4) - 4, cols * (w + 4) - 4, 3)
+    assert grid.shape[1] <= max(READ_WIDTH, w)           # regression: 3616 px wide, shown at 624
     for k in (0, 4, 8):                                  # the same drawing in both files
-        r, c = divmod(k, 3)
+        r, c = divmod(k, cols)
         tile = grid[r * (h + 4):r * (h + 4) + h, c * (w + 4):c * (w + 4) + w]
         assert np.abs(tile.astype(int) - frames[k]).mean() < 8
     assert not np.array_equal(frames[0], frames[1])

@@ -29,6 +29,7 @@ _EXPORTS = {
     "format_softmax": "steps",
     "conv_frames": "frames", "iter_conv_frames": "frames", "frame_steps": "frames", "write_gif": "frames",
     "write_png_grid": "frames", "tile_frames": "frames", "MAX_FRAMES": "frames",
+    "READ_WIDTH": "frames",
     "CONTINUOUS_PAIRS": "continuous", "ContinuousWalkthrough": "continuous",
     "continuous_walkthrough": "continuous", "continuous_frames": "continuous",
     "iter_continuous_frames": "continuous",
@@ -44,8 +45,8 @@ if TYPE_CHECKING:
         CONTINUOUS_PAIRS, ContinuousWalkthrough, continuous_frames, continuous_walkthrough,
         iter_continuous_frames)
     from .frames import (
-        MAX_FRAMES, MAX_GRID_FRAMES, conv_frames, figure_to_array, frame_steps, iter_conv_frames,
-        tile_frames, write_figure, write_gif, write_png_grid)
+        MAX_FRAMES, MAX_GRID_FRAMES, READ_WIDTH, conv_frames, figure_to_array, frame_steps,
+        iter_conv_frames, tile_frames, write_figure, write_gif, write_png_grid)
     from .model import (feature_maps, filter_grid, first_conv_weights, model_figure, prepare_input,
                         resized_input)
     from .steps import (

@@ -19,11 +19,14 @@ import numpy as np
 from ..io.atomic import atomic_path, check_output_path
 from .walkthrough import ConvWalkthrough
 
-__all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "frame_steps", "figure_to_array", "conv_frames",
+__all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "READ_WIDTH", "frame_steps", "figure_to_array", "conv_frames",
            "iter_conv_frames", "tile_frames", "write_gif", "write_png_grid", "write_figure"]
 
 MAX_FRAMES = 200        # a GIF with more frames is subsampled to this many
 MAX_GRID_FRAMES = 36    # a PNG grid with more frames is subsampled to this many
+# the widest grid drawn at full size: a documentation page's text column is ~650 px, a laptop
+# window ~1300; wider grids were shown 5.8x smaller than drawn
+READ_WIDTH = 800
 
 
 def frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
@@ -181,7 +184,9 @@ def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
     frames : sequence of ndarray of shape (H, W, 3), uint8
         At least one, all of one size.
     columns : int, optional
-        Frames per row; default ``ceil(sqrt(len(frames)))``.
+        Frames per row; default ``ceil(sqrt(len(frames)))``, but no more than
+        fit in `READ_WIDTH` pixels (at least one): a grid is read at the width
+        of a page, not shrunk to it.
     gap : int, optional
         White pixels between frames.
 
@@ -203,9 +208,9 @@ def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
     n = len(frames)
     if n == 0:
         raise ValueError("no frames to tile")
-    cols = columns or int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
     h, w = frames[0].shape[:2]
+    cols = columns or max(1, min(int(np.ceil(np.sqrt(n))), (READ_WIDTH + gap) // (w + gap)))
+    rows = int(np.ceil(n / cols))
     out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), 255, np.uint8)
     for k, frame in enumerate(frames):
         r, c = divmod(k, cols)
