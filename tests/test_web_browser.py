@@ -4,7 +4,7 @@ The page loads with no console error and no request leaving 127.0.0.1; changing 
 padding, dilation, boundary and kernel redraws a map equal to scipy's; hovering a cell shows its
 window and the library's sum; drawing on the network canvas shows predict_proba's
 probabilities; a file that is not an image gives a message, not a crash. Screenshots go to
-$CONVKIT_SCREENSHOTS (docs/_static/explore_*.png) or the test's tmp folder. `.ci/run` installs
+$CONVKIT_SCREENSHOTS or the test's tmp folder (the docs take their own during the build). `.ci/run` installs
 chromium; without it this test fails, it does not skip.
 """
 

@@ -616,7 +616,8 @@ function renderNetwork(marks) {
   const blocks = [layerBlock("drawn", net.drawn, `your drawing at the model's ${net.drawn.shape.slice(1).join("×")} (as drawn, 0 black to 1 white)`, null, classes, false, {})];
   const norm = model.normalization;
   blocks.push(layerBlock(0, net.layers[0], `input ${net.layers[0].shape.join("×")}`,
-    norm ? `normalised as the model was trained: (x − ${norm.mean}) / ${norm.std}` : "the drawing as the model reads it", classes, false, m[0] || {}));
+    norm ? `normalised as the model was trained: (x − ${[].concat(norm.mean).map(fmt).join(", ")}) / ${[].concat(norm.std).map(fmt).join(", ")}`
+      : "the drawing as the model reads it", classes, false, m[0] || {}));
   net.layers.slice(1).forEach((layer, k) => {
     const p = k + 1, shown = layer.maps && layer.maps.length < layer.shape[0] ? ` (first ${layer.maps.length} maps)` : "";
     const title = `${layer.name}: ${layer.shape.join("×")}${shown}` + (p === n && layer.vector ? " — the class scores (logits)" : "");
@@ -698,7 +699,8 @@ function netDetail(d, layer, index) {
   const value = el("b", { id: "net-value", data: { value: d.value } }, fmt(d.value));
   const parts = [el("p", {}, `${layer.name}, ${where} = `, value)];
   if (d.kind === "conv") {
-    parts.push(el("p", {}, `kernel ${index[0]} laid over input maps ${d.channels[0]}–${d.channels[1] - 1} at row ${d.origin[0]}, column ${d.origin[1]}` +
+    const maps = d.channels[1] - d.channels[0] > 1 ? `input maps ${d.channels[0]}–${d.channels[1] - 1}` : `input map ${d.channels[0]}`;
+    parts.push(el("p", {}, `kernel ${index[0]} laid over ${maps} at row ${d.origin[0]}, column ${d.origin[1]}` +
       (d.padding[0] || d.padding[1] ? " (the padded input)" : "")));
     d.window.forEach((w, ch) => parts.push(el("div", { class: "triple" }, table(`input map ${d.channels[0] + ch}: window`, w), " × ",
       table(`kernel ${index[0]}, plane ${ch}`, d.weight[ch]), " = ", table("products", d.products[ch], "products"))));
