@@ -262,20 +262,24 @@ def _default_map(kind: str):
 
 @explain.command("relu")
 @click.argument("matrix", required=False)
+@_frame_options
 @library_errors
-def relu(matrix: str | None) -> None:
+def relu(matrix: str | None, gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
     """ReLU on a feature map: negative cells become 0.
 
     MATRIX: .csv/.txt/.npy file or inline '1,-2;-3,4'. Default: the tutorial
     image under its detector written with -1 where it expects background.
     """
-    from convkit.viz import format_relu
+    from convkit.viz import format_relu, iter_relu_frames
 
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
     x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
     text = format_relu(x)
     if matrix is None:
         click.echo("input: the tutorial's image (seed_image.csv) correlated with 2*detector - 1\n")
     click.echo(text)
+    _write_frames(gif, png, x.size, max_frames, lambda steps: iter_relu_frames(x, steps=steps), force)
 
 
 @explain.command("pool")
@@ -286,62 +290,79 @@ def relu(matrix: str | None) -> None:
               help="Window side.")
 @click.option("--stride", type=click.IntRange(min=1), default=None,
               help="Window step [default: size].")
+@_frame_options
 @library_errors
-def pool(matrix: str | None, op: str, size: int, stride: int | None) -> None:
+def pool(matrix: str | None, op: str, size: int, stride: int | None, gif: str | None, png: str | None,
+         max_frames: int, force: bool) -> None:
     """Max/min/sum/mean pooling, marking the cell that wins each window.
 
     MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
     5x5 feature map.
     """
-    from convkit.viz import format_pool, pool_walkthrough
+    from convkit.viz import format_pool, iter_pool_frames, pool_walkthrough
 
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
     x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
-    text = format_pool(pool_walkthrough(x, size, stride=stride, op=cast(PoolOp, op)))
+    walk = pool_walkthrough(x, size, stride=stride, op=cast(PoolOp, op))
     if matrix is None:
         click.echo("input: the feature map of the tutorial's image and detector "
                    "(seed_image.csv, seed_detector.csv)\n")
-    click.echo(text)
+    click.echo(format_pool(walk))
+    _write_frames(gif, png, walk.output.size, max_frames,
+                  lambda steps: iter_pool_frames(walk, steps=steps), force)
 
 
 @explain.command("flatten")
 @click.argument("matrix", required=False)
+@_frame_options
 @library_errors
-def flatten(matrix: str | None) -> None:
+def flatten(matrix: str | None, gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
     """Flatten a (pooled) map into one column, row after row.
 
     MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
     feature map after 2x2 max pooling.
     """
-    from convkit.viz import format_flatten, pool_walkthrough
+    from convkit.viz import format_flatten, iter_flatten_frames, pool_walkthrough
 
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
     if matrix is None:
-        text = format_flatten(pool_walkthrough(_default_map("flatten"), 2).output)
+        x = pool_walkthrough(_default_map("flatten"), 2).output
         click.echo("input: the tutorial's feature map after 2x2 max pooling\n")
     else:
-        text = format_flatten(_read_matrix(matrix, what="map"))
-    click.echo(text)
+        x = _read_matrix(matrix, what="map")
+    click.echo(format_flatten(x))
+    _write_frames(gif, png, x.size, max_frames, lambda steps: iter_flatten_frames(x, steps=steps), force)
 
 
 @explain.command("softmax")
 @click.argument("scores", required=False, default="2,1,0.1")
 @click.option("--label", type=click.IntRange(min=0), default=0, show_default=True,
               help="The true class, for the cross-entropy.")
+@_frame_options
 @library_errors
-def softmax(scores: str, label: int) -> None:
+def softmax(scores: str, label: int, gif: str | None, png: str | None, max_frames: int,
+            force: bool) -> None:
     """Softmax turning class SCORES into probabilities, and the loss of --label.
 
     SCORES: numbers separated by commas, like 2,1,0.1 (the default).
     """
     import numpy as np
 
-    from convkit.viz import format_softmax, softmax_walkthrough
+    from convkit.viz import SOFTMAX_STAGES, format_softmax, iter_softmax_frames, softmax_walkthrough
 
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
     try:
         values = np.array([float(v) for v in scores.replace(";", ",").split(",") if v.strip()])
     except ValueError:
         raise CLIError(f"scores must be numbers separated by commas, like 2,1,0.1; got {scores!r}") \
             from None
-    click.echo(format_softmax(softmax_walkthrough(values, label)))
+    walk = softmax_walkthrough(values, label)
+    click.echo(format_softmax(walk))
+    _write_frames(gif, png, SOFTMAX_STAGES, max_frames,
+                  lambda steps: iter_softmax_frames(walk, steps=steps), force)
 
 
 @click.command("show")

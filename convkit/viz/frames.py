@@ -156,6 +156,7 @@ def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = Non
     draw_matrix(ax_ker, walk.kernel, "kernel")
     style = matrix_colours(fmap)                        # the finished map's scale from the first frame
     texts = draw_matrix(ax_map, fmap, "feature map", style=style)
+    ax_map.set_facecolor("#c9d7e8")                    # cells not computed yet: pale blue
     shown = ax_map.images[0]
     cell = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="tab:orange", linewidth=3)
     ax_map.add_patch(cell)
