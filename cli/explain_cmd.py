@@ -121,7 +121,8 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
         gif_steps = _pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap")
     if png:
         png_steps = _pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
-                                 f"a grid holds at most {MAX_GRID_FRAMES}")
+                                 "--max-frames sets the cap" if max_frames < MAX_GRID_FRAMES
+                                 else f"a grid holds at most {MAX_GRID_FRAMES}")
     png_set = {int(k) for k in png_steps}
     kept: dict = {}                      # frames the PNG grid needs, drawn once
     if gif:
