@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -66,7 +67,8 @@ def path(name: str) -> Path:
     """
     if name not in SAMPLE_NAMES:
         raise ValueError(f"sample must be one of {', '.join(SAMPLE_NAMES)}; got {name!r}")
-    return Path(os.fspath(resources.files(__name__).joinpath(name)))
+    # the package is installed as plain files (a wheel or a checkout), so the resource is a path
+    return Path(str(resources.files(__name__).joinpath(name)))
 
 
 def load(name: str) -> np.ndarray:
@@ -109,7 +111,7 @@ def load(name: str) -> np.ndarray:
         samples = read_signal(file).samples                                  # (N,) or (N, C)
         return samples if samples.ndim == 1 else samples[:, 0]
     delimiter = "," if suffix == ".csv" else None
-    ndmin = 1 if name in ("signal.csv", "impulse_response.csv") else 2
+    ndmin: Literal[1, 2] = 1 if name in ("signal.csv", "impulse_response.csv") else 2
     return np.loadtxt(file, delimiter=delimiter, comments="#", ndmin=ndmin)
 
 
