@@ -240,3 +240,22 @@ def test_every_tutorial_snippet_runs_from_a_folder_outside_the_checkout(page, tm
         res = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
                              text=True, timeout=300)
         assert res.returncode == 0, f"{page.name}:\n{res.stderr}"
+
+
+def test_docstrings_use_words_for_users():
+    # regression: "THE output-length formula", "the seed walkthrough" (a name from the project's own notes)
+    import pkgutil
+
+    import convkit
+
+    offenders = []
+    for info in pkgutil.walk_packages(convkit.__path__, "convkit."):
+        if info.name.startswith("convkit._"):
+            continue
+        module = importlib.import_module(info.name)
+        texts = [module.__doc__ or ""] + [getattr(getattr(module, n), "__doc__", "") or ""
+                                           for n in getattr(module, "__all__", [])]
+        for text in texts:
+            if re.search(r"\bTHE\b|\bseed (tutorial|walkthrough)", text):
+                offenders.append(info.name)
+    assert offenders == []
