@@ -18,7 +18,7 @@ import io
 
 from docutils import nodes
 
-INLINE_PT, BLOCK_PT = 12, 15
+INLINE_PT, BLOCK_PT = 12, 18
 
 
 def svg(tex: str, size: int) -> tuple[str, float]:

@@ -697,7 +697,9 @@ function showNetDetail(box, [target, cell]) {
 function netDetail(d, layer, index) {
   const where = index.length === 3 ? `map ${index[0]}, row ${index[1]}, column ${index[2]}` : `position ${index[0]}`;
   const value = el("b", { id: "net-value", data: { value: d.value } }, fmt(d.value));
-  const parts = [el("p", {}, `${layer.name}, ${where} = `, value)];
+  const close = el("button", { class: "close", title: "close (Esc)" }, "×");
+  close.addEventListener("click", () => { $("net-detail").hidden = true; });
+  const parts = [close, el("p", {}, `${layer.name}, ${where} = `, value)];
   if (d.kind === "conv") {
     const maps = d.channels[1] - d.channels[0] > 1 ? `input maps ${d.channels[0]}–${d.channels[1] - 1}` : `input map ${d.channels[0]}`;
     parts.push(el("p", {}, `kernel ${index[0]} laid over ${maps} at row ${d.origin[0]}, column ${d.origin[1]}` +
