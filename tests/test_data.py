@@ -92,3 +92,13 @@ def test_built_wheel_contains_every_sample(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in data.SAMPLE_NAMES:
         assert f"convkit/data/{name}" in names
+
+
+def test_a_missing_sample_says_how_to_get_it(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = cli("filter", "samples/astronaut.png", "--kernel", "edge")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == ("Error: file not found: samples/astronaut.png (a sample file: "
+                                  "`convkit samples` copies them into ./samples)")
+    other = cli("filter", "mine.png", "--kernel", "edge")
+    assert other.stderr.strip() == "Error: file not found: mine.png"
