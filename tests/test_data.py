@@ -102,3 +102,21 @@ def test_a_missing_sample_says_how_to_get_it(cli, tmp_path, monkeypatch):
                                   "`convkit samples` copies them into ./samples)")
     other = cli("filter", "mine.png", "--kernel", "edge")
     assert other.stderr.strip() == "Error: file not found: mine.png"
+
+
+def test_a_copy_that_fails_midway_takes_back_what_it_wrote(tmp_path, monkeypatch):
+    from convkit.io import atomic as atomic_module
+
+    calls = {"n": 0}
+    real = atomic_module.commit
+
+    def failing_commit(tmp, out, *, overwrite):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OSError(28, "No space left on device", str(out))
+        return real(tmp, out, overwrite=overwrite)
+
+    monkeypatch.setattr(atomic_module, "commit", failing_commit)
+    with pytest.raises(OSError, match="No space"):
+        data.copy_samples(tmp_path / "s")
+    assert [p for p in (tmp_path / "s").rglob("*") if p.is_file()] == []

@@ -154,7 +154,16 @@ def copy_samples(folder: str | os.PathLike, *, overwrite: bool = False) -> list[
         if os.path.lexists(target) and not overwrite:
             raise OutputExistsError(target, "exists")
     (root / "kernels").mkdir(parents=True, exist_ok=True)
-    for name, target in targets.items():
-        with atomic_path(target, overwrite=overwrite) as tmp:
-            tmp.write_bytes(path(name).read_bytes())
+    new = []
+    try:
+        for name, target in targets.items():
+            existed = os.path.lexists(target)
+            with atomic_path(target, overwrite=overwrite) as tmp:
+                tmp.write_bytes(path(name).read_bytes())
+            if not existed:
+                new.append(target)
+    except BaseException:          # a full disk or Ctrl-C: take back the files this call added
+        for target in new:
+            target.unlink(missing_ok=True)
+        raise
     return list(targets.values())
