@@ -239,6 +239,8 @@ def test_drawing_a_digit_shows_predict_proba(browser_page, shots):
     ref = model.predict_proba(resize(image, (8, 8), anti_aliasing=True)[None, None])[0]
     np.testing.assert_allclose(shown, ref, atol=1e-6)
     assert page.locator("#layers .layer").count() == 7        # the drawing, the input + 5 layers
+    assert page.inner_text("#model-message") == ("input 1×8×8 → 0 Conv2D 4×8×8 → 1 ReLU 4×8×8 → "
+                                                 "2 MaxPool2D 4×4×4 → 3 Flatten 64 → 4 Dense 10 → softmax")
     print(f"\nnetwork redraw: {page.evaluate('document.body.dataset.networkMs')} ms")
     page.locator("#network").screenshot(path=os.path.join(shots, "explore_network.png"))
 

@@ -76,7 +76,10 @@ export async function start() {
 
   if (info.model.available) {
     $("model-view").hidden = false;
-    $("model-message").textContent = `${info.model.layers.join(" → ")}`;
+    // the overview: each layer with the shape of what it hands to the next
+    const shapes = info.model.shapes.map((sh) => sh.join("×"));
+    $("model-message").textContent = `input ${shapes[0]} → ` +
+      info.model.layers.map((name, k) => `${name} ${shapes[k + 1]}`).join(" → ") + " → softmax";
     $("model-path").textContent = `model ${info.model.path}: input ${info.model.input_shape.join("x")}, classes ${info.model.classes.join(" ")}`;
     setupDrawing();
     await updateNetwork();
