@@ -97,14 +97,14 @@ export function placeNear(box, canvas, r, c) {
   const x = rect.left + c * cell, y = rect.top + r * cell;
   const w = box.offsetWidth, h = box.offsetHeight;
   const vw = document.documentElement.clientWidth, vh = window.innerHeight;
-  // beside the whole picture when there is room (no cell hidden), else beside the cell
-  let left = rect.right + 14;
-  if (left + w > vw - 8) left = rect.left - w - 14;
-  if (left < 8) left = x + cell + 14 + w <= vw - 8 ? x + cell + 14 : x - w - 14;
-  left = Math.max(8, Math.min(left, vw - w - 8));
-  let top = y - 10;
-  if (top + h > vh - 8) top = vh - h - 8;
-  top = Math.max(8, top);
+  const clampX = (v) => Math.max(8, Math.min(v, vw - w - 8)), clampY = (v) => Math.max(8, Math.min(v, vh - h - 8));
+  // beside the picture, level with the cell; else right under it or right over it (no picture
+  // hidden); only when none of these fit, over the picture next to the cell
+  let left, top;
+  if (rect.right + 14 + w <= vw - 8) [left, top] = [rect.right + 14, clampY(y - 10)];
+  else if (rect.bottom + 24 + h <= vh - 8) [left, top] = [clampX(rect.left), rect.bottom + 24];   // under the caption
+  else if (rect.top - h - 8 >= 8) [left, top] = [clampX(rect.left), rect.top - h - 8];
+  else [left, top] = [clampX(x + cell + 14 + w <= vw - 8 ? x + cell + 14 : x - w - 14), clampY(y - 10)];
   box.style.left = `${left + window.scrollX}px`;
   box.style.top = `${top + window.scrollY}px`;
 }
