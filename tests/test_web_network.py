@@ -122,3 +122,25 @@ def test_cell_detail_products_sum_to_the_cell(server, model_path, layer, index):
 def test_bad_cells_are_refused(server, cell, match):
     status, body, _ = request(server, "POST", "/api/network", {"image": [[[0.5]]], "cell": cell})
     assert status == 400 and match in body["error"]
+
+
+def test_cell_detail_of_pooling_relu_and_flatten(server, model_path):
+    from convkit.cnn import Sequential
+
+    drawing = np.random.default_rng(5).random((8, 8))
+    model = Sequential.load(model_path)
+    outs = [model.normalize(drawing[None, None])]
+    for layer in model.layers:
+        outs.append(layer.forward(outs[-1], training=False))
+
+    def detail(layer, index):
+        return post(server, "/api/network", {"image": [drawing.tolist()],
+                                             "cell": {"layer": layer, "index": index}})["detail"]
+
+    relu = detail(1, [2, 3, 4])
+    assert relu["value"] == max(relu["input"], 0) and relu["input"] == pytest.approx(float(outs[1][0, 2, 3, 4]))
+    pool = detail(2, [1, 2, 3])                     # 2x2 max pooling: the window at (4, 6)
+    np.testing.assert_allclose(pool["window"], outs[2][0, 1, 4:6, 6:8], atol=1e-6)
+    assert pool["value"] == pytest.approx(float(np.max(pool["window"]))) and pool["origin"] == [4, 6]
+    flat = detail(3, [37])                          # position 37 of 4x4x4: map 2, row 1, column 1
+    assert flat["source"] == [2, 1, 1] and flat["value"] == pytest.approx(float(outs[3][0, 2, 1, 1]))

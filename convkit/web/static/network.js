@@ -3,6 +3,9 @@ import { $, DRAW_SIDE, api, el, showError, state } from "./page.js";
 import { cellAt, colour, drawGrid, fmt, light, makeScale, placeNear, table } from "./grid.js";
 import { readUpload } from "./conv.js";
 
+const VECTOR_TABLE = 20;   // a vector this short is a labelled table of numbers (the class scores)
+const GRID_WIDTH = 32;     // a longer one wraps into a grid of this many cells per row
+
 // ---------- the network ----------
 export function drawingPixels() {
   const small = el("canvas", { width: DRAW_SIDE, height: DRAW_SIDE });
@@ -54,7 +57,7 @@ export function layerBlock(p, layer, title, how, classes, isLast, marks) {
       if (marks[f]) outline(c, marks[f]);
       maps.append(c);
     });
-  } else if (layer.vector.length <= 20) {
+  } else if (layer.vector.length <= VECTOR_TABLE) {
     const names = isLast && classes.length === layer.vector.length ? classes : null;
     maps.append(el("table", { class: "vector" }, el("tr", {}, ...layer.vector.map((v, k) => {
       const td = el("td", { class: marks[k] ? "cell picked" : "cell", data: { layer: p, index: k, value: v, class: names ? names[k] : k } }, fmt(v));
@@ -63,7 +66,7 @@ export function layerBlock(p, layer, title, how, classes, isLast, marks) {
       return td;
     })), el("tr", {}, ...layer.vector.map((_, k) => el("th", {}, names ? names[k] : String(k))))));
   } else {
-    const width = 32, rows = Math.ceil(layer.vector.length / width);
+    const width = GRID_WIDTH, rows = Math.ceil(layer.vector.length / width);
     const grid = Array.from({ length: rows }, (_, r) => Array.from({ length: width }, (_, c) => layer.vector[r * width + c] ?? 0));
     const c = el("canvas", { class: "map", data: { layer: p, map: -1 } });
     drawGrid(c, [grid], { cell: 10, scale });
@@ -131,7 +134,7 @@ export async function networkClick(event) {
   else {
     const cell = cellAt(target, event);
     if (!cell) return;
-    index = Number(target.dataset.map) >= 0 ? [Number(target.dataset.map), ...cell] : [cell[0] * 32 + cell[1]];
+    index = Number(target.dataset.map) >= 0 ? [Number(target.dataset.map), ...cell] : [cell[0] * GRID_WIDTH + cell[1]];
     if (layer.vector && index[0] >= layer.vector.length) return;
     anchor = [target, cell];
   }
@@ -155,9 +158,9 @@ export async function networkClick(event) {
 // the clicked cell (orange) and the cells of the layer before that it reads (green)
 export function detailMarks(d, p, index) {
   const pick = "#e07b00", read = "#00a000", marks = { [p]: {} }, before = {};
-  const flatCell = (k) => [Math.floor(k / 32), k % 32, 1, 1];
   if (index.length === 3) marks[p][index[0]] = [[index[1], index[2], 1, 1, pick]];
-  else marks[p][state.net.layers[p].vector.length <= 20 ? index[0] : -1] = state.net.layers[p].vector.length <= 20 ? [] : [[...flatCell(index[0]), pick]];
+  else if (state.net.layers[p].vector.length <= VECTOR_TABLE) marks[p][index[0]] = true;     // a table cell
+  else marks[p][-1] = [[Math.floor(index[0] / GRID_WIDTH), index[0] % GRID_WIDTH, 1, 1, pick]];
   if (d.kind === "conv") {
     const [kh, kw] = [d.window[0].length, d.window[0][0].length];
     for (let ch = d.channels[0]; ch < d.channels[1]; ch++)
@@ -166,7 +169,6 @@ export function detailMarks(d, p, index) {
   else if (d.kind === "relu" && index.length === 3) before[index[0]] = [[index[1], index[2], 1, 1, read]];
   else if (d.kind === "flatten") before[d.source[0]] = [[d.source[1], d.source[2], 1, 1, read]];
   marks[p - 1] = before;
-  if (index.length === 1 && state.net.layers[p].vector.length <= 20) marks[p][index[0]] = true;
   return marks;
 }
 
