@@ -59,12 +59,13 @@ export function drawGrid(canvas, planes, opts) {
     }
   }
   if (opts.numbers && cell >= 22 && !rgb) {
-    ctx.font = `${Math.min(13, cell / 2.6)}px monospace`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
-      const v = planes[0][r][c];
-      ctx.fillStyle = light(v, scale) ? "#000" : "#fff";
-      if (scale.signed) ctx.fillStyle = "#000";
-      ctx.fillText(fmt(v), c * cell + cell / 2, r * cell + cell / 2);
+      const v = planes[0][r][c], text = fmt(v);
+      // monospace digits are ~0.62 em wide: a long number gets a smaller font, never spills over
+      ctx.font = `${Math.min(13, cell / 2.6, (cell - 4) / (0.62 * text.length))}px monospace`;
+      ctx.fillStyle = light(v, scale) ? "#000" : "#fff";       // dark text on light cells only
+      ctx.fillText(text, c * cell + cell / 2, r * cell + cell / 2);
     }
   }
   if (cell >= 8) {

@@ -62,7 +62,7 @@ export function layerBlock(p, layer, title, how, classes, isLast, marks) {
     maps.append(el("table", { class: "vector" }, el("tr", {}, ...layer.vector.map((v, k) => {
       const td = el("td", { class: marks[k] ? "cell picked" : "cell", data: { layer: p, index: k, value: v, class: names ? names[k] : k } }, fmt(v));
       td.style.background = colour(v, scale);
-      if (!light(v, scale) && !scale.signed) td.style.color = "#fff";
+      if (!light(v, scale)) td.style.color = "#fff";
       return td;
     })), el("tr", {}, ...layer.vector.map((_, k) => el("th", {}, names ? names[k] : String(k))))));
   } else {
