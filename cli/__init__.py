@@ -27,6 +27,7 @@ _COMMANDS = {
     "predict": ("train_cmd", "predict", "Classify images with a saved model."),
     "explain": ("explain_cmd", "explain", "Show, step by step, how each CNN concept computes."),
     "show": ("explain_cmd", "show", "Draw a model's filters and feature maps."),
+    "samples": ("samples_cmd", "samples", "Copy the sample images, kernels and signals into a folder."),
     "explore": ("explore_cmd", "explore", "Open an interactive page of every step, on 127.0.0.1."),
     "export": ("export_cmd", "export", "Write a saved model as an ONNX file."),
 }
@@ -72,6 +73,10 @@ def cli() -> None:
     """convkit: convolution, image filters, pooling and a CNN built from them."""
 
 
+# click >= 8.2 raises this for a group called without a command (8.1 printed the help itself)
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None)
+
+
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM raises KeyboardInterrupt, so a kill runs the same clean-up as Ctrl-C (temporary
     files removed, training checkpointed at its last complete epoch)."""
@@ -96,6 +101,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.exceptions.ClickException as exc:
+        if _NO_ARGS_IS_HELP is not None and isinstance(exc, _NO_ARGS_IS_HELP) and exc.ctx is not None:
+            # `convkit` or `convkit explain` alone: the group's help, as --help prints it
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         message = exc.format_message().replace("\n", " ")
         click.echo(f"Error: {message}", err=True)
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)

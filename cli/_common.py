@@ -50,13 +50,23 @@ def shell_message(exc: BaseException) -> str:
     if isinstance(exc, CorruptImageError):
         return f"{str(exc).split('; pass ')[0]}; pass --allow-corrupt to read it anyway"
     if isinstance(exc, FileNotFoundError):
-        return f"file not found: {exc.filename or exc}"
+        return f"file not found: {exc.filename or exc}{_sample_hint(exc.filename)}"
     if isinstance(exc, IsADirectoryError):
         return f"{exc.filename or exc} is a directory, expected a file"
     if isinstance(exc, PermissionError):
         return f"permission denied: {exc.filename or exc}"
     text = str(exc)
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _sample_hint(filename: object) -> str:
+    """For a missing sample file (samples/astronaut.png outside a checkout): how to get it."""
+    from convkit.data import SAMPLE_NAMES
+
+    name = str(filename or "").replace("\\", "/")
+    if any(name == n or name.endswith("/" + n) for n in SAMPLE_NAMES):
+        return " (a sample file: `convkit samples` copies them into ./samples)"
+    return ""
 
 
 @contextlib.contextmanager

@@ -1,8 +1,8 @@
 """``convkit explain conv|relu|pool|flatten|softmax|continuous`` and ``convkit show``.
 
-Each subcommand prints one concept of the seed tutorial, computed by the
-library, as aligned grids (and, for conv and continuous, writes a GIF or a
-PNG grid of frames). Only click and the standard library are imported here;
+Each subcommand prints one concept of the tutorial, computed by the library,
+as aligned grids, and writes a GIF or a PNG grid of its frames on request
+(``--gif``/``--png``, the same options on every step). Only click and the standard library are imported here;
 numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 """
 
@@ -15,18 +15,20 @@ import click
 
 from convkit._names import IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, POOL_OPS, PoolOp
 
+from convkit.boundary import BOUNDARIES, describe_modes, normalize_boundary
+
 from ._common import CLIError, library_errors
 
 __all__ = ["explain", "show"]
 
 _FRAME_LIMIT = 500   # ~25 s of drawing; more would be minutes for a picture nobody watches
-_SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 _EXPLAIN_EPILOG = """\b
 Examples:
   convkit explain conv                      (the tutorial's 7x7 image, 3x3 detector)
   convkit explain conv --stride 2 --gif conv.gif
-  convkit explain conv samples/seed_image.csv --kernel edge --png steps.png
+  convkit explain conv --padding 1 --boundary reflect
+  convkit explain conv samples/digit_7.png --kernel edge --png steps.png
   convkit explain relu "1,-2;-3,4"
   convkit explain pool --op mean
   convkit explain softmax 2,1,0.1 --label 0
@@ -35,15 +37,10 @@ Examples:
 
 
 def _seed(name: str):
-    """samples/seed_<name>.csv when the source tree is there, else the built-in copy."""
-    import numpy as np
+    """The tutorial's seed_<name>.csv, shipped in convkit.data."""
+    from convkit import data
 
-    from convkit.viz.walkthrough import SEED_ARRAYS
-
-    path = _SAMPLES / f"seed_{name}.csv"
-    if path.is_file():
-        return np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
-    return SEED_ARRAYS[name].copy()
+    return data.load(f"seed_{name}.csv")
 
 
 def _read_matrix(spec: str, *, what: str, gray: bool = False):
@@ -124,7 +121,8 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
         gif_steps = _pick_frames(n_steps, max_frames, "GIF", "--max-frames sets the cap")
     if png:
         png_steps = _pick_frames(n_steps, min(max_frames, MAX_GRID_FRAMES), "PNG grid",
-                                 f"a grid holds at most {MAX_GRID_FRAMES}")
+                                 "--max-frames sets the cap" if max_frames < MAX_GRID_FRAMES
+                                 else f"a grid holds at most {MAX_GRID_FRAMES}")
     png_set = {int(k) for k in png_steps}
     kept: dict = {}                      # frames the PNG grid needs, drawn once
     if gif:
@@ -167,133 +165,21 @@ def _frame_options(func):
     return func
 
 
-@click.group("explain", epilog=_EXPLAIN_EPILOG)
+class _TutorialOrder(click.Group):
+    """Lists the steps in the tutorial's order, each with its whole first sentence."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=200)) for name, cmd in self.commands.items()]
+        with formatter.section("Steps, in the tutorial's order"):
+            formatter.write_dl(rows)
+
+
+@click.group("explain", cls=_TutorialOrder, epilog=_EXPLAIN_EPILOG)
 def explain() -> None:
-    """Show, step by step, how each CNN concept computes (the seed tutorial's walkthrough)."""
-
-
-@explain.command("conv")
-@click.argument("image", required=False)
-@click.option("-k", "--kernel", "kernel_spec", default=None, metavar="SPEC",
-              help="Kernel name, inline matrix or file (default: the tutorial's 3x3 detector).")
-@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Step of the window; the map shrinks to (n - k) // stride + 1.")
-@click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
-              help="How many steps to print in full before the finished map.")
-@click.option("--gray", is_flag=True, help="Convert a colour image to gray first.")
-@_frame_options
-@library_errors
-def conv(image: str | None, kernel_spec: str | None, stride: int, full_steps: int, gray: bool,
-         gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
-    """Lay a kernel over each window of IMAGE and sum the products into a feature map.
-
-    IMAGE is a small matrix (.csv/.txt/.npy, or inline '0,1;1,0') or image
-    file; default: the tutorial's 7x7 binary image (samples/seed_image.csv).
-    """
-    from convkit import get_kernel
-    from convkit.viz import conv_walkthrough, format_conv_walkthrough, iter_conv_frames
-
-    _check_out(gif, ".gif", force)
-    _check_out(png, ".png", force)
-    img = _seed("image") if image is None else _read_matrix(image, what="image", gray=gray)
-    ker = _seed("detector") if kernel_spec is None else get_kernel(kernel_spec)
-    walk = conv_walkthrough(img, ker, stride=stride)
-    click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
-    _write_frames(gif, png, walk.n_steps, max_frames,
-                  lambda steps: iter_conv_frames(walk, steps=steps), force)
-
-
-def _default_map(kind: str):
-    """relu: the seed image under a +1/-1 detector; pool/flatten: the seed feature map."""
-    from convkit.viz import conv_walkthrough
-
-    detector = _seed("detector")
-    if kind == "relu":
-        detector = 2 * detector - 1
-    return conv_walkthrough(_seed("image"), detector).feature_map
-
-
-@explain.command("relu")
-@click.argument("matrix", required=False)
-@library_errors
-def relu(matrix: str | None) -> None:
-    """ReLU on a feature map: negative cells become 0.
-
-    MATRIX: .csv/.txt/.npy file or inline '1,-2;-3,4'. Default: the tutorial
-    image under its detector written with -1 where it expects background.
-    """
-    from convkit.viz import format_relu
-
-    x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
-    text = format_relu(x)
-    if matrix is None:
-        click.echo("input: samples/seed_image.csv correlated with 2*detector - 1\n")
-    click.echo(text)
-
-
-@explain.command("pool")
-@click.argument("matrix", required=False)
-@click.option("--op", type=click.Choice(POOL_OPS), default="max",
-              show_default=True, help="What each window keeps.")
-@click.option("--size", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Window side.")
-@click.option("--stride", type=click.IntRange(min=1), default=None,
-              help="Window step [default: size].")
-@library_errors
-def pool(matrix: str | None, op: str, size: int, stride: int | None) -> None:
-    """Max/min/sum/mean pooling, marking the cell that wins each window.
-
-    MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
-    5x5 feature map.
-    """
-    from convkit.viz import format_pool, pool_walkthrough
-
-    x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
-    text = format_pool(pool_walkthrough(x, size, stride=stride, op=cast(PoolOp, op)))
-    if matrix is None:
-        click.echo("input: the feature map of samples/seed_image.csv and seed_detector.csv\n")
-    click.echo(text)
-
-
-@explain.command("flatten")
-@click.argument("matrix", required=False)
-@library_errors
-def flatten(matrix: str | None) -> None:
-    """Flatten a (pooled) map into one column, row after row.
-
-    MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
-    feature map after 2x2 max pooling.
-    """
-    from convkit.viz import format_flatten, pool_walkthrough
-
-    if matrix is None:
-        text = format_flatten(pool_walkthrough(_default_map("flatten"), 2).output)
-        click.echo("input: the tutorial's feature map after 2x2 max pooling\n")
-    else:
-        text = format_flatten(_read_matrix(matrix, what="map"))
-    click.echo(text)
-
-
-@explain.command("softmax")
-@click.argument("scores", required=False, default="2,1,0.1")
-@click.option("--label", type=click.IntRange(min=0), default=0, show_default=True,
-              help="The true class, for the cross-entropy.")
-@library_errors
-def softmax(scores: str, label: int) -> None:
-    """Softmax turning class SCORES into probabilities, and the loss of --label.
-
-    SCORES: numbers separated by commas, like 2,1,0.1 (the default).
-    """
-    import numpy as np
-
-    from convkit.viz import format_softmax, softmax_walkthrough
-
-    try:
-        values = np.array([float(v) for v in scores.replace(";", ",").split(",") if v.strip()])
-    except ValueError:
-        raise CLIError(f"scores must be numbers separated by commas, like 2,1,0.1; got {scores!r}") \
-            from None
-    click.echo(format_softmax(softmax_walkthrough(values, label)))
+    """Show, step by step, how each CNN concept computes (the tutorial's walkthrough)."""
 
 
 @explain.command("continuous")
@@ -323,11 +209,169 @@ def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_f
                   lambda steps: iter_continuous_frames(walk, steps=steps), force)
 
 
+@explain.command("conv")
+@click.argument("image", required=False)
+@click.option("-k", "--kernel", "kernel_spec", default=None, metavar="SPEC",
+              help="Kernel name, inline matrix or file (default: the tutorial's 3x3 detector).")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Step of the window; the map has (n + 2*padding - k) // stride + 1 cells per side.")
+@click.option("--padding", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Cells added around the image first, as in the explorer.")
+@click.option("--boundary", default="constant", show_default=True, metavar="MODE",
+              help=f"What the padding holds: {describe_modes()}.")
+@click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
+              help="How many steps to print in full before the finished map.")
+@click.option("--gray", is_flag=True, help="Convert a colour image to gray first.")
+@_frame_options
+@library_errors
+def conv(image: str | None, kernel_spec: str | None, stride: int, padding: int, boundary: str,
+         full_steps: int, gray: bool, gif: str | None, png: str | None, max_frames: int,
+         force: bool) -> None:
+    """Lay a kernel over each window of IMAGE and sum the products into a feature map.
+
+    IMAGE is a small matrix (.csv/.txt/.npy, or inline '0,1;1,0') or image
+    file; default: the tutorial's 7x7 binary image (seed_image.csv of
+    `convkit samples`).
+    """
+    from convkit import get_kernel, pad
+    from convkit.viz import conv_walkthrough, format_conv_walkthrough, iter_conv_frames
+
+    mode = normalize_boundary(boundary)
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    img = _seed("image") if image is None else _read_matrix(image, what="image", gray=gray)
+    if padding:
+        img = pad(img, padding, mode)
+        picture = next(m.picture for m in BOUNDARIES if m.name == mode)
+        click.echo(f"the image padded by {padding} cells ({mode} extends a b c d as {picture})\n")
+    ker = _seed("detector") if kernel_spec is None else get_kernel(kernel_spec)
+    walk = conv_walkthrough(img, ker, stride=stride)
+    click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
+    _write_frames(gif, png, walk.n_steps, max_frames,
+                  lambda steps: iter_conv_frames(walk, steps=steps), force)
+
+
+def _default_map(kind: str):
+    """relu: the tutorial's image under a +1/-1 detector; pool/flatten: its feature map."""
+    from convkit.viz import conv_walkthrough
+
+    detector = _seed("detector")
+    if kind == "relu":
+        detector = 2 * detector - 1
+    return conv_walkthrough(_seed("image"), detector).feature_map
+
+
+@explain.command("relu")
+@click.argument("matrix", required=False)
+@_frame_options
+@library_errors
+def relu(matrix: str | None, gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
+    """ReLU on a feature map: negative cells become 0.
+
+    MATRIX: .csv/.txt/.npy file or inline '1,-2;-3,4'. Default: the tutorial
+    image under its detector written with -1 where it expects background.
+    """
+    from convkit.viz import format_relu, iter_relu_frames
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    x = _default_map("relu") if matrix is None else _read_matrix(matrix, what="map")
+    text = format_relu(x)
+    if matrix is None:
+        click.echo("input: the tutorial's image (seed_image.csv) correlated with 2*detector - 1\n")
+    click.echo(text)
+    _write_frames(gif, png, x.size, max_frames, lambda steps: iter_relu_frames(x, steps=steps), force)
+
+
+@explain.command("pool")
+@click.argument("matrix", required=False)
+@click.option("--op", type=click.Choice(POOL_OPS), default="max",
+              show_default=True, help="What each window keeps.")
+@click.option("--size", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Window side.")
+@click.option("--stride", type=click.IntRange(min=1), default=None,
+              help="Window step [default: size].")
+@_frame_options
+@library_errors
+def pool(matrix: str | None, op: str, size: int, stride: int | None, gif: str | None, png: str | None,
+         max_frames: int, force: bool) -> None:
+    """Max/min/sum/mean pooling, marking the cell that wins each window.
+
+    MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
+    5x5 feature map.
+    """
+    from convkit.viz import format_pool, iter_pool_frames, pool_walkthrough
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    x = _default_map("pool") if matrix is None else _read_matrix(matrix, what="map")
+    walk = pool_walkthrough(x, size, stride=stride, op=cast(PoolOp, op))
+    if matrix is None:
+        click.echo("input: the feature map of the tutorial's image and detector "
+                   "(seed_image.csv, seed_detector.csv)\n")
+    click.echo(format_pool(walk))
+    _write_frames(gif, png, walk.output.size, max_frames,
+                  lambda steps: iter_pool_frames(walk, steps=steps), force)
+
+
+@explain.command("flatten")
+@click.argument("matrix", required=False)
+@_frame_options
+@library_errors
+def flatten(matrix: str | None, gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
+    """Flatten a (pooled) map into one column, row after row.
+
+    MATRIX: .csv/.txt/.npy file or inline matrix; default: the tutorial's
+    feature map after 2x2 max pooling.
+    """
+    from convkit.viz import format_flatten, iter_flatten_frames, pool_walkthrough
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    if matrix is None:
+        x = pool_walkthrough(_default_map("flatten"), 2).output
+        click.echo("input: the tutorial's feature map after 2x2 max pooling\n")
+    else:
+        x = _read_matrix(matrix, what="map")
+    click.echo(format_flatten(x))
+    _write_frames(gif, png, x.size, max_frames, lambda steps: iter_flatten_frames(x, steps=steps), force)
+
+
+@explain.command("softmax")
+@click.argument("scores", required=False, default="2,1,0.1")
+@click.option("--label", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The true class, for the cross-entropy.")
+@_frame_options
+@library_errors
+def softmax(scores: str, label: int, gif: str | None, png: str | None, max_frames: int,
+            force: bool) -> None:
+    """Softmax turning class SCORES into probabilities, and the loss of --label.
+
+    SCORES: numbers separated by commas, like 2,1,0.1 (the default).
+    """
+    import numpy as np
+
+    from convkit.viz import SOFTMAX_STAGES, format_softmax, iter_softmax_frames, softmax_walkthrough
+
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    try:
+        values = np.array([float(v) for v in scores.replace(";", ",").split(",") if v.strip()])
+    except ValueError:
+        raise CLIError(f"scores must be numbers separated by commas, like 2,1,0.1; got {scores!r}") \
+            from None
+    walk = softmax_walkthrough(values, label)
+    click.echo(format_softmax(walk))
+    _write_frames(gif, png, SOFTMAX_STAGES, max_frames,
+                  lambda steps: iter_softmax_frames(walk, steps=steps), force)
+
+
 @click.command("show")
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("image", required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Output .png [default: <MODEL stem>_filters.png or <MODEL>_<IMAGE>_maps.png].")
+              help="Output .png [default: beside MODEL, <MODEL stem>_filters.png or "
+                   "<MODEL stem>_<IMAGE stem>_maps.png].")
 @click.option("--invert", is_flag=True,
               help="Use 1 - image (dark drawing on light paper for a light-on-dark model).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
@@ -344,8 +388,9 @@ def show(model_path: str, image: str | None, output: str | None, invert: bool,
 
     model_file = Path(model_path)
     if output is None:
+        # beside the model: every run's model is model.npz, so a name in the current folder collides
         stem = model_file.stem + (f"_{Path(image).stem}_maps" if image else "_filters")
-        output = str(Path(stem + ".png"))
+        output = str(model_file.with_name(stem + ".png"))
     inputs = (model_path,) + ((image,) if image else ())
     _check_out(output, ".png", force, inputs)
     model = Sequential.load(model_path)

@@ -1,4 +1,4 @@
-"""``convkit explore``: the seed tutorial as a local, interactive page.
+"""``convkit explore``: the tutorial as a local, interactive page.
 
 Parses the options, starts `convkit.web`'s server on 127.0.0.1, prints the
 URL, opens the browser, and stops cleanly on Ctrl-C or SIGTERM. Everything

@@ -20,7 +20,7 @@ def export(model: str, output: str, force: bool) -> None:
 
     The file takes what `convkit predict` feeds the model (images in [0, 1] or
     signals, normalised inside the graph) and outputs class probabilities; it
-    needs `pip install 'convkit[onnx]'`.
+    needs `pip install 'convkit-learn[onnx]'`.
     """
     import os
 

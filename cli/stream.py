@@ -14,7 +14,7 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-from convkit._names import IMAGE_SUFFIXES, MAX_BLOCKS
+from convkit._names import DISTRIBUTION, IMAGE_SUFFIXES, MAX_BLOCKS
 
 from ._common import CLIError
 
@@ -37,7 +37,7 @@ def require_dask() -> None:
         import zarr  # noqa: F401
     except ImportError as exc:
         name = "dask" if "dask" in str(exc) else str(exc)
-        raise CLIError(f'this needs {name}: pip install "convkit[dask]"') from None
+        raise CLIError(f'this needs {name}: pip install "{DISTRIBUTION}[dask]"') from None
 
 
 def _is_folder(path: str) -> bool:

@@ -118,10 +118,10 @@ def _per_dataset(name: str) -> str:
               help="Image folders: --no-resize requires all images to have one size.")
 @click.option("--gray/--rgb", default=None,
               help="Image folders: one channel or three.  [default: gray unless some image is colour]")
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+@click.option("-o", "--output", "--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run folder.  [default: runs/<dataset>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
-@click.option("--force", is_flag=True, help="Replace an existing run in --out.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing run in --out.")
 @click.pass_context
 @threads_option
 @library_errors

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
+__all__ = ["DISTRIBUTION", "MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
            "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV", "TRAIN_DEFAULTS", "train_defaults",
            "STREAM_PIXELS", "MAX_BLOCKS"]
+
+# The name on the package index (``pip install convkit-learn``); "convkit" there is another
+# project. The import name and the command stay ``convkit``, as scikit-image installs skimage.
+DISTRIBUTION = "convkit-learn"
 
 # How much of the full convolution to keep (as scipy.signal.convolve).
 MODES = ("full", "same", "valid")

@@ -20,7 +20,7 @@ small and held in memory (a dask kernel is computed first). Output chunks
 follow the input's: the output sample centred on input cell ``i`` lands in
 the chunk that holds ``i``.
 
-dask is an optional extra (``pip install "convkit[dask]"``), imported only
+dask is an optional extra (``pip install "convkit-learn[dask]"``), imported only
 when a dask array arrives; reading and writing files lazily is in
 `convkit.io.lazy`.
 """

@@ -395,7 +395,7 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: Metho
               workers: int | None = None, nan_policy: NanPolicy = "propagate") -> np.ndarray:
     """Cross-correlate: slide `in2` over `in1` as written, ``out[n] = sum_m conj(in2[m]) in1[n + m]``.
 
-    This is what the seed walkthrough and CNN layers call convolution: the
+    This is what the tutorial and CNN layers call convolution: the
     kernel is laid over each window without flipping. The parameters, the
     result and the errors are those of `convolve`.
 

@@ -2,7 +2,7 @@
 a kernel file or an array into a float64 matrix.
 
 Orientation: every kernel here is meant to be laid over the image window *as
-written* (cross-correlation, as the seed walkthrough and CNNs do; this is what
+written* (cross-correlation, as the tutorial and CNNs do; this is what
 `filter_image` does by default). Row index grows downwards and column index to
 the right, so
 

@@ -29,7 +29,7 @@ def extent(size: int, dilation: int = 1) -> int:
 
 
 def n_windows(n: int, size: int, *, stride: int = 1, dilation: int = 1, pad: int = 0) -> int:
-    """How many windows fit along an axis: THE output-length formula of convkit.
+    """How many windows fit along an axis: the one output-length formula of convkit.
 
     ``(n + pad - extent(size, dilation)) // stride + 1``, where `pad` is the
     total padding added to that axis (both sides) and the window spans
@@ -55,7 +55,7 @@ def n_windows(n: int, size: int, *, stride: int = 1, dilation: int = 1, pad: int
 
     Examples
     --------
-    >>> n_windows(7, 3, stride=2)      # the seed tutorial's 7x7 image, 3x3 detector
+    >>> n_windows(7, 3, stride=2)      # the tutorial's 7x7 image, 3x3 detector
     3
     >>> n_windows(5, 3, pad=2)         # 'same' padding keeps the length
     5

@@ -25,10 +25,12 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "convkit_figures",
+    "convkit_math",
 ]
 
-# No math extension: MathJax would come from a CDN, so the formulas are written
-# in plain Unicode text instead.
+# Math is drawn at build time by matplotlib's mathtext (_ext/convkit_math.py): no LaTeX at
+# build time, no MathJax CDN at view time.
+html_math_renderer = "mathtext"
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_generated"]
 nitpicky = True
@@ -43,7 +45,6 @@ numpydoc_xref_param_type = False
 numpydoc_validation_checks: set[str] = set()
 
 html_theme = "pydata_sphinx_theme"
-html_static_path = ["_static"]
 html_title = f"convkit {release}"
 html_theme_options = {
     "navigation_with_keys": False,

@@ -1,4 +1,4 @@
-"""Regenerate every file in samples/ deterministically.
+"""Regenerate every sample file deterministically (in convkit/data/; samples/ links to them).
 
     python samples/make_samples.py [--force]
 
@@ -20,7 +20,8 @@ from scipy.signal import correlate2d
 
 from convkit.io.images import write_image
 
-HERE = Path(__file__).resolve().parent
+# the files ship inside the package (convkit.data); samples/ holds links to them for a checkout
+HERE = Path(__file__).resolve().parent.parent / "convkit" / "data"
 
 # The seed walkthrough (cnn-tutorial-uk.md): a 7x7 binary picture (two eyes, a
 # nose, a smile) and a 3x3 binary feature detector. Laid over the picture as

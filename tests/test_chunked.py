@@ -318,7 +318,7 @@ def test_dask_missing_message(monkeypatch):
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_dask)
-    with pytest.raises(ImportError, match=r'pip install "convkit\[dask\]"'):
+    with pytest.raises(ImportError, match=r'pip install "convkit-learn\[dask\]"'):
         chunked.require_dask()
 
 

@@ -91,11 +91,15 @@ def test_conv_gif_and_png(tmp_path):
     info = gif_info(gif)
     assert info["frames"] == 9 and info["loops"]
     frames = gif_pixels(gif)
-    grid = png_pixels(png)                               # 9 frames in 3 x 3, 4-pixel gaps
+    grid = png_pixels(png)           # 9 frames, as many per row as fit in READ_WIDTH, 4-pixel gaps
     h, w = info["size"][1], info["size"][0]
-    assert grid.shape == (3 * h + 8, 3 * w + 8, 3)
+    from convkit.viz import READ_WIDTH
+    cols = max(1, min(3, (READ_WIDTH + 4) // (w + 4)))
+    rows = -(-9 // cols)
+    assert grid.shape == (rows * (h + 4) - 4, cols * (w + 4) - 4, 3)
+    assert grid.shape[1] <= max(READ_WIDTH, w)           # regression: 3616 px wide, shown at 624
     for k in (0, 4, 8):                                  # the same drawing in both files
-        r, c = divmod(k, 3)
+        r, c = divmod(k, cols)
         tile = grid[r * (h + 4):r * (h + 4) + h, c * (w + 4):c * (w + 4) + w]
         assert np.abs(tile.astype(int) - frames[k]).mean() < 8
     assert not np.array_equal(frames[0], frames[1])
@@ -215,7 +219,7 @@ def test_softmax():
     p = scipy.special.softmax([3, 1, 0.2])
     assert f"{p[1]:.4f}  <- label" in result.output
     assert f"= {-np.log(p[1]):.4f}" in result.output
-    assert "1.0000" in result.output.splitlines()[-3]        # the probabilities' sum
+    assert "1.0000" in next(line for line in result.output.splitlines() if line.startswith("  sum"))
     assert run("explain", "softmax", "1,2", "--label", 2).exit_code == 2
     assert run("explain", "softmax", "1,a").exit_code == 2
 
@@ -328,3 +332,91 @@ def test_runs_headless_without_pyplot(tmp_path):
     assert gif_info(tmp_path / "c.gif")["frames"] == 25
     assert gif_info(tmp_path / "k.gif")["frames"] == 3
     assert png_pixels(tmp_path / "c.png").shape[2] == 3 and png_pixels(tmp_path / "n.png").ndim == 3
+
+
+def test_explain_help_lists_the_steps_in_tutorial_order_with_whole_sentences():
+    import re
+
+    text = run("explain", "--help").output
+    steps = text.split("tutorial's order:", 1)[1].split("Examples:")[0]
+    listed = re.findall(r"^  (\w+)\s{2,}", steps, re.M)
+    assert listed == ["continuous", "conv", "relu", "pool", "flatten", "softmax"]
+    assert "..." not in steps                                # regression: summaries were cut off
+
+
+@pytest.mark.parametrize("boundary", ["constant", "reflect", "mirror", "nearest", "wrap"])
+def test_explain_conv_takes_padding_and_boundary(boundary):
+    from _web import NUMPY_PAD
+
+    res = run("explain", "conv", "--padding", "2", "--boundary", boundary, "--steps", "0")
+    assert res.exit_code == 0, res.output
+    image, detector = _csv("seed_image.csv"), _csv("seed_detector.csv")
+    ref = scipy.signal.correlate2d(np.pad(image, 2, mode=NUMPY_PAD[boundary]), detector, "valid")
+    assert f"feature map {ref.shape[0]}x{ref.shape[1]}" in res.output
+    # the finished map, one row per line under its heading
+    block = res.output.rsplit("\nfeature map\n", 1)[1].split("\n\n")[0]
+    np.testing.assert_array_equal(np.array([line.split() for line in block.splitlines()], dtype=float), ref)
+
+
+def test_softmax_of_a_certain_answer_has_loss_zero_not_minus_zero():
+    res = run("explain", "softmax", "1000,0")
+    assert res.exit_code == 0
+    assert next(line for line in res.output.splitlines() if line.startswith("cross-entropy")).endswith("= 0.0000")
+
+
+def test_train_takes_output_and_f_like_the_other_commands():
+    text = run("train", "--help").output
+    assert "-o, --output, --out DIRECTORY" in text and "-f, --force" in text
+
+
+def test_show_writes_beside_the_model_not_into_the_current_folder(tmp_path, monkeypatch):
+    run_dir = tmp_path / "runs" / "digits"
+    run_dir.mkdir(parents=True)
+    _save_model(run_dir / "model.npz")
+    np.savetxt(tmp_path / "seven.csv", np.eye(8), delimiter=",")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert run("show", run_dir / "model.npz").exit_code == 0
+    assert run("show", run_dir / "model.npz", tmp_path / "seven.csv").exit_code == 0
+    assert sorted(p.name for p in run_dir.glob("*.png")) == ["model_filters.png", "model_seven_maps.png"]
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["explain"], ["explain", "conv"], ["explain", "pool"], ["show"],
+                                     ["samples"], ["train"]])
+def test_help_speaks_to_users(command):
+    import re
+
+    text = run(*command, "--help").output
+    assert not re.search(r"\bseed (tutorial|walkthrough|image|detector|feature)", text, re.I), text
+    assert not re.search(r"\bTHE\b", text), text
+
+
+@pytest.mark.parametrize("step, args, frames", [("relu", ["1,-2;-3,4"], 4), ("pool", ["--op", "min"], 4),
+                                                ("flatten", ["1,2,3;4,5,6"], 6), ("softmax", ["2,1,0.1"], 4)])
+def test_every_step_writes_a_gif_and_a_png_grid(tmp_path, step, args, frames):
+    # regression: only conv and continuous took --gif/--png
+    gif, png = tmp_path / "s.gif", tmp_path / "s.png"
+    res = run("explain", step, *args, "--gif", gif, "--png", png)
+    assert res.exit_code == 0, res.output
+    info = gif_info(gif)
+    assert info["frames"] == frames
+    shown = gif_pixels(gif)
+    assert not np.array_equal(shown[0], shown[-1])           # the frames differ: a walkthrough
+    from convkit.viz import READ_WIDTH
+    h, w = info["size"][1], info["size"][0]
+    cols = max(1, min(int(np.ceil(np.sqrt(frames))), (READ_WIDTH + 4) // (w + 4)))
+    assert png_pixels(png).shape == (-(-frames // cols) * (h + 4) - 4, cols * (w + 4) - 4, 3)
+    again = run("explain", step, *args, "--gif", gif)
+    assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_relu_frames_fill_in_max_x_0():
+    from convkit.viz import iter_relu_frames
+
+    x = np.array([[1.0, -2.0], [-3.0, 4.0]])
+    frames = list(iter_relu_frames(x, dpi=30))
+    # the right panel changes exactly where a cell is revealed; revealing a 0 cell still changes it
+    diffs = [np.abs(a.astype(int) - b.astype(int)).sum() for a, b in zip(frames, frames[1:])]
+    assert len(frames) == 4 and all(d > 0 for d in diffs)

@@ -104,3 +104,12 @@ def test_closed_stdout_stops_quietly():
     assert first == full.stdout.splitlines(keepends=True)[0]
     assert proc.returncode in (0, 1), err    # click's quiet exit 1; 0 if all fit in the pipe first
     assert "Error" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("group", [(), ("explain",)])
+def test_a_bare_group_prints_its_help_as_help_does(cli, group):
+    # regression: `convkit` alone printed the whole help as one "Error: Usage: ..." line on stderr
+    bare, helped = cli(*group), cli(*group, "--help")
+    assert bare.exit_code == 0 and bare.stderr == ""
+    assert bare.stdout == helped.stdout
+    assert bare.stdout.count("\n") > 5

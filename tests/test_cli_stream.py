@@ -427,7 +427,7 @@ def test_dask_missing_one_line(images, tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_dask)
     result = run("filter", images["f32"], "-k", "box:3", "--chunks", 64, "-o", tmp_path / "x.zarr")
     assert result.exit_code == 2
-    assert 'pip install "convkit[dask]"' in result.output
+    assert 'pip install "convkit-learn[dask]"' in result.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -171,18 +171,91 @@ def code_blocks(text: str, language: str = "python") -> list[str]:
     return blocks
 
 
-def test_tutorial_code_runs(monkeypatch):
-    """The tutorial's Python blocks run, in order, from the repository's root (samples/)."""
-    blocks = code_blocks((ROOT / "docs" / "tutorial" / "index.rst").read_text(encoding="utf-8"))
-    assert len(blocks) >= 5
-    monkeypatch.chdir(ROOT)
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, "docs/tutorial/index.rst", "exec"), namespace)
-    assert namespace["feature_map"].shape == (5, 5)
-    assert abs(namespace["layer"].params["weight"][0, 0, 1, 2] - 2) < 0.5   # learned sobel_x
-
-
 def test_code_blocks_reads_a_page():
     page = "x\n\n.. code-block:: python\n\n   a = 1\n\n   b = a\n\ntext\n"
     assert code_blocks(page) == ["a = 1\n\nb = a\n"]
+
+
+def test_every_install_line_names_this_distribution():
+    # regression: the docs said `pip install convkit`, an unrelated project on the package index
+    from convkit._names import DISTRIBUTION
+
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    assert name == DISTRIBUTION
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.rst")), *sorted((ROOT / "convkit").rglob("*.py")),
+             *sorted((ROOT / "cli").rglob("*.py"))]
+    seen = 0
+    for path in texts:
+        for target in re.findall(r"pip install ([^\s&|#`]+)", path.read_text(encoding="utf-8")):
+            target = target.strip("\"'()")
+            seen += 1
+            assert target.startswith(".") or re.match(rf"({re.escape(name)}|{{DISTRIBUTION}})(\[[\w,]+\])?$",
+                                                      target), \
+                f"{path.relative_to(ROOT)}: pip install {target}"
+    assert seen >= 3
+
+
+TUTORIAL = sorted((ROOT / "docs" / "tutorial").glob("[0-9]-*.rst"))
+# what a page's snippets compute, checked after them (a snippet that runs but computes nonsense fails)
+CHECKS = {
+    "1-integral": "\nassert abs(convkit.convolve_functions(box, box, np.array([0.0]), support_f=(-0.5, 0.5),"
+                  " support_g=(-0.5, 0.5))[0] - 1) < 1e-6\n",
+    "2-feature-detector": "\nassert feature_map.shape == (5, 5) and feature_map[0, 1] == 1\n",
+    "8-backpropagation": "\nassert abs(layer.params['weight'][0, 0, 1, 2] - 2) < 0.5   # learned sobel_x\n",
+}
+
+
+def test_the_tutorial_is_split_into_pages_with_a_snippet_each():
+    # regression: one 12,500 px page with a duplicate contents box and an empty side navigation
+    index = (ROOT / "docs" / "tutorial" / "index.rst").read_text(encoding="utf-8")
+    assert ".. contents::" not in index
+    listed = re.findall(r"^   (\d-[\w-]+)$", index, flags=re.M)
+    assert listed == [p.stem for p in TUTORIAL] and len(listed) == 9
+    assert "(step 9)" not in "".join(p.read_text(encoding="utf-8") for p in TUTORIAL)
+
+
+@pytest.mark.parametrize("page", TUTORIAL, ids=lambda p: p.stem)
+def test_every_tutorial_snippet_runs_from_a_folder_outside_the_checkout(page, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    text = page.read_text(encoding="utf-8")
+    code = code_blocks(text, "python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["MPLBACKEND"] = "Agg"
+    assert not str(tmp_path).startswith(str(ROOT))
+    setup = subprocess.run([sys.executable, "-m", "convkit", "samples"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert setup.returncode == 0, setup.stderr
+    for command in (line[2:] for block in code_blocks(text, "console") for line in block.splitlines()
+                    if line.startswith("$ convkit")):
+        import shlex
+        res = subprocess.run([sys.executable, "-m", "convkit", *shlex.split(command)[1:]], cwd=tmp_path,
+                             env=env, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, f"{command}: {res.stderr}"
+    if code:                         # one fresh session per page, the blocks in order
+        script = tmp_path / "page.py"
+        script.write_text("\n".join(code) + CHECKS.get(page.stem, ""), encoding="utf-8")
+        res = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 0, f"{page.name}:\n{res.stderr}"
+
+
+def test_docstrings_use_words_for_users():
+    # regression: "THE output-length formula", "the seed walkthrough" (a name from the project's own notes)
+    import pkgutil
+
+    import convkit
+
+    offenders = []
+    for info in pkgutil.walk_packages(convkit.__path__, "convkit."):
+        if info.name.startswith("convkit._"):
+            continue
+        module = importlib.import_module(info.name)
+        texts = [module.__doc__ or ""] + [getattr(getattr(module, n), "__doc__", "") or ""
+                                           for n in getattr(module, "__all__", [])]
+        for text in texts:
+            if re.search(r"\bTHE\b|\bseed (tutorial|walkthrough)", text):
+                offenders.append(info.name)
+    assert offenders == []

@@ -30,7 +30,8 @@ PACKAGES = {"convkit": ROOT / "convkit", "convkit_cli": ROOT / "cli"}
 LAYERS = ["cli", "web", "viz", "cnn", "chunked", "public", "io", "engine", "primitives"]
 PRIMITIVES = {"convkit.windows", "convkit.boundary", "convkit._names"}
 SUBPACKAGE_LAYER = {"convkit_cli": "cli", "convkit.web": "web", "convkit.viz": "viz",
-                    "convkit.cnn": "cnn", "convkit.io": "io", "convkit._engine": "engine"}
+                    "convkit.cnn": "cnn", "convkit.io": "io", "convkit.data": "io",
+                    "convkit._engine": "engine"}
 CLI_MAY_IMPORT_PRIVATE = {"convkit._names"}
 
 # The documented exceptions of ARCHITECTURE.md: imports inside a function (never at module

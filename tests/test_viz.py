@@ -363,7 +363,9 @@ def test_filter_grid_and_figure(tmp_path):
     weights = np.arange(2 * 1 * 2 * 2, dtype=float).reshape(2, 1, 2, 2)
     grid = filter_grid(weights)
     assert grid.shape == (2, 5)                          # 2 filters side by side, 1-pixel gap
-    np.testing.assert_allclose(grid[:, :2], (weights[0, 0] - 0) / 3)
+    # the weights as they are (one scale for the whole layer, not each filter stretched to [0, 1])
+    np.testing.assert_array_equal(grid[:, :2], weights[0, 0])
+    np.testing.assert_array_equal(grid[:, 3:], weights[1, 0])
     assert np.isnan(grid[:, 2]).all()
     model = _tiny_model()
     fig = model_figure(model, prepare_input(model, np.eye(8)), dpi=40)
@@ -465,3 +467,44 @@ def test_gif_from_a_generator_equals_gif_from_a_list(tmp_path):
     with pytest.raises(ValueError, match="no frames to write"):
         write_gif(tmp_path / "c.gif", iter(()))
     assert not (tmp_path / "c.gif").exists()
+
+
+def test_model_figure_has_one_colour_bar_per_layer_with_its_range():
+    from convkit.viz.model import feature_maps, first_conv_weights, model_figure, prepare_input
+
+    model = _tiny_model()
+    x = prepare_input(model, np.eye(8))
+    fig = model_figure(model, x, dpi=40)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    blocks = [first_conv_weights(model), x[0]] + [maps for _, maps in feature_maps(model, x)]
+    assert len(images) == len(blocks) and len(fig.axes) == 2 * len(blocks)     # a colour bar each
+    for shown, values in zip(images, blocks):
+        lo, hi = shown.get_clim()
+        if values.min() < 0:
+            assert (lo, hi) == pytest.approx((-np.abs(values).max(), np.abs(values).max()))
+        else:
+            assert lo == 0 and hi == pytest.approx(values.max())
+
+
+def test_one_colour_convention_one_is_white_in_the_frames():
+    # the convention every picture follows (the docs' figures draw with draw_matrix too; they
+    # drew 1 as black before)
+    from matplotlib.figure import Figure
+
+    from convkit.viz import conv_walkthrough, draw_matrix, iter_conv_frames
+    from convkit.viz.frames import figure_to_array
+
+    image = np.zeros((5, 5))
+    image[2, 2] = 1
+    frame = next(iter_conv_frames(conv_walkthrough(image, np.ones((3, 3))), steps=[0], dpi=60))
+    fig = Figure(figsize=(9, 3.4), dpi=60)          # the frame's own layout, to find the cells
+    ax = fig.subplots(1, 3)[0]
+    draw_matrix(ax, image, "image")
+    bbox = ax.get_window_extent()
+    h = frame.shape[0]
+    col = lambda c: int(bbox.x0 + (c + 0.5) * bbox.width / 5)            # noqa: E731
+    row = lambda r: int(h - (bbox.y1 - (r + 0.5) * bbox.height / 5))     # noqa: E731
+    assert frame[row(2) - 6, col(2) + 6].min() > 240                   # the 1: white
+    assert frame[row(4) - 6, col(4) + 6].max() < 15                    # a 0: black
+    texts = draw_matrix(Figure().add_subplot(), [[-3.0, 0.0, 3.0]])
+    assert [t.get_color() for t in texts] == ["white", "black", "white"]   # readable on RdBu

@@ -163,3 +163,18 @@ def test_continuous_area_and_curves_closed_form(server, pair, t):
     np.testing.assert_allclose(out["product"], F[pair](tau) * G[pair](t - tau), atol=1e-12)
     curve = np.array([CLOSED[pair](s) for s in out["curve_t"]])
     np.testing.assert_allclose(out["curve"], curve, atol=1e-4)
+
+
+@pytest.mark.parametrize("classes", [2, 3, 10])
+def test_dense_scores_are_the_flattened_map_times_the_weights(server, classes):
+    from convkit.cnn import Dense
+
+    fmap = np.random.default_rng(classes).normal(size=(6, 6))
+    out = post(server, "/api/steps", {"map": fmap.tolist(), "size": 2, "classes": classes})
+    flat = np.array(out["flat"])
+    weight, bias = np.array(out["dense"]["weight"]), np.array(out["dense"]["bias"])
+    assert weight.shape == (classes, flat.size)
+    # the scores by hand: each class row dotted with the column, plus the bias
+    by_hand = [sum(weight[k, n] * flat[n] for n in range(flat.size)) + bias[k] for k in range(classes)]
+    np.testing.assert_allclose(out["dense"]["scores"], by_hand, rtol=1e-12)
+    np.testing.assert_allclose(weight, Dense(flat.size, classes, dtype=np.float64, seed=0).params["weight"].T)

@@ -24,13 +24,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._names import DISTRIBUTION
 from ..boundary import Boundary, boundary_record, pad_indices
 
 __all__ = ["AxisPlan", "identity_plan", "broadcast_plan", "halo_fill", "pad_lazy",
            "out_chunks", "blockwise", "ceil_div", "round_up", "is_dask", "require_dask",
            "DASK_MISSING"]
 
-DASK_MISSING = 'this needs dask: pip install "convkit[dask]"'
+DASK_MISSING = f'this needs dask: pip install "{DISTRIBUTION}[dask]"'
 
 
 def is_dask(x: object) -> bool:

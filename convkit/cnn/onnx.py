@@ -14,7 +14,7 @@ refused naming the op and the node. The file is checked before anything large
 is allocated: its size, the node count, each initializer's declared size
 against the bytes that hold it, and external data (read only when asked, only
 from files in the model's own folder). Nothing in the file is executed.
-`onnx` is an optional extra (``pip install 'convkit[onnx]'``), imported here only.
+`onnx` is an optional extra (``pip install 'convkit-learn[onnx]'``), imported here only.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._names import DISTRIBUTION
 from ..io.atomic import atomic_path, regular_input
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
@@ -49,7 +50,7 @@ def _onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise ModelFormatError("ONNX files need the onnx package: pip install 'convkit[onnx]'") from None
+        raise ModelFormatError(f"ONNX files need the onnx package: pip install '{DISTRIBUTION}[onnx]'") from None
     return onnx
 
 

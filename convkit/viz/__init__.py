@@ -29,22 +29,31 @@ _EXPORTS = {
     "format_softmax": "steps",
     "conv_frames": "frames", "iter_conv_frames": "frames", "frame_steps": "frames", "write_gif": "frames",
     "write_png_grid": "frames", "tile_frames": "frames", "MAX_FRAMES": "frames",
+    "READ_WIDTH": "frames",
     "CONTINUOUS_PAIRS": "continuous", "ContinuousWalkthrough": "continuous",
     "continuous_walkthrough": "continuous", "continuous_frames": "continuous",
     "iter_continuous_frames": "continuous",
     "filter_grid": "model", "feature_maps": "model", "model_figure": "model",
-    "first_conv_weights": "model", "prepare_input": "model",
+    "first_conv_weights": "model", "prepare_input": "model", "resized_input": "model",
+    "draw_matrix": "cells", "matrix_colours": "cells",
+    "iter_relu_frames": "step_frames", "iter_pool_frames": "step_frames",
+    "iter_flatten_frames": "step_frames", "iter_softmax_frames": "step_frames",
+    "SOFTMAX_STAGES": "step_frames",
     "figure_to_array": "frames", "write_figure": "frames", "MAX_GRID_FRAMES": "frames",
 }
 
 if TYPE_CHECKING:
+    from .cells import draw_matrix, matrix_colours
     from .continuous import (
         CONTINUOUS_PAIRS, ContinuousWalkthrough, continuous_frames, continuous_walkthrough,
         iter_continuous_frames)
     from .frames import (
-        MAX_FRAMES, MAX_GRID_FRAMES, conv_frames, figure_to_array, frame_steps, iter_conv_frames,
-        tile_frames, write_figure, write_gif, write_png_grid)
-    from .model import feature_maps, filter_grid, first_conv_weights, model_figure, prepare_input
+        MAX_FRAMES, MAX_GRID_FRAMES, READ_WIDTH, conv_frames, figure_to_array, frame_steps,
+        iter_conv_frames, tile_frames, write_figure, write_gif, write_png_grid)
+    from .model import (feature_maps, filter_grid, first_conv_weights, model_figure, prepare_input,
+                        resized_input)
+    from .step_frames import (
+        SOFTMAX_STAGES, iter_flatten_frames, iter_pool_frames, iter_relu_frames, iter_softmax_frames)
     from .steps import (
         PoolWalkthrough, SoftmaxWalkthrough, flatten_walkthrough, format_flatten, format_pool,
         format_relu, format_softmax, pool_walkthrough, relu_walkthrough, softmax_walkthrough)

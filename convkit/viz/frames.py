@@ -12,19 +12,21 @@ nothing behind and an existing file is only replaced when asked.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..io.atomic import atomic_path, check_output_path
 from .walkthrough import ConvWalkthrough
 
-__all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "frame_steps", "figure_to_array", "conv_frames",
+__all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "READ_WIDTH", "frame_steps", "figure_to_array", "conv_frames",
            "iter_conv_frames", "tile_frames", "write_gif", "write_png_grid", "write_figure"]
 
 MAX_FRAMES = 200        # a GIF with more frames is subsampled to this many
 MAX_GRID_FRAMES = 36    # a PNG grid with more frames is subsampled to this many
-_ANNOTATE_MAX = 16      # write the numbers into cells while a side is at most this long
+# the widest grid drawn at full size: a documentation page's text column is ~650 px, a laptop
+# window ~1300; wider grids were shown 5.8x smaller than drawn
+READ_WIDTH = 800
 
 
 def frame_steps(n_steps: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
@@ -85,19 +87,6 @@ def figure_to_array(fig) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def _annotate(ax, a: np.ndarray, decimals: int = 1) -> list:
-    """Write each cell's value into an imshow axis; return the text artists (row-major)."""
-    from .text import format_number
-
-    texts: list[Any] = []
-    if max(a.shape) > _ANNOTATE_MAX:
-        return texts
-    for (i, j), v in np.ndenumerate(a):
-        texts.append(ax.text(j, i, format_number(v, decimals), ha="center", va="center",
-                             fontsize=8, color="tab:red"))
-    return texts
-
-
 def conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = None,
                 dpi: int = 80) -> list[np.ndarray]:
     """One RGB frame per step: the window on the image, the kernel, the map filling in.
@@ -154,32 +143,23 @@ def iter_conv_frames(walk: ConvWalkthrough, *, steps: Sequence[int] | None = Non
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
+    from .cells import draw_matrix, matrix_colours
+
     order = frame_steps(walk.n_steps) if steps is None else np.asarray(steps, int)
     kh, kw = walk.kernel.shape
     fmap = walk.feature_map
     fig = Figure(figsize=(9, 3.4), dpi=dpi)
     ax_img, ax_ker, ax_map = fig.subplots(1, 3)
-    ax_img.imshow(walk.image, cmap="gray", interpolation="nearest")
-    ax_img.set_title("image")
-    _annotate(ax_img, walk.image)
+    draw_matrix(ax_img, walk.image, "image")
     window = Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="tab:orange", linewidth=3)
     ax_img.add_patch(window)
-    ax_ker.imshow(walk.kernel, cmap="gray", interpolation="nearest")
-    ax_ker.set_title("kernel")
-    _annotate(ax_ker, walk.kernel)
-    lo, hi = float(fmap.min()), float(fmap.max())
-    shown = ax_map.imshow(np.full(fmap.shape, np.nan), cmap="viridis", vmin=lo,
-                          vmax=hi if hi > lo else lo + 1, interpolation="nearest")
-    ax_map.set_title("feature map")
+    draw_matrix(ax_ker, walk.kernel, "kernel")
+    style = matrix_colours(fmap)                        # the finished map's scale from the first frame
+    texts = draw_matrix(ax_map, fmap, "feature map", style=style)
+    ax_map.set_facecolor("#c9d7e8")                    # cells not computed yet: pale blue
+    shown = ax_map.images[0]
     cell = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="tab:orange", linewidth=3)
     ax_map.add_patch(cell)
-    texts = _annotate(ax_map, fmap)
-    middle = (lo + hi) / 2
-    for t, v in zip(texts, fmap.ravel()):
-        t.set_color("black" if v > middle else "white")   # readable on viridis
-    for ax in (ax_img, ax_ker, ax_map):
-        ax.set_xticks([])
-        ax.set_yticks([])
     title = fig.suptitle("")
     flat_partial = np.full(fmap.size, np.nan)
     for k in order:
@@ -205,7 +185,9 @@ def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
     frames : sequence of ndarray of shape (H, W, 3), uint8
         At least one, all of one size.
     columns : int, optional
-        Frames per row; default ``ceil(sqrt(len(frames)))``.
+        Frames per row; default ``ceil(sqrt(len(frames)))``, but no more than
+        fit in `READ_WIDTH` pixels (at least one): a grid is read at the width
+        of a page, not shrunk to it.
     gap : int, optional
         White pixels between frames.
 
@@ -227,9 +209,9 @@ def tile_frames(frames: Sequence[np.ndarray], *, columns: int | None = None,
     n = len(frames)
     if n == 0:
         raise ValueError("no frames to tile")
-    cols = columns or int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
     h, w = frames[0].shape[:2]
+    cols = columns or max(1, min(int(np.ceil(np.sqrt(n))), (READ_WIDTH + gap) // (w + gap)))
+    rows = int(np.ceil(n / cols))
     out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), 255, np.uint8)
     for k, frame in enumerate(frames):
         r, c = divmod(k, cols)

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from .._names import LUMA
 
-__all__ = ["first_conv_weights", "prepare_input", "feature_maps", "filter_grid", "model_figure"]
+__all__ = ["first_conv_weights", "prepare_input", "resized_input", "feature_maps", "filter_grid", "model_figure"]
 
 
 def first_conv_weights(model) -> np.ndarray:
@@ -88,6 +88,39 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
     >>> x.shape, x.dtype
     ((1, 1, 4, 4), dtype('float32'))
     """
+    return model.normalize(resized_input(model, image, invert=invert))
+
+
+def resized_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarray:
+    """`prepare_input` without the normalisation: the image as drawn, at the model's size.
+
+    Parameters
+    ----------
+    model : convkit.cnn.Sequential
+        A model with an ``input_shape`` of (C, H, W).
+    image : array_like of shape (H, W) or (H, W, C)
+        Values in [0, 1], any size.
+    invert : bool, optional
+        Use ``1 - image``.
+
+    Returns
+    -------
+    x : ndarray of shape (1, C, H, W), float64
+        Resized, turned gray or repeated to the model's channels; values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        As `prepare_input`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convkit.cnn import Dense, Flatten, Sequential
+    >>> model = Sequential([Flatten(), Dense(16, 2)], input_shape=(1, 4, 4), seed=0)
+    >>> resized_input(model, np.ones((8, 8))).shape
+    (1, 1, 4, 4)
+    """
     from skimage.transform import resize
 
     if model.input_shape is None or len(model.input_shape) != 3:
@@ -106,7 +139,7 @@ def prepare_input(model, image: ArrayLike, *, invert: bool = False) -> np.ndarra
         a = resize(a, (h, w), anti_aliasing=True)
     if invert:
         a = 1.0 - a
-    return model.normalize(np.moveaxis(a, 2, 0)[None])
+    return np.moveaxis(a, 2, 0)[None]
 
 
 def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -146,15 +179,13 @@ def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 
 def _mosaic(planes: np.ndarray, columns: int) -> np.ndarray:
-    """(K, h, w) planes, each scaled to [0, 1], tiled row-major with NaN gaps of 1 pixel."""
+    """(K, h, w) planes as they are (one scale for all), tiled row-major with NaN gaps of 1 pixel."""
     k, h, w = planes.shape
     rows = int(np.ceil(k / columns))
     out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
     for i, p in enumerate(planes):
-        lo, hi = float(p.min()), float(p.max())
         r, c = divmod(i, columns)
-        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = \
-            (p - lo) / (hi - lo) if hi > lo else 0.5
+        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = p
     return out
 
 
@@ -168,7 +199,8 @@ def filter_grid(weights: ArrayLike) -> np.ndarray:
     Returns
     -------
     mosaic : ndarray
-        2-D, float64; the filters in a grid with one-cell gaps.
+        2-D, float64; the filters' weights as they are, in a grid with
+        one-cell gaps (NaN).
 
     Raises
     ------
@@ -203,7 +235,9 @@ def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100, input_ti
     Returns
     -------
     fig : matplotlib.figure.Figure
-        Each map is scaled to its own range (dark = low, light = high).
+        All maps of one layer share one colour scale, shown by a colour bar
+        beside them: gray from dark (low) to light (high) when no value is
+        negative, else blue above 0 and red below, white at 0.
 
     Examples
     --------
@@ -218,7 +252,8 @@ def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100, input_ti
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    cmap = colormaps["gray"].with_extremes(bad="#5b8fd6")   # gaps between maps in blue
+    gray = colormaps["gray"].with_extremes(bad="#9bb8e0")     # gaps between maps in pale blue
+    signed = colormaps["RdBu"].with_extremes(bad="#c8c8c8")   # red < 0 < blue, as the explorer
     weights = first_conv_weights(model)
     blocks = [(f"first-layer filters: {weights.shape[0]} x {weights.shape[1]} channel(s) "
                f"of {weights.shape[2]}x{weights.shape[3]}", filter_grid(weights))]
@@ -230,8 +265,15 @@ def model_figure(model, x: np.ndarray | None = None, *, dpi: int = 100, input_ti
     fig = Figure(figsize=(6, 3.2 * len(blocks)), dpi=dpi)
     for k, (title, mosaic) in enumerate(blocks):
         ax = fig.add_subplot(len(blocks), 1, k + 1)
-        ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=0, vmax=1,
-                  interpolation="nearest")
+        lo, hi = float(np.nanmin(mosaic)), float(np.nanmax(mosaic))
+        if lo < 0:
+            m = max(-lo, hi)
+            shown = ax.imshow(np.ma.masked_invalid(mosaic), cmap=signed, vmin=-m, vmax=m,
+                              interpolation="nearest")
+        else:
+            shown = ax.imshow(np.ma.masked_invalid(mosaic), cmap=gray, vmin=0, vmax=hi if hi > 0 else 1,
+                              interpolation="nearest")
+        fig.colorbar(shown, ax=ax, fraction=0.04, pad=0.02)
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -248,7 +248,8 @@ def softmax_walkthrough(scores: ArrayLike, label: int = 0) -> SoftmaxWalkthrough
         raise ValueError(f"label must be a class index in [0, {s.size}), got {label!r}")
     probs = Softmax().forward(s[None], training=False)[0]
     loss, _ = softmax_cross_entropy(s[None], np.array([int(label)]))
-    return SoftmaxWalkthrough(s, np.exp(s - s.max()), probs, int(label), float(loss))
+    # -log 1 is -0.0 in floating point; + 0.0 makes it 0.0, so no "-0.0000" is printed
+    return SoftmaxWalkthrough(s, np.exp(s - s.max()), probs, int(label), float(loss) + 0.0)
 
 
 def format_relu(feature_map: ArrayLike, *, decimals: int = 2) -> str:

@@ -1,4 +1,4 @@
-"""The seed tutorial's convolution walkthrough as data and as terminal text.
+"""The tutorial's convolution walkthrough as data and as terminal text.
 
 `conv_walkthrough` lays a kernel over every window of a small 2-D image (as
 written: cross-correlation, the way the tutorial and CNNs do it) and keeps,
@@ -27,7 +27,7 @@ MAX_PRINT = 12  # grids with a longer side are printed as a crop of this size
 _WIDTH = 120    # wider rows of grids are stacked instead of set side by side
 _MAX_TERMS = 16  # longer sums are summarised instead of spelled out
 
-# The seed tutorial's 7x7 binary image and 3x3 feature detector, the same as
+# The tutorial's 7x7 binary image and 3x3 feature detector, the same as
 # samples/seed_image.csv and samples/seed_detector.csv (for installs without samples/).
 SEED_ARRAYS = {
     "image": np.array([[0, 0, 0, 0, 0, 0, 0],

@@ -2,8 +2,8 @@
 
 One function per request: `convolution` (convkit.pad, then convkit.correlate /
 convolve for one channel or convkit.conv2d for several channels and a bias),
-`steps` (the CNN's ReLU and Flatten layers and convkit.pool with its
-winners), `softmax` (the Softmax layer and softmax_cross_entropy),
+`steps` (the CNN's ReLU and Flatten layers, convkit.pool with its
+winners and a Dense layer's class scores), `softmax` (the Softmax layer and softmax_cross_entropy),
 `continuous` (convkit.convolve_functions on the built-in pairs of
 convkit.viz), plus the page's menus: samples, named kernels, boundary
 pictures. Requests arrive as decoded JSON dicts and are checked with
@@ -23,8 +23,9 @@ from .checks import (MAX_CHANNELS, MAX_KERNEL, MAX_SIDE, BadRequest, choice, fla
                      number)
 
 __all__ = ["info", "sample", "kernel", "convolution", "steps", "softmax", "continuous",
-           "boundary_picture", "SAMPLE_SIDE"]
+           "boundary_picture", "SAMPLE_SIDE", "MAX_CLASSES"]
 
+MAX_CLASSES = 10       # classes of the lesson's dense layer
 SAMPLE_SIDE = 32       # sample photos are mean-pooled to this side: a grid a person can read
 _PHOTOS = {"camera": "camera.png", "coins": "coins.png", "astronaut": "astronaut.png"}
 _LETTERS = "abcd"
@@ -73,7 +74,7 @@ def _photo(name: str) -> np.ndarray:
 
 
 def sample(name: str) -> dict:
-    """The seed's 7x7 image and detector, or a sample photo with the seed detector."""
+    """The tutorial's 7x7 image and detector, or a sample photo with that detector."""
     from convkit.viz.walkthrough import SEED_ARRAYS
 
     if name != "seed" and name not in _PHOTOS:
@@ -144,15 +145,20 @@ def convolution(body: dict) -> dict:
 
 
 def steps(body: dict) -> dict:
-    """ReLU of a feature map, pooled with each window's winner, then flattened."""
+    """ReLU of a feature map, pooled with each window's winner, flattened, then a dense layer.
+
+    The dense layer is the tutorial's ``Dense(n, classes, seed=0)`` (He-initialised weights, zero
+    bias): its weights are shown, its ``forward`` gives the class scores the softmax step takes.
+    """
     from convkit import pool
-    from convkit.cnn import Flatten, ReLU
+    from convkit.cnn import Dense, Flatten, ReLU
     from convkit._names import POOL_OPS
 
     fmap = grid(body, "map", 2, (2 * MAX_SIDE, 2 * MAX_SIDE))                # (H, W)
     size = integer(body, "size", 1, 8, 2)
     stride = integer(body, "stride", 1, 8, size)
     op = choice(body, "op", POOL_OPS, "max")
+    classes = integer(body, "classes", 2, MAX_CLASSES, 3)
     if size > min(fmap.shape):
         raise BadRequest(f"pool size {size} is larger than the map {fmap.shape[0]}x{fmap.shape[1]}")
     relu = ReLU().forward(fmap[None, None], training=False) + 0.0            # (1, 1, H, W); -0 -> 0
@@ -161,9 +167,13 @@ def steps(body: dict) -> dict:
         winners = np.asarray(idx)[0, 0].tolist()
     else:
         pooled, winners = pool(relu, size, stride=stride, op=op), None
-    flat = Flatten().forward(np.asarray(pooled, np.float64), training=False)[0]
+    flat = Flatten().forward(np.asarray(pooled, np.float64), training=False)       # (1, n)
+    dense = Dense(flat.shape[1], classes, dtype=np.float64, seed=0)
+    scores = dense.forward(flat, training=False)[0]                                # (classes,)
     return {"relu": relu[0, 0].tolist(), "pooled": np.asarray(pooled, np.float64)[0, 0].tolist(),
-            "winners": winners, "flat": flat.tolist(), "size": size, "stride": stride, "op": op}
+            "winners": winners, "flat": flat[0].tolist(), "size": size, "stride": stride, "op": op,
+            "dense": {"weight": dense.params["weight"].T.tolist(),                   # (classes, n)
+                      "bias": dense.params["bias"].tolist(), "scores": scores.tolist()}}
 
 
 def softmax(body: dict) -> dict:
