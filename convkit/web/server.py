@@ -70,9 +70,9 @@ class ExplorerServer(HTTPServer):
     request_queue_size = MAX_WAITING
 
     def __init__(self, port: int, view: ModelView) -> None:
-        super().__init__((HOST, port), _Handler)
         self._pool = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="convkit-explore")
         self._slots = threading.BoundedSemaphore(MAX_THREADS + MAX_WAITING)
+        super().__init__((HOST, port), _Handler)   # after the pool: a failed bind closes it
         self.view = view
         self.assets = _static()
         self.port = self.server_address[1]
@@ -205,12 +205,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, compute: Callable[[], dict]) -> None:
         try:
-            self._json(HTTPStatus.OK, compute())
+            value = compute()
         except (BadRequest, ValueError, TypeError, OverflowError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            return
         except Exception as exc:   # a bug must still answer with one line, never a traceback page
             print(f"convkit explore: {type(exc).__name__}: {exc}", file=sys.stderr)
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error ({type(exc).__name__})")
+            return
+        self._json(HTTPStatus.OK, value)   # outside the try: a client that hung up is not a bug
 
     def do_GET(self) -> None:
         if not self._allowed():
