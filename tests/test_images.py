@@ -19,6 +19,7 @@ from convkit.io import codecs as _image_codecs, images
 from convkit.io.atomic import OutputExistsError
 from convkit.io.errors import FileFormatError
 from convkit.io.images import read_image, read_image_raw, to_float_image, write_image
+from helpers.full_disk import WAYS, full_disk
 
 RNG = np.random.default_rng(7)
 
@@ -299,13 +300,30 @@ def test_refuses_overwrite_and_input(tmp_path):
 
 
 def test_failed_encode_leaves_no_temporary_file(tmp_path, monkeypatch):
-    def broken(tmp, samples, fmt):
-        Path(tmp).write_bytes(b"half a file")
+    def broken(fh, samples, fmt):
+        fh.write(b"half a file")
         raise OSError("disk full")
     monkeypatch.setattr(_image_codecs, "encode", broken)
     with pytest.raises(OSError, match="disk full"):
         write_image(tmp_path / "x.png", np.zeros((2, 2)))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", WAYS)
+@pytest.mark.parametrize("name,image", [
+    ("x.png", np.zeros((40, 40), np.uint8)), ("x.png", np.zeros((40, 40, 3), np.uint16)),
+    ("x.jpg", np.zeros((40, 40, 3), np.uint8)), ("x.tif", np.zeros((40, 40), np.uint16)),
+    ("x.bmp", np.zeros((40, 40), np.uint8))])
+def test_a_full_disk_fails_the_write_and_keeps_the_old_file(tmp_path, monkeypatch, name, image, how):
+    path = tmp_path / name
+    write_image(path, np.full(image.shape, 7, image.dtype))
+    before = path.read_bytes()
+    full_disk(monkeypatch, how)
+    with pytest.raises(OSError, match="No space left|bytes reached the disk") as info:
+        write_image(path, image, overwrite=True)
+    assert info.value.filename == str(path)              # the output, not a hidden temporary file
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == [name] and path.read_bytes() == before
 
 
 def test_written_file_gets_usual_permissions(tmp_path):

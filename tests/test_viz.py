@@ -465,3 +465,25 @@ def test_gif_from_a_generator_equals_gif_from_a_list(tmp_path):
     with pytest.raises(ValueError, match="no frames to write"):
         write_gif(tmp_path / "c.gif", iter(()))
     assert not (tmp_path / "c.gif").exists()
+
+
+@pytest.mark.parametrize("how", ["raises", "short"])
+def test_a_full_disk_fails_gif_and_figure_writes(tmp_path, monkeypatch, how):
+    import os
+
+    from helpers.full_disk import full_disk
+    from matplotlib.figure import Figure
+
+    from convkit.cnn.plots import plot_curves
+    from convkit.viz import write_figure
+
+    full_disk(monkeypatch, how)
+    frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 255)]
+    history = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]}
+    for write in (lambda: write_gif(tmp_path / "a.gif", frames),
+                  lambda: write_figure(tmp_path / "f.png", Figure(figsize=(1, 1))),
+                  lambda: plot_curves(history, [1, 2], tmp_path / "c.png")):
+        with pytest.raises(OSError, match="No space left|bytes reached the disk"):
+            write()
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []

@@ -1,7 +1,7 @@
 """PNG plots of a training run: loss / accuracy curves and the confusion matrix (matplotlib, headless).
 
 Figures are drawn with `matplotlib.figure.Figure` and the Agg canvas (no
-pyplot, no display) and written through `convkit.io.atomic.atomic_path`.
+pyplot, no display) and written through `convkit.io.atomic.atomic_file`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_file
 
 __all__ = ["confusion_matrix", "plot_curves", "plot_confusion"]
 
@@ -29,8 +29,8 @@ def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.n
 def _save(fig, path: str | os.PathLike, overwrite: bool) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    with atomic_file(path, overwrite=overwrite) as fh:
+        fig.savefig(fh, format="png", dpi=100)
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: str | os.PathLike, *,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import time
@@ -35,7 +36,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._names import DEFAULT_ARCH
-from ..io.atomic import OutputExistsError, atomic_path
+from ..io.atomic import OutputExistsError, atomic_file
 from .arch import build_layers
 from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
 from .datasets import load_dataset, split
@@ -225,18 +226,19 @@ def read_run_config(path: str | os.PathLike) -> RunConfig:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    with atomic_path(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    with atomic_file(path, overwrite=True) as fh:
+        fh.write((json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def _write_history(path: Path, history: History) -> None:
     keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy", "time") if history.history.get(k)]
-    with atomic_path(path, overwrite=True) as tmp:
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["epoch", *keys])
-            for i, ep in enumerate(history.epoch):
-                w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(["epoch", *keys])
+    for i, ep in enumerate(history.epoch):
+        w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
+    with atomic_file(path, overwrite=True) as fh:
+        fh.write(text.getvalue().encode("utf-8"))
 
 
 def evaluate_model(model: Sequential, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:

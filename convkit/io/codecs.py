@@ -13,7 +13,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import BinaryIO, Sequence
 
 import numpy as np
 
@@ -261,22 +261,22 @@ def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False) -> np.ndarr
             return _pil_to_array(ImageOps.exif_transpose(im), kind)
 
 
-def encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
-    """Write the prepared samples `a` to `tmp` in `fmt`."""
+def encode(fh: BinaryIO, a: np.ndarray, fmt: str) -> None:
+    """Write the prepared samples `a` to the binary file object `fh` in `fmt`."""
     if fmt == "TIFF":
         import tifffile
 
         colour = a.ndim == 3 and a.shape[2] >= 3
         alpha = a.ndim == 3 and a.shape[2] in (2, 4)
-        tifffile.imwrite(tmp, a, photometric="rgb" if colour else "minisblack",
+        tifffile.imwrite(fh, a, photometric="rgb" if colour else "minisblack",
                          planarconfig="contig" if a.ndim == 3 else None,
                          extrasamples=("unassalpha",) if alpha else None,
                          compression="zlib")
         return
     if fmt == "PNG" and a.dtype == np.uint16 and a.ndim == 3:
-        tmp.write_bytes(png16.encode(a))
+        fh.write(png16.encode(a))
         return
     from PIL import Image
 
     options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
-    Image.fromarray(a).save(tmp, format=fmt, **options)
+    Image.fromarray(a).save(fh, format=fmt, **options)

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA, MAX_PIXELS, MAX_PIXELS_ENV
 from . import codecs
-from .atomic import atomic_path, regular_input
+from .atomic import atomic_file, regular_input
 from .errors import FileFormatError
 
 __all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
@@ -303,5 +303,5 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
     if a.dtype.kind == "f" and np.isnan(a).any():
         raise ValueError("image contains NaN; replace it (np.nan_to_num) before writing")
     samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
-    with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
-        codecs.encode(tmp, samples, fmt)
+    with atomic_file(p, overwrite=overwrite, inputs=tuple(inputs)) as fh:
+        codecs.encode(fh, samples, fmt)
