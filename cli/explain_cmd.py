@@ -50,9 +50,12 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
     """A 2-D array from a .csv/.txt/.npy file, an image file, or an inline '1,2;3,4' matrix."""
     import numpy as np
 
+    from convkit.io.atomic import regular_input
+
     path = Path(spec)
     is_image = False
-    if path.is_file():
+    if path.exists():
+        regular_input(path, what, "a .csv/.txt/.npy or image file, or an inline matrix like '1,0;0,1'")
         suffix = path.suffix.lower()
         if suffix == ".npy":
             a = np.load(path, allow_pickle=False)
@@ -62,9 +65,6 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
         else:
             from convkit import read_image
             a, is_image = read_image(path, gray=gray), True
-    elif path.exists():
-        raise CLIError(f"{spec} is not a file; give a .csv/.txt/.npy or image file, or an inline "
-                       "matrix like '1,0;0,1'")
     elif any(ch.isdigit() for ch in spec) and path.suffix.lower() not in (
             KERNEL_FILE_SUFFIXES + IMAGE_SUFFIXES):
         from convkit.kernels import parse_matrix

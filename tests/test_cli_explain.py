@@ -126,7 +126,7 @@ def test_conv_too_many_frames_subsampled(tmp_path):
     (["--stride", "0"], "0 is not in the range x>=1"),
     (["-k", "nonsense"], "unknown kernel 'nonsense'"),
     (["1,2;3"], "ragged"),
-    (["/"], "/ is not a file"),
+    (["/"], "'/' is a directory; expected a .csv/.txt/.npy or image file"),
     (["missing.csv"], "file not found: missing.csv"),
     ([str(SAMPLES / "camera.png"), "--gray"], "at most 64x64"),
 ])
@@ -327,3 +327,15 @@ def test_runs_headless_without_pyplot(tmp_path):
     assert gif_info(tmp_path / "c.gif")["frames"] == 25
     assert gif_info(tmp_path / "k.gif")["frames"] == 3
     assert png_pixels(tmp_path / "c.png").shape[2] == 3 and png_pixels(tmp_path / "n.png").ndim == 3
+
+
+@pytest.mark.parametrize("args", [("-k", "{fifo}.csv"), ("-k", "{fifo}.npy"), ("{fifo}.csv",)])
+def test_a_fifo_given_to_explain_is_refused_at_once(tmp_path, cli, args):
+    from helpers.blocking import finishes
+
+    argv = [a.format(fifo=tmp_path / "f") for a in args]
+    fifo = next(Path(a) for a in argv if a.startswith(str(tmp_path)))
+    os.mkfifo(fifo)
+    r = finishes(lambda: cli("explain", "conv", *argv), [fifo])
+    assert r.exit_code == 2 and "is not a regular file" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -129,3 +129,16 @@ def test_an_existing_run_folder_is_a_typed_error_without_cli_words(tmp_path):
         prepare_run_folder(tmp_path)
     assert info.value.path == str(tmp_path) and "--" not in info.value.detail
     assert prepare_run_folder(tmp_path, force=True) == tmp_path and not (tmp_path / "run.json").exists()
+
+
+def test_a_fifo_run_file_is_refused_at_once(tmp_path):
+    import os
+
+    from helpers.blocking import finishes
+
+    from convkit.cnn.runs import read_run_config
+
+    fifo = tmp_path / "run.json"
+    os.mkfifo(fifo)
+    result = finishes(lambda: read_run_config(fifo), [fifo])
+    assert isinstance(result, ValueError) and "is not a regular file" in str(result)

@@ -3,6 +3,7 @@ matrices and the 1-D factors; spec parsing and its errors."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -404,3 +405,15 @@ def test_resolve_kernel_errors_are_get_kernels():
         K.resolve_kernel("sobol")
     with pytest.raises(TypeError, match="kernel spec must be"):
         K.resolve_kernel(3.5)
+
+
+@pytest.mark.parametrize("name", ["k.csv", "k.txt", "k.npy"])
+def test_a_fifo_kernel_file_is_refused_at_once(tmp_path, name):
+    from helpers.blocking import finishes
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    for spec in (str(fifo), fifo):
+        result = finishes(lambda: get_kernel(spec), [fifo])
+        assert isinstance(result, ValueError), result
+        assert "is not a regular file" in str(result) and "expected a kernel file" in str(result)

@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._names import DEFAULT_ARCH
-from ..io.atomic import OutputExistsError, atomic_file
+from ..io.atomic import OutputExistsError, atomic_file, regular_input
 from .arch import build_layers
 from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
 from .datasets import load_dataset, split
@@ -195,6 +195,7 @@ def read_run_config(path: str | os.PathLike) -> RunConfig:
     """The settings stored in a run folder's run.json; ValueError naming the file and the problem."""
     path = Path(path)
     try:
+        regular_input(path, "run file", "a run.json file")
         stored = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such run file") from None

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .atomic import OutputExistsError, check_output_path
+from .atomic import OutputExistsError, check_output_path, regular_input
 
 __all__ = ["open_lazy", "write_lazy", "lazy_nbytes", "LAZY_SUFFIXES", "TILE"]
 
@@ -39,6 +39,7 @@ def _open_store(path: Path) -> Any:
         return zarr.open_array(str(path), mode="r")
     import tifffile
 
+    regular_input(path, "image file", "a TIFF file")     # a FIFO would block tifffile for ever
     return zarr.open(tifffile.imread(str(path), aszarr=True), mode="r")
 
 
