@@ -63,6 +63,33 @@ def _default_output(image: Path, suffix: str, folder: Path | None = None) -> Pat
     return (folder if folder is not None else image.parent) / f"{image.stem}_{suffix}{image.suffix}"
 
 
+def _expand_folders(images: tuple[str, ...], suffix: str) -> tuple[str, ...]:
+    """Each folder replaced by the image files directly inside it, sorted (hidden ones and
+    non-files left out). A file named as this command's output for another image of the folder
+    (``a_blur.png`` beside ``a.png``: an earlier run's result) is skipped, and said so, rather
+    than filtered again into ``a_blur_blur.png``."""
+    expanded: list[str] = []
+    for src in images:
+        folder = Path(src)
+        if not folder.is_dir() or folder.suffix.lower() == ".zarr":
+            expanded.append(src)
+            continue
+        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                       and not p.name.startswith(".") and p.is_file())
+        ours = {_default_output(p, suffix) for p in found}
+        skipped = [p for p in found if p in ours]
+        if skipped:
+            click.echo(f"note: skipping {len(skipped)} file(s) in {src} named as this command's "
+                       f"outputs (e.g. {skipped[0].name}); they are rewritten, not filtered again",
+                       err=True)
+        kept = [str(p) for p in found if p not in ours]
+        if not kept:
+            raise CLIError(f"no image files to filter in folder {src} "
+                           f"(accepted: {' '.join(IMAGE_SUFFIXES)})")
+        expanded += kept
+    return tuple(expanded)
+
+
 def _outputs(images: tuple[str, ...], output: str | None, suffix: str) -> list[Path]:
     """One output path per input: -o is a file for one image, a folder for several."""
     paths = [Path(p) for p in images]
@@ -229,9 +256,12 @@ def filter_cmd(images: tuple[str, ...], kernels: tuple[str, ...], output: str | 
     if pooling:
         op, size = pooling
         suffix += f"_{op}pool" + (f"{size}" if isinstance(size, int) else f"{size[0]}x{size[1]}")
+    suffix_out = suffix + ("_compare" if compare else "")
+    # a folder is a batch like a list of files: all or nothing (issue 25)
+    images = _expand_folders(images, suffix_out)
     if stream.wanted(images, output, chunks, scheduler):   # issue 12: beyond memory, on a cluster
-        return stream.filter_stream(click.get_current_context().params, suffix)
-    outs = _outputs(images, output, suffix + ("_compare" if compare else ""))
+        return stream.filter_stream({**click.get_current_context().params, "images": images}, suffix)
+    outs = _outputs(images, output, suffix_out)
     _check_all(images, outs, force)
 
     def run(src: str, out: Path) -> None:

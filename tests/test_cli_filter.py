@@ -279,3 +279,37 @@ def test_boundary_help_lists_the_table():
         assert mode.name in text
         for alias in mode.aliases:
             assert alias in text
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_folder_batch_is_all_or_nothing(folder, capsys, force):
+    if force:                                  # an earlier batch's outputs, to be replaced
+        from convkit.io.images import write_image
+        for name in os.listdir(folder):
+            write_image(folder / name.replace(".png", "_blur.png"), np.zeros((4, 4), np.uint8))
+    (folder / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)   # sorted last
+    before = _snapshot(folder)
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder), "-k", "blur", *(["--force"] if force else [])])
+    assert exc.value.code == 2 and "zz_broken.png" in capsys.readouterr().err
+    assert _snapshot(folder) == before         # the old outputs kept, no new or hidden file
+
+
+def test_filtering_a_folder_twice_skips_its_own_outputs(folder, capsys):
+    names = sorted(os.listdir(folder))
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder), "-k", "blur"])
+    assert exc.value.code in (0, None)
+    first = _snapshot(folder)
+    assert sorted(first) == sorted(names + [n.replace(".png", "_blur.png") for n in names])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder), "-k", "blur", "--force"])
+    assert exc.value.code in (0, None)
+    err = capsys.readouterr().err
+    assert "skipping 3 file(s)" in err and "astronaut_blur.png" in err
+    assert _snapshot(folder) == first          # no camera_blur_blur.png; the same outputs again
