@@ -250,3 +250,12 @@ def test_idx_folder_trains_and_evaluates_on_t10k(tmp_path):
     assert got["accuracy"] == pytest.approx(np.mean(pred == files["t10k"][1]))
     assert got["accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert "t10k" in _run(["train", "--help"]).output
+
+
+def test_force_over_a_finished_run_that_diverges_keeps_the_old_run(tmp_path, data_file):
+    out = tmp_path / "run"
+    assert _run(["train", "--dataset", data_file, "--out", out, *TINY, "--epochs", "1"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    r = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--lr", "1e308", "--force"])
+    assert r.exit_code == 2 and "training diverged at epoch 1" in r.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -142,3 +142,42 @@ def test_a_fifo_run_file_is_refused_at_once(tmp_path):
     os.mkfifo(fifo)
     result = finishes(lambda: read_run_config(fifo), [fifo])
     assert isinstance(result, ValueError) and "is not a regular file" in str(result)
+
+
+class FailIn(Callback):
+    """An error in the second batch of epoch `epoch` (1-based)."""
+
+    def __init__(self, epoch, error=RuntimeError):
+        self.epoch, self.error = epoch, error
+
+    def on_batch_end(self, batch, n_batches, loss):
+        if len(self.context.history.epoch) == self.epoch - 1 and batch == 2:
+            raise self.error("boom")
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_force_keeps_the_earlier_run_until_the_new_one_has_an_epoch(tmp_path, data_file, error):
+    from convkit.cnn.runs import PREVIOUS_RUN
+
+    out = tmp_path / "run"
+    train_run(_config(data_file, epochs=2), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {"run.json", "model.npz", "checkpoint.npz", "history.csv", "metrics.json",
+                           "curves.png", "confusion.png"}
+    try:
+        result = train_run(_config(data_file, epochs=3, seed=5), out, force=True,
+                           callbacks=[FailIn(1, error)])
+        assert result.interrupted            # Ctrl-C in epoch 1 is reported, not raised
+    except RuntimeError:
+        assert error is RuntimeError
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before     # every file as it was
+    # failing after a complete epoch: the new run (resumable) has replaced the earlier one
+    with pytest.raises(RuntimeError):
+        train_run(_config(data_file, epochs=3, seed=5), out, force=True, callbacks=[FailIn(2)])
+    names = {p.name for p in out.iterdir()}
+    assert names == {"run.json", "checkpoint.npz", "model.npz"} and PREVIOUS_RUN not in names
+    assert load_checkpoint(out / "checkpoint.npz").epoch == 1
+    # a complete new run replaces it all
+    train_run(_config(data_file, epochs=2, seed=7), out, force=True)
+    assert {p.name for p in out.iterdir()} == set(before)
+    assert json.loads((out / "run.json").read_text())["seed"] == 7

@@ -17,7 +17,9 @@ folder:
 ======================  =====================================================
 
 An existing run folder is never overwritten unless ``force=True`` (else
-`convkit.io.atomic.OutputExistsError`). The library does not print: pass a
+`convkit.io.atomic.OutputExistsError`); even then the earlier run's files are
+only set aside (in the hidden folder ``.previous-run``) and come back if the
+new run ends, fails or is interrupted before it has a checkpoint. The library does not print: pass a
 callback (e.g. `EpochReporter`) to show progress.
 """
 
@@ -28,6 +30,7 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +56,7 @@ RUN_FILES = {"config": "run.json", "model": "model.npz", "checkpoint": "checkpoi
              "history": "history.csv", "metrics": "metrics.json", "curves": "curves.png",
              "confusion": "confusion.png"}
 OPTIMIZERS = ("adam", "sgd")
+PREVIOUS_RUN = ".previous-run"  # where --force keeps the earlier run until the new one can replace it
 
 
 @dataclass
@@ -165,7 +169,8 @@ def make_optimizer(name: str, lr: float) -> Optimizer:
 
 
 def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: bool = False) -> Path:
-    """Check (and create) the run folder; with `force` remove the files of an earlier run."""
+    """Check (and create) the run folder; with `force` set the files of an earlier run aside in
+    `PREVIOUS_RUN` inside it (`train_run` puts them back or drops them)."""
     out = Path(out)
     if resume:
         for key in ("config", "checkpoint"):
@@ -178,9 +183,13 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: b
             raise ValueError(f"output {str(out)!r} is a file, expected a run folder")
         if any(out.iterdir()) and not force:
             raise OutputExistsError(out, "is a run folder that is not empty")
-        for name in RUN_FILES.values():
-            if (out / name).is_file():
-                (out / name).unlink()
+        earlier = [out / name for name in RUN_FILES.values() if (out / name).is_file()]
+        if earlier:
+            aside = out / PREVIOUS_RUN
+            shutil.rmtree(aside, ignore_errors=True)    # left by a run that was killed
+            aside.mkdir()
+            for path in earlier:
+                os.replace(path, aside / path.name)
     else:
         try:
             out.mkdir(parents=True)
@@ -289,18 +298,43 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         created = not out.exists()
         prepare_run_folder(out, force=force)
         try:
-            return _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
-                          epochs, resume, t0)
-        except BaseException:
-            # interrupted (Ctrl-C, SIGTERM) or failed before a checkpoint existed: remove what this
-            # run wrote, so a plain run is accepted again (a checkpoint makes it --resume's)
-            if not paths["checkpoint"].exists():
-                paths["config"].unlink(missing_ok=True)
-                if created and out.is_dir() and not any(out.iterdir()):
-                    out.rmdir()
-            raise
+            result = _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
+                            epochs, resume, t0)
+        finally:
+            # the new run replaces the earlier one once it has a checkpoint; interrupted (Ctrl-C,
+            # SIGTERM) or failed before that, what it wrote goes and the earlier run comes back
+            # (a folder left empty by a first run is removed: a plain run is accepted again)
+            _replace_or_restore(out, paths, created)
+        return result
     return _train(config, out, paths, data, train, val, test, layers, shape, callbacks, epochs,
                   resume, t0)
+
+
+def _replace_or_restore(out: Path, paths: dict[str, Path], created: bool) -> None:
+    """After a new run: drop the set-aside earlier run if the new one has a checkpoint of a
+    complete epoch, else undo the new one and put the earlier one back."""
+    aside = out / PREVIOUS_RUN
+    if aside.is_dir():
+        if _epochs_done(paths["checkpoint"]) >= 1:
+            shutil.rmtree(aside, ignore_errors=True)
+            return
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        for path in aside.iterdir():
+            os.replace(path, out / path.name)
+        aside.rmdir()
+    elif not paths["checkpoint"].exists():   # a first run: what it wrote goes, --resume has nothing
+        paths["config"].unlink(missing_ok=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+
+
+def _epochs_done(checkpoint: Path) -> int:
+    """The complete epochs in a checkpoint file; 0 when there is none or it cannot be read."""
+    try:
+        return load_checkpoint(checkpoint).epoch
+    except (OSError, ValueError):
+        return 0
 
 
 def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, train: Any, val: Any,
