@@ -111,7 +111,8 @@ class _Progress:
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run folder.  [default: runs/<dataset>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
-@click.option("--force", is_flag=True, help="Replace an existing run in --out.")
+@click.option("--force", is_flag=True, help="Replace an existing run in --out (it is kept until the new run "
+              "has finished its first epoch).")
 @click.pass_context
 @threads_option
 @library_errors
