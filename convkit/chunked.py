@@ -414,7 +414,8 @@ def _pool_block(slab: np.ndarray, ranges: tuple, *, size: tuple, stride: tuple, 
     """One output block: `pool` of its slab; a padded mean divides by the real cells only."""
     if counts is None:
         return pooling.pool(slab, size, stride=stride, op=op, axes=axes)   # type: ignore[arg-type]
-    total = pooling.pool(slab, size, stride=stride, op="sum", axes=axes)
+    total = pooling.pool(slab.astype(pooling.accumulator_dtype(slab.dtype, "mean"), copy=False), size,
+                         stride=stride, op="sum", axes=axes)
     shape = [1] * slab.ndim
     count = np.ones(shape)
     for ax, (n, w, s, p) in zip(axes, counts):

@@ -62,6 +62,17 @@ def neutral_fill(dtype: np.dtype, op: str) -> Any:
     return -np.inf if op == "max" else np.inf
 
 
+def accumulator_dtype(dtype: np.dtype, op: str) -> np.dtype:
+    """The dtype a window's reduction runs in: `dtype` for max/min, ``np.sum``'s for sum, and
+    float64 for the mean of integers, as ``np.mean`` (an int64 sum would wrap; the chunked
+    path's padded mean sums in it too)."""
+    if op in ("max", "min"):
+        return np.dtype(dtype)
+    if op == "mean" and np.dtype(dtype).kind in "biu":
+        return np.dtype(np.float64)
+    return np.add.reduce(np.zeros(1, dtype=dtype)).dtype
+
+
 def _real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple) -> np.ndarray:
     """Number of non-padding cells in every window, broadcastable against the output."""
     count = np.ones((1,) * len(shape))
@@ -168,11 +179,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
     xp = padded(xm, last, pad_t, neutral_fill(x.dtype, op))
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
-    if op in ("max", "min"):
-        dtype = x.dtype
-    else:
-        dtype = np.add.reduce(np.zeros(1, dtype=x.dtype)).dtype
-    out = _reduce(view, size_t, op, dtype)
+    out = _reduce(view, size_t, op, accumulator_dtype(x.dtype, op))
     if op == "mean":
         counts = _real_counts(xm.shape, last, size_t, stride_t, pad_t)
         mean_dtype = x.dtype if x.dtype.kind in "fc" else np.float64
