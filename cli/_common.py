@@ -44,7 +44,10 @@ def shell_message(exc: BaseException) -> str:
     # imported here, not at the top: `convkit --help` must not load the library
     from convkit.io.atomic import OutputExistsError
     from convkit.io.errors import CorruptImageError
+    from convkit.io.memory import MAX_MEMORY_ENV, MemoryBudgetError
 
+    if isinstance(exc, MemoryBudgetError):
+        return f"{exc.describe()}; raise the budget with --max-memory (e.g. 8G) or {MAX_MEMORY_ENV}"
     if isinstance(exc, OutputExistsError):
         return f"output {exc.path!r} {exc.detail}; pass --force to replace it"
     if isinstance(exc, CorruptImageError):

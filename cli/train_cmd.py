@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convkit._names import DEFAULT_ARCH
+from convkit._names import DEFAULT_ARCH, MAX_MEMORY, MAX_MEMORY_ENV
 
 from ._common import CLIError, library_errors, threads_option
 
@@ -23,6 +23,16 @@ __all__ = ["train", "evaluate", "predict"]
 
 _RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
                 "augment", "patience", "average", "image_size", "resize", "gray")
+
+
+def _memory_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """--max-memory as bytes ('8G', '512M', '1000000'), checked before any work."""
+    from convkit.io.memory import parse_bytes
+
+    try:
+        return None if value is None else parse_bytes(value, "--max-memory")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _format_confusion(matrix, names) -> str:
@@ -113,13 +123,16 @@ class _Progress:
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out (it is kept until the new run "
               "has finished its first epoch).")
+@click.option("--max-memory", default=None, metavar="SIZE", callback=_memory_size,
+              help="Refuse a run whose estimated peak memory (dataset, network, batch) is above this, "
+                   f"e.g. 8G.  [default: ${MAX_MEMORY_ENV}, else {MAX_MEMORY // 2 ** 30}G]")
 @click.pass_context
 @threads_option
 @library_errors
 def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: float, optimizer: str, seed: int,
           val_split: float, test_split: float, arch: str, augment: int, patience: int, average: float,
           image_size: str | None, resize: bool, gray: bool | None, out: str | None,
-          resume: bool, force: bool) -> None:
+          resume: bool, force: bool, max_memory: int | None) -> None:
     """Train a CNN and save the run (model, checkpoint, history, metrics, plots) in a folder.
 
     With no options: the default network on the 1,797 bundled 8x8 digits,
@@ -151,7 +164,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     progress = _Progress(f"{'resuming' if resume else 'training'} in {out}")
     try:
         result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
-                           callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
+                           max_memory=max_memory, callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
     except OutputExistsError as exc:
         raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace its run, --resume to "
                        f"continue it, or another --out") from None

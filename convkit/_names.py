@@ -12,7 +12,8 @@ from typing import Literal
 
 __all__ = ["MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
-           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV"]
+           "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV",
+           "MAX_MEMORY", "MAX_MEMORY_ENV"]
 
 # How much of the full convolution to keep (as scipy.signal.convolve).
 MODES = ("full", "same", "valid")
@@ -46,6 +47,11 @@ IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
 # that changes it (`convkit.io.images.pixel_limit`; the CLI's --max-pixels)
 MAX_PIXELS = 2 ** 27
 MAX_PIXELS_ENV = "CONVKIT_MAX_PIXELS"
+# The default memory budget of a job whose size comes from its input (class count, --arch,
+# --image-size; `convkit.io.memory`), near what the pixel limit allows an image, and the variable
+# that changes it (the CLI's --max-memory)
+MAX_MEMORY = 4 * 2 ** 30
+MAX_MEMORY_ENV = "CONVKIT_MAX_MEMORY"
 
 # The network `convkit train` builds when no --arch is given.
 DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"

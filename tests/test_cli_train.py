@@ -259,3 +259,20 @@ def test_force_over_a_finished_run_that_diverges_keeps_the_old_run(tmp_path, dat
     r = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--lr", "1e308", "--force"])
     assert r.exit_code == 2 and "training diverged at epoch 1" in r.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("arch, layer", [("conv100000-dense", "conv100000k3 (layer 1)"),
+                                         ("conv8k999-dense", "conv8k999 (layer 1)")])
+def test_an_architecture_above_the_memory_budget_is_one_line(tmp_path, cli, arch, layer):
+    from convkit.cnn.arch import training_bytes
+    from convkit.io.memory import format_bytes
+
+    out = tmp_path / "run"
+    r = cli("train", "--arch", arch, "--epochs", "1", "--out", out)
+    need, _ = training_bytes(arch, (1, 8, 8), 10, 32)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert f"'{arch}'" in r.stderr and layer in r.stderr and "--max-memory" in r.stderr
+    assert f"needs about {format_bytes(need)[:-4]}" in r.stderr and "budget of 4.0 GiB" in r.stderr
+    assert not out.exists()
+    r = cli("train", "--arch", arch, "--epochs", "1", "--out", out, "--max-memory", "lots")
+    assert r.exit_code == 2 and "--max-memory must be a size in bytes such as 8G" in r.stderr

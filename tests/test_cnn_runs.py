@@ -3,6 +3,7 @@ saved model against the epochs it names, dataset options."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -181,3 +182,55 @@ def test_force_keeps_the_earlier_run_until_the_new_one_has_an_epoch(tmp_path, da
     train_run(_config(data_file, epochs=2, seed=7), out, force=True)
     assert {p.name for p in out.iterdir()} == set(before)
     assert json.loads((out / "run.json").read_text())["seed"] == 7
+
+
+@pytest.mark.parametrize("arch, layer", [("conv100000-dense", "conv100000k3 (layer 1)"),
+                                         ("conv8k999-dense", "conv8k999 (layer 1)")])
+def test_an_architecture_above_the_memory_budget_is_refused_before_allocating(tmp_path, data_file,
+                                                                                arch, layer):
+    import tracemalloc
+
+    from convkit.cnn.arch import training_bytes
+    from convkit.io.memory import MemoryBudgetError
+
+    out = tmp_path / "run"
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryBudgetError) as info:
+            train_run(dataclasses.replace(_config(data_file), arch=arch), out, max_memory="1G")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2 ** 20                       # nothing of the estimated GiBs was allocated
+    data = load_dataset(str(data_file))
+    need, worst = training_bytes(arch, data.images.shape[1:], len(data.class_names), 16)
+    assert worst == layer and info.value.budget == 2 ** 30
+    assert need < info.value.need < need + 2 ** 20   # plus the dataset itself
+    assert layer in str(info.value) and "GiB" in str(info.value) and not out.exists()
+    # the budget can be raised (here only checked: the estimate then passes the same rule)
+    with pytest.raises(MemoryBudgetError):
+        train_run(dataclasses.replace(_config(data_file), arch=arch), out, max_memory=info.value.need - 1)
+
+
+def test_an_image_size_above_the_memory_budget_is_refused_before_reading(tmp_path):
+    import tracemalloc
+
+    from convkit.io import write_image
+    from convkit.io.memory import MemoryBudgetError
+
+    for c in ("a", "b"):
+        (tmp_path / "data" / c).mkdir(parents=True)
+        for i in range(3):
+            write_image(tmp_path / "data" / c / f"{i}.png", np.full((8, 8), 40 * i, np.uint8))
+    config = RunConfig(dataset=str(tmp_path / "data"), arch=ARCH, epochs=1, image_size="4000", gray=True)
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryBudgetError, match=r"image size 4000x4000 for the 6 images") as info:
+            train_run(config, tmp_path / "run")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2 ** 20 and info.value.need > 2 * 8 * 6 * 4000 ** 2
+    # a size that fits trains
+    result = train_run(dataclasses.replace(config, image_size="16"), tmp_path / "run")
+    assert result.metrics["n_train"] + result.metrics["n_test"] + result.metrics["n_val"] == 6

@@ -7,7 +7,9 @@ final bare ``dense`` is sized to the number of classes.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import NamedTuple, Sequence
+
+import numpy as np
 
 from .._names import DEFAULT_ARCH, PoolOp
 from ..windows import n_windows
@@ -15,7 +17,7 @@ from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU
 
-__all__ = ["DEFAULT_ARCH", "ACCEPTED_TOKENS", "parse_arch", "build_layers"]
+__all__ = ["DEFAULT_ARCH", "ACCEPTED_TOKENS", "parse_arch", "build_layers", "training_bytes"]
 ACCEPTED_TOKENS = ("convN (3x3, 'same' padding)", "convNkK", "convNkKsS", "convNkKsSpP", "poolP", "maxpoolP",
                    "minpoolP", "avgpoolP", "sumpoolP", "relu", "bn (batch norm, after a conv)",
                    "dropP (dropout, 0 <= P < 1, e.g. drop0.25)", "flatten", "denseN",
@@ -72,50 +74,108 @@ def parse_arch(spec: str) -> list[tuple]:
     return out
 
 
-def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list[Layer]:
-    """Layers for `spec` on C x H x W inputs; a Flatten is added before the first dense if missing,
-    and a final Dense(n_classes) if the spec does not end with a dense layer."""
+class _Step(NamedTuple):
+    """One layer of a spec, planned: its token and the (C, H, W) or (features,) it gives."""
+    item: tuple
+    into: tuple[int, ...]      # shape of one sample before the layer
+    out: tuple[int, ...]       # and after it
+
+
+def _plan(spec: str, input_shape: Sequence[int], n_classes: int) -> list[_Step]:
+    """The layers of `spec` on C x H x W inputs with their shapes, checked, nothing allocated;
+    a Flatten is added before the first dense if missing, and a final bare dense if the spec
+    does not end with a dense layer."""
     c, h, w = (int(v) for v in input_shape)
     items = parse_arch(spec)
     if items[-1][0] != "dense":
         items.append(("dense", None))
-    layers: list[Layer] = []
+    steps: list[_Step] = []
     flat = None
     for item in items:
         kind = item[0]
+        into: tuple[int, ...] = (c, h, w) if flat is None else (flat,)
         if kind in ("conv", "pool", "bn") and flat is not None:
             raise ValueError(f"architecture {spec!r}: {kind} after flatten/dense; convolutions, batch norm and "
                              f"pooling come first")
-        if kind == "bn" and not any(isinstance(layer, Conv2D) for layer in layers):
+        if kind == "bn" and not any(step.item[0] == "conv" for step in steps):
             raise ValueError(f"architecture {spec!r}: 'bn' normalises the channels of a convolution; put it "
                              f"after a conv")
         if kind == "conv":
             _, n, k, s, p = item
             h, w = (n_windows(side, k, stride=s, pad=2 * p) for side in (h, w))
-            layers.append(Conv2D(c, n, k, stride=s, padding=p))
             c = n
         elif kind == "pool":
             _, op, size, stride = item
             h, w = (n_windows(side, size, stride=stride) for side in (h, w))
+        elif kind == "flatten" and flat is not None:
+            continue                                   # already flat: nothing to add
+        elif kind in ("flatten", "dense"):
+            if flat is None:
+                flat = c * h * w
+                if kind == "dense":
+                    steps.append(_Step(("flatten",), into, (flat,)))
+                    into = (flat,)
+            if kind == "dense":
+                flat = n_classes if item[1] is None else item[1]
+        steps.append(_Step(item, into, (c, h, w) if flat is None else (flat,)))
+        if h < 1 or w < 1:
+            raise ValueError(f"architecture {spec!r}: the image shrinks to {max(h, 0)} x {max(w, 0)} at layer "
+                             f"{len(steps)} for input {tuple(input_shape)}; use fewer pools or padding")
+    if flat != n_classes:
+        raise ValueError(f"architecture {spec!r}: the last dense layer has {flat} outputs but the data has "
+                         f"{n_classes} classes; end with a bare 'dense'")
+    return steps
+
+
+def _step_bytes(step: _Step, batch_size: int) -> tuple[int, int]:
+    """(parameter bytes, activation bytes for a batch) of one planned layer, in float32."""
+    kind, out = step.item[0], int(np.prod(step.out))
+    params, unfolded = 0, 0
+    if kind == "conv":
+        _, n, k, _, _ = step.item
+        params = n * (step.into[0] * k * k + 1)
+        unfolded = step.into[0] * k * k * step.out[1] * step.out[2]   # the windows, laid out
+    elif kind == "dense":
+        params = (step.into[0] + 1) * out
+    elif kind == "bn":
+        params = 4 * step.out[0]
+    # parameters: weights, gradients and Adam's two moments; activations: the output, its cached
+    # copy and its gradient, and a convolution's unfolded windows
+    return 4 * 4 * params, 4 * batch_size * (3 * out + unfolded)
+
+
+def training_bytes(spec: str, input_shape: Sequence[int], n_classes: int, batch_size: int) -> tuple[int, str]:
+    """Estimated peak memory of training `spec` on batches of C x H x W samples, and the layer that
+    needs the most, e.g. ``"conv100000 (layer 1)"``; nothing is allocated (see `_step_bytes`)."""
+    steps = _plan(spec, input_shape, n_classes)
+    sizes = [sum(_step_bytes(step, batch_size)) for step in steps]
+    worst = int(np.argmax(sizes))
+    item = steps[worst].item
+    label = {"conv": lambda: f"conv{item[1]}k{item[2]}", "dense": lambda: f"dense{steps[worst].out[0]}"
+             }.get(item[0], lambda: item[0])()
+    return 4 * batch_size * int(np.prod(input_shape)) + sum(sizes), f"{label} (layer {worst + 1})"
+
+
+def build_layers(spec: str, input_shape: Sequence[int], n_classes: int) -> list[Layer]:
+    """Layers for `spec` on C x H x W inputs; a Flatten is added before the first dense if missing,
+    and a final Dense(n_classes) if the spec does not end with a dense layer."""
+    layers: list[Layer] = []
+    for step in _plan(spec, input_shape, n_classes):
+        kind = step.item[0]
+        if kind == "conv":
+            _, n, k, s, p = step.item
+            layers.append(Conv2D(step.into[0], n, k, stride=s, padding=p))
+        elif kind == "pool":
+            _, op, size, stride = step.item
             layers.append(MaxPool2D(size, stride) if op == "max" else Pool2D(size, stride, op=op))
         elif kind == "relu":
             layers.append(ReLU())
         elif kind == "bn":
-            layers.append(BatchNorm2D(c))
+            layers.append(BatchNorm2D(step.out[0]))
         elif kind == "drop":
-            layers.append(Dropout(item[1]))
+            layers.append(Dropout(step.item[1]))
+        elif kind == "flatten":
+            layers.append(Flatten())
         else:
-            if flat is None:
-                flat = c * h * w
-                layers.append(Flatten())
-            if kind == "dense":
-                out = n_classes if item[1] is None else item[1]
-                layers.append(Dense(flat, out))
-                flat = out
-        if h < 1 or w < 1:
-            raise ValueError(f"architecture {spec!r}: the image shrinks to {max(h, 0)} x {max(w, 0)} at layer "
-                             f"{len(layers)} for input {tuple(input_shape)}; use fewer pools or padding")
-    if flat != n_classes:
-        raise ValueError(f"architecture {spec!r}: the last dense layer has {flat} outputs but the data has "
-                         f"{n_classes} classes; end with a bare 'dense'")
+            layers.append(Dense(step.into[0], step.out[0]))
     return layers

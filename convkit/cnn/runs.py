@@ -38,11 +38,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._names import DEFAULT_ARCH
+from .._names import DEFAULT_ARCH, IMAGE_SUFFIXES
 from ..io.atomic import OutputExistsError, atomic_file, regular_input
-from .arch import build_layers
+from ..io.memory import check_memory
+from .arch import build_layers, training_bytes
 from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
-from .datasets import load_dataset, split
+from .datasets import is_image_folder, load_dataset, split
 from .history import History
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer
@@ -264,7 +265,8 @@ def evaluate_model(model: Sequential, images: np.ndarray, labels: np.ndarray) ->
 
 
 def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
-              callbacks: Sequence[Callback] = (), epochs: int | None = None) -> RunResult:
+              callbacks: Sequence[Callback] = (), epochs: int | None = None,
+              max_memory: int | str | None = None) -> RunResult:
     """Train per `config` into the run folder `out`; see the module docstring for the files.
 
     `resume=True` continues the checkpoint in `out` with the settings stored in
@@ -273,7 +275,11 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     run.json); the result equals an uninterrupted run with those settings bit
     for bit. A run that stopped early resumes straight to its evaluation.
     Ctrl-C during training writes the checkpoint and returns a result with
-    ``interrupted=True``.
+    ``interrupted=True``. Before the dataset is resized and before the network
+    is built, the run's peak memory is estimated from the image size, the
+    architecture and the class count; above the budget (`max_memory`, see
+    `convkit.io.memory`) a `MemoryBudgetError` names the estimate and the
+    layer or size that needs it.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -287,9 +293,13 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         raise TypeError("train_run needs a RunConfig (None only with resume=True)")
     config.check()
     # everything that can fail on bad settings happens before the run folder is touched
+    _check_resized_folder(config, max_memory)
     data = load_dataset(config.dataset, seed=config.seed, **config.dataset_options())
     train, val, test = split(data, config.test_split, config.val_split, seed=config.seed)
     shape = data.images.shape[1:]
+    need, worst = training_bytes(config.arch, shape, len(data.class_names), config.batch_size)
+    check_memory(data.images.nbytes + need, f"training {config.arch!r} on {_dims(shape)} inputs in "
+                 f"batches of {config.batch_size} (the largest layer: {worst})", max_memory=max_memory)
     layers = build_layers(config.arch, shape, len(data.class_names))
     if len(train) == 0 or len(test) == 0:
         raise ValueError(f"dataset {config.dataset!r} is too small for the split: {len(train)} training and "
@@ -308,6 +318,25 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         return result
     return _train(config, out, paths, data, train, val, test, layers, shape, callbacks, epochs,
                   resume, t0)
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "x".join(str(int(v)) for v in shape)
+
+
+def _check_resized_folder(config: RunConfig, max_memory: int | str | None) -> None:
+    """Before an image folder is read and resized to `config.image_size`: the resized copies
+    (float64, the images and their stack) and the network on them must fit the budget."""
+    size = config.dataset_options()["size"]
+    if size is None or not is_image_folder(config.dataset):
+        return
+    folders = [p for p in Path(config.dataset).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    n = sum(1 for f in folders for p in f.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    shape = (1 if config.gray else 3, *size)
+    need, worst = training_bytes(config.arch, shape, max(len(folders), 2), config.batch_size)
+    check_memory(2 * 8 * n * int(np.prod(shape)) + need,
+                 f"image size {_dims(size)} for the {n} images of {config.dataset} (with the network: "
+                 f"{worst})", max_memory=max_memory)
 
 
 def _replace_or_restore(out: Path, paths: dict[str, Path], created: bool) -> None:

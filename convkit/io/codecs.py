@@ -20,6 +20,7 @@ import numpy as np
 from .. import _names
 from . import png16
 from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
+from .memory import format_bytes
 
 __all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
            "needed_bytes"]
@@ -53,17 +54,9 @@ def _too_large(p: Path, shape: Sequence[int], max_pixels: int, channels: int = 1
     if need > budget:
         raise FileFormatError(
             f"{str(p)!r} is {w}x{h} pixels x {channels} channel(s) of {8 * itemsize} bits; reading "
-            f"and filtering it needs about {_size(need)}, above the limit of "
-            f"{_size(budget)} ({max_pixels} gray 8-bit pixels); raise the limit with "
+            f"and filtering it needs about {format_bytes(need)}, above the limit of "
+            f"{format_bytes(budget)} ({max_pixels} gray 8-bit pixels); raise the limit with "
             f"--max-pixels or the environment variable {_names.MAX_PIXELS_ENV}", p)
-
-
-def _size(n: int) -> str:
-    """Bytes for people: '11.6 GiB', '530.0 MiB', '13.2 KiB'."""
-    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1024:.1f} KiB"
 
 
 def _pil_layout(im) -> tuple[int, int]:
