@@ -35,6 +35,23 @@ def _memory_size(ctx: click.Context, param: click.Parameter, value: str | None) 
         raise click.BadParameter(str(exc)) from None
 
 
+_PRINTED_CLASSES = 30     # a wider confusion matrix does not fit a terminal
+
+
+def _report_confusion(matrix, names, metrics: dict, where: str) -> None:
+    """Print the confusion matrix; for many classes say where it is, or the worst classes."""
+    if matrix is None:
+        acc = metrics["class_accuracy"]
+        worst = sorted((a, str(n)) for a, n in zip(acc, names) if a is not None)[:5]
+        click.echo(f"{len(names)} classes: too many for a confusion matrix; the accuracy of each "
+                   f"class is {where}. Lowest: " + ", ".join(f"{n} {a:.0%}" for a, n in worst))
+    elif len(names) > _PRINTED_CLASSES:
+        click.echo(f"confusion matrix of {len(names)} classes: {where}")
+    else:
+        click.echo("confusion matrix (rows: true class):")
+        click.echo(_format_confusion(matrix, names))
+
+
 def _format_confusion(matrix, names) -> str:
     """The confusion matrix as text: rows true, columns predicted."""
     labels = [str(n)[:8] for n in names]
@@ -181,8 +198,7 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
     m = result.metrics
     click.echo(f"test accuracy {m['test_accuracy']:.2%} (loss {m['test_loss']:.4f}) on {m['n_test']} images; "
                f"model: {m['model']} of {m['epochs_run']}, {m['seconds']:.1f} s")
-    click.echo("confusion matrix (rows: true class):")
-    click.echo(_format_confusion(result.confusion, result.class_names))
+    _report_confusion(result.confusion, result.class_names, m, f"in {out}/metrics.json and confusion.png")
     click.echo(f"saved {out}/: {' '.join(RUN_FILES.values())}")
 
 
@@ -235,11 +251,11 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     names = list(net.class_names or data.class_names)
     if as_json:
         click.echo(json.dumps({"model": model, "dataset": what, "n": len(data), **metrics,
-                               "class_names": names, "confusion_matrix": confusion.tolist()}))
+                               "class_names": names,
+                               "confusion_matrix": None if confusion is None else confusion.tolist()}))
         return
     click.echo(f"{what}: {len(data)} images, accuracy {metrics['accuracy']:.2%}, loss {metrics['loss']:.4f}")
-    click.echo("confusion matrix (rows: true class):")
-    click.echo(_format_confusion(confusion, names))
+    _report_confusion(confusion, names, metrics, "printed by --json")
 
 
 @click.command("predict")

@@ -276,3 +276,20 @@ def test_an_architecture_above_the_memory_budget_is_one_line(tmp_path, cli, arch
     assert not out.exists()
     r = cli("train", "--arch", arch, "--epochs", "1", "--out", out, "--max-memory", "lots")
     assert r.exit_code == 2 and "--max-memory must be a size in bytes such as 8G" in r.stderr
+
+
+def test_many_classes_print_the_worst_classes_not_a_matrix(tmp_path, cli):
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(150), 4)
+    images = (rng.random((labels.size, 8, 8)) * 255).astype(np.uint8)
+    path = tmp_path / "many.npz"
+    np.savez(path, images=images, labels=labels)
+    out = tmp_path / "run"
+    r = cli("train", "--dataset", path, "--arch", "conv4-relu-pool2-dense", "--epochs", "1",
+            "--val-split", "0", "--out", out)
+    assert r.exit_code == 0, r.stderr
+    assert "150 classes: too many for a confusion matrix" in r.stdout and "Lowest: " in r.stdout
+    assert len(r.stdout.splitlines()) < 10
+    r = cli("evaluate", out / "model.npz", "--dataset", path, "--json")
+    answer = json.loads(r.stdout)
+    assert answer["confusion_matrix"] is None and len(answer["class_accuracy"]) == 150

@@ -234,3 +234,35 @@ def test_an_image_size_above_the_memory_budget_is_refused_before_reading(tmp_pat
     # a size that fits trains
     result = train_run(dataclasses.replace(config, image_size="16"), tmp_path / "run")
     assert result.metrics["n_train"] + result.metrics["n_test"] + result.metrics["n_val"] == 6
+
+
+def test_many_classes_keep_per_class_accuracy_not_a_square_matrix(tmp_path):
+    """400 classes: no 400 x 400 matrix in metrics.json or the picture; each class's accuracy,
+    checked against the saved model's own predictions by a plain loop."""
+    from convkit.cnn.plots import MAX_CONFUSION_CLASSES
+    from convkit.cnn.runs import evaluate_model
+
+    k = 400
+    assert k > MAX_CONFUSION_CLASSES
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(k), 4)
+    images = (rng.random((labels.size, 8, 8)) * 255).astype(np.uint8)
+    images[np.arange(labels.size), labels % 8, labels // 8 % 8] = 255
+    path = tmp_path / "many.npz"
+    np.savez(path, images=images, labels=labels)
+    out = tmp_path / "run"
+    result = train_run(RunConfig(dataset=str(path), arch="conv4-relu-pool2-dense", epochs=1,
+                                 val_split=0.0), out)
+    assert result.confusion is None
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["confusion_matrix"] is None and len(stored["class_accuracy"]) == k
+    assert (out / "metrics.json").stat().st_size < 50 * k        # linear in the classes
+    assert (out / "confusion.png").stat().st_size > 0
+    data = load_dataset(str(path))
+    model = load_model(out / "model.npz")
+    metrics, confusion = evaluate_model(model, data.images, data.labels)
+    pred = model.predict(data.images)
+    for c in range(k):
+        mine = [p == c for p, t in zip(pred, data.labels) if t == c]
+        assert metrics["class_accuracy"][c] == pytest.approx(sum(mine) / len(mine))
+    assert confusion is None

@@ -1,5 +1,10 @@
 """PNG plots of a training run: loss / accuracy curves and the confusion matrix (matplotlib, headless).
 
+A confusion matrix grows with the square of the class count: it is made, kept
+and drawn only up to `MAX_CONFUSION_CLASSES` classes; beyond, a run keeps the
+accuracy of each class (`class_accuracy`, `plot_class_accuracy`), which grows
+with the class count only.
+
 Figures are drawn with `matplotlib.figure.Figure` and the Agg canvas (no
 pyplot, no display) and written through `convkit.io.atomic.atomic_file`.
 """
@@ -13,7 +18,10 @@ import numpy as np
 
 from ..io.atomic import atomic_file
 
-__all__ = ["confusion_matrix", "plot_curves", "plot_confusion"]
+__all__ = ["confusion_matrix", "class_accuracy", "plot_curves", "plot_confusion", "plot_class_accuracy",
+           "MAX_CONFUSION_CLASSES"]
+
+MAX_CONFUSION_CLASSES = 100   # 100 x 100 counts are still a picture one can read; 9,999^2 are 800 MB
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -24,6 +32,16 @@ def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.n
     out = np.zeros((n_classes, n_classes), np.int64)
     np.add.at(out, (true, pred), 1)
     return out
+
+
+def class_accuracy(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Fraction of the samples of each true class predicted right (n_classes, float64; NaN for a
+    class without samples)."""
+    true, pred = np.asarray(true, np.intp), np.asarray(pred, np.intp)
+    total = np.bincount(true, minlength=n_classes).astype(np.float64)
+    right = np.bincount(true[true == pred], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return right / total
 
 
 def _save(fig, path: str | os.PathLike, overwrite: bool) -> None:
@@ -79,5 +97,22 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | o
                 ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if top and m[i, j] > top / 2 else "black")
     ax.set_title(title or "confusion matrix")
+    fig.tight_layout()
+    _save(fig, path, overwrite)
+
+
+def plot_class_accuracy(accuracy: Sequence[float], path: str | os.PathLike, *, title: str = "",
+                        overwrite: bool = False) -> None:
+    """The test accuracy of every class, sorted from worst to best (for more classes than a
+    confusion matrix can show); classes without test samples are left out."""
+    from matplotlib.figure import Figure
+    a = np.sort(np.asarray(accuracy, np.float64)[~np.isnan(np.asarray(accuracy, np.float64))])
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    ax.plot(np.arange(1, a.size + 1), a, "-", lw=1.5)
+    ax.set_xlabel(f"class, sorted by accuracy ({a.size} with test samples)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title or "accuracy per class")
     fig.tight_layout()
     _save(fig, path, overwrite)

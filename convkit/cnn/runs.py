@@ -13,7 +13,8 @@ folder:
 ``metrics.json``        test loss and accuracy, which weights the model holds,
                         epochs run, seconds
 ``curves.png``          loss and accuracy per epoch
-``confusion.png``       the test confusion matrix
+``confusion.png``       the test confusion matrix (above 100 classes: the
+                        test accuracy of each class, sorted)
 ======================  =====================================================
 
 An existing run folder is never overwritten unless ``force=True`` (else
@@ -47,7 +48,8 @@ from .datasets import is_image_folder, load_dataset, split
 from .history import History
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer
-from .plots import confusion_matrix, plot_confusion, plot_curves
+from .plots import (MAX_CONFUSION_CLASSES, class_accuracy, confusion_matrix, plot_class_accuracy,
+                    plot_confusion, plot_curves)
 from .serialize import Checkpoint, load_checkpoint, load_model
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
@@ -252,16 +254,22 @@ def _write_history(path: Path, history: History) -> None:
         fh.write(text.getvalue().encode("utf-8"))
 
 
-def evaluate_model(model: Sequential, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
-    """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels)."""
+def evaluate_model(model: Sequential, images: np.ndarray,
+                   labels: np.ndarray) -> tuple[dict, np.ndarray | None]:
+    """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels); above
+    `MAX_CONFUSION_CLASSES` classes the matrix is None and the metrics hold "class_accuracy"
+    (one fraction per class, None for a class without samples) instead."""
     k = model.layers[-1].params["weight"].shape[1] if "weight" in model.layers[-1].params else None
-    proba = model.predict_proba(images)
-    k = proba.shape[1] if k is None else k
+    k = model.predict_proba(images[:1]).shape[1] if k is None else k
     if labels.size and labels.max() >= k:
         raise ValueError(f"the data has label {int(labels.max())} but the model has only {k} classes")
     metrics = model.evaluate(images, labels)
-    return ({"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])},
-            confusion_matrix(labels, proba.argmax(axis=1), k))
+    out: dict[str, Any] = {"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])}
+    pred = model.predict(images)      # batch by batch: N x K probabilities would grow with K^2
+    if k > MAX_CONFUSION_CLASSES:
+        out["class_accuracy"] = [None if np.isnan(a) else float(a) for a in class_accuracy(labels, pred, k)]
+        return out, None
+    return out, confusion_matrix(labels, pred, k)
 
 
 def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
@@ -419,10 +427,17 @@ def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, trai
                "seconds": round(time.perf_counter() - t0, 3),
                "train_seconds": round(float(sum(history.history.get("time", []))), 3),
                "n_train": len(train), "n_val": len(val), "n_test": len(test),
-               "class_names": data.class_names, "confusion_matrix": confusion.tolist()}
+               "class_names": data.class_names,
+               "confusion_matrix": None if confusion is None else confusion.tolist()}
+    if confusion is None:
+        metrics["class_accuracy"] = test_metrics["class_accuracy"]
     plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
                 overwrite=True, averaged=averaged)
-    plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True,
-                   title=f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}")
+    title = f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}"
+    if confusion is None:
+        plot_class_accuracy([np.nan if a is None else a for a in test_metrics["class_accuracy"]],
+                            paths["confusion"], overwrite=True, title=title)
+    else:
+        plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True, title=title)
     _write_json(paths["metrics"], metrics)
     return RunResult(out, history, False, metrics, confusion, data.class_names)
