@@ -270,7 +270,7 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
     import numpy as np
     from skimage.transform import resize
 
-    from convkit.io.images import read_image
+    from convkit.io.images import REDUCE_MARGIN, read_image
     net = _load(model)
     if net.input_shape is None or len(net.input_shape) != 3 or net.input_shape[0] not in (1, 3):
         raise CLIError(f"model {model} does not record a 1- or 3-channel C x H x W input shape "
@@ -278,7 +278,8 @@ def predict(model: str, images: tuple[str, ...], top: int, as_json: bool) -> Non
     c, h, w = (int(v) for v in net.input_shape)
     batch = []
     for path in images:
-        im = read_image(path, gray=(c == 1))
+        # a huge image is shrunk while it is decoded, to near the size it is resized to
+        im = read_image(path, gray=(c == 1), min_size=(REDUCE_MARGIN * h, REDUCE_MARGIN * w))
         if c == 3:
             im = np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im[..., :3]
             if im.shape[2] == 1:

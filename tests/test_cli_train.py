@@ -293,3 +293,41 @@ def test_many_classes_print_the_worst_classes_not_a_matrix(tmp_path, cli):
     r = cli("evaluate", out / "model.npz", "--dataset", path, "--json")
     answer = json.loads(r.stdout)
     assert answer["confusion_matrix"] is None and len(answer["class_accuracy"]) == 150
+
+
+def _huge_digit(tmp_path, name="huge.png", block=752):
+    """A 6016x6016 PNG (a few hundred KB) that is an 8x8 digit with each pixel a block x block
+    square, and that 8x8 digit in [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    from convkit.io import write_image
+
+    digit = np.round(load_digits().images[3] / 16 * 255).astype(np.uint8)
+    write_image(tmp_path / name, np.kron(digit, np.ones((block, block), np.uint8)))
+    return tmp_path / name, digit / 255.0
+
+
+def test_predict_on_a_huge_image_decodes_it_reduced(tmp_path, cli):
+    import tracemalloc
+
+    from convkit.cnn import Conv2D, Dense, Flatten, ReLU, Sequential
+
+    model = Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), Flatten(), Dense(256, 10)], seed=0,
+                       input_shape=(1, 8, 8), class_names=[str(i) for i in range(10)])
+    model.save(tmp_path / "m.npz")
+    path, digit = _huge_digit(tmp_path)
+    tracemalloc.start()
+    try:
+        r = cli("predict", tmp_path / "m.npz", path, "--json", "--top", "10")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r.exit_code == 0, r.stderr
+    assert peak < 32 * 2 ** 20                  # a full decode held 288 MB of floats at least
+    got = {p["class"]: p["probability"] for p in json.loads(r.stdout)[0]["predictions"]}
+    # decoded at 4 x 8 = 32 pixels a side (box means of whole 188-pixel blocks: the digit with
+    # 4 x 4 squares), then resized to 8 x 8 as before, by scikit-image with anti-aliasing
+    from skimage.transform import resize
+    x = resize(np.kron(digit, np.ones((4, 4))), (8, 8), order=1, anti_aliasing=True)
+    want = model.predict_proba(x[None, None].astype(np.float32))[0]
+    np.testing.assert_allclose([got[str(i)] for i in range(10)], want, rtol=1e-5)

@@ -18,7 +18,7 @@ from skimage.color import rgb2gray
 from convkit.io import codecs as _image_codecs, images
 from convkit.io.atomic import OutputExistsError
 from convkit.io.errors import FileFormatError
-from convkit.io.images import read_image, read_image_raw, to_float_image, write_image
+from convkit.io.images import image_size, read_image, read_image_raw, to_float_image, write_image
 from helpers.full_disk import WAYS, full_disk
 
 RNG = np.random.default_rng(7)
@@ -331,3 +331,66 @@ def test_written_file_gets_usual_permissions(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
     assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def _box_reference(full: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of each factor x factor block of the full-size samples (the remainder dropped)."""
+    h, w = full.shape[0] // factor, full.shape[1] // factor
+    blocks = full[:h * factor, :w * factor].astype(np.float64)
+    return blocks.reshape(h, factor, w, factor, *full.shape[2:]).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("name,shape,dtype", [("g.png", (1203, 810), np.uint8),
+                                              ("c.png", (1203, 810, 3), np.uint8),
+                                              ("a.png", (1203, 810, 4), np.uint8),
+                                              ("w.png", (1203, 810, 3), np.uint16),
+                                              ("g16.tif", (1203, 810), np.uint16),
+                                              ("c.bmp", (1203, 810, 3), np.uint8)])
+def test_min_size_decodes_reduced_by_whole_blocks(tmp_path, name, shape, dtype):
+    rng = np.random.default_rng(0)
+    top = np.iinfo(dtype).max
+    image = (rng.random(shape) * top).astype(dtype)
+    path = tmp_path / name
+    write_image(path, image)
+    got = read_image_raw(path, min_size=(100, 60))
+    # at least 100 x 60: 1203 // 100, 810 // 60 = 12, 13; a PNG's EXIF orientation is not known
+    # before decoding, so it keeps 100 x 60 either way round: also 1203 // 60, 810 // 100 = 20, 8
+    factor = 8 if name.endswith(".png") else 12
+    assert got.shape[:2] == (1203 // factor, 810 // factor) and got.dtype == dtype
+    np.testing.assert_allclose(got.astype(float), _box_reference(image, factor), atol=1.0)
+    assert read_image(path, min_size=(100, 60)).shape == got.shape
+    assert read_image_raw(path, min_size=(2000, 60)).shape == image.shape     # no whole factor fits
+
+
+def test_min_size_jpeg_and_orientation(tmp_path):
+    rng = np.random.default_rng(1)
+    image = np.repeat(np.repeat((rng.random((75, 50, 3)) * 255).astype(np.uint8), 16, 0), 16, 1)
+    path = tmp_path / "p.jpg"
+    exif = Image.Exif()
+    exif[274] = 6                                              # stored sideways: turn right
+    Image.fromarray(image).save(path, quality=95, exif=exif)
+    full = read_image_raw(path)                                # (800, 1200, 3) upright
+    got = read_image_raw(path, min_size=(100, 150))            # the upright (H, W)
+    assert full.shape[:2] == (800, 1200) and got.shape[:2] == (100, 150)
+    assert np.abs(got.astype(float) - _box_reference(full, 8)).mean() < 6       # JPEG's own scaling
+    assert np.abs(got.astype(float) - _box_reference(full, 8)[::-1]).mean() > 30
+
+
+def test_min_size_never_makes_a_full_size_float_copy(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big.png"
+    big = np.zeros((4000, 4000), np.uint8)
+    big[::5] = 255
+    write_image(path, big)
+    assert image_size(path) == (4000, 4000)
+    reference = _box_reference(big, 62) / 255
+    tracemalloc.start()
+    try:
+        small = read_image(path, gray=True, min_size=(64, 64))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert small.shape == (64, 64)
+    np.testing.assert_allclose(small, reference, atol=0.6 / 255)
+    assert peak < 4 * 2 ** 20                      # a full read makes 16 MB + 128 MB of arrays
