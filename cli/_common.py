@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterator
 
 import click
 
-__all__ = ["CLIError", "library_errors", "shell_message", "threads_option", "warning_lines"]
+__all__ = ["CLIError", "library_errors", "one_line_warnings", "shell_message", "threads_option",
+           "warning_lines"]
 
 
 class CLIError(click.ClickException):
@@ -76,6 +77,24 @@ def warning_lines() -> Iterator[None]:
         finally:
             for w in caught:
                 click.echo(f"warning: {str(w.message).splitlines()[0]}", err=True)
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Any warning that reaches the terminal is one ``warning: ...`` line on stderr, never Python's
+    "file:line: Category: message" and the source line under it."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        click.echo(f"warning: {str(message).splitlines()[0] if str(message) else category.__name__}",
+                   err=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:

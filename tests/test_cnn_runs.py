@@ -266,3 +266,32 @@ def test_many_classes_keep_per_class_accuracy_not_a_square_matrix(tmp_path):
         mine = [p == c for p, t in zip(pred, data.labels) if t == c]
         assert metrics["class_accuracy"][c] == pytest.approx(sum(mine) / len(mine))
     assert confusion is None
+
+
+def test_class_names_outside_the_font_give_one_phrased_warning(tmp_path):
+    import warnings
+
+    from convkit.cnn.plots import plot_confusion, plot_curves
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot_confusion(np.eye(3, dtype=np.int64), ["猫", "犬", "１２"], tmp_path / "c.png", title="テスト")
+        plot_curves({"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]}, [1, 2], tmp_path / "k.png",
+                    title="conv１６-dense")
+    messages = [str(w.message) for w in caught]
+    assert not any("missing from font" in m for m in messages), messages
+    assert len(messages) == 2
+    assert "has no glyph for '猫犬１２テスト'" in messages[0] and "has no glyph for '１６'" in messages[1]
+    assert (tmp_path / "c.png").stat().st_size > 0 and (tmp_path / "k.png").stat().st_size > 0
+
+
+def test_train_with_class_names_outside_the_font_prints_one_warning_line(tmp_path, cli):
+    X, y = bars(60, seed=2)
+    path = tmp_path / "cjk.npz"
+    np.savez(path, images=(X[:, 0] / X.max() * 255).astype(np.uint8), labels=y,
+             class_names=np.array(["横", "縦", "斜"]))
+    r = cli("train", "--dataset", path, "--arch", ARCH, "--epochs", "1", "--out", tmp_path / "run")
+    assert r.exit_code == 0, r.stderr
+    assert "Glyph" not in r.stderr and "UserWarning" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1 and "has no glyph for '" in lines[0]

@@ -394,3 +394,45 @@ def test_min_size_never_makes_a_full_size_float_copy(tmp_path):
     assert small.shape == (64, 64)
     np.testing.assert_allclose(small, reference, atol=0.6 / 255)
     assert peak < 4 * 2 ** 20                      # a full read makes 16 MB + 128 MB of arrays
+
+
+def _damaged_tiffs(folder: Path) -> tuple[Path, Path]:
+    """badzip.tif: a deflate strip with flipped bytes; circ.tif: a second page whose next-IFD
+    pointer leads back to the first (the first page itself is intact)."""
+    a = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
+    tifffile.imwrite(folder / "zip.tif", a, compression="zlib")
+    data = bytearray((folder / "zip.tif").read_bytes())
+    with tifffile.TiffFile(folder / "zip.tif") as t:
+        off, n = t.pages[0].dataoffsets[0], t.pages[0].databytecounts[0]
+    for i in range(off + 10, off + n - 4):
+        data[i] ^= 0x5A
+    (folder / "badzip.tif").write_bytes(bytes(data))
+    tifffile.imwrite(folder / "two.tif", np.stack([a, a]), photometric="minisblack")
+    data = bytearray((folder / "two.tif").read_bytes())
+    with tifffile.TiffFile(folder / "two.tif") as t:
+        first, second = t.pages[0].offset, t.pages[1].offset
+    entries = struct.unpack_from("<H", data, second)[0]
+    struct.pack_into("<I", data, second + 2 + 12 * entries, first)
+    (folder / "circ.tif").write_bytes(bytes(data))
+    return folder / "badzip.tif", folder / "circ.tif"
+
+
+def test_tiff_readers_messages_are_phrased_not_printed(tmp_path, capfd):
+    from convkit.io.lazy import lazy_nbytes
+
+    bad, circular = _damaged_tiffs(tmp_path)
+    with pytest.raises(FileFormatError, match=r"cannot read .*badzip.tif.*corrupt image file "
+                                              r"\(ZIPDecode: Decoding error") as info:
+        read_image(bad)
+    assert "\n" not in str(info.value)
+    assert read_image_raw(circular).shape == (64, 64)
+    assert lazy_nbytes(circular) >= 64 * 64
+    assert capfd.readouterr().err == ""
+
+
+def test_filter_on_damaged_tiffs_prints_one_line_or_nothing(tmp_path, cli):
+    bad, circular = _damaged_tiffs(tmp_path)
+    r = cli("filter", bad, "-k", "blur", "-o", tmp_path / "a.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "ZIPDecode" in r.stderr
+    r = cli("filter", circular, "-k", "blur", "-o", tmp_path / "b.png")
+    assert r.exit_code == 0 and r.stderr == ""

@@ -11,15 +11,18 @@ pyplot, no display) and written through `convkit.io.atomic.atomic_file`.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Mapping, Sequence
+import re
+import warnings
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..io.atomic import atomic_file
 
 __all__ = ["confusion_matrix", "class_accuracy", "plot_curves", "plot_confusion", "plot_class_accuracy",
-           "MAX_CONFUSION_CLASSES"]
+           "MAX_CONFUSION_CLASSES", "missing_glyphs_phrased"]
 
 MAX_CONFUSION_CLASSES = 100   # 100 x 100 counts are still a picture one can read; 9,999^2 are 800 MB
 
@@ -44,10 +47,32 @@ def class_accuracy(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.nda
         return right / total
 
 
+@contextlib.contextmanager
+def missing_glyphs_phrased() -> Iterator[None]:
+    """While drawing: matplotlib's "Glyph N (...) missing from font(s) X." warnings (one per
+    character, for class names or titles in scripts the font lacks) become one warning that names
+    the characters; other warnings pass through unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    missing: dict[str, str] = {}
+    for w in caught:
+        m = re.match(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$", str(w.message))
+        if m:
+            missing.setdefault(chr(int(m.group(1))), m.group(2))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        fonts = ", ".join(sorted(set(missing.values())))
+        warnings.warn(f"the plot font ({fonts}) has no glyph for {''.join(missing)!r} (in class names "
+                      "or titles); those characters are drawn as empty boxes", UserWarning, stacklevel=3)
+
+
 def _save(fig, path: str | os.PathLike, overwrite: bool) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
-    with atomic_file(path, overwrite=overwrite) as fh:
+    with atomic_file(path, overwrite=overwrite) as fh, missing_glyphs_phrased():
+        fig.tight_layout()                   # lays the text out: the first time glyphs are looked up
         fig.savefig(fh, format="png", dpi=100)
 
 
@@ -72,7 +97,6 @@ def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], p
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     _save(fig, path, overwrite)
 
 
@@ -97,7 +121,6 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | o
                 ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if top and m[i, j] > top / 2 else "black")
     ax.set_title(title or "confusion matrix")
-    fig.tight_layout()
     _save(fig, path, overwrite)
 
 
@@ -114,5 +137,4 @@ def plot_class_accuracy(accuracy: Sequence[float], path: str | os.PathLike, *, t
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title or "accuracy per class")
-    fig.tight_layout()
     _save(fig, path, overwrite)

@@ -9,11 +9,14 @@ only 8 bits of those.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import sys
 import warnings
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
@@ -23,7 +26,7 @@ from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
 from .memory import format_bytes
 
 __all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
-           "needed_bytes", "upright_size"]
+           "needed_bytes", "tiff_messages", "upright_size"]
 
 
 # "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
@@ -306,11 +309,62 @@ def upright_size(p: Path) -> tuple[int, int]:
     return (int(w), int(h)) if turned else (int(h), int(w))
 
 
+@contextlib.contextmanager
+def tiff_messages(said: list[str]) -> Iterator[None]:
+    """Collect in `said`, instead of letting them reach stderr, what TIFF readers print: tifffile's
+    log records and libtiff's C-level messages (written to file descriptor 2 by Pillow's decoder)."""
+    import logging
+    import tempfile
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage().splitlines()[0])
+
+    log = logging.getLogger("tifffile")
+    handler, propagate = _Keep(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.removeHandler(handler)
+            log.propagate = propagate
+            sink.seek(0)
+            said += [line.strip() for line in sink.read().decode("utf-8", "replace").splitlines()
+                     if line.strip()]
+
+
 def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False,
            at_least: tuple[int, int] | None = None) -> np.ndarray:
     """Pick the decoder for `p` (Pillow, tifffile or png16) and return upright samples;
     `at_least` (height, width): shrink by the largest whole factor that keeps that size,
-    while decoding (JPEG) or right after, before any float copy exists."""
+    while decoding (JPEG) or right after, before any float copy exists. A TIFF reader's own
+    messages are kept off stderr; the first one names a damaged file's problem."""
+    if not _is_tiff(p):
+        return _decode(p, max_pixels, allow_corrupt=allow_corrupt, at_least=at_least)
+    said: list[str] = []
+    with tiff_messages(said):
+        try:
+            return _decode(p, max_pixels, allow_corrupt=allow_corrupt, at_least=at_least)
+        except CORRUPT as exc:
+            if isinstance(exc, PermissionError):
+                raise
+            error: BaseException = exc
+    if not said:
+        raise error
+    raise FileFormatError(f"cannot read {str(p)!r}: truncated or corrupt image file ({said[0]})",
+                          p) from None
+
+
+def _decode(p: Path, max_pixels: int, *, allow_corrupt: bool,
+            at_least: tuple[int, int] | None) -> np.ndarray:
+    """`decode` without the TIFF readers' messages handled."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     with warnings.catch_warnings():

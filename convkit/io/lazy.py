@@ -39,8 +39,12 @@ def _open_store(path: Path) -> Any:
         return zarr.open_array(str(path), mode="r")
     import tifffile
 
+    from .codecs import tiff_messages
+
     regular_input(path, "image file", "a TIFF file")     # a FIFO would block tifffile for ever
-    return zarr.open(tifffile.imread(str(path), aszarr=True), mode="r")
+    said: list[str] = []                                 # tifffile's log lines stay off stderr
+    with tiff_messages(said):
+        return zarr.open(tifffile.imread(str(path), aszarr=True), mode="r")
 
 
 def lazy_nbytes(path: str | os.PathLike) -> int:

@@ -80,8 +80,11 @@ def figure_to_array(fig) -> np.ndarray:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from ..cnn.plots import missing_glyphs_phrased
+
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
+    with missing_glyphs_phrased():
+        canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
