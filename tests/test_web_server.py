@@ -236,3 +236,20 @@ def test_half_sent_requests_time_out_and_threads_are_bounded(monkeypatch):
             assert sock.recv(65536) == b""
             sock.close()
         assert time.monotonic() - start < 5
+
+
+def test_a_full_line_gets_a_503_with_a_json_answer(monkeypatch):
+    import time
+
+    from convkit.web import server as web_server
+
+    monkeypatch.setattr(web_server, "MAX_THREADS", 1)
+    monkeypatch.setattr(web_server, "MAX_WAITING", 0)
+    monkeypatch.setattr(web_server, "REQUEST_SECONDS", 3.0)
+    with running() as srv:
+        slow = _raw_socket(srv)
+        slow.sendall(b"GET / HTTP/1.1\r\n")           # holds the only thread until its deadline
+        time.sleep(0.2)
+        got, answer, headers = request(srv, "POST", "/api/softmax", {"scores": [0, 0]})
+        assert got == 503 and "busy" in answer["error"] and headers["Retry-After"] == "1"
+        slow.close()

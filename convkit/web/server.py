@@ -46,9 +46,10 @@ MAX_BODY = 1 << 20          # a 3x64x64 image as JSON text is ~250 KB
 MAX_THREADS = 8             # requests worked on at once (each takes milliseconds)
 MAX_WAITING = 128           # connections waiting for a thread, and the listen backlog
 REQUEST_SECONDS = 10.0      # to receive one request, and again to send its answer
+_BUSY_BODY = b'{"error": "the server is busy; try again shortly"}'
 _BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-         b"Content-Length: 49\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-         b'{"error": "the server is busy; try again shortly"}')
+         b"Content-Length: %d\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s"
+         % (len(_BUSY_BODY), _BUSY_BODY))
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".png": "image/png"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -129,7 +130,8 @@ def make_server(port: int = 0, model: str | None = None) -> ExplorerServer:
 
 def _refuse_busy(sock: socket.socket) -> None:
     """Answer 503 on the accepting thread without waiting on the client: read what it sent
-    (closing over unread bytes would reset the connection), write the answer, half-close."""
+    (closing over unread bytes would reset the connection) and write the answer; the caller
+    then shuts the connection down."""
     try:
         sock.settimeout(0.05)
         try:
