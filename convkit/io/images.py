@@ -137,8 +137,20 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(height, width) of an image file, upright (EXIF orientation applied), from its header:
     nothing is decoded, so it costs the same for a 100-pixel and an 11000x11000 image.
 
-    Raises FileNotFoundError, ValueError (a directory or FIFO) and FileFormatError as
-    `read_image_raw` does.
+    Parameters
+    ----------
+    path : str or path-like
+        A PNG, JPEG, TIFF or BMP file.
+
+    Returns
+    -------
+    size : (int, int)
+        Height and width of the image `read_image` would return.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, FileFormatError
+        As `read_image_raw`: a missing file; a directory or FIFO; not an image.
 
     Examples
     --------
