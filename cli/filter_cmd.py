@@ -300,16 +300,24 @@ def _run_all(images: tuple[str, ...], outs: list[Path], run, label: str, *, forc
 
     staged: list[Path] = []
     pairs = list(zip(images, outs))
+
+    def stage(src: str, out: Path) -> None:
+        staged.append(temporary_path(out))
+        try:
+            run(src, staged[-1])
+        except OSError as exc:      # a full disk names the output, not its hidden staging file
+            if exc.filename == str(staged[-1]):
+                raise OSError(exc.errno, exc.strerror, str(out)) from None
+            raise
+
     try:
         if len(pairs) >= _PROGRESS_MIN:
             with click.progressbar(pairs, label=label, file=sys.stderr) as bar:
                 for src, out in bar:
-                    staged.append(temporary_path(out))
-                    run(src, staged[-1])
+                    stage(src, out)
         else:
             for src, out in pairs:
-                staged.append(temporary_path(out))
-                run(src, staged[-1])
+                stage(src, out)
         for tmp, out in zip(staged, outs):
             commit(tmp, out, overwrite=force)
     except BaseException:

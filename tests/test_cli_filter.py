@@ -313,3 +313,18 @@ def test_filtering_a_folder_twice_skips_its_own_outputs(folder, capsys):
     err = capsys.readouterr().err
     assert "skipping 3 file(s)" in err and "astronaut_blur.png" in err
     assert _snapshot(folder) == first          # no camera_blur_blur.png; the same outputs again
+
+
+@pytest.mark.parametrize("how", ["raises", "short", "fsync"])
+def test_a_full_disk_is_one_line_naming_the_output(folder, capsys, monkeypatch, how):
+    from helpers.full_disk import full_disk
+
+    before = _snapshot(folder)
+    full_disk(monkeypatch, how)
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder / "camera.png"), "-k", "blur", "-o", str(folder / "out.jpg")])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert f"'{folder / 'out.jpg'}'" in err and ("No space left" in err or "reached the disk" in err)
+    assert _snapshot(folder) == before
