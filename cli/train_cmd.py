@@ -190,6 +190,10 @@ def train(ctx: click.Context, dataset: str, epochs: int, batch_size: int, lr: fl
         raise CLIError(f"training diverged at epoch {exc.epoch} (loss {exc.loss}); lower --lr{kept}") from None
     finally:
         progress.close()
+    if result.interrupted and result.kept_earlier:
+        click.echo(f"interrupted before the first epoch ended; the earlier run in {out} was kept",
+                   err=True)
+        ctx.exit(130)
     if result.interrupted:
         done = len(result.history.epoch)
         click.echo(f"interrupted after {done} complete epoch(s); checkpoint saved in {out}. "

@@ -168,7 +168,7 @@ def test_force_keeps_the_earlier_run_until_the_new_one_has_an_epoch(tmp_path, da
     try:
         result = train_run(_config(data_file, epochs=3, seed=5), out, force=True,
                            callbacks=[FailIn(1, error)])
-        assert result.interrupted            # Ctrl-C in epoch 1 is reported, not raised
+        assert result.interrupted and result.kept_earlier   # Ctrl-C in epoch 1: reported, not raised
     except RuntimeError:
         assert error is RuntimeError
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before     # every file as it was

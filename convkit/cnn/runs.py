@@ -131,6 +131,7 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
     confusion: np.ndarray | None = None
     class_names: list = field(default_factory=list)
+    kept_earlier: bool = False  # interrupted before its first epoch: the run it replaced is back
 
 
 class EpochReporter(Callback):
@@ -315,14 +316,16 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     if not resume:
         created = not out.exists()
         prepare_run_folder(out, force=force)
+        # the new run replaces the earlier one once it has a checkpoint; interrupted (Ctrl-C,
+        # SIGTERM) or failed before that, what it wrote goes and the earlier run comes back
+        # (a folder left empty by a first run is removed: a plain run is accepted again)
         try:
             result = _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
                             epochs, resume, t0)
-        finally:
-            # the new run replaces the earlier one once it has a checkpoint; interrupted (Ctrl-C,
-            # SIGTERM) or failed before that, what it wrote goes and the earlier run comes back
-            # (a folder left empty by a first run is removed: a plain run is accepted again)
+        except BaseException:
             _replace_or_restore(out, paths, created)
+            raise
+        result.kept_earlier = _replace_or_restore(out, paths, created)
         return result
     return _train(config, out, paths, data, train, val, test, layers, shape, callbacks, epochs,
                   resume, t0)
@@ -347,23 +350,25 @@ def _check_resized_folder(config: RunConfig, max_memory: int | str | None) -> No
                  f"{worst})", max_memory=max_memory)
 
 
-def _replace_or_restore(out: Path, paths: dict[str, Path], created: bool) -> None:
+def _replace_or_restore(out: Path, paths: dict[str, Path], created: bool) -> bool:
     """After a new run: drop the set-aside earlier run if the new one has a checkpoint of a
-    complete epoch, else undo the new one and put the earlier one back."""
+    complete epoch, else undo the new one and put the earlier one back (then True)."""
     aside = out / PREVIOUS_RUN
     if aside.is_dir():
         if _epochs_done(paths["checkpoint"]) >= 1:
             shutil.rmtree(aside, ignore_errors=True)
-            return
+            return False
         for path in paths.values():
             path.unlink(missing_ok=True)
         for path in aside.iterdir():
             os.replace(path, out / path.name)
         aside.rmdir()
+        return True
     elif not paths["checkpoint"].exists():   # a first run: what it wrote goes, --resume has nothing
         paths["config"].unlink(missing_ok=True)
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
+    return False
 
 
 def _epochs_done(checkpoint: Path) -> int:
