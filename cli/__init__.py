@@ -14,6 +14,8 @@ import click
 
 from convkit import __version__
 
+from ._common import one_line_warnings
+
 __all__ = ["CommandLoadError", "cli", "main"]
 
 # command name -> (module, attribute, one-line help shown by `convkit --help`)
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     # results for NaN / inf and say what happened in one line of their own
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
-        rv = cli.main(args=argv, prog_name="convkit", standalone_mode=False)
+        with one_line_warnings():
+            rv = cli.main(args=argv, prog_name="convkit", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)

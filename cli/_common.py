@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterator
 
 import click
 
-__all__ = ["CLIError", "library_errors", "shell_message", "threads_option", "warning_lines"]
+__all__ = ["CLIError", "library_errors", "one_line_warnings", "shell_message", "threads_option",
+           "warning_lines"]
 
 
 class CLIError(click.ClickException):
@@ -44,7 +45,10 @@ def shell_message(exc: BaseException) -> str:
     # imported here, not at the top: `convkit --help` must not load the library
     from convkit.io.atomic import OutputExistsError
     from convkit.io.errors import CorruptImageError
+    from convkit.io.memory import MAX_MEMORY_ENV, MemoryBudgetError
 
+    if isinstance(exc, MemoryBudgetError):
+        return f"{exc.describe()}; raise the budget with --max-memory (e.g. 8G) or {MAX_MEMORY_ENV}"
     if isinstance(exc, OutputExistsError):
         return f"output {exc.path!r} {exc.detail}; pass --force to replace it"
     if isinstance(exc, CorruptImageError):
@@ -83,6 +87,24 @@ def warning_lines() -> Iterator[None]:
         finally:
             for w in caught:
                 click.echo(f"warning: {str(w.message).splitlines()[0]}", err=True)
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Any warning that reaches the terminal is one ``warning: ...`` line on stderr, never Python's
+    "file:line: Category: message" and the source line under it."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        click.echo(f"warning: {str(message).splitlines()[0] if str(message) else category.__name__}",
+                   err=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:

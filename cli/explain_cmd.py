@@ -43,13 +43,19 @@ def _seed(name: str):
     return data.load(f"seed_{name}.csv")
 
 
-def _read_matrix(spec: str, *, what: str, gray: bool = False):
-    """A 2-D array from a .csv/.txt/.npy file, an image file, or an inline '1,2;3,4' matrix."""
+def _read_matrix(spec: str, *, what: str, gray: bool = False, min_size: tuple[int, int] | None = None,
+                 max_side: int | None = None):
+    """A 2-D array from a .csv/.txt/.npy file, an image file, or an inline '1,2;3,4' matrix;
+    an image file larger than `max_side` is refused from its header, one that is resized to
+    about `min_size` afterwards is decoded reduced."""
     import numpy as np
+
+    from convkit.io.atomic import regular_input
 
     path = Path(spec)
     is_image = False
-    if path.is_file():
+    if path.exists():
+        regular_input(path, what, "a .csv/.txt/.npy or image file, or an inline matrix like '1,0;0,1'")
         suffix = path.suffix.lower()
         if suffix == ".npy":
             a = np.load(path, allow_pickle=False)
@@ -57,11 +63,13 @@ def _read_matrix(spec: str, *, what: str, gray: bool = False):
             text = path.read_text(encoding="utf-8", errors="replace")
             a = np.loadtxt(path, delimiter="," if "," in text else None, comments="#", ndmin=2)
         else:
-            from convkit import read_image
-            a, is_image = read_image(path, gray=gray), True
-    elif path.exists():
-        raise CLIError(f"{spec} is not a file; give a .csv/.txt/.npy or image file, or an inline "
-                       "matrix like '1,0;0,1'")
+            from convkit.io.images import image_size, read_image
+
+            if max_side is not None and max(image_size(path)) > max_side:
+                h, w = image_size(path)
+                raise CLIError(f"{what} {spec} is {h}x{w} pixels; at most {max_side}x{max_side} "
+                               "(crop or shrink it)")
+            a, is_image = read_image(path, gray=gray, min_size=min_size), True
     elif any(ch.isdigit() for ch in spec) and path.suffix.lower() not in (
             KERNEL_FILE_SUFFIXES + IMAGE_SUFFIXES):
         from convkit.kernels import parse_matrix
@@ -239,7 +247,10 @@ def conv(image: str | None, kernel_spec: str | None, stride: int, padding: int, 
     mode = normalize_boundary(boundary)
     _check_out(gif, ".gif", force)
     _check_out(png, ".png", force)
-    img = _seed("image") if image is None else _read_matrix(image, what="image", gray=gray)
+    from convkit.viz.walkthrough import MAX_SIDE
+
+    img = _seed("image") if image is None else _read_matrix(image, what="image", gray=gray,
+                                                            max_side=MAX_SIDE)
     if padding:
         img = pad(img, padding, mode)
         picture = next(m.picture for m in BOUNDARIES if m.name == mode)
@@ -414,15 +425,25 @@ def show(model_path: str, image: str | None, output: str | None, invert: bool,
     x = None
     if image is not None:
         channels = model.input_shape[0] if model.input_shape else 1
+        # the model's (H, W): a huge image file is shrunk while it is decoded
+        from convkit.io.images import REDUCE_MARGIN
+
+        fits = None
+        if model.input_shape and len(model.input_shape) == 3:
+            fits = (REDUCE_MARGIN * model.input_shape[1], REDUCE_MARGIN * model.input_shape[2])
         if channels == 1:
-            pixels = _read_matrix(image, what="image", gray=True)
+            pixels = _read_matrix(image, what="image", gray=True, min_size=fits)
         else:
             from convkit import read_image
-            pixels = read_image(image)
+            pixels = read_image(image, min_size=fits)
         x = prepare_input(model, pixels, invert=invert)
+        size = pixels.shape[:2]
+        if Path(image).suffix.lower() in IMAGE_SUFFIXES:
+            from convkit.io.images import image_size
+            size = image_size(image)
     title = "input"
-    if x is not None and tuple(pixels.shape[:2]) != tuple(x.shape[2:]):
-        (h, w), (mh, mw) = pixels.shape[:2], x.shape[2:]
+    if x is not None and tuple(size) != tuple(x.shape[2:]):
+        (h, w), (mh, mw) = size, x.shape[2:]
         title = f"input: the {w}x{h} image resized to the model's {mw}x{mh}"
         click.echo(f"note: {image} is {w}x{h} pixels; it is resized to the model's {mw}x{mh} input, "
                    "so the maps show that small version", err=True)

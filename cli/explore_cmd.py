@@ -41,7 +41,7 @@ def explore(model: str | None, port: int, no_browser: bool) -> None:
 
     if model is None and os.path.isfile(DEFAULT_MODEL):
         model = DEFAULT_MODEL
-    if model is not None and not os.path.isfile(model):
+    if model is not None and not os.path.lexists(model):
         raise CLIError(f"model file not found: {model}")
     try:
         server = make_server(port, model)

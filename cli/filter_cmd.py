@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import click
 
-from convkit._names import (KERNEL_FILE_SUFFIXES, MAX_PIXELS, MAX_PIXELS_ENV, POOL_OPS,
+from convkit._names import (IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, MAX_PIXELS, MAX_PIXELS_ENV, POOL_OPS,
                             STREAM_PIXELS, PoolOp)
 from convkit.boundary import describe_modes
 
@@ -137,13 +137,32 @@ class _Progress:
             self.bar = None
 
 
+def _skip_own_outputs(images: tuple[str, ...], sources: list[str], suffix: str) -> list[str]:
+    """`sources` without the files a folder holds that are named as this command's output for
+    another image of it (``a_blur.png`` beside ``a.png``: an earlier run's result), said so,
+    rather than filtered again into ``a_blur_blur.png``. Files named one by one are kept."""
+    folders = {Path(s).resolve() for s in images if Path(s).is_dir() and Path(s).suffix.lower() != ".zarr"}
+    inside = [Path(s) for s in sources if Path(s).parent.resolve() in folders]
+    ours = {_default_output(p, suffix) for p in inside}
+    skipped = [p for p in inside if p in ours]
+    if not skipped:
+        return sources
+    click.echo(f"note: skipping {len(skipped)} file(s) named as this command's outputs (e.g. "
+               f"{skipped[0].name}); they are rewritten, not filtered again", err=True)
+    kept = [s for s in sources if Path(s) not in set(skipped)]
+    if not kept:
+        raise CLIError(f"no image files to filter in {', '.join(images)} "
+                       f"(accepted: {' '.join(IMAGE_SUFFIXES)})")
+    return kept
+
+
 def _run(images: tuple[str, ...], output: str | None, suffix: str, job: Any, *, force: bool,
          reading: dict, chunks: int | None = None, scheduler: str | None = None) -> None:
     """Expand folders, name the outputs and run the library's file pipeline on them: on dask
     when an image streams, a folder is given or a scheduler is asked for."""
     from convkit.pipeline import filter_files, streams
 
-    sources = stream.expand(images)
+    sources = _skip_own_outputs(images, stream.expand(images), suffix)
     outs = _outputs(sources, output, suffix, chunks)
     on_dask = (scheduler is not None or stream.has_folder(images)
                or any(streams(s, o, chunks) for s, o in zip(sources, outs)))

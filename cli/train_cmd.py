@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convkit._names import TRAIN_DEFAULTS
+from convkit._names import MAX_MEMORY, MAX_MEMORY_ENV, TRAIN_DEFAULTS
 
 from ._common import CLIError, library_errors, threads_option
 
@@ -23,6 +23,33 @@ __all__ = ["train", "evaluate", "predict"]
 
 _RUN_OPTIONS = ("dataset", "batch_size", "lr", "optimizer", "seed", "val_split", "test_split", "arch",
                 "augment", "patience", "average", "image_size", "resize", "gray")
+
+
+def _memory_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """--max-memory as bytes ('8G', '512M', '1000000'), checked before any work."""
+    from convkit.io.memory import parse_bytes
+
+    try:
+        return None if value is None else parse_bytes(value, "--max-memory")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_PRINTED_CLASSES = 30     # a wider confusion matrix does not fit a terminal
+
+
+def _report_confusion(matrix, names, metrics: dict, where: str) -> None:
+    """Print the confusion matrix; for many classes say where it is, or the worst classes."""
+    if matrix is None:
+        acc = metrics["class_accuracy"]
+        worst = sorted((a, str(n)) for a, n in zip(acc, names) if a is not None)[:5]
+        click.echo(f"{len(names)} classes: too many for a confusion matrix; the accuracy of each "
+                   f"class is {where}. Lowest: " + ", ".join(f"{n} {a:.0%}" for a, n in worst))
+    elif len(names) > _PRINTED_CLASSES:
+        click.echo(f"confusion matrix of {len(names)} classes: {where}")
+    else:
+        click.echo("confusion matrix (rows: true class):")
+        click.echo(_format_confusion(matrix, names))
 
 
 def _format_confusion(matrix, names) -> str:
@@ -121,7 +148,11 @@ def _per_dataset(name: str) -> str:
 @click.option("-o", "--output", "--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run folder.  [default: runs/<dataset>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its own settings.")
-@click.option("-f", "--force", is_flag=True, help="Replace an existing run in --out.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing run in --out (it is kept until the new "
+              "run has finished its first epoch).")
+@click.option("--max-memory", default=None, metavar="SIZE", callback=_memory_size,
+              help="Refuse a run whose estimated peak memory (dataset, network, batch) is above this, "
+                   f"e.g. 8G.  [default: ${MAX_MEMORY_ENV}, else {MAX_MEMORY // 2 ** 30}G]")
 @click.pass_context
 @threads_option
 @library_errors
@@ -129,7 +160,7 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
           seed: int, val_split: float, test_split: float, arch: str | None, augment: int | None, patience: int,
           average: float | None,
           image_size: str | None, resize: bool, gray: bool | None, out: str | None,
-          resume: bool, force: bool) -> None:
+          resume: bool, force: bool, max_memory: int | None) -> None:
     """Train a CNN and save the run (model, checkpoint, history, metrics, plots) in a folder.
 
     With no options: the default network on the 1,797 bundled 8x8 digits,
@@ -164,7 +195,7 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
     progress = _Progress(f"{'resuming' if resume else 'training'} in {out}")
     try:
         result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
-                           callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
+                           max_memory=max_memory, callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
     except OutputExistsError as exc:
         raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace its run, --resume to "
                        f"continue it, or another --out") from None
@@ -173,6 +204,10 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
         raise CLIError(f"training diverged at epoch {exc.epoch} (loss {exc.loss}); lower --lr{kept}") from None
     finally:
         progress.close()
+    if result.interrupted and result.kept_earlier:
+        click.echo(f"interrupted before the first epoch ended; the earlier run in {out} was kept",
+                   err=True)
+        ctx.exit(130)
     if result.interrupted:
         done = len(result.history.epoch)
         click.echo(f"interrupted after {done} complete epoch(s); checkpoint saved in {out}. "
@@ -181,8 +216,7 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
     m = result.metrics
     click.echo(f"test accuracy {m['test_accuracy']:.2%} (loss {m['test_loss']:.4f}) on {m['n_test']} images; "
                f"model: {m['model']} of {m['epochs_run']}, {m['seconds']:.1f} s")
-    click.echo("confusion matrix (rows: true class):")
-    click.echo(_format_confusion(result.confusion, result.class_names))
+    _report_confusion(result.confusion, result.class_names, m, f"in {out}/metrics.json and confusion.png")
     click.echo(f"saved {out}/: {' '.join(RUN_FILES.values())}")
 
 
@@ -191,11 +225,12 @@ def _image_batch(images: tuple[str, ...], shape: tuple[int, ...]) -> list:
     import numpy as np
     from skimage.transform import resize
 
-    from convkit.io.images import read_image
+    from convkit.io.images import REDUCE_MARGIN, read_image
     c, h, w = shape
     batch = []
     for path in images:
-        im = read_image(path, gray=(c == 1))
+        # a huge image is shrunk while it is decoded, to near the size it is resized to
+        im = read_image(path, gray=(c == 1), min_size=(REDUCE_MARGIN * h, REDUCE_MARGIN * w))
         if c == 3:
             im = np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im[..., :3]
             if im.shape[2] == 1:
@@ -257,11 +292,11 @@ def evaluate(model: str, dataset: str | None, as_json: bool) -> None:
     names = list(net.class_names or data.class_names)
     if as_json:
         click.echo(json.dumps({"model": model, "dataset": what, "n": len(data), **metrics,
-                               "class_names": names, "confusion_matrix": confusion.tolist()}))
+                               "class_names": names,
+                               "confusion_matrix": None if confusion is None else confusion.tolist()}))
         return
     click.echo(f"{what}: {len(data)} images, accuracy {metrics['accuracy']:.2%}, loss {metrics['loss']:.4f}")
-    click.echo("confusion matrix (rows: true class):")
-    click.echo(_format_confusion(confusion, names))
+    _report_confusion(confusion, names, metrics, "printed by --json")
 
 
 @click.command("predict")

@@ -4,7 +4,6 @@ matrices, kernel files and arrays. No kernel values live here.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._names import KERNEL_FILE_SUFFIXES
+from .io.atomic import regular_input
 
 __all__ = ["MAX_KERNEL_SIDE", "as_kernel_array", "parse_matrix", "parse_params", "read_kernel_spec"]
 
@@ -80,10 +80,7 @@ def _read_file(path: Path) -> np.ndarray:
     """Load a .csv/.txt (text matrix, '#' comments) or .npy (2-D real array) kernel file."""
     if path.suffix.lower() not in KERNEL_FILE_SUFFIXES:
         raise ValueError(f"kernel file {str(path)!r} must end in {', '.join(KERNEL_FILE_SUFFIXES)}")
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "kernel file not found", str(path))
-    if path.is_dir():
-        raise ValueError(f"kernel file {str(path)!r} is a directory")
+    regular_input(path, "kernel file", f"a kernel file ({', '.join(KERNEL_FILE_SUFFIXES)})")
     source = f"kernel file {str(path)!r}"
     if path.suffix.lower() == ".npy":
         try:

@@ -13,7 +13,7 @@ from typing import Literal
 __all__ = ["DISTRIBUTION", "MODES", "METHODS", "NAN_POLICIES", "NanPolicy", "POOL_OPS", "Mode", "Method", "PoolOp", "SIGNAL_SUFFIXES",
            "KERNEL_FILE_SUFFIXES", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "DEFAULT_ARCH", "LUMA",
            "choices", "BUILTIN_DATASETS", "MAX_PIXELS", "MAX_PIXELS_ENV", "TRAIN_DEFAULTS", "train_defaults",
-           "STREAM_PIXELS", "MAX_BLOCKS"]
+           "STREAM_PIXELS", "MAX_BLOCKS", "MAX_MEMORY", "MAX_MEMORY_ENV"]
 
 # The name on the package index (``pip install convkit-learn``); "convkit" there is another
 # project. The import name and the command stay ``convkit``, as scikit-image installs skimage.
@@ -59,6 +59,11 @@ STREAM_PIXELS = 8
 # block costs ~10 ms of scheduling and Python however small it is (measured: 2,250 blocks of
 # 3 x 3 took 7 s to build and 20 s to compute); `--chunks 1` on a 300^2 image would make 90,000.
 MAX_BLOCKS = 1024
+# The default memory budget of a job whose size comes from its input (class count, --arch,
+# --image-size; `convkit.io.memory`), near what the pixel limit allows an image, and the variable
+# that changes it (the CLI's --max-memory)
+MAX_MEMORY = 4 * 2 ** 30
+MAX_MEMORY_ENV = "CONVKIT_MAX_MEMORY"
 
 # The network `convkit train` builds when no --arch is given (and the dataset has no own default).
 DEFAULT_ARCH = "conv32-relu-conv32-relu-pool2-conv64-relu-pool2-flatten-dense"

@@ -336,7 +336,9 @@ def _pool_block(slab: np.ndarray, ranges: tuple, *, call: pooling.PoolCall,
     """One output block: `pool` of its slab; a padded mean divides by the real cells only."""
     if in_shape is None:
         return pooling.pool(slab, call.size, stride=call.stride, op=call.op, axes=call.axes)
-    total = pooling.pool(slab, call.size, stride=call.stride, op="sum", axes=call.axes)
+    # the mean of integers sums in float64, as numpy.mean (an int64 sum would wrap)
+    total = pooling.pool(slab.astype(pooling.accumulator_dtype(slab.dtype, "mean"), copy=False), call.size,
+                         stride=call.stride, op="sum", axes=call.axes)
     count = pooling.real_counts(in_shape, call.axes, call.size, call.stride, call.pad, ranges)
     return (total / count).astype(call.dtype, copy=False)
 

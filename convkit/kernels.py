@@ -158,6 +158,9 @@ def _fixed(kernel: np.ndarray, factors: Factors | None = None) -> Callable[[], _
                           else (factors[0].copy(), factors[1].copy()))
 
 
+MIN_SIGMA = 1e-3  # keeps 1/sigma**4 of the Gaussian's second derivative within float range
+
+
 def _side(name: str, size: int) -> int:
     """Check a kernel side length given as a parameter."""
     if size < 1 or size > MAX_KERNEL_SIDE:
@@ -177,7 +180,10 @@ def _gaussian_1d(sigma: float, truncate: float, order: int = 0) -> np.ndarray:
     """Sampled Gaussian of radius int(truncate*sigma + 0.5) as scipy.ndimage, normalised
     to sum 1 (sigma 0: the one-tap identity, as ndimage); order=2 gives its exact second
     derivative, weighted the same way."""
-    _positive("sigma", sigma, zero=order == 0)
+    if 0 < _positive("sigma", sigma, zero=order == 0) < MIN_SIGMA:
+        # every tap is then a single 1 (or 1/sigma**2 for the derivative, beyond float range)
+        raise ValueError(f"sigma must be 0 or at least {MIN_SIGMA:g} (a smaller one is a single "
+                         f"tap), got {sigma:g}")
     _positive("truncate", truncate)
     if sigma == 0:
         return np.ones(1)
@@ -389,9 +395,16 @@ def _build(spec: KernelSpec) -> _Built:
                          "not one kernel: filter with it (filter_image), or ask for one of its parts")
     kwargs = parse_params(name.lower(), args, entry.params)
     try:
-        return entry.build(**kwargs)._replace(name=name.lower())
+        with np.errstate(all="ignore"):     # taps that overflow are refused below, not warned
+            built = entry.build(**kwargs)._replace(name=name.lower())
     except ValueError as exc:
         raise ValueError(f"kernel {name.lower()!r}: {exc}") from None
+    if not np.isfinite(built.kernel).all():
+        given = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in kwargs.items())
+        raise ValueError(f"kernel {name.lower()!r}: {given} gives taps beyond the float range; "
+                         "choose parameters nearer the defaults")
+    return built
 
 
 def _is_file(spec: str) -> bool:

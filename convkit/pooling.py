@@ -63,6 +63,17 @@ def neutral_fill(dtype: np.dtype, op: str) -> Any:
     return -np.inf if op == "max" else np.inf
 
 
+def accumulator_dtype(dtype: np.dtype, op: str) -> np.dtype:
+    """The dtype a window's reduction runs in: `dtype` for max/min, ``np.sum``'s for sum, and
+    float64 for the mean of integers, as ``np.mean`` (an int64 sum would wrap; the chunked
+    path's padded mean sums in it too)."""
+    if op in ("max", "min"):
+        return np.dtype(dtype)
+    if op == "mean" and np.dtype(dtype).kind in "biu":
+        return np.dtype(np.float64)
+    return np.add.reduce(np.zeros(1, dtype=dtype)).dtype
+
+
 def real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple,
                 ranges: tuple | None = None) -> np.ndarray:
     """Number of non-padding cells in every window (or, with `ranges`, in windows
@@ -76,11 +87,6 @@ def real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tupl
         view[ax] = c.size
         count = count * c.reshape(view)
     return count
-
-
-def _sum_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype a window sum runs in: small integers widen, as ``np.sum``."""
-    return np.add.reduce(np.zeros(1, dtype=dtype)).dtype
 
 
 class PoolCall(NamedTuple):
@@ -113,7 +119,7 @@ def plan_pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] 
     if op in ("max", "min"):
         dtype = np.dtype(x.dtype)
     elif op == "sum":
-        dtype = _sum_dtype(x.dtype)
+        dtype = accumulator_dtype(x.dtype, "sum")
     else:
         dtype = np.dtype(x.dtype if x.dtype.kind in "fc" else np.float64)
     return PoolCall(op, axes_t, size_t, stride_t, pad_t, tuple(shape), dtype,
@@ -213,8 +219,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
     xp = padded(xm, last, pad_t, c.fill)
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
-    acc = _sum_dtype(x.dtype) if c.op == "mean" else c.dtype
-    out = _reduce(view, size_t, c.op, acc)
+    out = _reduce(view, size_t, c.op, accumulator_dtype(x.dtype, c.op))
     if c.op == "mean":
         counts = real_counts(xm.shape, last, size_t, stride_t, pad_t)
         out = (out / counts).astype(c.dtype, copy=False)

@@ -68,3 +68,40 @@ def test_bn_and_dropout_tokens():
 def test_bad_specs(spec, match):
     with pytest.raises(ValueError, match=match):
         build_layers(spec, (1, 4, 4), 3)
+
+
+@pytest.mark.parametrize("spec, shape, batch", [
+    ("conv8k5-relu-maxpool2-conv4k3s2-relu-flatten-dense", (3, 21, 19), 4),
+    ("conv8-bn-relu-pool2-drop0.25-conv4-bn-relu-flatten-dense16-relu-drop.5-dense", (1, 8, 8), 7),
+    (DEFAULT_ARCH, (1, 8, 8), 32),
+])
+def test_training_bytes_counts_the_built_network(spec, shape, batch):
+    """The estimate, recomputed from the layers actually built and a real forward pass: 16 bytes
+    per parameter (weights, gradients, Adam's two moments) and, per sample, 4 bytes x (3 x every
+    layer's output + a convolution's unfolded windows)."""
+    from convkit.cnn.arch import training_bytes
+
+    layers = build_layers(spec, shape, 5)
+    x = np.zeros((batch, *shape), np.float32)
+    total = 4 * x.size
+    for layer in layers:
+        y = layer.forward(x, training=False)
+        total += 16 * sum(v.size for v in {**layer.params, **layer.buffers}.values()
+                          if not isinstance(layer, BatchNorm2D)) + 12 * y.size
+        if isinstance(layer, BatchNorm2D):
+            total += 16 * 4 * y.shape[1]
+        if isinstance(layer, Conv2D):
+            _, _, kh, kw = layer.params["weight"].shape
+            total += 4 * batch * x.shape[1] * kh * kw * y.shape[2] * y.shape[3]
+        x = y
+    need, worst = training_bytes(spec, shape, 5, batch)
+    assert need == total
+    assert worst.endswith(")") and "(layer " in worst
+
+
+def test_training_bytes_names_the_layer_that_needs_most():
+    from convkit.cnn.arch import training_bytes
+
+    need, worst = training_bytes("conv4-relu-conv100000-dense", (1, 8, 8), 10, 32)
+    assert worst == "conv100000k3 (layer 3)" and need > 5 * 2 ** 30
+    assert training_bytes("conv8k999-dense", (1, 8, 8), 10, 32)[1] == "conv8k999 (layer 1)"

@@ -121,7 +121,7 @@ def test_conv_too_many_frames_subsampled(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["1,2;3,4", "-k", "box:3"], "kernel 3x3 is larger than image 2x2"),
-    ([str(SAMPLES / "astronaut.png")], "image must be 2-D, got shape (256, 256, 3)"),
+    ([str(SAMPLES / "astronaut.png")], "astronaut.png is 256x256 pixels; at most 64x64"),
     (["--gif", "/no/such/folder/a.gif"], "output folder '/no/such/folder' does not exist"),
     (["--gif", "a.png"], "must end in .gif"),
     (["--png", "a.gif"], "must end in .png"),
@@ -130,7 +130,7 @@ def test_conv_too_many_frames_subsampled(tmp_path):
     (["--stride", "0"], "0 is not in the range x>=1"),
     (["-k", "nonsense"], "unknown kernel 'nonsense'"),
     (["1,2;3"], "ragged"),
-    (["/"], "/ is not a file"),
+    (["/"], "'/' is a directory; expected a .csv/.txt/.npy or image file"),
     (["missing.csv"], "file not found: missing.csv"),
     ([str(SAMPLES / "camera.png"), "--gray"], "at most 64x64"),
 ])
@@ -420,3 +420,39 @@ def test_relu_frames_fill_in_max_x_0():
     # the right panel changes exactly where a cell is revealed; revealing a 0 cell still changes it
     diffs = [np.abs(a.astype(int) - b.astype(int)).sum() for a, b in zip(frames, frames[1:])]
     assert len(frames) == 4 and all(d > 0 for d in diffs)
+
+@pytest.mark.parametrize("args", [("-k", "{fifo}.csv"), ("-k", "{fifo}.npy"), ("{fifo}.csv",)])
+def test_a_fifo_given_to_explain_is_refused_at_once(tmp_path, cli, args):
+    from helpers.blocking import finishes
+
+    argv = [a.format(fifo=tmp_path / "f") for a in args]
+    fifo = next(Path(a) for a in argv if a.startswith(str(tmp_path)))
+    os.mkfifo(fifo)
+    r = finishes(lambda: cli("explain", "conv", *argv), [fifo])
+    assert r.exit_code == 2 and "is not a regular file" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_show_and_explain_on_a_huge_image_never_decode_it_whole(tmp_path, cli):
+    import tracemalloc
+
+    from test_cli_train import _huge_digit
+
+    from convkit.cnn import Conv2D, Dense, Flatten, ReLU, Sequential
+
+    model = Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), Flatten(), Dense(256, 10)], seed=0,
+                       input_shape=(1, 8, 8))
+    model.save(tmp_path / "m.npz")
+    path, _ = _huge_digit(tmp_path)
+    tracemalloc.start()
+    try:
+        shown = cli("show", tmp_path / "m.npz", path, "-o", tmp_path / "maps.png")
+        explained = cli("explain", "conv", path, "--gray")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert shown.exit_code == 0, shown.stderr
+    assert "is 6016x6016 pixels; it is resized to the model's 8x8" in shown.stderr
+    assert explained.exit_code == 2 and explained.stderr.count("\n") == 1
+    assert "is 6016x6016 pixels; at most 64x64" in explained.stderr
+    assert peak < 32 * 2 ** 20

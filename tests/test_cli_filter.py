@@ -292,3 +292,51 @@ def test_help_lists_the_registrys_derivative_kernels(cli):
     for name in list_kernels():
         part = derivative_part if is_derivative(name) else other_part
         assert f" {name}," in part or f"({name}," in part or f" {name};" in part, name
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_folder_batch_is_all_or_nothing(folder, capsys, force):
+    if force:                                  # an earlier batch's outputs, to be replaced
+        from convkit.io.images import write_image
+        for name in os.listdir(folder):
+            write_image(folder / name.replace(".png", "_blur.png"), np.zeros((4, 4), np.uint8))
+    (folder / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)   # sorted last
+    before = _snapshot(folder)
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder), "-k", "blur", *(["--force"] if force else [])])
+    assert exc.value.code == 2 and "zz_broken.png" in capsys.readouterr().err
+    assert _snapshot(folder) == before         # the old outputs kept, no new or hidden file
+
+
+def test_filtering_a_folder_twice_skips_its_own_outputs(folder, capsys):
+    names = sorted(os.listdir(folder))
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder), "-k", "blur"])
+    assert exc.value.code in (0, None)
+    first = _snapshot(folder)
+    assert sorted(first) == sorted(names + [n.replace(".png", "_blur.png") for n in names])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder), "-k", "blur", "--force"])
+    assert exc.value.code in (0, None)
+    err = capsys.readouterr().err
+    assert "skipping 3 file(s)" in err and "astronaut_blur.png" in err
+    assert _snapshot(folder) == first          # no camera_blur_blur.png; the same outputs again
+
+
+@pytest.mark.parametrize("how", ["raises", "short", "fsync"])
+def test_a_full_disk_is_one_line_naming_the_output(folder, capsys, monkeypatch, how):
+    from helpers.full_disk import full_disk
+
+    before = _snapshot(folder)
+    full_disk(monkeypatch, how)
+    with pytest.raises(SystemExit) as exc:
+        main(["filter", str(folder / "camera.png"), "-k", "blur", "-o", str(folder / "out.jpg")])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert f"'{folder / 'out.jpg'}'" in err and ("No space left" in err or "reached the disk" in err)
+    assert _snapshot(folder) == before

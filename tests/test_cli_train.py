@@ -358,3 +358,83 @@ def test_signals_train_evaluate_predict(tmp_path):
         assert top["probability"] == pytest.approx(float(probs.max()), rel=1e-6)
     bad = _run(["predict", out / "model.npz", tmp_path / "missing.wav"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+def test_force_over_a_finished_run_that_diverges_keeps_the_old_run(tmp_path, data_file):
+    out = tmp_path / "run"
+    assert _run(["train", "--dataset", data_file, "--out", out, *TINY, "--epochs", "1"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    r = _run(["train", "--dataset", data_file, "--out", out, *TINY, "--lr", "1e308", "--force"])
+    assert r.exit_code == 2 and "training diverged at epoch 1" in r.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("arch, layer", [("conv100000-dense", "conv100000k3 (layer 1)"),
+                                         ("conv8k999-dense", "conv8k999 (layer 1)")])
+def test_an_architecture_above_the_memory_budget_is_one_line(tmp_path, cli, arch, layer):
+    from convkit.cnn.arch import training_bytes
+    from convkit.io.memory import format_bytes
+
+    out = tmp_path / "run"
+    r = cli("train", "--arch", arch, "--epochs", "1", "--out", out)
+    need, _ = training_bytes(arch, (1, 8, 8), 10, 32)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert f"'{arch}'" in r.stderr and layer in r.stderr and "--max-memory" in r.stderr
+    assert f"needs about {format_bytes(need)[:-4]}" in r.stderr and "budget of 4.0 GiB" in r.stderr
+    assert not out.exists()
+    r = cli("train", "--arch", arch, "--epochs", "1", "--out", out, "--max-memory", "lots")
+    assert r.exit_code == 2 and "--max-memory must be a size in bytes such as 8G" in r.stderr
+
+
+def test_many_classes_print_the_worst_classes_not_a_matrix(tmp_path, cli):
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(150), 4)
+    images = (rng.random((labels.size, 8, 8)) * 255).astype(np.uint8)
+    path = tmp_path / "many.npz"
+    np.savez(path, images=images, labels=labels)
+    out = tmp_path / "run"
+    r = cli("train", "--dataset", path, "--arch", "conv4-relu-pool2-dense", "--epochs", "1",
+            "--val-split", "0", "--out", out)
+    assert r.exit_code == 0, r.stderr
+    assert "150 classes: too many for a confusion matrix" in r.stdout and "Lowest: " in r.stdout
+    assert len(r.stdout.splitlines()) < 10
+    r = cli("evaluate", out / "model.npz", "--dataset", path, "--json")
+    answer = json.loads(r.stdout)
+    assert answer["confusion_matrix"] is None and len(answer["class_accuracy"]) == 150
+
+
+def _huge_digit(tmp_path, name="huge.png", block=752):
+    """A 6016x6016 PNG (a few hundred KB) that is an 8x8 digit with each pixel a block x block
+    square, and that 8x8 digit in [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    from convkit.io import write_image
+
+    digit = np.round(load_digits().images[3] / 16 * 255).astype(np.uint8)
+    write_image(tmp_path / name, np.kron(digit, np.ones((block, block), np.uint8)))
+    return tmp_path / name, digit / 255.0
+
+
+def test_predict_on_a_huge_image_decodes_it_reduced(tmp_path, cli):
+    import tracemalloc
+
+    from convkit.cnn import Conv2D, Dense, Flatten, ReLU, Sequential
+
+    model = Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), Flatten(), Dense(256, 10)], seed=0,
+                       input_shape=(1, 8, 8), class_names=[str(i) for i in range(10)])
+    model.save(tmp_path / "m.npz")
+    path, digit = _huge_digit(tmp_path)
+    tracemalloc.start()
+    try:
+        r = cli("predict", tmp_path / "m.npz", path, "--json", "--top", "10")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r.exit_code == 0, r.stderr
+    assert peak < 32 * 2 ** 20                  # a full decode held 288 MB of floats at least
+    got = {p["class"]: p["probability"] for p in json.loads(r.stdout)[0]["predictions"]}
+    # decoded at 4 x 8 = 32 pixels a side (box means of whole 188-pixel blocks: the digit with
+    # 4 x 4 squares), then resized to 8 x 8 as before, by scikit-image with anti-aliasing
+    from skimage.transform import resize
+    x = resize(np.kron(digit, np.ones((4, 4))), (8, 8), order=1, anti_aliasing=True)
+    want = model.predict_proba(x[None, None].astype(np.float32))[0]
+    np.testing.assert_allclose([got[str(i)] for i in range(10)], want, rtol=1e-5)

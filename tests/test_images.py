@@ -18,7 +18,8 @@ from skimage.color import rgb2gray
 from convkit.io import codecs as _image_codecs, images
 from convkit.io.atomic import OutputExistsError
 from convkit.io.errors import FileFormatError
-from convkit.io.images import read_image, read_image_raw, to_float_image, write_image
+from convkit.io.images import image_size, read_image, read_image_raw, to_float_image, write_image
+from helpers.full_disk import WAYS, full_disk
 
 RNG = np.random.default_rng(7)
 
@@ -299,13 +300,30 @@ def test_refuses_overwrite_and_input(tmp_path):
 
 
 def test_failed_encode_leaves_no_temporary_file(tmp_path, monkeypatch):
-    def broken(tmp, samples, fmt):
-        Path(tmp).write_bytes(b"half a file")
+    def broken(fh, samples, fmt):
+        fh.write(b"half a file")
         raise OSError("disk full")
     monkeypatch.setattr(_image_codecs, "encode", broken)
     with pytest.raises(OSError, match="disk full"):
         write_image(tmp_path / "x.png", np.zeros((2, 2)))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", WAYS)
+@pytest.mark.parametrize("name,image", [
+    ("x.png", np.zeros((40, 40), np.uint8)), ("x.png", np.zeros((40, 40, 3), np.uint16)),
+    ("x.jpg", np.zeros((40, 40, 3), np.uint8)), ("x.tif", np.zeros((40, 40), np.uint16)),
+    ("x.bmp", np.zeros((40, 40), np.uint8))])
+def test_a_full_disk_fails_the_write_and_keeps_the_old_file(tmp_path, monkeypatch, name, image, how):
+    path = tmp_path / name
+    write_image(path, np.full(image.shape, 7, image.dtype))
+    before = path.read_bytes()
+    full_disk(monkeypatch, how)
+    with pytest.raises(OSError, match="No space left|bytes reached the disk") as info:
+        write_image(path, image, overwrite=True)
+    assert info.value.filename == str(path)              # the output, not a hidden temporary file
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == [name] and path.read_bytes() == before
 
 
 def test_written_file_gets_usual_permissions(tmp_path):
@@ -357,3 +375,107 @@ def test_read_image_stays_float64(tmp_path):
     path = tmp_path / "g.tif"
     write_image(path, np.full((3, 4), 0.5, np.float32))
     assert read_image(path).dtype == np.float64
+
+def _box_reference(full: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of each factor x factor block of the full-size samples (the remainder dropped)."""
+    h, w = full.shape[0] // factor, full.shape[1] // factor
+    blocks = full[:h * factor, :w * factor].astype(np.float64)
+    return blocks.reshape(h, factor, w, factor, *full.shape[2:]).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("name,shape,dtype", [("g.png", (1203, 810), np.uint8),
+                                              ("c.png", (1203, 810, 3), np.uint8),
+                                              ("a.png", (1203, 810, 4), np.uint8),
+                                              ("w.png", (1203, 810, 3), np.uint16),
+                                              ("g16.tif", (1203, 810), np.uint16),
+                                              ("c.bmp", (1203, 810, 3), np.uint8)])
+def test_min_size_decodes_reduced_by_whole_blocks(tmp_path, name, shape, dtype):
+    rng = np.random.default_rng(0)
+    top = np.iinfo(dtype).max
+    image = (rng.random(shape) * top).astype(dtype)
+    path = tmp_path / name
+    write_image(path, image)
+    got = read_image_raw(path, min_size=(100, 60))
+    # at least 100 x 60: 1203 // 100, 810 // 60 = 12, 13; a PNG's EXIF orientation is not known
+    # before decoding, so it keeps 100 x 60 either way round: also 1203 // 60, 810 // 100 = 20, 8
+    factor = 8 if name.endswith(".png") else 12
+    assert got.shape[:2] == (1203 // factor, 810 // factor) and got.dtype == dtype
+    np.testing.assert_allclose(got.astype(float), _box_reference(image, factor), atol=1.0)
+    assert read_image(path, min_size=(100, 60)).shape == got.shape
+    assert read_image_raw(path, min_size=(2000, 60)).shape == image.shape     # no whole factor fits
+
+
+def test_min_size_jpeg_and_orientation(tmp_path):
+    rng = np.random.default_rng(1)
+    image = np.repeat(np.repeat((rng.random((75, 50, 3)) * 255).astype(np.uint8), 16, 0), 16, 1)
+    path = tmp_path / "p.jpg"
+    exif = Image.Exif()
+    exif[274] = 6                                              # stored sideways: turn right
+    Image.fromarray(image).save(path, quality=95, exif=exif)
+    full = read_image_raw(path)                                # (800, 1200, 3) upright
+    got = read_image_raw(path, min_size=(100, 150))            # the upright (H, W)
+    assert full.shape[:2] == (800, 1200) and got.shape[:2] == (100, 150)
+    assert np.abs(got.astype(float) - _box_reference(full, 8)).mean() < 6       # JPEG's own scaling
+    assert np.abs(got.astype(float) - _box_reference(full, 8)[::-1]).mean() > 30
+
+
+def test_min_size_never_makes_a_full_size_float_copy(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big.png"
+    big = np.zeros((4000, 4000), np.uint8)
+    big[::5] = 255
+    write_image(path, big)
+    assert image_size(path) == (4000, 4000)
+    reference = _box_reference(big, 62) / 255
+    tracemalloc.start()
+    try:
+        small = read_image(path, gray=True, min_size=(64, 64))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert small.shape == (64, 64)
+    np.testing.assert_allclose(small, reference, atol=0.6 / 255)
+    assert peak < 4 * 2 ** 20                      # a full read makes 16 MB + 128 MB of arrays
+
+
+def _damaged_tiffs(folder: Path) -> tuple[Path, Path]:
+    """badzip.tif: a deflate strip with flipped bytes; circ.tif: a second page whose next-IFD
+    pointer leads back to the first (the first page itself is intact)."""
+    a = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
+    tifffile.imwrite(folder / "zip.tif", a, compression="zlib")
+    data = bytearray((folder / "zip.tif").read_bytes())
+    with tifffile.TiffFile(folder / "zip.tif") as t:
+        off, n = t.pages[0].dataoffsets[0], t.pages[0].databytecounts[0]
+    for i in range(off + 10, off + n - 4):
+        data[i] ^= 0x5A
+    (folder / "badzip.tif").write_bytes(bytes(data))
+    tifffile.imwrite(folder / "two.tif", np.stack([a, a]), photometric="minisblack")
+    data = bytearray((folder / "two.tif").read_bytes())
+    with tifffile.TiffFile(folder / "two.tif") as t:
+        first, second = t.pages[0].offset, t.pages[1].offset
+    entries = struct.unpack_from("<H", data, second)[0]
+    struct.pack_into("<I", data, second + 2 + 12 * entries, first)
+    (folder / "circ.tif").write_bytes(bytes(data))
+    return folder / "badzip.tif", folder / "circ.tif"
+
+
+def test_tiff_readers_messages_are_phrased_not_printed(tmp_path, capfd):
+    from convkit.io.lazy import lazy_nbytes
+
+    bad, circular = _damaged_tiffs(tmp_path)
+    with pytest.raises(FileFormatError, match=r"cannot read .*badzip.tif.*corrupt image file "
+                                              r"\(ZIPDecode: Decoding error") as info:
+        read_image(bad)
+    assert "\n" not in str(info.value)
+    assert read_image_raw(circular).shape == (64, 64)
+    assert lazy_nbytes(circular) >= 64 * 64
+    assert capfd.readouterr().err == ""
+
+
+def test_filter_on_damaged_tiffs_prints_one_line_or_nothing(tmp_path, cli):
+    bad, circular = _damaged_tiffs(tmp_path)
+    r = cli("filter", bad, "-k", "blur", "-o", tmp_path / "a.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "ZIPDecode" in r.stderr
+    r = cli("filter", circular, "-k", "blur", "-o", tmp_path / "b.png")
+    assert r.exit_code == 0 and r.stderr == ""

@@ -3,6 +3,7 @@ matrices and the 1-D factors; spec parsing and its errors."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -462,3 +463,65 @@ def test_resolve_kernel_errors_are_get_kernels():
         K.resolve_kernel("sobol")
     with pytest.raises(TypeError, match="kernel spec must be"):
         K.resolve_kernel(3.5)
+
+
+@pytest.mark.parametrize("name", ["k.csv", "k.txt", "k.npy"])
+def test_a_fifo_kernel_file_is_refused_at_once(tmp_path, name):
+    from helpers.blocking import finishes
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    for spec in (str(fifo), fifo):
+        result = finishes(lambda: get_kernel(spec), [fifo])
+        assert isinstance(result, ValueError), result
+        assert "is not a regular file" in str(result) and "expected a kernel file" in str(result)
+
+
+@pytest.mark.parametrize("spec", ["log:sigma=1e-300", "log:sigma=1e-160", "gaussian:sigma=1e-300",
+                                  "unsharp:sigma=1e-200", "log:sigma=5e-324"])
+def test_tiny_sigma_is_refused_in_one_line(spec):
+    with pytest.raises(ValueError, match=r"sigma must be (0 or )?at least 0\.001 .* got"):
+        get_kernel(spec)
+
+
+@pytest.mark.parametrize("truncate", [0.1, 4.0, 60.0])
+@pytest.mark.parametrize("sigma", [1e-3, 3e-3, 0.05, 0.2, 1.0, 7.5])
+def test_every_accepted_sigma_gives_finite_taps(sigma, truncate):
+    """Over the accepted range the taps are finite and the LoG sums to 0; compared with the
+    closed form of the Gaussian's second derivative wherever the kernel has more than one tap."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # no RuntimeWarning on the way either
+        for name in ("gaussian", "log", "unsharp"):
+            try:
+                k = get_kernel(f"{name}:sigma={sigma},truncate={truncate}")
+            except ValueError as exc:               # only the size limit may refuse these
+                assert "tap kernel; the largest allowed" in str(exc)
+                continue
+            assert np.isfinite(k).all()
+            if name == "log":
+                assert abs(k.sum()) <= 1e-9 * max(1.0, np.abs(k).max())
+                r = k.shape[0] // 2
+                x = np.arange(-r, r + 1.0)
+                g = np.exp(-x ** 2 / (2 * sigma ** 2))
+                g /= g.sum()
+                g2 = g * (x ** 2 / sigma ** 4 - 1 / sigma ** 2)
+                ref = np.outer(g2, g) + np.outer(g, g2)
+                np.testing.assert_allclose(k, ref - ref.mean(), rtol=1e-9, atol=1e-12 * np.abs(ref).max())
+
+
+def test_a_builder_whose_taps_overflow_is_refused_naming_the_parameters(monkeypatch):
+    import warnings
+
+    from convkit import kernels
+
+    entry = kernels._REGISTRY["unsharp"]
+    overflowing = entry._replace(build=lambda sigma, amount, truncate: kernels._Built(
+        np.full((3, 3), amount) * 10.0, None))
+    monkeypatch.setitem(kernels._REGISTRY, "unsharp", overflowing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"kernel 'unsharp': sigma=1, amount=1e\+308, "
+                                             r"truncate=4 gives taps beyond the float range"):
+            get_kernel("unsharp:amount=1e308")

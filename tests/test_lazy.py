@@ -3,6 +3,7 @@ and writes that leave nothing behind when they fail or are replaced."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -84,3 +85,16 @@ def test_output_inside_or_around_an_input_is_refused(tmp_path):
         with pytest.raises(ValueError, match=match):
             write_lazy(x, out, inputs=(store,), overwrite=True, tile=8)
     assert zarr.open_array(str(store), mode="r")[:].sum() == 64
+
+
+@pytest.mark.parametrize("name", ["big.tif", "big.tiff"])
+def test_a_fifo_tiff_is_refused_at_once(tmp_path, name):
+    from helpers.blocking import finishes
+
+    from convkit.io.lazy import lazy_nbytes
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    for read in (lambda: open_lazy(fifo), lambda: lazy_nbytes(fifo)):
+        result = finishes(read, [fifo])
+        assert isinstance(result, ValueError) and "is not a regular file" in str(result), result

@@ -249,3 +249,35 @@ def test_docs_list_the_pooling_ops():
         assert "%(" not in text
         for op in ("max", "min", "sum", "mean"):   # the accepted ops, as torch/skimage name them
             assert repr(op) in text and op in POOL_OPS
+
+
+def _mean_loop(x, size, padding):
+    """Each window's np.mean over its real cells, by a plain loop (the reference)."""
+    h, w = x.shape
+    n_h, n_w = (h + 2 * padding - size) // size + 1, (w + 2 * padding - size) // size + 1
+    out = np.empty((n_h, n_w))
+    for i in range(n_h):
+        for j in range(n_w):
+            r0, c0 = i * size - padding, j * size - padding
+            cells = x[max(r0, 0):r0 + size, max(c0, 0):c0 + size]
+            out[i, j] = np.mean(cells)
+    return out
+
+
+@pytest.mark.parametrize("dask", [False, True])
+@pytest.mark.parametrize("padding", [0, 1])
+@pytest.mark.parametrize("dtype,low,high", [(np.int64, 2 ** 62, 2 ** 63 - 1),
+                                            (np.int64, -2 ** 63, -2 ** 62),
+                                            (np.uint64, 2 ** 63, 2 ** 64 - 1)])
+def test_integer_mean_does_not_wrap(dtype, low, high, padding, dask):
+    rng = np.random.default_rng(3)
+    x = rng.integers(low, high, (6, 8), dtype=dtype, endpoint=True)
+    x[:2, :2] = low                             # [2**62] * 4 sums past int64's range
+    arg = x
+    if dask:
+        import dask.array as da
+        arg = da.from_array(x, chunks=(4, 4))
+    got = pool(arg, 2, op="mean", padding=padding)
+    got = got.compute() if dask else got
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, _mean_loop(x, 2, padding), rtol=1e-15)

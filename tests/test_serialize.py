@@ -165,3 +165,20 @@ def test_altered_files(saved, change, match):
 
 def test_model_format_error_is_a_value_error():
     assert issubclass(ModelFormatError, ValueError)
+
+
+@pytest.mark.parametrize("how", ["raises", "short", "fsync"])
+def test_a_full_disk_fails_the_model_write_and_keeps_the_old_model(tmp_path, monkeypatch, how):
+    import os
+
+    from helpers.full_disk import full_disk
+    from test_cnn_model import small_net
+
+    path = tmp_path / "m.npz"
+    small_net(seed=0).save(path)
+    before = path.read_bytes()
+    full_disk(monkeypatch, how)
+    with pytest.raises(OSError, match="No space left|bytes reached the disk"):
+        small_net(seed=1).save(path, overwrite=True)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["m.npz"] and path.read_bytes() == before

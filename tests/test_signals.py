@@ -242,3 +242,20 @@ def test_missing_file_and_directory(tmp_path):
 def test_public_names():
     assert SIGNAL_SUFFIXES == (".csv", ".txt", ".npy", ".wav")
     assert Signal._fields == ("samples", "rate")
+
+
+@pytest.mark.parametrize("how", ["raises", "short"])
+@pytest.mark.parametrize("name", ["s.wav", "s.npy", "s.csv"])
+def test_a_full_disk_fails_the_write_and_keeps_the_old_file(tmp_path, monkeypatch, name, how):
+    from helpers.full_disk import full_disk
+
+    path = tmp_path / name
+    write_signal(path, np.full(500, 0.25), rate=8000 if name.endswith(".wav") else None)
+    before = path.read_bytes()
+    full_disk(monkeypatch, how)
+    with pytest.raises(OSError, match="No space left|bytes reached the disk") as info:
+        write_signal(path, np.zeros(500), rate=8000 if name.endswith(".wav") else None,
+                     overwrite=True)
+    assert info.value.filename == str(path)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == [name] and path.read_bytes() == before

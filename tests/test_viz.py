@@ -508,3 +508,24 @@ def test_one_colour_convention_one_is_white_in_the_frames():
     assert frame[row(4) - 6, col(4) + 6].max() < 15                    # a 0: black
     texts = draw_matrix(Figure().add_subplot(), [[-3.0, 0.0, 3.0]])
     assert [t.get_color() for t in texts] == ["white", "black", "white"]   # readable on RdBu
+
+@pytest.mark.parametrize("how", ["raises", "short"])
+def test_a_full_disk_fails_gif_and_figure_writes(tmp_path, monkeypatch, how):
+    import os
+
+    from helpers.full_disk import full_disk
+    from matplotlib.figure import Figure
+
+    from convkit.cnn.plots import plot_curves
+    from convkit.viz import write_figure
+
+    full_disk(monkeypatch, how)
+    frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 255)]
+    history = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]}
+    for write in (lambda: write_gif(tmp_path / "a.gif", frames),
+                  lambda: write_figure(tmp_path / "f.png", Figure(figsize=(1, 1))),
+                  lambda: plot_curves(history, [1, 2], tmp_path / "c.png")):
+        with pytest.raises(OSError, match="No space left|bytes reached the disk"):
+            write()
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []

@@ -116,3 +116,140 @@ def test_server_keeps_running_after_bad_requests(server):
     got, answer, _ = request(server, "POST", "/api/softmax", {"scores": [0, 0]})
     assert got == 200 and answer["probabilities"] == [0.5, 0.5]
     assert json.dumps(answer)
+
+
+def _raw_socket(server):
+    import socket
+
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
+def _post_head(server, length: int) -> bytes:
+    return (f"POST /api/softmax HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+def test_deeply_nested_json_gets_a_400_and_nothing_on_stderr(server, capfd):
+    depth = 100_000
+    got, answer, _ = request(server, "POST", "/api/softmax", raw=b"[" * depth + b"]" * depth,
+                             headers={"Content-Type": "application/json"})
+    assert got == 400 and "nested too deeply" in answer["error"]
+    got, answer, _ = request(server, "POST", "/api/softmax",
+                             raw=b'{"scores": ' + b"[" * depth + b"]" * depth + b"}",
+                             headers={"Content-Type": "application/json"})
+    assert got == 400 and "nested too deeply" in answer["error"]
+    assert capfd.readouterr().err == ""
+
+
+def test_short_body_is_answered_400(server):
+    with _raw_socket(server) as sock:
+        sock.sendall(_post_head(server, 100) + b'{"scores": [1')
+        sock.shutdown(1)          # the client says it is done: 13 of 100 bytes
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.0 400") and b"ended after 13 of its 100 bytes" in reply
+
+
+def test_clients_that_hang_up_leave_nothing_on_stderr(server, capfd):
+    import socket
+    import struct
+    import time
+
+    linger = struct.pack("ii", 1, 0)        # close() sends a reset instead of a FIN
+    for payload in (_post_head(server, 100) + b'{"scores"',                      # short body
+                    _post_head(server, 30) + b'{"scores": [1, 2, 3, 4, 5, 6]}'):  # whole request
+        sock = _raw_socket(server)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        sock.sendall(payload)
+        sock.close()
+    big = {"scores": [1.0] * 20000}          # an answer larger than the socket buffers
+    for _ in range(3):
+        sock = _raw_socket(server)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        data = json.dumps(big).encode()
+        sock.sendall(_post_head(server, len(data)) + data)
+        time.sleep(0.05)
+        sock.close()
+    time.sleep(0.5)
+    got, _, _ = request(server, "POST", "/api/softmax", {"scores": [0, 0]})
+    assert got == 200
+    assert capfd.readouterr().err == ""
+
+
+def test_fifty_concurrent_requests_are_all_answered(server):
+    import threading
+
+    n = 50
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def one(i):
+        sock = None
+        try:
+            barrier.wait()                   # all connect at once: the listen backlog is what counts
+            sock = _raw_socket(server)
+            data = json.dumps({"scores": [float(i), 0.0]}).encode()
+            sock.sendall(_post_head(server, len(data)) + data)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+            results[i] = reply.split(b" ", 2)[1]
+        except Exception as exc:             # a reset or a timeout: the failure this test is about
+            results[i] = exc
+        finally:
+            if sock is not None:
+                sock.close()
+
+    for _ in range(2):                       # a burst of 50 connections, twice
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(r in (b"200", b"503") for r in results), results
+        assert results.count(b"200") >= n // 2
+
+
+def test_half_sent_requests_time_out_and_threads_are_bounded(monkeypatch):
+    import threading
+    import time
+
+    from convkit.web import server as web_server
+
+    monkeypatch.setattr(web_server, "REQUEST_SECONDS", 0.5)
+    with running() as srv:
+        before = threading.active_count()
+        slow = []
+        for i in range(3 * web_server.MAX_THREADS):
+            sock = _raw_socket(srv)
+            # half the headers, or all the headers and half the body
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1" if i % 2 else _post_head(srv, 50) + b"{")
+            slow.append(sock)
+        time.sleep(0.2)
+        assert threading.active_count() - before <= web_server.MAX_THREADS
+        start = time.monotonic()
+        got, answer, _ = request(srv, "POST", "/api/softmax", {"scores": [0, 0]})
+        assert got == 200 and answer["probabilities"] == [0.5, 0.5]
+        for sock in slow:                    # each one dropped by the server after its deadline
+            sock.settimeout(5)
+            assert sock.recv(65536) == b""
+            sock.close()
+        assert time.monotonic() - start < 5
+
+
+def test_a_full_line_gets_a_503_with_a_json_answer(monkeypatch):
+    import time
+
+    from convkit.web import server as web_server
+
+    monkeypatch.setattr(web_server, "MAX_THREADS", 1)
+    monkeypatch.setattr(web_server, "MAX_WAITING", 0)
+    monkeypatch.setattr(web_server, "REQUEST_SECONDS", 3.0)
+    with running() as srv:
+        slow = _raw_socket(srv)
+        slow.sendall(b"GET / HTTP/1.1\r\n")           # holds the only thread until its deadline
+        time.sleep(0.2)
+        got, answer, headers = request(srv, "POST", "/api/softmax", {"scores": [0, 0]})
+        assert got == 503 and "busy" in answer["error"] and headers["Retry-After"] == "1"
+        slow.close()

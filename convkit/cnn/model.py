@@ -325,8 +325,12 @@ class Sequential:
         return np.concatenate(out) if out else np.zeros((0, 0), self.dtype)
 
     def predict(self, X: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
-        """Predicted class index per sample."""
-        return self.predict_proba(X, batch_size=batch_size).argmax(axis=1)
+        """Predicted class index per sample (batch by batch: never all N x K probabilities)."""
+        X = self._check_input(X)
+        if len(X) == 0:
+            return self.predict_proba(X, batch_size=batch_size).argmax(axis=1)
+        return np.concatenate([self.predict_proba(X[s:s + batch_size], batch_size=batch_size).argmax(axis=1)
+                               for s in range(0, len(X), batch_size)])
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, *, batch_size: int = 256,
                  normalized: bool = False) -> dict[str, float]:

@@ -1,19 +1,30 @@
 """PNG plots of a training run: loss / accuracy curves and the confusion matrix (matplotlib, headless).
 
+A confusion matrix grows with the square of the class count: it is made, kept
+and drawn only up to `MAX_CONFUSION_CLASSES` classes; beyond, a run keeps the
+accuracy of each class (`class_accuracy`, `plot_class_accuracy`), which grows
+with the class count only.
+
 Figures are drawn with `matplotlib.figure.Figure` and the Agg canvas (no
-pyplot, no display) and written through `convkit.io.atomic.atomic_path`.
+pyplot, no display) and written through `convkit.io.atomic.atomic_file`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Mapping, Sequence
+import re
+import warnings
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_file
 
-__all__ = ["confusion_matrix", "plot_curves", "plot_confusion"]
+__all__ = ["confusion_matrix", "class_accuracy", "plot_curves", "plot_confusion", "plot_class_accuracy",
+           "MAX_CONFUSION_CLASSES", "missing_glyphs_phrased"]
+
+MAX_CONFUSION_CLASSES = 100   # 100 x 100 counts are still a picture one can read; 9,999^2 are 800 MB
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -26,11 +37,43 @@ def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.n
     return out
 
 
+def class_accuracy(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Fraction of the samples of each true class predicted right (n_classes, float64; NaN for a
+    class without samples)."""
+    true, pred = np.asarray(true, np.intp), np.asarray(pred, np.intp)
+    total = np.bincount(true, minlength=n_classes).astype(np.float64)
+    right = np.bincount(true[true == pred], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return right / total
+
+
+@contextlib.contextmanager
+def missing_glyphs_phrased() -> Iterator[None]:
+    """While drawing: matplotlib's "Glyph N (...) missing from font(s) X." warnings (one per
+    character, for class names or titles in scripts the font lacks) become one warning that names
+    the characters; other warnings pass through unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    missing: dict[str, str] = {}
+    for w in caught:
+        m = re.match(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$", str(w.message))
+        if m:
+            missing.setdefault(chr(int(m.group(1))), m.group(2))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        fonts = ", ".join(sorted(set(missing.values())))
+        warnings.warn(f"the plot font ({fonts}) has no glyph for {''.join(missing)!r} (in class names "
+                      "or titles); those characters are drawn as empty boxes", UserWarning, stacklevel=3)
+
+
 def _save(fig, path: str | os.PathLike, overwrite: bool) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    with atomic_file(path, overwrite=overwrite) as fh, missing_glyphs_phrased():
+        fig.tight_layout()                   # lays the text out: the first time glyphs are looked up
+        fig.savefig(fh, format="png", dpi=100)
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: str | os.PathLike, *,
@@ -54,7 +97,6 @@ def plot_curves(history: Mapping[str, Sequence[float]], epochs: Sequence[int], p
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     _save(fig, path, overwrite)
 
 
@@ -79,5 +121,20 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | o
                 ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if top and m[i, j] > top / 2 else "black")
     ax.set_title(title or "confusion matrix")
-    fig.tight_layout()
+    _save(fig, path, overwrite)
+
+
+def plot_class_accuracy(accuracy: Sequence[float], path: str | os.PathLike, *, title: str = "",
+                        overwrite: bool = False) -> None:
+    """The test accuracy of every class, sorted from worst to best (for more classes than a
+    confusion matrix can show); classes without test samples are left out."""
+    from matplotlib.figure import Figure
+    a = np.sort(np.asarray(accuracy, np.float64)[~np.isnan(np.asarray(accuracy, np.float64))])
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    ax.plot(np.arange(1, a.size + 1), a, "-", lw=1.5)
+    ax.set_xlabel(f"class, sorted by accuracy ({a.size} with test samples)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title or "accuracy per class")
     _save(fig, path, overwrite)

@@ -13,11 +13,14 @@ folder:
 ``metrics.json``        test loss and accuracy, which weights the model holds,
                         epochs run, seconds
 ``curves.png``          loss and accuracy per epoch
-``confusion.png``       the test confusion matrix
+``confusion.png``       the test confusion matrix (above 100 classes: the
+                        test accuracy of each class, sorted)
 ======================  =====================================================
 
 An existing run folder is never overwritten unless ``force=True`` (else
-`convkit.io.atomic.OutputExistsError`). The library does not print: pass a
+`convkit.io.atomic.OutputExistsError`); even then the earlier run's files are
+only set aside (in the hidden folder ``.previous-run``) and come back if the
+new run ends, fails or is interrupted before it has a checkpoint. The library does not print: pass a
 callback (e.g. `EpochReporter`) to show progress.
 """
 
@@ -25,8 +28,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,16 +39,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._names import DEFAULT_ARCH, train_defaults
-from ..io.atomic import OutputExistsError, atomic_path
+from .._names import DEFAULT_ARCH, IMAGE_SUFFIXES, train_defaults
+from ..io.atomic import OutputExistsError, atomic_file, regular_input
 from ..io.images import to_float_image
-from .arch import build_layers
+from ..io.memory import check_memory
+from .arch import build_layers, training_bytes
 from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
-from .datasets import load_dataset, split
+from .datasets import is_image_folder, load_dataset, split
 from .history import History
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer
-from .plots import confusion_matrix, plot_confusion, plot_curves
+from .plots import (MAX_CONFUSION_CLASSES, class_accuracy, confusion_matrix, plot_class_accuracy,
+                    plot_confusion, plot_curves)
 from .serialize import Checkpoint, load_checkpoint, load_model
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
@@ -53,6 +60,7 @@ RUN_FILES = {"config": "run.json", "model": "model.npz", "checkpoint": "checkpoi
              "history": "history.csv", "metrics": "metrics.json", "curves": "curves.png",
              "confusion": "confusion.png"}
 OPTIMIZERS = ("adam", "sgd")
+PREVIOUS_RUN = ".previous-run"  # where --force keeps the earlier run until the new one can replace it
 
 
 @dataclass
@@ -132,6 +140,7 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
     confusion: np.ndarray | None = None
     class_names: list = field(default_factory=list)
+    kept_earlier: bool = False  # interrupted before its first epoch: the run it replaced is back
 
 
 class EpochReporter(Callback):
@@ -173,7 +182,8 @@ def make_optimizer(name: str, lr: float) -> Optimizer:
 
 
 def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: bool = False) -> Path:
-    """Check (and create) the run folder; with `force` remove the files of an earlier run."""
+    """Check (and create) the run folder; with `force` set the files of an earlier run aside in
+    `PREVIOUS_RUN` inside it (`train_run` puts them back or drops them)."""
     out = Path(out)
     if resume:
         for key in ("config", "checkpoint"):
@@ -186,9 +196,13 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool = False, force: b
             raise ValueError(f"output {str(out)!r} is a file, expected a run folder")
         if any(out.iterdir()) and not force:
             raise OutputExistsError(out, "is a run folder that is not empty")
-        for name in RUN_FILES.values():
-            if (out / name).is_file():
-                (out / name).unlink()
+        earlier = [out / name for name in RUN_FILES.values() if (out / name).is_file()]
+        if earlier:
+            aside = out / PREVIOUS_RUN
+            shutil.rmtree(aside, ignore_errors=True)    # left by a run that was killed
+            aside.mkdir()
+            for path in earlier:
+                os.replace(path, aside / path.name)
     else:
         try:
             out.mkdir(parents=True)
@@ -203,6 +217,7 @@ def read_run_config(path: str | os.PathLike) -> RunConfig:
     """The settings stored in a run folder's run.json; ValueError naming the file and the problem."""
     path = Path(path)
     try:
+        regular_input(path, "run file", "a run.json file")
         stored = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such run file") from None
@@ -234,18 +249,19 @@ def read_run_config(path: str | os.PathLike) -> RunConfig:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    with atomic_path(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    with atomic_file(path, overwrite=True) as fh:
+        fh.write((json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def _write_history(path: Path, history: History) -> None:
     keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy", "time") if history.history.get(k)]
-    with atomic_path(path, overwrite=True) as tmp:
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["epoch", *keys])
-            for i, ep in enumerate(history.epoch):
-                w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(["epoch", *keys])
+    for i, ep in enumerate(history.epoch):
+        w.writerow([ep, *(f"{history.history[k][i]:.6g}" for k in keys)])
+    with atomic_file(path, overwrite=True) as fh:
+        fh.write(text.getvalue().encode("utf-8"))
 
 
 def channel_stats(images: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -264,20 +280,27 @@ def channel_stats(images: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np
     return mean, np.sqrt(np.maximum(squares / max(count, 1) - mean ** 2, 0.0))
 
 
-def evaluate_model(model: Sequential, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
-    """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels)."""
+def evaluate_model(model: Sequential, images: np.ndarray,
+                   labels: np.ndarray) -> tuple[dict, np.ndarray | None]:
+    """({"loss", "accuracy"}, confusion matrix) of `model` on (images, labels); above
+    `MAX_CONFUSION_CLASSES` classes the matrix is None and the metrics hold "class_accuracy"
+    (one fraction per class, None for a class without samples) instead."""
     k = model.layers[-1].params["weight"].shape[1] if "weight" in model.layers[-1].params else None
-    proba = model.predict_proba(images)
-    k = proba.shape[1] if k is None else k
+    k = model.predict_proba(images[:1]).shape[1] if k is None else k
     if labels.size and labels.max() >= k:
         raise ValueError(f"the data has label {int(labels.max())} but the model has only {k} classes")
     metrics = model.evaluate(images, labels)
-    return ({"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])},
-            confusion_matrix(labels, proba.argmax(axis=1), k))
+    out: dict[str, Any] = {"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])}
+    pred = model.predict(images)      # batch by batch: N x K probabilities would grow with K^2
+    if k > MAX_CONFUSION_CLASSES:
+        out["class_accuracy"] = [None if np.isnan(a) else float(a) for a in class_accuracy(labels, pred, k)]
+        return out, None
+    return out, confusion_matrix(labels, pred, k)
 
 
 def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
-              callbacks: Sequence[Callback] = (), epochs: int | None = None) -> RunResult:
+              callbacks: Sequence[Callback] = (), epochs: int | None = None,
+              max_memory: int | str | None = None) -> RunResult:
     """Train per `config` into the run folder `out`; see the module docstring for the files.
 
     `resume=True` continues the checkpoint in `out` with the settings stored in
@@ -286,7 +309,11 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     run.json); the result equals an uninterrupted run with those settings bit
     for bit. A run that stopped early resumes straight to its evaluation.
     Ctrl-C during training writes the checkpoint and returns a result with
-    ``interrupted=True``.
+    ``interrupted=True``. Before the dataset is resized and before the network
+    is built, the run's peak memory is estimated from the image size, the
+    architecture and the class count; above the budget (`max_memory`, see
+    `convkit.io.memory`) a `MemoryBudgetError` names the estimate and the
+    layer or size that needs it.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -300,9 +327,13 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         raise TypeError("train_run needs a RunConfig (None only with resume=True)")
     config.check()
     # everything that can fail on bad settings happens before the run folder is touched
+    _check_resized_folder(config, max_memory)
     data = load_dataset(config.dataset, seed=config.seed, **config.dataset_options())
     train, val, test = split(data, config.test_split, config.val_split, seed=config.seed)
     shape = data.images.shape[1:]
+    need, worst = training_bytes(config.arch, shape, len(data.class_names), config.batch_size)
+    check_memory(data.images.nbytes + need, f"training {config.arch!r} on {_dims(shape)} inputs in "
+                 f"batches of {config.batch_size} (the largest layer: {worst})", max_memory=max_memory)
     layers = build_layers(config.arch, shape, len(data.class_names))
     if len(train) == 0 or len(test) == 0:
         raise ValueError(f"dataset {config.dataset!r} is too small for the split: {len(train)} training and "
@@ -310,19 +341,67 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     if not resume:
         created = not out.exists()
         prepare_run_folder(out, force=force)
+        # the new run replaces the earlier one once it has a checkpoint; interrupted (Ctrl-C,
+        # SIGTERM) or failed before that, what it wrote goes and the earlier run comes back
+        # (a folder left empty by a first run is removed: a plain run is accepted again)
         try:
-            return _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
-                          epochs, resume, t0)
+            result = _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
+                            epochs, resume, t0)
         except BaseException:
-            # interrupted (Ctrl-C, SIGTERM) or failed before a checkpoint existed: remove what this
-            # run wrote, so a plain run is accepted again (a checkpoint makes it --resume's)
-            if not paths["checkpoint"].exists():
-                paths["config"].unlink(missing_ok=True)
-                if created and out.is_dir() and not any(out.iterdir()):
-                    out.rmdir()
+            _replace_or_restore(out, paths, created)
             raise
+        result.kept_earlier = _replace_or_restore(out, paths, created)
+        return result
     return _train(config, out, paths, data, train, val, test, layers, shape, callbacks, epochs,
                   resume, t0)
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "x".join(str(int(v)) for v in shape)
+
+
+def _check_resized_folder(config: RunConfig, max_memory: int | str | None) -> None:
+    """Before an image folder is read and resized to `config.image_size`: the resized copies
+    (float64, the images and their stack) and the network on them must fit the budget."""
+    size = config.dataset_options()["size"]
+    if size is None or not is_image_folder(config.dataset):
+        return
+    folders = [p for p in Path(config.dataset).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    n = sum(1 for f in folders for p in f.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    shape = (1 if config.gray else 3, *size)
+    need, worst = training_bytes(config.arch, shape, max(len(folders), 2), config.batch_size)
+    check_memory(2 * 8 * n * int(np.prod(shape)) + need,
+                 f"image size {_dims(size)} for the {n} images of {config.dataset} (with the network: "
+                 f"{worst})", max_memory=max_memory)
+
+
+def _replace_or_restore(out: Path, paths: dict[str, Path], created: bool) -> bool:
+    """After a new run: drop the set-aside earlier run if the new one has a checkpoint of a
+    complete epoch, else undo the new one and put the earlier one back (then True)."""
+    aside = out / PREVIOUS_RUN
+    if aside.is_dir():
+        if _epochs_done(paths["checkpoint"]) >= 1:
+            shutil.rmtree(aside, ignore_errors=True)
+            return False
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        for path in aside.iterdir():
+            os.replace(path, out / path.name)
+        aside.rmdir()
+        return True
+    elif not paths["checkpoint"].exists():   # a first run: what it wrote goes, --resume has nothing
+        paths["config"].unlink(missing_ok=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+    return False
+
+
+def _epochs_done(checkpoint: Path) -> int:
+    """The complete epochs in a checkpoint file; 0 when there is none or it cannot be read."""
+    try:
+        return load_checkpoint(checkpoint).epoch
+    except (OSError, ValueError):
+        return 0
 
 
 def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, train: Any, val: Any,
@@ -378,10 +457,17 @@ def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, trai
                "seconds": round(time.perf_counter() - t0, 3),
                "train_seconds": round(float(sum(history.history.get("time", []))), 3),
                "n_train": len(train), "n_val": len(val), "n_test": len(test),
-               "class_names": data.class_names, "confusion_matrix": confusion.tolist()}
+               "class_names": data.class_names,
+               "confusion_matrix": None if confusion is None else confusion.tolist()}
+    if confusion is None:
+        metrics["class_accuracy"] = test_metrics["class_accuracy"]
     plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
                 overwrite=True, averaged=averaged)
-    plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True,
-                   title=f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}")
+    title = f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}"
+    if confusion is None:
+        plot_class_accuracy([np.nan if a is None else a for a in test_metrics["class_accuracy"]],
+                            paths["confusion"], overwrite=True, title=title)
+    else:
+        plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True, title=title)
     _write_json(paths["metrics"], metrics)
     return RunResult(out, history, False, metrics, confusion, data.class_names)

@@ -17,7 +17,7 @@ Layout (``np.savez``, read back with ``allow_pickle=False``, never executed):
 Every field is validated on load; anything unexpected (not a zip, a missing
 or extra member, a wrong shape or dtype, non-finite weights, a bad CRC from a
 flipped byte, a truncated file) raises `ModelFormatError` naming the reason.
-Writes are atomic (`convkit.io.atomic.atomic_path`).
+Writes are atomic and checked (`convkit.io.atomic.atomic_file`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..io.atomic import atomic_path, regular_input
+from ..io.atomic import atomic_file, regular_input
 from ..io.npyheader import npy_claims
 from .history import History
 from .registry import layer_from_config
@@ -116,7 +116,7 @@ def _header_array(header: dict) -> np.ndarray:
 
 def _write(path: str | os.PathLike, arrays: dict[str, np.ndarray], *, overwrite: bool) -> None:
     """Write the members atomically."""
-    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+    with atomic_file(path, overwrite=overwrite) as fh:
         np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 
 

@@ -2,12 +2,17 @@
 
 A crash or an error mid-write never leaves half a file at the target path, an
 existing file is only replaced when asked, and the input is never the output.
+Every file is encoded in memory first (`atomic_file`) and written by
+`write_checked`, which checks each write, the flush to disk, the close and the
+size on disk: a full disk fails the write instead of committing a truncated
+file, whatever the format and whichever library encoded it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import signal
@@ -17,8 +22,8 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["OutputExistsError", "atomic_path", "check_output_path", "commit", "commit_store",
-           "discard", "regular_input", "temporary_path", "temporary_store"]
+__all__ = ["OutputExistsError", "atomic_file", "atomic_path", "check_output_path", "commit", "commit_store",
+           "discard", "regular_input", "temporary_path", "temporary_store", "write_checked"]
 
 
 class OutputExistsError(FileExistsError):
@@ -190,14 +195,85 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False,
         tmp_path = temporary_path(out)
         try:
             yield tmp_path
-        except PermissionError as exc:
+        except OSError as exc:      # name the output, not the hidden file nobody asked for
             if exc.filename is not None and Path(exc.filename) == tmp_path:
-                raise PermissionError(exc.errno, "permission denied", str(out)) from None
+                text = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
+                raise OSError(exc.errno, text, str(out)) from None
             raise
         commit(tmp_path, out, overwrite=overwrite)
     finally:
         if tmp_path is not None and os.path.lexists(tmp_path):
             tmp_path.unlink()
+
+
+def write_checked(path: Path, data: bytes | memoryview) -> None:
+    """Write `data` to the existing file `path`; OSError (ENOSPC, EIO, ...) naming `path` unless
+    every byte was written, flushed to disk and closed and the file then has `len(data)` bytes."""
+    view = memoryview(data).cast("B")
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        done = 0
+        while done < len(view):
+            n = os.write(fd, view[done:])
+            if n <= 0:              # a full device may take nothing without raising
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            done += n
+        os.fsync(fd)                # a network or overlay file system reports ENOSPC only here
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    finally:
+        try:
+            os.close(fd)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+    size = os.stat(path).st_size
+    if size != len(view):
+        raise OSError(errno.EIO, f"{size} of {len(view)} bytes reached the disk", str(path))
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, *, overwrite: bool = False,
+                inputs: tuple = ()) -> Iterator[io.BytesIO]:
+    """Yield an in-memory binary file; when the block ends without an exception, write its bytes
+    to `path` atomically with every write checked (`write_checked`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to be written.
+    overwrite : bool, optional
+        Whether an existing file may be replaced.
+    inputs : tuple of paths, optional
+        Files the output is computed from; it may not be one of them.
+
+    Yields
+    ------
+    buffer : io.BytesIO
+        Where an encoder writes the file's bytes.
+
+    Raises
+    ------
+    ValueError, OutputExistsError
+        As `check_output_path`, before the block runs.
+    OSError
+        A write, the flush to disk or the close failed (a full disk: ``errno.ENOSPC``), or the
+        file on disk is not as long as what was written; `path` is then left as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "numbers.txt")
+    >>> with atomic_file(target) as fh:
+    ...     _ = fh.write(b"1 2 3")
+    >>> open(target).read()
+    '1 2 3'
+    """
+    check_output_path(path, overwrite=overwrite, inputs=inputs)
+    buffer = io.BytesIO()
+    yield buffer
+    with atomic_path(path, overwrite=overwrite, inputs=inputs) as tmp:
+        with buffer.getbuffer() as data:
+            write_checked(tmp, data)
 
 
 def regular_input(path: str | os.PathLike, what: str, expected: str) -> Path:

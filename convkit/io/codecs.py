@@ -9,20 +9,24 @@ only 8 bits of those.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import sys
 import warnings
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
 from .. import _names
 from . import png16
 from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
+from .memory import format_bytes
 
 __all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
-           "needed_bytes"]
+           "needed_bytes", "tiff_messages", "upright_size"]
 
 
 # "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
@@ -45,25 +49,19 @@ def needed_bytes(samples: int, itemsize: int) -> int:
 
 
 def _too_large(p: Path, shape: Sequence[int], max_pixels: int, channels: int = 1,
-               itemsize: int = 1) -> None:
+               itemsize: int = 1, *, reduced: bool = False) -> None:
     """Refuse, before decoding, an image whose decoding and processing would need more memory
-    than `max_pixels` 8-bit gray pixels do."""
+    than `max_pixels` 8-bit gray pixels do (`reduced`: only the decoded samples are held at
+    full size, no float copies)."""
     h, w = int(shape[0]), int(shape[1])
-    need, budget = needed_bytes(h * w * channels, itemsize), needed_bytes(max_pixels, 1)
+    need = h * w * channels * itemsize if reduced else needed_bytes(h * w * channels, itemsize)
+    budget = needed_bytes(max_pixels, 1)
     if need > budget:
         raise FileFormatError(
             f"{str(p)!r} is {w}x{h} pixels x {channels} channel(s) of {8 * itemsize} bits; reading "
-            f"and filtering it needs about {_size(need)}, above the limit of "
-            f"{_size(budget)} ({max_pixels} gray 8-bit pixels); raise the limit with "
+            f"and filtering it needs about {format_bytes(need)}, above the limit of "
+            f"{format_bytes(budget)} ({max_pixels} gray 8-bit pixels); raise the limit with "
             f"--max-pixels or the environment variable {_names.MAX_PIXELS_ENV}", p)
-
-
-def _size(n: int) -> str:
-    """Bytes for people: '11.6 GiB', '530.0 MiB', '13.2 KiB'."""
-    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1024:.1f} KiB"
 
 
 def _pil_layout(im) -> tuple[int, int]:
@@ -233,8 +231,140 @@ def _check_jpeg(p: Path, allow_corrupt: bool) -> None:
                   stacklevel=4)
 
 
-def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False) -> np.ndarray:
-    """Pick the decoder for `p` (Pillow, tifffile or png16) and return upright samples."""
+def _factor(size: tuple[int, int], at_least: tuple[int, int] | None, orientation: int | None) -> int:
+    """The largest whole factor that keeps an image of (width, height) `size` at least
+    `at_least` (upright height, width) on both sides; with the EXIF `orientation` unknown (None),
+    whether stored upright or sideways. 1 without `at_least`."""
+    if at_least is None:
+        return 1
+    h, w = (max(int(v), 1) for v in at_least)
+    upright, sideways = min(size[0] // w, size[1] // h), min(size[0] // h, size[1] // w)
+    turned = orientation in (5, 6, 7, 8)
+    factor = min(upright, sideways) if orientation is None else sideways if turned else upright
+    return max(1, factor)
+
+
+def _orientation_if_cheap(im) -> int | None:
+    """The EXIF orientation when reading it decodes nothing (not PNG, whose EXIF chunk may follow
+    the pixels, so Pillow decodes them to find it), else None."""
+    return None if im.format == "PNG" else _exif_orientation(im)
+
+
+_MAX_STEP = 64
+
+
+def _reduced(im, factor: int):
+    """The Pillow image shrunk by `factor` with box averaging (palette and 1-bit images are
+    expanded first, since their values cannot be averaged)."""
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    elif im.mode == "1":
+        im = im.convert("L")
+    elif im.mode.startswith("I;16"):
+        im = im.convert("I")
+    while factor > 1:
+        # Pillow's box sums lose precision beyond ~128 pixels a side (measured: a 750-pixel box of
+        # 200 gives 194): shrink in steps of at most _MAX_STEP, dividing `factor` where possible
+        step = next((d for d in range(min(factor, _MAX_STEP), 1, -1) if factor % d == 0), _MAX_STEP)
+        step = min(step, factor)
+        box = (0, 0, im.width // step * step, im.height // step * step)   # whole blocks only
+        if im.mode in ("RGBA", "LA"):   # Pillow would weight colour by alpha; average each band
+            from PIL import Image
+
+            im = Image.merge(im.mode, [band.reduce(step, box=box) for band in im.split()])
+        else:
+            im = im.reduce(step, box=box)
+        factor //= step
+    return im
+
+
+def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
+    """An H x W [x C] array shrunk by `factor` (mean of each factor x factor block, rest dropped)."""
+    if factor == 1:
+        return a
+    h, w = a.shape[0] // factor, a.shape[1] // factor
+    blocks = a[:h * factor, :w * factor].reshape(h, factor, w, factor, *a.shape[2:])
+    return blocks.mean(axis=(1, 3)).astype(a.dtype)
+
+
+def upright_size(p: Path) -> tuple[int, int]:
+    """(height, width) of the image in `p` as `decode` returns it, from the header only."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(p) as im:
+            w, h = im.size
+            turned = _exif_orientation(im) in (5, 6, 7, 8)
+    except UnidentifiedImageError:
+        if not _is_tiff(p):
+            raise FileFormatError(f"{str(p)!r} is not a readable image; accepted: {ACCEPTED}",
+                                  p) from None
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            page = tif.pages.first
+            h, w = page.shape[:2]
+            tag = page.tags.get("Orientation")
+            turned = tag is not None and int(tag.value) in (5, 6, 7, 8)
+    return (int(w), int(h)) if turned else (int(h), int(w))
+
+
+@contextlib.contextmanager
+def tiff_messages(said: list[str]) -> Iterator[None]:
+    """Collect in `said`, instead of letting them reach stderr, what TIFF readers print: tifffile's
+    log records and libtiff's C-level messages (written to file descriptor 2 by Pillow's decoder)."""
+    import logging
+    import tempfile
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage().splitlines()[0])
+
+    log = logging.getLogger("tifffile")
+    handler, propagate = _Keep(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.removeHandler(handler)
+            log.propagate = propagate
+            sink.seek(0)
+            said += [line.strip() for line in sink.read().decode("utf-8", "replace").splitlines()
+                     if line.strip()]
+
+
+def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False,
+           at_least: tuple[int, int] | None = None) -> np.ndarray:
+    """Pick the decoder for `p` (Pillow, tifffile or png16) and return upright samples;
+    `at_least` (height, width): shrink by the largest whole factor that keeps that size,
+    while decoding (JPEG) or right after, before any float copy exists. A TIFF reader's own
+    messages are kept off stderr; the first one names a damaged file's problem."""
+    if not _is_tiff(p):
+        return _decode(p, max_pixels, allow_corrupt=allow_corrupt, at_least=at_least)
+    said: list[str] = []
+    with tiff_messages(said):
+        try:
+            return _decode(p, max_pixels, allow_corrupt=allow_corrupt, at_least=at_least)
+        except CORRUPT as exc:
+            if isinstance(exc, PermissionError):
+                raise
+            error: BaseException = exc
+    if not said:
+        raise error
+    raise FileFormatError(f"cannot read {str(p)!r}: truncated or corrupt image file ({said[0]})",
+                          p) from None
+
+
+def _decode(p: Path, max_pixels: int, *, allow_corrupt: bool,
+            at_least: tuple[int, int] | None) -> np.ndarray:
+    """`decode` without the TIFF readers' messages handled."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     with warnings.catch_warnings():
@@ -247,36 +377,44 @@ def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False) -> np.ndarr
             raise FileFormatError(f"{str(p)!r} is not a readable image; accepted: {ACCEPTED}",
                                   p) from None
         with im:
-            _too_large(p, (im.height, im.width), max_pixels, *_pil_layout(im))
+            factor = _factor(im.size, at_least, _orientation_if_cheap(im))
+            _too_large(p, (im.height, im.width), max_pixels, *_pil_layout(im), reduced=factor > 1)
             if im.format == "JPEG":
                 _check_jpeg(p, allow_corrupt)
             wide_colour = im.mode in ("RGB", "RGBA", "LA") and "16" in _rawmode(im)
             if wide_colour and im.format == "TIFF":
-                return _read_tifffile(p, max_pixels)
+                return _block_mean(_read_tifffile(p, max_pixels), factor)
             # interlaced ones are left to Pillow, at 8 bits
             if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
-                return _orient(png16.decode(p.read_bytes()), _exif_orientation(im))
+                return _block_mean(_orient(png16.decode(p.read_bytes()), _exif_orientation(im)),
+                                   factor)
             im.seek(0)
             kind = _int_kind(im) if im.mode == "I" else ""
-            return _pil_to_array(ImageOps.exif_transpose(im), kind)
+            if factor == 1:
+                return _pil_to_array(ImageOps.exif_transpose(im), kind)
+            if im.format == "JPEG":          # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly
+                im.draft(im.mode, (im.width // factor, im.height // factor))
+                factor = _factor(im.size, at_least, _exif_orientation(im))
+            small = _reduced(im, factor) if factor > 1 else im
+            return _orient(_pil_to_array(small, kind), _exif_orientation(im))
 
 
-def encode(tmp: Path, a: np.ndarray, fmt: str) -> None:
-    """Write the prepared samples `a` to `tmp` in `fmt`."""
+def encode(fh: BinaryIO, a: np.ndarray, fmt: str) -> None:
+    """Write the prepared samples `a` to the binary file object `fh` in `fmt`."""
     if fmt == "TIFF":
         import tifffile
 
         colour = a.ndim == 3 and a.shape[2] >= 3
         alpha = a.ndim == 3 and a.shape[2] in (2, 4)
-        tifffile.imwrite(tmp, a, photometric="rgb" if colour else "minisblack",
+        tifffile.imwrite(fh, a, photometric="rgb" if colour else "minisblack",
                          planarconfig="contig" if a.ndim == 3 else None,
                          extrasamples=("unassalpha",) if alpha else None,
                          compression="zlib")
         return
     if fmt == "PNG" and a.dtype == np.uint16 and a.ndim == 3:
-        tmp.write_bytes(png16.encode(a))
+        fh.write(png16.encode(a))
         return
     from PIL import Image
 
     options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
-    Image.fromarray(a).save(tmp, format=fmt, **options)
+    Image.fromarray(a).save(fh, format=fmt, **options)

@@ -20,15 +20,21 @@ from numpy.typing import ArrayLike
 
 from .._names import IMAGE_FORMATS, IMAGE_SUFFIXES, LUMA, MAX_PIXELS, MAX_PIXELS_ENV
 from . import codecs
-from .atomic import atomic_path, regular_input
+from .atomic import atomic_file, regular_input
 from .errors import FileFormatError
 
-__all__ = ["read_image", "read_image_raw", "write_image", "to_float_image",
+__all__ = ["read_image", "read_image_raw", "write_image", "to_float_image", "image_size", "REDUCE_MARGIN",
            "IMAGE_SUFFIXES", "MAX_PIXELS", "MAX_PIXELS_ENV", "FileFormatError", "pixel_limit"]
 
 _ACCEPTED = codecs.ACCEPTED
 # MAX_PIXELS (from _names): reading a 4096 x 4096 gray image and filtering it in float64 takes
 # ~0.55 GB (`codecs.WORK_COPIES`); an RGB image gets a third of the pixels.
+
+
+# A caller that resizes an image to (H, W) with anti-aliasing asks `min_size` = this many times
+# (H, W): the box average only takes it near that size and the anti-aliased resize does the rest,
+# so an image up to 4x the size reads exactly as before
+REDUCE_MARGIN = 4
 
 
 def pixel_limit(max_pixels: int | None = None) -> int:
@@ -53,7 +59,7 @@ def _check_input(path: str | os.PathLike) -> Path:
 
 
 def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
-                   allow_corrupt: bool = False) -> np.ndarray:
+                   allow_corrupt: bool = False, min_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read an image file and return its samples in the stored dtype.
 
     Parameters
@@ -71,6 +77,13 @@ def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
         Accept an image whose decoder reported damaged data (a JPEG with
         corrupt entropy-coded data), with a `CorruptImageWarning`, instead
         of raising FileFormatError.
+    min_size : (int, int), optional
+        For a caller that resizes the image to about (H, W) anyway: shrink
+        it by the largest whole factor that keeps at least this size (both
+        ways round: the EXIF orientation is only known later), while
+        decoding (JPEG) or right after (a box average), so no large copy is
+        made; `max_pixels` then counts only the decoded samples, not the
+        float copies a full-size image would need.
 
     Returns
     -------
@@ -104,7 +117,7 @@ def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
     limit = pixel_limit(max_pixels)
     p = _check_input(path)
     try:
-        return codecs.decode(p, limit, allow_corrupt=allow_corrupt)
+        return codecs.decode(p, limit, allow_corrupt=allow_corrupt, at_least=min_size)
     except Image.DecompressionBombError:
         raise FileFormatError(f"{str(p)!r} is too large to decode safely (Pillow's "
                               "decompression-bomb limit)", p) from None
@@ -118,6 +131,46 @@ def read_image_raw(path: str | os.PathLike, *, max_pixels: int | None = None,
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FileFormatError(f"cannot read {str(p)!r}: truncated or corrupt image file "
                               f"({detail})", p) from None
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of an image file, upright (EXIF orientation applied), from its header:
+    nothing is decoded, so it costs the same for a 100-pixel and an 11000x11000 image.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PNG, JPEG, TIFF or BMP file.
+
+    Returns
+    -------
+    size : (int, int)
+        Height and width of the image `read_image` would return.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, FileFormatError
+        As `read_image_raw`: a missing file; a directory or FIFO; not an image.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> path = f"{tempfile.mkdtemp()}/wide.png"
+    >>> write_image(path, np.zeros((2, 5), np.uint8))
+    >>> image_size(path)
+    (2, 5)
+    """
+    from PIL import Image
+
+    p = _check_input(path)
+    try:
+        return codecs.upright_size(p)
+    except FileFormatError:
+        raise
+    except (Image.DecompressionBombError, *codecs.CORRUPT) as exc:
+        if isinstance(exc, PermissionError):
+            raise
+        raise FileFormatError(f"cannot read {str(p)!r}: truncated or corrupt image file", p) from None
 
 
 def to_float_image(image: Any) -> Any:
@@ -167,7 +220,7 @@ def to_float_image(image: Any) -> Any:
 
 
 def read_image(path: str | os.PathLike, *, gray: bool = False, max_pixels: int | None = None,
-               allow_corrupt: bool = False) -> np.ndarray:
+               allow_corrupt: bool = False, min_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read an image file as float64 in [0, 1].
 
     Parameters
@@ -178,8 +231,9 @@ def read_image(path: str | os.PathLike, *, gray: bool = False, max_pixels: int |
     gray : bool, optional
         Convert colour to luminance with the Rec. 709 weights ``LUMA`` of
         `convkit._names` (those of ``skimage.color.rgb2gray``); alpha is dropped.
-    max_pixels, allow_corrupt : optional
-        As `read_image_raw`: the memory limit and accepting damaged JPEG data.
+    max_pixels, allow_corrupt, min_size : optional
+        As `read_image_raw`: the memory limit, accepting damaged JPEG data, and
+        decoding reduced for a caller that shrinks the image anyway.
 
     Returns
     -------
@@ -202,8 +256,8 @@ def read_image(path: str | os.PathLike, *, gray: bool = False, max_pixels: int |
     >>> read_image(path)
     array([[0.        , 0.50196078, 1.        ]])
     """
-    image = to_float_image(read_image_raw(path, max_pixels=max_pixels,
-                                          allow_corrupt=allow_corrupt)).astype(np.float64, copy=False)
+    image = to_float_image(read_image_raw(path, max_pixels=max_pixels, allow_corrupt=allow_corrupt,
+                                          min_size=min_size)).astype(np.float64, copy=False)
     if gray and image.ndim == 3:
         colour = image[..., :3] if image.shape[2] >= 3 else image[..., :1]
         image = colour[..., 0] if colour.shape[2] == 1 else colour @ np.asarray(LUMA)
@@ -315,5 +369,5 @@ def write_image(path: str | os.PathLike, image: ArrayLike, *, overwrite: bool = 
     if a.dtype.kind == "f" and np.isnan(a).any():
         raise ValueError("image contains NaN; replace it (np.nan_to_num) before writing")
     samples = _to_depth(a, _target_depth(a, fmt, depths, bit_depth))
-    with atomic_path(p, overwrite=overwrite, inputs=tuple(inputs)) as tmp:
-        codecs.encode(tmp, samples, fmt)
+    with atomic_file(p, overwrite=overwrite, inputs=tuple(inputs)) as fh:
+        codecs.encode(fh, samples, fmt)

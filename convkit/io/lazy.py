@@ -27,7 +27,7 @@ import numpy as np
 from .._names import MAX_BLOCKS, STREAM_PIXELS
 from .atomic import check_output_path, commit_store, discard, regular_input, temporary_path, \
     temporary_store
-from .codecs import needed_bytes
+from .codecs import needed_bytes, tiff_messages
 from .errors import FileFormatError
 from .images import pixel_limit, read_image_raw
 
@@ -64,7 +64,8 @@ def _tiff_layout(p: Path) -> _Layout:
     """The first page's layout, from its tags only."""
     import tifffile
 
-    with tifffile.TiffFile(p) as tif:
+    said: list[str] = []                                 # tifffile's log lines stay off stderr
+    with tiff_messages(said), tifffile.TiffFile(p) as tif:
         page = tif.pages.first
         shape, dtype = tuple(int(n) for n in page.shape), page.dtype
         planar = page.planarconfig == 2 and page.samplesperpixel > 1
@@ -93,6 +94,8 @@ def _zarr_array(p: Path) -> Any:
 
 def _layout(p: Path) -> _Layout:
     """`p`'s declared layout; any complaint of the metadata parser is a FileFormatError."""
+    if not _is_zarr(p):
+        regular_input(p, "image file", "a TIFF file")     # a FIFO would block tifffile for ever
     try:
         if _is_zarr(p):
             z = _zarr_array(p)

@@ -16,13 +16,13 @@ import struct
 import warnings
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .._names import SIGNAL_SUFFIXES
-from .atomic import atomic_path, regular_input
+from .atomic import atomic_file, regular_input
 from .errors import FileFormatError
 from .npyheader import npy_claims
 
@@ -246,12 +246,12 @@ def read_signal(path: str | os.PathLike) -> Signal:
     return Signal(samples, rate)
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+def _write_wav(fh: BinaryIO, samples: np.ndarray, rate: int) -> None:
     """16-bit PCM; full scale 1.0 maps to 32768, so +1.0 saturates one step low at 32767."""
     from scipy.io import wavfile
 
     pcm = np.clip(np.round(samples * _PCM16), -_PCM16, _PCM16 - 1).astype(np.int16)
-    wavfile.write(path, rate, pcm)
+    wavfile.write(fh, rate, pcm)
 
 
 def write_signal(path: str | os.PathLike, samples: ArrayLike, *, rate: int | None = None,
@@ -312,10 +312,10 @@ def write_signal(path: str | os.PathLike, samples: ArrayLike, *, rate: int | Non
         if peak > 1:
             raise ValueError(f"WAV samples must lie within [-1, 1], got peak {peak:.6g}; "
                              "scale the signal first")
-    with atomic_path(p, overwrite=overwrite, inputs=inputs) as tmp:
+    with atomic_file(p, overwrite=overwrite, inputs=inputs) as fh:
         if rate is not None and suffix == ".wav":
-            _write_wav(tmp, x, int(rate))
+            _write_wav(fh, x, int(rate))
         elif suffix == ".npy":
-            np.save(tmp, x)
+            np.save(fh, x)
         else:
-            tmp.write_text("".join(f"{v!r}\n" for v in x.tolist()), encoding="utf-8")
+            fh.write("".join(f"{v!r}\n" for v in x.tolist()).encode("utf-8"))

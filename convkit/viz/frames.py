@@ -5,7 +5,7 @@ Frames are RGB uint8 arrays drawn with matplotlib's Agg canvas on a private
 animation and only its changing artists are updated between frames. PNG files
 are written by `convkit.write_image`; GIFs by Pillow (the codec
 `convkit.io.images` decodes with, installed with scikit-image and matplotlib)
-through `convkit.io.atomic.atomic_path`. Either way a failed write leaves
+through `convkit.io.atomic.atomic_file`. Either way a failed write leaves
 nothing behind and an existing file is only replaced when asked.
 """
 
@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..io.atomic import atomic_path, check_output_path
+from ..io.atomic import atomic_file, check_output_path
 from .walkthrough import ConvWalkthrough
 
 __all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "READ_WIDTH", "frame_steps", "figure_to_array", "conv_frames",
@@ -82,8 +82,11 @@ def figure_to_array(fig) -> np.ndarray:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from ..cnn.plots import missing_glyphs_phrased
+
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
+    with missing_glyphs_phrased():
+        canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
@@ -268,8 +271,8 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], *,
               for f in frames]
     if not images:
         raise ValueError("no frames to write")
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+    with atomic_file(path, overwrite=overwrite) as fh:
+        images[0].save(fh, format="GIF", save_all=True, append_images=images[1:],
                        duration=int(duration_ms), loop=0)
     return len(images)
 

@@ -6,17 +6,30 @@ and the menus; POST takes a JSON object and answers with the numbers from
 4xx and a one-line JSON ``{"error": ...}``: a Host header that is not this
 loopback address and port (DNS rebinding), a cross-site Origin, a body that
 is not JSON, larger than `MAX_BODY`, or not an object, and any field out of
-bounds. It reads no file but its assets and the model given at start, and
-writes none. Starting and stopping it is the CLI's job (`convkit explore`).
+bounds, and a body nested deeper than the JSON parser goes.
+
+Every client gets an answer or a closed connection, never a hung thread: a
+request's headers and body must arrive within `REQUEST_SECONDS` in all (a
+client that sends half a request is dropped then), at most `MAX_THREADS`
+requests are worked on at once, up to `MAX_WAITING` more wait in line, and
+beyond that a connection gets a 503 at once; the listen backlog holds a burst
+of `MAX_WAITING` connections so none is reset. A client that goes away
+mid-request is dropped quietly. It reads no file but its assets and the model
+given at start, and writes none. Starting and stopping it is the CLI's job
+(`convkit explore`).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import socket
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -25,10 +38,18 @@ from . import lessons
 from .checks import BadRequest
 from .network import ModelView
 
-__all__ = ["ExplorerServer", "make_server", "MAX_BODY", "HOST"]
+__all__ = ["ExplorerServer", "make_server", "MAX_BODY", "HOST", "MAX_THREADS", "MAX_WAITING",
+           "REQUEST_SECONDS"]
 
 HOST = "127.0.0.1"
 MAX_BODY = 1 << 20          # a 3x64x64 image as JSON text is ~250 KB
+MAX_THREADS = 8             # requests worked on at once (each takes milliseconds)
+MAX_WAITING = 128           # connections waiting for a thread, and the listen backlog
+REQUEST_SECONDS = 10.0      # to receive one request, and again to send its answer
+_BUSY_BODY = b'{"error": "the server is busy; try again shortly"}'
+_BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+         b"Content-Length: %d\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s"
+         % (len(_BUSY_BODY), _BUSY_BODY))
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".png": "image/png"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -44,13 +65,15 @@ def _static() -> dict[str, bytes]:
     return files
 
 
-class ExplorerServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that knows its model view, its assets and its URL."""
+class ExplorerServer(HTTPServer):
+    """An HTTPServer with a bounded pool of threads that knows its model view, assets and URL."""
 
-    daemon_threads = True
+    request_queue_size = MAX_WAITING
 
     def __init__(self, port: int, view: ModelView) -> None:
-        super().__init__((HOST, port), _Handler)
+        self._pool = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="convkit-explore")
+        self._slots = threading.BoundedSemaphore(MAX_THREADS + MAX_WAITING)
+        super().__init__((HOST, port), _Handler)   # after the pool: a failed bind closes it
         self.view = view
         self.assets = _static()
         self.port = self.server_address[1]
@@ -67,6 +90,34 @@ class ExplorerServer(ThreadingHTTPServer):
         thread.start()
         return thread
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to the pool, or answer 503 when the line is full."""
+        if not self._slots.acquire(blocking=False):
+            _refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        """One connection on a pool thread (what ThreadingMixIn does on a thread of its own)."""
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up or timed out is dropped quietly; anything else is one line."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (ConnectionError, TimeoutError)):
+            print(f"convkit explore: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
 
 def make_server(port: int = 0, model: str | None = None) -> ExplorerServer:
     """Bind 127.0.0.1:`port` (0: any free port) with `model` (a model file path, or None).
@@ -77,15 +128,56 @@ def make_server(port: int = 0, model: str | None = None) -> ExplorerServer:
     return ExplorerServer(port, ModelView(model))
 
 
+def _refuse_busy(sock: socket.socket) -> None:
+    """Answer 503 on the accepting thread without waiting on the client: read what it sent
+    (closing over unread bytes would reset the connection) and write the answer; the caller
+    then shuts the connection down."""
+    try:
+        sock.settimeout(0.05)
+        try:
+            sock.recv(MAX_BODY)
+        except TimeoutError:
+            pass
+        sock.sendall(_BUSY)
+    except OSError:
+        pass
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each allowed only what is left of the request's time."""
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        super().__init__()
+        self._sock, self._end = sock, time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(buffer)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ExplorerServer
     server_version = "convkit-explore"
     sys_version = ""
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()          # the plain socket file it made; reads go through the deadline
+        self.connection.settimeout(REQUEST_SECONDS)
+        self.connection.settimeout(REQUEST_SECONDS)
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, REQUEST_SECONDS))
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the terminal shows the URL, not every request."""
 
     def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.connection.settimeout(REQUEST_SECONDS)   # the answer's own time, not what reading left
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -115,12 +207,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, compute: Callable[[], dict]) -> None:
         try:
-            self._json(HTTPStatus.OK, compute())
+            value = compute()
         except (BadRequest, ValueError, TypeError, OverflowError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            return
         except Exception as exc:   # a bug must still answer with one line, never a traceback page
             print(f"convkit explore: {type(exc).__name__}: {exc}", file=sys.stderr)
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error ({type(exc).__name__})")
+            return
+        self._json(HTTPStatus.OK, value)   # outside the try: a client that hung up is not a bug
 
     def do_GET(self) -> None:
         if not self._allowed():
@@ -161,10 +256,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                         f"request body of {length} bytes refused; at most {MAX_BODY}")
             return
+        raw = self.rfile.read(length)
+        if len(raw) < length:
+            self.close_connection = True
+            self._error(HTTPStatus.BAD_REQUEST, f"the body ended after {len(raw)} of its "
+                                                f"{length} bytes (Content-Length)")
+            return
         try:
-            body = json.loads(self.rfile.read(length), parse_constant=_no_constant)
+            body = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc}")
+            return
+        except RecursionError:
+            self._error(HTTPStatus.BAD_REQUEST, "the body is not valid JSON: it is nested too "
+                                                "deeply (a request needs 4 levels)")
             return
         if not isinstance(body, dict):
             self._error(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
