@@ -511,3 +511,36 @@ def test_no_console_error_in_the_whole_session(browser_page):
     # a refused parameter combination is a 400 that the page shows as a message: not an error here
     refused = "the server responded with a status of 400"
     assert [m for m in log["console"] if refused not in m] == []
+
+
+def test_the_network_section_reads_an_onnx_model(browser_page, tmp_path_factory):
+    """`convkit explore MODEL.onnx` (issue 23): the network section draws the imported model; the
+    scores it shows, through a softmax, are onnxruntime's probabilities for the same drawing."""
+    import onnxruntime
+
+    from convkit.cnn import Sequential
+    from convkit.cnn.onnx import save_onnx
+    from convkit.viz import prepare_input
+
+    folder = tmp_path_factory.mktemp("onnx")
+    tiny_model(folder / "model.npz")
+    save_onnx(Sequential.load(folder / "model.npz"), folder / "model.onnx")
+    with running(str(folder / "model.onnx")) as server:
+        page = browser_page[0].context.new_page()
+        bodies: list = []
+        page.on("request", lambda r: r.url.endswith("/api/network") and bodies.append(r.post_data))
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('#layers .layer td.cell').length >= 10")
+        model = Sequential.load(folder / "model.onnx")
+        assert page.locator(f"#layers .layer[data-layer='{len(model.layers)}']").count() == 1
+        image = np.array(json.loads(bodies[-1])["image"])[0]
+        x = prepare_input(model, image)                       # normalised as the graph's Sub/Div undo
+        mean, std = (np.array(model.normalization[k], np.float32).reshape(1, -1, 1, 1) for k in ("mean", "std"))
+        session = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        want = session.run(None, {"input": (x * std + mean).astype(np.float32)})[0][0]
+        cells = page.locator(f"#layers .layer[data-layer='{len(model.layers)}'] td.cell")
+        shown = np.array([float(v) for v in cells.evaluate_all("els => els.map(e => e.dataset.value)")])
+        probabilities = np.exp(shown - shown.max()) / np.exp(shown - shown.max()).sum()
+        np.testing.assert_allclose(probabilities, want, atol=1e-5)
+        page.close()
