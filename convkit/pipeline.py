@@ -368,6 +368,10 @@ def filter_files(sources: Sequence[str | os.PathLike], outputs: Sequence[str | o
         if len(outs) > 1 and all(os.path.lexists(t) for t in staged):
             exc.add_note(f"nothing written: all {len(outs)} outputs are written together, "
                          "and existing files were left unchanged")
+        named = dict(zip((str(t) for t in staged), outs))
+        if isinstance(exc, OSError) and exc.filename in named:
+            # a full disk names the output the user asked for, not its hidden staging file
+            raise OSError(exc.errno, exc.strerror, str(named[exc.filename])) from None
         raise
     finally:
         for tmp in staged:
