@@ -336,7 +336,7 @@ def filter_files(sources: Sequence[str | os.PathLike], outputs: Sequence[str | o
     >>> filter_files([f"{folder}/in.png"], [f"{folder}/out.png"], FilterJob.make(["box:3"]))[0].name
     'out.png'
     >>> read_image_raw(f"{folder}/out.png")[0, :3]
-    array([113,  57,   0], dtype=uint8)
+    array([142,  85,  28], dtype=uint8)
     """
     srcs = [str(s) for s in sources]
     outs = [Path(o) for o in outputs]

@@ -233,7 +233,8 @@ def test_3_model_input_shape_is_bounded(tmp_path):
     header = _header(good)
     for shape, match in [([2, 8, 8], r"input_shape \[2, 8, 8\] does not fit the architecture: layer 0 takes 1 "
                                          r"channels"), ([1, 9, 9], r"input_shape \[1, 9, 9\] does not fit the architecture: layer 3 takes 72 features, "
-                                         r"it would get \(98,\)"), ([8, 8], r"input_shape must be null, \[C, H, W\]")]:
+                                         r"it would get \(98,\)"), ([8, 8], r"input_shape \[8, 8\] does not fit the architecture: layer 0 takes 1 channels, it would get "
+                   r"\(8, 8\)"), ([8], r"input_shape \[8\] does not fit the architecture: layer 0 takes 1 channels")]:
         forged = tmp_path / "forged.npz"
         _rewrite(good, forged, {}, header={**header, "input_shape": shape})
         with pytest.raises(ModelFormatError, match=f"forged.npz: {match}"):

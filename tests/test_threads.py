@@ -141,3 +141,22 @@ def test_cli_threads_sets_the_library(tmp_path):
     assert threads.get_threads() == 1
     numbers = result.stdout.split()[:6]   # one number per line; the description goes to stderr
     np.testing.assert_allclose(np.array(numbers, dtype=float), np.convolve(np.arange(5.0), np.ones(2)))
+
+
+def test_parallel_map_threads_follow_the_callers_numpy_errstate():
+    """numpy's error handling is per thread: work handed to the pool follows the caller's."""
+    import warnings
+
+    import numpy as np
+
+    from convkit._engine.threads import parallel_map
+
+    def divide(_):
+        np.divide(np.ones(4), np.zeros(4))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(divide="ignore"):
+            parallel_map(divide, range(6), 2)                  # no RuntimeWarning in any thread
+        with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+            parallel_map(divide, range(6), 2)

@@ -195,23 +195,28 @@ def blas_threads(n: int) -> Iterator[None]:
 def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) -> None:
     """fn(item) for every item on at most `threads` threads of the pool, BLAS on one thread
     meanwhile (its own threads would compete with these for the same cores). Each thread takes
-    the next item when it is done with one, so a thread slowed by other work takes fewer."""
+    the next item when it is done with one, so a thread slowed by other work takes fewer. The
+    caller's ``numpy.errstate`` applies in the threads too (numpy keeps it per thread)."""
     items = list(items)
     threads = max(1, min(threads, len(items), available_cores()))
     if threads == 1:
         for item in items:
             fn(item)
         return
+    import numpy as np
+
     feed = iter(items)
     lock = threading.Lock()
+    errors = np.geterr()             # numpy's error handling is per thread: the caller's holds here
 
     def worker() -> None:
-        while True:
-            with lock:
-                item = next(feed, _DONE)
-            if item is _DONE:
-                return
-            fn(item)
+        with np.errstate(**errors):
+            while True:
+                with lock:
+                    item = next(feed, _DONE)
+                if item is _DONE:
+                    return
+                fn(item)
 
     with blas_threads(1):
         jobs = [pool().submit(worker) for _ in range(threads)]
