@@ -149,8 +149,8 @@ def check_batchnorm(torch) -> tuple[float, float, float]:
 
 def check_signal_layers(torch) -> tuple[float, float]:
     """Conv1D (stride, padding, dilation, groups, circular/reflect/replicate padding), MaxPool1D,
-    mean Pool1D, GlobalAvgPool and BatchNorm1D vs torch.nn's 1-D layers: (forward, backward) max
-    abs error over all of them."""
+    mean Pool1D (also padded, ceil_mode, count_include_pad), GlobalAvgPool and BatchNorm1D vs
+    torch.nn's 1-D layers: (forward, backward) max abs error over all of them."""
     from convkit.cnn import BatchNorm1D, Conv1D, GlobalAvgPool, MaxPool1D, Pool1D
     x = RNG.standard_normal((3, 4, 17))
     fwd = bwd = 0.0
@@ -169,6 +169,9 @@ def check_signal_layers(torch) -> tuple[float, float]:
         pairs.append((ours, theirs, [("weight", theirs.weight), ("bias", theirs.bias)]))
     pairs.append((MaxPool1D(3, 2), torch.nn.MaxPool1d(3, 2), []))
     pairs.append((Pool1D(2, op="mean"), torch.nn.AvgPool1d(2), []))
+    pairs.append((MaxPool1D(4, 3, padding=1, ceil_mode=True), torch.nn.MaxPool1d(4, 3, padding=1, ceil_mode=True), []))
+    pairs.append((Pool1D(3, 2, op="mean", padding=1, ceil_mode=True, count_include_pad=True),
+                  torch.nn.AvgPool1d(3, 2, padding=1, ceil_mode=True, count_include_pad=True), []))
     pairs.append((GlobalAvgPool(), torch.nn.Sequential(torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten()), []))
     bn = torch.nn.BatchNorm1d(4)
     pairs.append((BatchNorm1D(4, dtype=np.float64), bn, [("weight", bn.weight), ("bias", bn.bias)]))

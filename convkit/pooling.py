@@ -50,6 +50,34 @@ def _geometry(shape: tuple, size, stride, padding, axes) -> tuple[tuple, tuple, 
     return axes_t, size_t, stride_t, pad_t
 
 
+def ceil_extra(n: int, size: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """Cells past the right padding that `ceil_mode` windows reach (PyTorch's rule: a last,
+    partial window counts when it starts inside the input or its left padding); 0 without."""
+    if not ceil_mode:
+        return 0
+    count = -(-(n + 2 * pad - size) // stride) + 1
+    if (count - 1) * stride >= n + pad:
+        count -= 1
+    return max(0, (count - 1) * stride + size - (n + 2 * pad))
+
+
+def window_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple, extra: tuple,
+                  include_pad: bool) -> np.ndarray:
+    """The divisor of every mean window, broadcastable against the output: its cells inside the
+    input, or (`include_pad`, PyTorch's ``count_include_pad``) inside input and padding; never the
+    overhang a `ceil_mode` window reaches past the padding."""
+    count = np.ones((1,) * len(shape))
+    for ax, w, s, p, e in zip(axes, size, stride, pad, extra):
+        n = shape[ax]
+        start = np.arange(n_windows(n, w, stride=s, pad=2 * p + e)) * s - p
+        lo, hi = (-p, n + p) if include_pad else (0, n)
+        c = np.minimum(start + w, hi) - np.maximum(start, lo)
+        view = [1] * len(shape)
+        view[ax] = c.size
+        count = count * c.reshape(view)
+    return count
+
+
 def neutral_fill(dtype: np.dtype, op: str) -> Any:
     """Padding value that can never win the reduction: -inf for max, +inf for min, else 0
     (also the chunked path's halo fill)."""
@@ -101,11 +129,14 @@ class PoolCall(NamedTuple):
     shape: tuple[int, ...]      # the result's shape
     dtype: np.dtype             # the result's dtype
     fill: Any                   # the padding value, which never wins
+    extra: tuple[int, ...] = ()          # ceil_mode: cells past the right padding, per axis
+    include_pad: bool = False            # mean: count_include_pad
 
 
 def plan_pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
               op: PoolOp = "max", padding: int | Sequence[int] = 0,
-              axes: int | Sequence[int] = (-2, -1), return_indices: bool = False) -> PoolCall:
+              axes: int | Sequence[int] = (-2, -1), return_indices: bool = False,
+              ceil_mode: bool = False, count_include_pad: bool = False) -> PoolCall:
     """Check a `pool` call and plan it from ``x.shape`` and ``x.dtype`` (numpy or dask)."""
     op = _check_op(op)
     if return_indices and op not in ("max", "min"):
@@ -113,9 +144,11 @@ def plan_pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] 
     if op in ("max", "min") and x.dtype.kind == "c":
         raise TypeError(f"op={op!r} needs real input, got dtype {x.dtype}")
     axes_t, size_t, stride_t, pad_t = _geometry(x.shape, size, stride, padding, axes)
+    extra = tuple(ceil_extra(x.shape[ax], w, s, p, bool(ceil_mode))
+                  for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t))
     shape = list(x.shape)
-    for ax, w, s, p in zip(axes_t, size_t, stride_t, pad_t):
-        shape[ax] = n_windows(x.shape[ax], w, stride=s, pad=2 * p)
+    for ax, w, s, p, e in zip(axes_t, size_t, stride_t, pad_t, extra):
+        shape[ax] = n_windows(x.shape[ax], w, stride=s, pad=2 * p + e)
     if op in ("max", "min"):
         dtype = np.dtype(x.dtype)
     elif op == "sum":
@@ -123,7 +156,7 @@ def plan_pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] 
     else:
         dtype = np.dtype(x.dtype if x.dtype.kind in "fc" else np.float64)
     return PoolCall(op, axes_t, size_t, stride_t, pad_t, tuple(shape), dtype,
-                    neutral_fill(np.dtype(x.dtype), op))
+                    neutral_fill(np.dtype(x.dtype), op), extra, bool(count_include_pad))
 
 
 def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarray:
@@ -139,7 +172,8 @@ def _reduce(view: np.ndarray, size: tuple, op: str, dtype: np.dtype) -> np.ndarr
 @docfiller
 def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
          op: PoolOp = "max", padding: int | Sequence[int] = 0,
-         axes: int | Sequence[int] = (-2, -1), return_indices: bool = False):
+         axes: int | Sequence[int] = (-2, -1), return_indices: bool = False,
+         ceil_mode: bool = False, count_include_pad: bool = False):
     """Pool `x` over windows along `axes`: max, min, sum or mean.
 
     Parameters
@@ -160,6 +194,14 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
         The pooled axes, default the last two.
     return_indices : bool, optional
         Also return, for "max" and "min", the index of the winning cell.
+    ceil_mode : bool, optional
+        Keep a last, partial window at the end of an axis when it starts
+        inside the input or its left padding (PyTorch's ``ceil_mode``): the
+        output length rounds up instead of down.
+    count_include_pad : bool, optional
+        Mean only: divide by the window's cells inside the input AND its
+        padding (PyTorch's ``count_include_pad``), never by the part of a
+        `ceil_mode` window past the padding. Default: the real cells only.
 
     Returns
     -------
@@ -188,7 +230,8 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     -----
     ``out[..., i, j] = op over (m, n) of xp[..., i*sy + m, j*sx + n]`` with
     ``xp`` the padded input. Mean divides by the number of REAL cells in the
-    window (padding is not counted, PyTorch's ``count_include_pad=False``).
+    window (padding is not counted, PyTorch's ``count_include_pad=False``)
+    unless `count_include_pad`.
     NaN propagates through max / min, as ``np.max``.
 
     Examples
@@ -203,34 +246,44 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     array([[5, 2]])
     """
     if is_dask(x):   # dask in, lazy dask out; chunked sits above this module
+        if ceil_mode or count_include_pad:
+            raise ValueError("ceil_mode and count_include_pad are not offered on dask arrays; "
+                             "compute() the array first")
         from . import chunked
         return chunked.pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
                             return_indices=return_indices)
     x = np.asarray(x)
     c = plan_pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
-                  return_indices=return_indices)
+                  return_indices=return_indices, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
     axes_t, size_t, stride_t, pad_t = c.axes, c.size, c.stride, c.pad
     k = len(axes_t)
     last = tuple(range(x.ndim - k, x.ndim))
     xm = np.moveaxis(x, axes_t, last)                                  # (..., *plane)
-    if return_indices and size_t == stride_t == (2, 2) and not any(pad_t):
+    if return_indices and size_t == stride_t == (2, 2) and not any(pad_t) and not any(c.extra):
         out, idx = pool2x2(xm, c.op)
         if not (out.dtype.kind == "f" and np.isnan(out).any()):       # NaN: the exact path below
             return np.moveaxis(out, last, axes_t), np.moveaxis(idx, last, axes_t)
+    plane = tuple(xm.shape[a] for a in last)
+    base_shape = xm.shape
+    if any(c.extra):              # ceil_mode: the overhang past the right padding, never winning
+        xm = np.pad(xm, [(0, 0)] * (xm.ndim - k) + [(0, e) for e in c.extra], constant_values=c.fill)
     xp = padded(xm, last, pad_t, c.fill)
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
     out = _reduce(view, size_t, c.op, accumulator_dtype(x.dtype, c.op))
     if c.op == "mean":
-        counts = real_counts(xm.shape, last, size_t, stride_t, pad_t)
+        counts = (window_counts(base_shape, last, size_t, stride_t, pad_t, c.extra, c.include_pad)
+                  if any(c.extra) or c.include_pad else real_counts(base_shape, last, size_t, stride_t, pad_t))
         out = (out / counts).astype(c.dtype, copy=False)
     result = np.moveaxis(out, last, axes_t)
     if not return_indices:
         return result
-    plane = tuple(xm.shape[a] for a in last)
-    if any(pad_t) or (out.dtype.kind == "f" and np.isnan(out).any()):
-        idx = winners(view, out, plane, size_t, stride_t, pad_t)
+    grid = tuple(xm.shape[a] for a in last)                          # the plane with its overhang
+    if any(pad_t) or any(c.extra) or (out.dtype.kind == "f" and np.isnan(out).any()):
+        idx = winners(view, out, grid, size_t, stride_t, pad_t)
     else:
-        idx = first_winners(view, out, plane, size_t, stride_t)
+        idx = first_winners(view, out, grid, size_t, stride_t)
+    if any(c.extra):              # flat indices over the plane with its overhang -> over the plane
+        idx = np.ravel_multi_index(np.unravel_index(idx, grid), plane)
     return result, np.moveaxis(idx, last, axes_t)
 
 
@@ -245,7 +298,8 @@ def _disjoint(size, stride, k: int) -> bool:
 def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: Sequence[int], *,
                   axes: int | Sequence[int] = (-2, -1), op: PoolOp = "max",
                   size: int | Sequence[int] | None = None, stride: int | Sequence[int] | None = None,
-                  padding: int | Sequence[int] = 0) -> np.ndarray:
+                  padding: int | Sequence[int] = 0, ceil_mode: bool = False,
+                  count_include_pad: bool = False) -> np.ndarray:
     """Gradient of `pool` with respect to its input.
 
     Parameters
@@ -324,9 +378,11 @@ def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: S
     if size is None:
         raise ValueError(f"op={op!r} needs the size (and stride, padding) given to pool")
     _, size_t, stride_t, pad_t = _geometry(shape, size, stride, padding, axes_t)
+    extra = tuple(ceil_extra(n, w, s, p, bool(ceil_mode)) for n, w, s, p in zip(plane, size_t, stride_t, pad_t))
     if op == "mean":
-        gm = gm / real_counts(moved_shape, last, size_t, stride_t, pad_t)
-    padded_shape = moved_shape[:-k] + tuple(n + 2 * p for n, p in zip(plane, pad_t))
+        gm = gm / (window_counts(moved_shape, last, size_t, stride_t, pad_t, extra, bool(count_include_pad))
+                   if any(extra) or count_include_pad else real_counts(moved_shape, last, size_t, stride_t, pad_t))
+    padded_shape = moved_shape[:-k] + tuple(n + 2 * p + e for n, p, e in zip(plane, pad_t, extra))
     grad = np.zeros(padded_shape, dtype=gm.dtype)
     for tap in np.ndindex(*size_t):
         # one tap of every window: distinct cells, so a plain += is a correct scatter

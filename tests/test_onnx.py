@@ -55,6 +55,10 @@ MODELS = {
         [Conv2D(2, 4, 3, padding=2, dilation=2, groups=2, boundary="wrap"), BatchNorm2D(4), ReLU(),
          Conv2D(4, 4, 3, padding=1, boundary="mirror"), Conv2D(4, 2, 3, padding="same", boundary="nearest"),
          MaxPool2D(2), GlobalAvgPool(), Dense(2, 3)], seed=0, input_shape=(2, 9, 8)),
+    "ceil_mode pools": lambda: Sequential([Conv2D(1, 3, 3), Pool2D(3, 2, op="mean", padding=1, ceil_mode=True,
+                                                                   count_include_pad=True),
+                                           MaxPool2D(2, ceil_mode=True), Pool2D(2, op="min", padding=1),
+                                           Flatten(), Dense(12, 2)], seed=0, input_shape=(1, 11, 11)),
     "signals": lambda: Sequential([Conv1D(2, 4, 5, stride=2, padding=1, dilation=1), ReLU(), MaxPool1D(2),
                                    Conv1D(4, 4, 3, groups=2, padding=2, boundary="wrap"), Pool1D(2, op="min"),
                                    Flatten(), Dense(16, 3), Softmax()], seed=0, input_shape=(2, 30)),
@@ -130,7 +134,7 @@ def test_import_graphs_written_like_pytorch(tmp_path, with_matmul):
     assert [type(l).__name__ for l in model.layers] == ["Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU",
                                                         "MaxPool2D", "Flatten", "Dense"]
     x = RNG.random((7, 1, 10, 10), dtype=np.float32)
-    np.testing.assert_allclose(model.forward(x, training=False), _runtime(path, x), atol=1e-5)
+    np.testing.assert_allclose(model.forward(x, training=False), _runtime(path, x), rtol=1e-5, atol=1e-5)
 
 
 def _save(tmp_path, graph, opset=17, name="h.onnx"):

@@ -281,3 +281,61 @@ def test_integer_mean_does_not_wrap(dtype, low, high, padding, dask):
     got = got.compute() if dask else got
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, _mean_loop(x, 2, padding), rtol=1e-15)
+
+
+def _ceil_pool_loop(x, k, s, p, ceil_mode, include_pad, op):
+    """PyTorch's pooling rule over the last axis by hand: windows start at -p, s apart; with
+    ceil_mode a last partial window counts if it starts inside the input or its left padding; a
+    mean divides by the cells inside the input (and the padding with include_pad)."""
+    n = x.shape[-1]
+    span = n + 2 * p - k
+    count = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (count - 1) * s >= n + p:
+        count -= 1
+    out = []
+    for i in range(count):
+        start = i * s - p
+        cells = [x[..., j] for j in range(max(start, 0), min(start + k, n))]
+        if op == "max":
+            out.append(np.max(np.stack(cells), axis=0))
+        else:
+            lo, hi = (-p, n + p) if include_pad else (0, n)
+            out.append(np.sum(np.stack(cells), axis=0) / (min(start + k, hi) - max(start, lo)))
+    return np.stack(out, axis=-1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(2, 12), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2),
+       ceil_mode=st.booleans(), include_pad=st.booleans(), op=st.sampled_from(["max", "mean"]),
+       seed=st.integers(0, 2**16))
+def test_ceil_mode_and_count_include_pad_against_a_loop(n, k, s, p, ceil_mode, include_pad, op, seed):
+    from hypothesis import assume
+
+    from helpers.fd import fd_grad
+    from convkit.pooling import pool_backward
+    assume(2 * p <= k and k <= n + 2 * p)
+    x = np.random.default_rng(seed).standard_normal((2, n))
+    options = dict(stride=s, padding=p, op=op, axes=-1, ceil_mode=ceil_mode, count_include_pad=include_pad)
+    got = pool(x, k, **options)
+    np.testing.assert_allclose(got, _ceil_pool_loop(x, k, s, p, ceil_mode, include_pad, op), rtol=1e-12)
+    g = np.random.default_rng(seed + 1).standard_normal(got.shape)
+    idx = pool(x, k, return_indices=True, **options)[1] if op == "max" else None
+    grad = pool_backward(g, idx, x.shape, size=k, **options)
+    np.testing.assert_allclose(grad, fd_grad(lambda: float((pool(x, k, **options) * g).sum()), x), atol=1e-6)
+
+
+def test_ceil_mode_layers_and_dask():
+    from convkit.cnn import MaxPool1D, Pool2D
+    x = np.arange(2 * 7.0).reshape(1, 2, 7)
+    layer = MaxPool1D(2, ceil_mode=True)
+    assert layer.forward(x).shape == (1, 2, 4) == (1,) + layer.output_shape((2, 7))
+    np.testing.assert_array_equal(layer.forward(x)[..., -1], x[..., 6])
+    img = np.arange(49.0).reshape(1, 1, 7, 7)
+    mean = Pool2D(3, 2, op="mean", padding=1, ceil_mode=True, count_include_pad=True)
+    cols = _ceil_pool_loop(img, 3, 2, 1, True, True, "mean")             # a 2-D mean is one axis after the other
+    want = _ceil_pool_loop(cols.swapaxes(-1, -2), 3, 2, 1, True, True, "mean").swapaxes(-1, -2)
+    assert mean.forward(img).shape == (1, 1, 4, 4) == (1,) + mean.output_shape((1, 7, 7))
+    np.testing.assert_allclose(mean.forward(img), want, rtol=1e-12)
+    import dask.array as da
+    with pytest.raises(ValueError, match="not offered on dask arrays"):
+        pool(da.from_array(img), 2, ceil_mode=True)

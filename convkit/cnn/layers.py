@@ -16,6 +16,7 @@ losses, optimizers and the model in further sibling modules.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,7 +28,7 @@ from .._engine.conv2d_grad import conv2d_backward, conv2d_grouped_backward
 from .._engine import layer_loops
 from ..batched import check_groups
 from ..boundary import normalize_boundary
-from ..pooling import POOL_OPS, pool, pool_backward
+from ..pooling import POOL_OPS, plan_pool, pool, pool_backward
 from ..windows import n_windows, per_axis
 
 __all__ = ["Layer", "Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax"]
@@ -394,6 +395,11 @@ class Pool2D(Layer):
         Step between windows; default `size`.
     op : {'max', 'min', 'sum', 'mean'}, optional
         What each window keeps. Max and min send the gradient to the winner.
+    padding : int or (int, int), optional
+        Cells added on both sides, which never win (and count for the mean only with
+        `count_include_pad`).
+    ceil_mode, count_include_pad : bool, optional
+        As `convkit.pool` (PyTorch's meaning).
 
     Examples
     --------
@@ -401,20 +407,37 @@ class Pool2D(Layer):
     >>> Pool2D(2, op="sum").forward(np.arange(16.0).reshape(1, 1, 4, 4))
     array([[[[10., 18.],
              [42., 50.]]]])
+    >>> Pool2D(3, 2, op="max", ceil_mode=True).output_shape((1, 6, 6))
+    (1, 3, 3)
     """
 
+    _dims = 2                     # pooled axes: the last two (Pool1D: the last one)
+
     def __init__(self, size: int | Sequence[int], stride: int | Sequence[int] | None = None, *,
-                 op: PoolOp = "max") -> None:
+                 op: PoolOp = "max", padding: int | Sequence[int] = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = False) -> None:
         super().__init__()
         if op not in POOL_OPS:
             raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
-        self.size = per_axis(size, 2, "size")
-        self.stride = self.size if stride is None else per_axis(stride, 2, "stride")
+        self.size = per_axis(size, self._dims, "size")
+        self.stride = self.size if stride is None else per_axis(stride, self._dims, "stride")
+        self.padding = per_axis(padding, self._dims, "padding", minimum=0)
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.op: PoolOp = op
 
+    def _options(self) -> dict[str, Any]:
+        """The keywords `pool` and `pool_backward` take for this layer."""
+        return {"stride": self.stride, "op": self.op, "padding": self.padding,
+                "axes": tuple(range(-self._dims, 0)), "ceil_mode": self.ceil_mode,
+                "count_include_pad": self.count_include_pad}
+
+    def _plain(self) -> bool:
+        """No padding and no ceil_mode: the windows `size` and `stride` alone make."""
+        return not any(self.padding) and not self.ceil_mode
+
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        if (self.op in ("max", "min") and self.size == self.stride == (2, 2) and x.ndim == 4
-                and _compiled(x)):
+        if (self.op in ("max", "min") and self._dims == 2 and self.size == self.stride == (2, 2)
+                and self._plain() and x.ndim == 4 and _compiled(x)):
             # the CNN's common case in one compiled pass; `pool`'s exact path for NaN (its rule)
             shape = x.shape[:2] + (x.shape[2] // 2, x.shape[3] // 2)
             out = self._result("out", shape, x.dtype) if training else np.empty(shape, x.dtype)
@@ -425,12 +448,12 @@ class Pool2D(Layer):
                     self._cache = (x.shape, "code", code)
                 return out
         if self.op in ("max", "min") and training:
-            y, idx = pool(x, self.size, stride=self.stride, op=self.op, return_indices=True)
+            y, idx = pool(x, self.size, return_indices=True, **self._options())
             self._cache = (x.shape, "indices", idx)
             return y
         if training:
             self._cache = (x.shape, "indices", None)
-        return pool(x, self.size, stride=self.stride, op=self.op)
+        return pool(x, self.size, **self._options())
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         shape, kind, idx = self._cache
@@ -438,14 +461,27 @@ class Pool2D(Layer):
             out = self._result("grad", shape, grad.dtype)
             layer_loops.pool2x2_backward(np.ascontiguousarray(grad), idx, out)
             return out
-        return pool_backward(grad, idx, shape, op=self.op, size=self.size, stride=self.stride)
+        return pool_backward(grad, idx, shape, size=self.size, **self._options())
 
     def output_shape(self, shape: tuple) -> tuple:
-        c, h, w = shape
-        return (c,) + tuple(n_windows(n, k, stride=s) for n, k, s in zip((h, w), self.size, self.stride))
+        probe = SimpleNamespace(shape=(1,) + tuple(shape), dtype=np.dtype(np.float32))
+        return plan_pool(probe, self.size, **self._options()).shape[1:]
 
     def config(self) -> dict[str, Any]:
-        return {"type": "Pool2D", "size": list(self.size), "stride": list(self.stride), "op": self.op}
+        config = {"type": type(self).__name__, "size": list(self.size), "stride": list(self.stride),
+                  "op": self.op}
+        return {**config, **self._extra_config()}
+
+    def _extra_config(self) -> dict[str, Any]:
+        """The options written only when set (older model files have none of them)."""
+        extra: dict[str, Any] = {}
+        if any(self.padding):
+            extra["padding"] = list(self.padding)
+        if self.ceil_mode:
+            extra["ceil_mode"] = True
+        if self.count_include_pad:
+            extra["count_include_pad"] = True
+        return extra
 
 
 class MaxPool2D(Pool2D):
@@ -457,6 +493,8 @@ class MaxPool2D(Pool2D):
         Window size (default 2).
     stride : int or (int, int), optional
         Step between windows; default `size`.
+    padding, ceil_mode
+        As `Pool2D`.
 
     Examples
     --------
@@ -472,11 +510,12 @@ class MaxPool2D(Pool2D):
            [0., 1., 0., 1.]])
     """
 
-    def __init__(self, size: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None) -> None:
-        super().__init__(size, stride, op="max")
+    def __init__(self, size: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None, *,
+                 padding: int | Sequence[int] = 0, ceil_mode: bool = False) -> None:
+        super().__init__(size, stride, op="max", padding=padding, ceil_mode=ceil_mode)
 
     def config(self) -> dict[str, Any]:
-        return {"type": "MaxPool2D", "size": list(self.size), "stride": list(self.stride)}
+        return {"type": "MaxPool2D", "size": list(self.size), "stride": list(self.stride), **self._extra_config()}
 
 
 class Flatten(Layer):

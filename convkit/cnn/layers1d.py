@@ -16,9 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._names import PoolOp
-from ..pooling import POOL_OPS, pool, pool_backward
-from ..windows import n_windows, per_axis
+from ..windows import per_axis
 from .batchnorm import BatchNorm2D
 from .layers import Conv2D, Layer, Pool2D, Weighted
 
@@ -128,42 +126,31 @@ class Pool1D(Pool2D):
     stride : int, optional
         Step between windows; default `size`.
     op : {'max', 'min', 'sum', 'mean'}, optional
+    padding : int, optional
+    ceil_mode, count_include_pad : bool, optional
+        As `convkit.pool` (PyTorch's meaning).
 
     Examples
     --------
     >>> import numpy as np
     >>> Pool1D(2, op="mean").forward(np.arange(6.0).reshape(1, 1, 6))
     array([[[0.5, 2.5, 4.5]]])
+    >>> Pool1D(2, op="mean", ceil_mode=True).forward(np.arange(5.0).reshape(1, 1, 5))
+    array([[[0.5, 2.5, 4. ]]])
     """
 
-    def __init__(self, size: int, stride: int | None = None, *, op: PoolOp = "max") -> None:
-        Layer.__init__(self)
-        if op not in POOL_OPS:
-            raise ValueError(f"op must be one of {', '.join(POOL_OPS)}; got {op!r}")
-        self.size = per_axis(size, 1, "size")
-        self.stride = self.size if stride is None else per_axis(stride, 1, "stride")
-        self.op: PoolOp = op
+    _dims = 1
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         _as_plane(x, type(self).__name__)
-        if self.op in ("max", "min") and training:
-            y, idx = pool(x, self.size, stride=self.stride, op=self.op, axes=-1, return_indices=True)
-            self._cache = (x.shape, idx)
-            return y
-        if training:
-            self._cache = (x.shape, None)
-        return pool(x, self.size, stride=self.stride, op=self.op, axes=-1)
-
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        shape, idx = self._cache
-        return pool_backward(grad, idx, shape, axes=-1, op=self.op, size=self.size, stride=self.stride)
-
-    def output_shape(self, shape: tuple) -> tuple:
-        c, length = shape
-        return (c, n_windows(length, self.size[0], stride=self.stride[0]))
+        return super().forward(x, training)
 
     def config(self) -> dict[str, Any]:
-        return {"type": "Pool1D", "size": self.size[0], "stride": self.stride[0], "op": self.op}
+        config = {"type": type(self).__name__, "size": self.size[0], "stride": self.stride[0], "op": self.op}
+        extra = self._extra_config()
+        if "padding" in extra:
+            extra["padding"] = self.padding[0]
+        return {**config, **extra}
 
 
 class MaxPool1D(Pool1D):
@@ -175,6 +162,8 @@ class MaxPool1D(Pool1D):
         Window length (default 2).
     stride : int, optional
         Step between windows; default `size`.
+    padding, ceil_mode
+        As `Pool1D`.
 
     Examples
     --------
@@ -183,11 +172,14 @@ class MaxPool1D(Pool1D):
     array([[[3., 2.]]])
     """
 
-    def __init__(self, size: int = 2, stride: int | None = None) -> None:
-        super().__init__(size, stride, op="max")
+    def __init__(self, size: int = 2, stride: int | None = None, *, padding: int = 0,
+                 ceil_mode: bool = False) -> None:
+        super().__init__(size, stride, op="max", padding=padding, ceil_mode=ceil_mode)
 
     def config(self) -> dict[str, Any]:
-        return {"type": "MaxPool1D", "size": self.size[0], "stride": self.stride[0]}
+        config = super().config()
+        del config["op"]
+        return config
 
 
 class BatchNorm1D(BatchNorm2D):

@@ -104,12 +104,13 @@ def _conv(g: _Graph, x: str, layer: Conv2D | Conv1D, shape: tuple) -> str:
 
 def _pool(g: _Graph, x: str, layer: Pool2D) -> str:
     """MaxPool / AveragePool; min as -max(-x), sum as the mean times the window size."""
-    attrs = {"kernel_shape": list(layer.size), "strides": list(layer.stride)}
+    attrs = {"kernel_shape": list(layer.size), "strides": list(layer.stride),
+             "pads": list(layer.padding) * 2, "ceil_mode": int(layer.ceil_mode)}
     if layer.op == "max":
         return g.op("MaxPool", [x], **attrs)
     if layer.op == "min":
         return g.op("Neg", [g.op("MaxPool", [g.op("Neg", [x])], **attrs)])
-    mean = g.op("AveragePool", [x], count_include_pad=0, **attrs)
+    mean = g.op("AveragePool", [x], count_include_pad=int(layer.count_include_pad), **attrs)
     if layer.op == "mean":
         return mean
     return g.op("Mul", [mean, g.const("window", np.array(math.prod(layer.size), np.float32))])
@@ -314,8 +315,12 @@ def _node_layer(r: _Reader, node: Any, i: int, last: bool) -> None:
         if r.negated == "pooled":
             done = r.layers.pop()
             assert isinstance(done, Pool2D)
-            r.layers.append(Pool1D(done.size[0], done.stride[0], op="min") if isinstance(done, Pool1D)
-                            else Pool2D(done.size, done.stride, op="min"))
+            if isinstance(done, Pool1D):
+                r.layers.append(Pool1D(done.size[0], done.stride[0], op="min", padding=done.padding[0],
+                                       ceil_mode=done.ceil_mode))
+            else:
+                r.layers.append(Pool2D(done.size, done.stride, op="min", padding=done.padding,
+                                       ceil_mode=done.ceil_mode))
             r.negated = None
             return
     if r.negated is not None and not (op == "MaxPool" and r.negated == "in"):
@@ -365,14 +370,22 @@ def _node_layer(r: _Reader, node: Any, i: int, last: bool) -> None:
     elif op == "Relu":
         r.add(ReLU())
     elif op in ("MaxPool", "AveragePool"):
-        if any(a.get("pads", [])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [])):
-            raise r.refuse(node, i, "pooling with pads, ceil_mode or dilation")
+        pads = list(a.get("pads", [0] * (2 * spatial)))
+        if pads[:spatial] != pads[spatial:] or any(d != 1 for d in a.get("dilations", [])) \
+                or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise r.refuse(node, i, f"pooling with pads {pads} (both sides of an axis alike are read), "
+                                    "dilation or auto_pad")
         size = list(a["kernel_shape"])
         stride = list(a.get("strides", size))
+        ceil, with_pad = bool(a.get("ceil_mode", 0)), bool(a.get("count_include_pad", 0))
         if op == "MaxPool":
-            r.add(MaxPool1D(size[0], stride[0]) if spatial == 1 else MaxPool2D(size, stride))
+            r.add(MaxPool1D(size[0], stride[0], padding=pads[0], ceil_mode=ceil) if spatial == 1
+                  else MaxPool2D(size, stride, padding=pads[:spatial], ceil_mode=ceil))
+        elif spatial == 1:
+            r.add(Pool1D(size[0], stride[0], op="mean", padding=pads[0], ceil_mode=ceil, count_include_pad=with_pad))
         else:
-            r.add(Pool1D(size[0], stride[0], op="mean") if spatial == 1 else Pool2D(size, stride, op="mean"))
+            r.add(Pool2D(size, stride, op="mean", padding=pads[:spatial], ceil_mode=ceil,
+                         count_include_pad=with_pad))
         if r.negated == "in":
             r.negated = "pooled"
     elif op == "GlobalAveragePool":
