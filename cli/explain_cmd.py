@@ -29,6 +29,7 @@ Examples:
   convkit explain conv --stride 2 --gif conv.gif
   convkit explain conv --padding 1 --boundary reflect
   convkit explain conv samples/digit_7.png --kernel edge --png steps.png
+  convkit explain conv1d 0,1,3,1,0,2 --kernel 1,-1   (a signal: the same window and sum)
   convkit explain relu "1,-2;-3,4"
   convkit explain pool --op mean
   convkit explain softmax 2,1,0.1 --label 0
@@ -257,6 +258,74 @@ def conv(image: str | None, kernel_spec: str | None, stride: int, padding: int, 
         click.echo(f"the image padded by {padding} cells ({mode} extends a b c d as {picture})\n")
     ker = _seed("detector") if kernel_spec is None else get_kernel(kernel_spec)
     walk = conv_walkthrough(img, ker, stride=stride)
+    click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
+    _write_frames(gif, png, walk.n_steps, max_frames,
+                  lambda steps: iter_conv_frames(walk, steps=steps), force)
+
+
+# the default signal of `explain conv1d`: a bump that rises and falls, and a detector of rises
+_SIGNAL = "0,0,1,3,4,3,1,0,0,2,2,0"
+_RISE = "-1,0,1"
+
+
+def _read_signal_arg(spec: str) -> "np.ndarray":
+    """A 1-D signal from a .csv/.txt/.npy/.wav file (mono) or inline numbers '0,1,2'."""
+    import numpy as np
+
+    from convkit._names import SIGNAL_SUFFIXES
+    if Path(spec).suffix.lower() in SIGNAL_SUFFIXES or Path(spec).exists():
+        from convkit.io.signals import read_signal
+        samples = read_signal(spec).samples
+        if samples.ndim != 1:
+            raise CLIError(f"{spec}: {samples.shape[1]} channels; explain conv1d takes a mono signal")
+        return samples
+    try:
+        return np.array([float(v) for v in spec.replace(";", ",").split(",") if v.strip()])
+    except ValueError:
+        raise CLIError(f"a signal must be a .csv/.txt/.npy/.wav file or numbers like 0,1,3,1; got {spec!r}") \
+            from None
+
+
+@explain.command("conv1d")
+@click.argument("signal", required=False)
+@click.option("-k", "--kernel", "kernel_spec", default=None, metavar="NUMBERS|FILE",
+              help=f"The detector: numbers like 1,0,-1 or a signal file (default: {_RISE}, a rise detector).")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Step of the window; the map has (n + 2*padding - k) // stride + 1 cells.")
+@click.option("--padding", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Samples added at both ends first.")
+@click.option("--boundary", default="constant", show_default=True, metavar="MODE",
+              help=f"What the padding holds: {describe_modes()}.")
+@click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
+              help="How many steps to print in full before the finished map.")
+@_frame_options
+@library_errors
+def conv1d(signal: str | None, kernel_spec: str | None, stride: int, padding: int, boundary: str,
+           full_steps: int, gif: str | None, png: str | None, max_frames: int, force: bool) -> None:
+    """Slide a detector along a SIGNAL and sum the products into a feature map, as Conv1D does.
+
+    SIGNAL is a .csv/.txt/.npy/.wav file (one channel) or inline numbers like
+    0,1,3,1; default: a short bump. A signal is drawn as an image of one row:
+    the same window, products and sum as `explain conv`.
+    """
+    from convkit import pad
+    from convkit.viz import conv_walkthrough, format_conv_walkthrough, iter_conv_frames
+    from convkit.viz.walkthrough import MAX_SIDE
+
+    mode = normalize_boundary(boundary)
+    _check_out(gif, ".gif", force)
+    _check_out(png, ".png", force)
+    x = _read_signal_arg(_SIGNAL if signal is None else signal)
+    k = _read_signal_arg(_RISE if kernel_spec is None else kernel_spec)
+    if x.size > MAX_SIDE or k.size > x.size + 2 * padding:
+        raise CLIError(f"the signal must have at most {MAX_SIDE} samples and the detector fit in it (with "
+                       f"the padding); got {x.size} and {k.size}")
+    if padding:
+        x = pad(x, padding, mode)
+        picture = next(m.picture for m in BOUNDARIES if m.name == mode)
+        click.echo(f"the signal padded by {padding} samples ({mode} extends a b c d as {picture})\n")
+    walk = conv_walkthrough(x[None], k[None], stride=(1, stride))
+    click.echo(f"a signal of {x.size} samples and a detector of {k.size}, each drawn as one row:\n")
     click.echo(format_conv_walkthrough(walk, full_steps=full_steps))
     _write_frames(gif, png, walk.n_steps, max_frames,
                   lambda steps: iter_conv_frames(walk, steps=steps), force)

@@ -340,7 +340,7 @@ def test_explain_help_lists_the_steps_in_tutorial_order_with_whole_sentences():
     text = run("explain", "--help").output
     steps = text.split("tutorial's order:", 1)[1].split("Examples:")[0]
     listed = re.findall(r"^  (\w+)\s{2,}", steps, re.M)
-    assert listed == ["continuous", "conv", "relu", "pool", "flatten", "softmax"]
+    assert listed == ["continuous", "conv", "conv1d", "relu", "pool", "flatten", "softmax"]
     assert "..." not in steps                                # regression: summaries were cut off
 
 
@@ -456,3 +456,28 @@ def test_show_and_explain_on_a_huge_image_never_decode_it_whole(tmp_path, cli):
     assert explained.exit_code == 2 and explained.stderr.count("\n") == 1
     assert "is 6016x6016 pixels; at most 64x64" in explained.stderr
     assert peak < 32 * 2 ** 20
+
+
+@pytest.mark.parametrize("args, signal, kernel, stride, padding", [
+    ([], [0, 0, 1, 3, 4, 3, 1, 0, 0, 2, 2, 0], [-1, 0, 1], 1, 0),
+    (["0,1,3,1,0,2", "-k", "1,-1", "--stride", "2"], [0, 1, 3, 1, 0, 2], [1, -1], 2, 0),
+    (["0,1,3,1", "-k", "1,2,1", "--padding", "1"], [0, 1, 3, 1], [1, 2, 1], 1, 1)])
+def test_explain_conv1d_slides_a_detector_along_a_signal(args, signal, kernel, stride, padding):
+    res = run("explain", "conv1d", *args, "--steps", "1")
+    assert res.exit_code == 0, res.output
+    x = np.pad(np.array(signal, float), padding)
+    ref = np.correlate(x, np.array(kernel, float), "valid")[::stride]          # numpy's own sliding sum
+    block = res.output.rsplit("\nfeature map\n", 1)[1].split("\n\n")[0]
+    np.testing.assert_array_equal(np.array(block.split(), dtype=float), ref)
+    first = next(line for line in res.output.splitlines() if line.startswith("sum = "))
+    assert float(first.rsplit("= ", 1)[1]) == ref[0]
+
+
+def test_explain_conv1d_reads_a_signal_file_and_refuses_stereo(tmp_path):
+    from scipy.io import wavfile
+    np.save(tmp_path / "s.npy", np.array([0.0, 2.0, 1.0, 5.0]))
+    res = run("explain", "conv1d", tmp_path / "s.npy", "-k", "1,1", "--steps", "0")
+    assert res.exit_code == 0 and res.output.rstrip().splitlines()[-3].split() == ["2", "3", "6"]
+    wavfile.write(tmp_path / "st.wav", 8000, np.zeros((10, 2), np.int16))
+    bad = run("explain", "conv1d", tmp_path / "st.wav")
+    assert bad.exit_code == 2 and "2 channels" in bad.output

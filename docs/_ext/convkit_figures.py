@@ -110,6 +110,7 @@ def conv(out: Path) -> None:
         "--force")
     run(out, "conv_stride2", "convkit explain conv --stride 2 --steps 1 --png conv_stride2.png "
         "--max-frames 4 --force")
+    run(out, "conv1d", "convkit explain conv1d --steps 1 --png conv1d.png --max-frames 4 --force")
     import convkit
     image, detector = seed_arrays()
     fmap = convkit.correlate(image, detector, "valid")
