@@ -13,7 +13,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from . import png16
 from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
 
 __all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
-           "needed_bytes"]
+           "needed_bytes", "orient"]
 
 
 # "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
@@ -76,12 +76,13 @@ def _pil_layout(im) -> tuple[int, int]:
     return channels, 2 if wide else 1
 
 
-def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array."""
+def orient(a: Any, orientation: int) -> Any:
+    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array: a view of a numpy
+    array, a lazy dask array for a dask one (the streamed reads of `convkit.io.lazy`)."""
     ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
            5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
            7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
-    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+    return ops[orientation](a) if orientation in ops else a
 
 
 def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
@@ -96,7 +97,7 @@ def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
         a = page.asarray()
         tag = page.tags.get("Orientation")
         orientation = int(tag.value) if tag is not None else 1
-    return _orient(a, orientation)
+    return np.ascontiguousarray(orient(a, orientation))
 
 
 def _int_kind(im) -> str:
@@ -255,7 +256,8 @@ def decode(p: Path, max_pixels: int, *, allow_corrupt: bool = False) -> np.ndarr
                 return _read_tifffile(p, max_pixels)
             # interlaced ones are left to Pillow, at 8 bits
             if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
-                return _orient(png16.decode(p.read_bytes()), _exif_orientation(im))
+                return np.ascontiguousarray(orient(png16.decode(p.read_bytes()),
+                                                   _exif_orientation(im)))
             im.seek(0)
             kind = _int_kind(im) if im.mode == "I" else ""
             return _pil_to_array(ImageOps.exif_transpose(im), kind)
