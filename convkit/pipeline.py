@@ -23,9 +23,9 @@ import numpy as np
 from ._names import IMAGE_FORMATS, LUMA, PoolOp
 from .boundary import normalize_boundary
 from .filters import Filter, filter_image, float_image, is_derivative, resolve_filter, to_display
-from .io.atomic import (check_output_path, commit, commit_store, discard, regular_input,
-                        temporary_path)
+from .io.atomic import check_output_path, commit, commit_store, discard, regular_input
 from .io.images import read_image_raw, write_image
+from .io.lazy import LAZY_SUFFIXES, check_lazy_output, lazy_nbytes, staging_path
 from .kernels import KernelSpec
 from .pooling import pool
 
@@ -33,7 +33,6 @@ __all__ = ["FilterJob", "filter_array", "filter_files", "streams", "AUTO_BYTES",
 
 AUTO_BYTES = 256 * 2**20      # a TIFF or zarr input with more decoded bytes than this streams
 COMPARE_GAP = 4               # white columns between the two halves of ``compare``
-_LAZY = (".zarr", ".tif", ".tiff")
 
 Progress = Callable[[str, int, int], None]      # (what, done, total)
 
@@ -212,9 +211,7 @@ def streams(source: str | os.PathLike, output: str | os.PathLike, chunks: int | 
     src, out = Path(source), Path(output)
     if chunks is not None or ".zarr" in (src.suffix.lower(), out.suffix.lower()):
         return True
-    if src.suffix.lower() in _LAZY and src.is_file() and src.stat().st_size:
-        from .io.lazy import lazy_nbytes
-
+    if src.suffix.lower() in LAZY_SUFFIXES and src.is_file() and src.stat().st_size:
         try:
             return lazy_nbytes(src) > AUTO_BYTES
         except ValueError:                        # unreadable: the in-memory read says why
@@ -231,9 +228,7 @@ def _check_pair(src: str, out: Path, lazy: bool, inputs: tuple, overwrite: bool)
         regular_input(src, "image file", "an image file or a .zarr store")
     suffix = out.suffix.lower()
     if lazy:
-        from .io.lazy import check_lazy_output
-
-        if suffix not in _LAZY:
+        if suffix not in LAZY_SUFFIXES:
             raise ValueError(f"a streamed image is written as .zarr or a tiled .tif; got "
                              f"{str(out)!r} for {src!r}")
         check_lazy_output(out, overwrite=overwrite, inputs=inputs)
@@ -348,8 +343,8 @@ def filter_files(sources: Sequence[str | os.PathLike], outputs: Sequence[str | o
         _check_pair(src, out, is_lazy, tuple(srcs), overwrite)
     staged: list[Path] = []
     try:
-        for out, is_lazy in zip(outs, lazy):
-            staged.append(_stage(out))
+        for out in outs:
+            staged.append(staging_path(out))
         tasks = []
         for src, tmp, out, is_lazy in zip(srcs, staged, outs, lazy):
             if is_lazy:
@@ -372,15 +367,6 @@ def filter_files(sources: Sequence[str | os.PathLike], outputs: Sequence[str | o
         for tmp in staged:
             discard(tmp)
     return outs
-
-
-def _stage(out: Path) -> Path:
-    """A hidden file (folder for a zarr store) beside `out` to write it under first."""
-    if out.suffix.lower() == ".zarr":
-        from .io.lazy import staging_path
-
-        return staging_path(out)
-    return temporary_path(out)
 
 
 def _error_of(src: str, tmp: Path, out: Path, job: FilterJob, reading: dict,
