@@ -9,7 +9,7 @@ numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence, cast
+from typing import TYPE_CHECKING, Sequence, cast
 
 import click
 
@@ -18,6 +18,9 @@ from convkit._names import IMAGE_SUFFIXES, KERNEL_FILE_SUFFIXES, POOL_OPS, PoolO
 from convkit.boundary import BOUNDARIES, describe_modes, normalize_boundary
 
 from ._common import CLIError, library_errors
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["explain", "show"]
 

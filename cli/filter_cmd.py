@@ -24,7 +24,6 @@ from ._common import CLIError, library_errors, threads_option, warning_lines
 __all__ = ["filter_cmd", "pool_cmd", "kernels_cmd"]
 
 _PROGRESS_MIN = 4          # show a progress bar from this many input images on
-_LAZY_SUFFIXES = (".zarr", ".tif", ".tiff")    # what a streamed image can be written as
 
 
 def _mapping_epilog() -> str:
@@ -90,13 +89,14 @@ def _default_output(image: Path, suffix: str, folder: Path | None = None) -> Pat
 def _outputs(images: list[str], output: str | None, suffix: str, chunks: int | None) -> list[Path]:
     """One output path per input: -o is a file for one image, a folder for several. A default
     output keeps the input's extension; a streamed one that cannot be written so is .zarr."""
+    from convkit.io.lazy import LAZY_SUFFIXES
     from convkit.pipeline import streams
 
     paths = [Path(p) for p in images]
     if output is None or Path(output).is_dir() and Path(output).suffix.lower() != ".zarr":
         folder = None if output is None else Path(output)
         outs = [_default_output(p, suffix, folder) for p in paths]
-        outs = [o.with_suffix(".zarr") if o.suffix.lower() not in _LAZY_SUFFIXES
+        outs = [o.with_suffix(".zarr") if o.suffix.lower() not in LAZY_SUFFIXES
                 and streams(p, o, chunks) else o for p, o in zip(paths, outs)]
     elif len(paths) > 1:
         raise CLIError(f"with {len(paths)} input images, -o must be an existing folder; "

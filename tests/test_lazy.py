@@ -24,6 +24,10 @@ def _layouts(folder: Path) -> dict[str, Path]:
     rgb = rng.integers(0, 256, (3, 40, 50), dtype=np.uint8)
     paths = {"planar": folder / "planar.tif", "pages": folder / "pages.tif",
              "contig": folder / "contig.tif", "rgba": folder / "rgba.tif"}
+    for turn in (3, 6, 8):                                   # EXIF/TIFF orientation tags
+        paths[f"turned{turn}"] = folder / f"turned{turn}.tif"
+        tifffile.imwrite(paths[f"turned{turn}"], np.moveaxis(rgb, 0, -1)[:, :48], photometric="rgb",
+                         tile=(16, 16), extratags=[(274, "H", 1, turn, False)])
     tifffile.imwrite(paths["planar"], rgb, photometric="rgb", planarconfig="separate", tile=(16, 16))
     tifffile.imwrite(paths["pages"], rgb, photometric="minisblack")          # three pages
     tifffile.imwrite(paths["contig"], np.moveaxis(rgb, 0, -1), photometric="rgb", tile=(16, 16))
@@ -32,7 +36,8 @@ def _layouts(folder: Path) -> dict[str, Path]:
     return paths
 
 
-@pytest.mark.parametrize("kind", ["planar", "pages", "contig", "rgba"])
+@pytest.mark.parametrize("kind", ["planar", "pages", "contig", "rgba", "turned3", "turned6",
+                                  "turned8"])
 def test_lazy_read_has_the_in_memory_layout(tmp_path, kind):
     path = _layouts(tmp_path)[kind]
     lazy = open_lazy(path, chunks=16)

@@ -16,7 +16,7 @@ import sys
 import warnings
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import Any, BinaryIO, Iterator, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .errors import CorruptImageError, CorruptImageWarning, FileFormatError
 from .memory import format_bytes
 
 __all__ = ["ACCEPTED", "CORRUPT", "WORK_COPIES", "decode", "encode",
-           "needed_bytes", "tiff_messages", "upright_size"]
+           "needed_bytes", "orient", "tiff_messages", "upright_size"]
 
 
 # "PNG, JPEG, TIFF or BMP (.png .jpg ...)", from the one suffix table
@@ -74,12 +74,13 @@ def _pil_layout(im) -> tuple[int, int]:
     return channels, 2 if wide else 1
 
 
-def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array."""
+def orient(a: Any, orientation: int) -> Any:
+    """Apply an EXIF/TIFF orientation tag (1-8) to an H x W [x C] array: a view of a numpy
+    array, a lazy dask array for a dask one (the streamed reads of `convkit.io.lazy`)."""
     ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
            5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
            7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
-    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+    return ops[orientation](a) if orientation in ops else a
 
 
 def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
@@ -94,7 +95,7 @@ def _read_tifffile(p: Path, max_pixels: int) -> np.ndarray:
         a = page.asarray()
         tag = page.tags.get("Orientation")
         orientation = int(tag.value) if tag is not None else 1
-    return _orient(a, orientation)
+    return np.ascontiguousarray(orient(a, orientation))
 
 
 def _int_kind(im) -> str:
@@ -386,8 +387,8 @@ def _decode(p: Path, max_pixels: int, *, allow_corrupt: bool,
                 return _block_mean(_read_tifffile(p, max_pixels), factor)
             # interlaced ones are left to Pillow, at 8 bits
             if wide_colour and im.format == "PNG" and not im.info.get("interlace"):
-                return _block_mean(_orient(png16.decode(p.read_bytes()), _exif_orientation(im)),
-                                   factor)
+                return _block_mean(np.ascontiguousarray(orient(png16.decode(p.read_bytes()),
+                                                               _exif_orientation(im))), factor)
             im.seek(0)
             kind = _int_kind(im) if im.mode == "I" else ""
             if factor == 1:
@@ -396,7 +397,7 @@ def _decode(p: Path, max_pixels: int, *, allow_corrupt: bool,
                 im.draft(im.mode, (im.width // factor, im.height // factor))
                 factor = _factor(im.size, at_least, _exif_orientation(im))
             small = _reduced(im, factor) if factor > 1 else im
-            return _orient(_pil_to_array(small, kind), _exif_orientation(im))
+            return orient(_pil_to_array(small, kind), _exif_orientation(im))
 
 
 def encode(fh: BinaryIO, a: np.ndarray, fmt: str) -> None:

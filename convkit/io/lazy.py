@@ -2,7 +2,7 @@
 
 `open_lazy` gives a dask array backed by the file, laid out as `read_image_raw`
 lays it out: (H, W) or (H, W, C), the first page of a multi-page TIFF, the
-channels last for a planar TIFF. Everything the file declares is checked
+channels last for a planar TIFF, the orientation tag applied. Everything the file declares is checked
 before a sample is decoded: the image against the streaming budget
 (``STREAM_PIXELS`` times the pixel limit), each piece that must be decoded
 whole (a strip, a tile, a zarr chunk) against the memory budget, the block
@@ -27,7 +27,7 @@ import numpy as np
 from .._names import MAX_BLOCKS, STREAM_PIXELS
 from .atomic import check_output_path, commit_store, discard, regular_input, temporary_path, \
     temporary_store
-from .codecs import needed_bytes, tiff_messages
+from .codecs import needed_bytes, orient, tiff_messages
 from .errors import FileFormatError
 from .images import pixel_limit, read_image_raw
 
@@ -54,10 +54,13 @@ def _corrupt(p: Path, exc: BaseException) -> FileFormatError:
 
 
 class _Layout:
-    """What the file declares: shape (H, W[, C]), dtype, the piece decoded at once, planar."""
+    """What the file declares: the stored shape (H, W[, C]), dtype, the piece decoded at once,
+    planar channels, and the orientation tag to apply after reading (1: as stored)."""
 
-    def __init__(self, shape: tuple, dtype: np.dtype, piece: tuple, planar: bool) -> None:
+    def __init__(self, shape: tuple, dtype: np.dtype, piece: tuple, planar: bool,
+                 orientation: int = 1) -> None:
         self.shape, self.dtype, self.piece, self.planar = shape, dtype, piece, planar
+        self.orientation = orientation
 
 
 def _tiff_layout(p: Path) -> _Layout:
@@ -72,10 +75,8 @@ def _tiff_layout(p: Path) -> _Layout:
         rows, cols = ((page.tilelength, page.tilewidth) if page.is_tiled
                       else (page.rowsperstrip, page.imagewidth))
         piece = (rows, cols) + ((1 if planar else page.samplesperpixel,) if len(shape) == 3 else ())
-        orientation = page.tags.get("Orientation")
-        if orientation is not None and int(orientation.value) != 1:
-            raise FileFormatError(f"{str(p)!r} has TIFF orientation {int(orientation.value)}, which "
-                                  "streaming does not apply; filter it without --chunks", p)
+        tag = page.tags.get("Orientation")
+        orientation = int(tag.value) if tag is not None else 1
         if page.imagedepth > 1:
             raise FileFormatError(f"{str(p)!r} is a volume of {page.imagedepth} slices; "
                                   "streaming filters 2-D images", p)
@@ -83,7 +84,7 @@ def _tiff_layout(p: Path) -> _Layout:
         raise FileFormatError(f"{str(p)!r} stores samples tifffile cannot decode", p)
     if planar:
         shape = shape[1:] + shape[:1]
-    return _Layout(shape, np.dtype(dtype), tuple(int(n) for n in piece), planar)
+    return _Layout(shape, np.dtype(dtype), tuple(int(n) for n in piece), planar, orientation)
 
 
 def _zarr_array(p: Path) -> Any:
@@ -262,9 +263,10 @@ def open_lazy(path: str | os.PathLike, chunks: int | None = None, *,
         layout = _layout(p)
         _check_budget(p, layout, limit)
         side = _chunk_side(layout.shape, chunks, layout.piece)
-        return da.from_array(_Reader(p, layout), chunks=(side, side) + (-1,) * (len(layout.shape) - 2),
-                             lock=False, asarray=False, meta=np.empty((0,) * len(layout.shape),
-                                                                      layout.dtype))
+        x = da.from_array(_Reader(p, layout), chunks=(side, side) + (-1,) * (len(layout.shape) - 2),
+                          lock=False, asarray=False, meta=np.empty((0,) * len(layout.shape),
+                                                                   layout.dtype))
+        return orient(x, layout.orientation)          # upright, as read_image_raw gives it
     image = read_image_raw(p, max_pixels=limit, allow_corrupt=allow_corrupt)
     side = _chunk_side(image.shape, chunks, (TILE,))
     return da.from_array(image, chunks=(side, side) + (-1,) * (image.ndim - 2))
