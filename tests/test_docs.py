@@ -186,3 +186,13 @@ def test_tutorial_code_runs(monkeypatch):
 def test_code_blocks_reads_a_page():
     page = "x\n\n.. code-block:: python\n\n   a = 1\n\n   b = a\n\ntext\n"
     assert code_blocks(page) == ["a = 1\n\nb = a\n"]
+
+
+def test_readme_commands_do_not_write_into_samples():
+    # the README's examples can run twice: a command that writes names its output elsewhere
+    readme = (ROOT / "README.md").read_text()
+    writers = [line for line in readme.splitlines()
+               if re.match(r"\$ convkit (filter|pool|convolve) samples/", line)]
+    assert writers
+    for line in writers:
+        assert re.search(r" -o (?!samples/)\S+", line), line

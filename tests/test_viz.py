@@ -22,6 +22,7 @@ from convkit.viz import (conv_frames, conv_walkthrough, flatten_walkthrough, for
                          frame_steps, pool_walkthrough, relu_walkthrough, side_by_side,
                          softmax_walkthrough, tile_frames, write_gif, write_png_grid)
 from convkit.viz.walkthrough import MAX_SIDE, SEED_ARRAYS
+from helpers.hostile import number_ends
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -465,3 +466,9 @@ def test_gif_from_a_generator_equals_gif_from_a_list(tmp_path):
     with pytest.raises(ValueError, match="no frames to write"):
         write_gif(tmp_path / "c.gif", iter(()))
     assert not (tmp_path / "c.gif").exists()
+
+
+def test_format_grid_marks_keep_columns():
+    from convkit.viz.text import format_grid
+    lines = format_grid([[1, -10, 3], [100, 2, 0.5]], mark=[[True, False, False], [False, True, False]])
+    assert number_ends(lines[0]) == number_ends(lines[1])
