@@ -19,6 +19,7 @@ from scipy.io import wavfile
 from scipy.signal import convolve as sp_convolve
 
 from convkit_cli import cli
+from helpers.hostile import wav_bytes
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_FILES = ("signal.csv", "impulse_response.csv", "signal.wav", "impulse_response.wav")
@@ -271,3 +272,14 @@ def test_real_process_exit_code_and_one_line(folder):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "file not found" in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("content", [wav_bytes(channels=0), wav_bytes()[:30], wav_bytes(data=None),
+                                     wav_bytes(fmt_size=2**31)])
+def test_damaged_wav_is_one_line(tmp_path, cli, content):
+    # issue 16: the reader's FileFormatError (test_signals) becomes one line, exit 2
+    path = tmp_path / "x.wav"
+    path.write_bytes(content)
+    r = cli("convolve", path, path, "-o", tmp_path / "y.wav")
+    assert r.exit_code == 2 and r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
+    assert "Traceback" not in r.output and not (tmp_path / "y.wav").exists()

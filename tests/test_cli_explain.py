@@ -20,6 +20,7 @@ from helpers.viz_files import gif_info, gif_pixels, png_pixels
 from skimage.measure import block_reduce
 
 from convkit_cli import cli, main
+from helpers.hostile import number_ends, small_model
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -481,3 +482,44 @@ def test_explain_conv1d_reads_a_signal_file_and_refuses_stereo(tmp_path):
     wavfile.write(tmp_path / "st.wav", 8000, np.zeros((10, 2), np.int16))
     bad = run("explain", "conv1d", tmp_path / "st.wav")
     assert bad.exit_code == 2 and "2 channels" in bad.output
+
+
+# ----------------------------------------------------------------------------- hostile input
+# (issue 16: huge numbers give no numpy warnings; show says it resizes; grids stay aligned)
+
+def test_huge_softmax_scores_give_no_numpy_warnings(cli):
+    r = cli("explain", "softmax", "1e308,-1e308,0")
+    assert r.exit_code == 0 and "RuntimeWarning" not in r.output and "Warning" not in r.stderr
+
+
+def test_show_says_when_it_resizes(tmp_path, cli, samples, monkeypatch):
+    from convkit.viz import model as viz_model
+    path = tmp_path / "m.npz"
+    small_model().save(path)
+    titles = []
+    original = viz_model.model_figure
+
+    def spy(model, x=None, **kwargs):
+        titles.append(kwargs.get("input_title"))
+        return original(model, x, **kwargs)
+
+    monkeypatch.setattr(viz_model, "model_figure", spy)
+    r = cli("show", path, samples / "coins.png", "-o", tmp_path / "maps.png")
+    assert r.exit_code == 0, r.output
+    assert "coins.png is 384x303 pixels; it is resized to the model's 8x8 input" in r.stderr
+    assert titles == ["input: the 384x303 image resized to the model's 8x8"]
+
+
+def test_explain_conv_grids_are_aligned(cli, samples):
+    r = cli("explain", "conv", samples / "seed_image.csv", "--kernel", "edge")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    for start, line in enumerate(lines):
+        if not line.startswith("image [window]"):
+            continue
+        block = lines[start + 1:start + 8]           # the 7 image rows; the other grids beside them
+        ends = [number_ends(row) for row in block]
+        image_cols = [e[:7] for e in ends]
+        assert all(c == image_cols[0] for c in image_cols), (start, block)
+        fmap = [e[-5:] for e in ends[:5]]             # the 5 feature-map rows end each line
+        assert all(c == fmap[0] for c in fmap), (start, block)

@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 from click.testing import CliRunner
+from PIL import Image
 from skimage.measure import block_reduce
 
 from convkit.io.images import read_image_raw
 from convkit_cli import cli, main
+from helpers.hostile import finishes, hidden_files, jpeg_file, sigterm
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 EDGE = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=float)
@@ -340,3 +342,90 @@ def test_a_full_disk_is_one_line_naming_the_output(folder, capsys, monkeypatch, 
     assert exc.value.code == 2 and err.count("\n") == 1
     assert f"'{folder / 'out.jpg'}'" in err and ("No space left" in err or "reached the disk" in err)
     assert _snapshot(folder) == before
+
+
+
+# ----------------------------------------------------------------------------- hostile input
+# (issue 16: one-line errors, exit 2, nothing half-written, nothing overwritten)
+
+def test_max_pixels_option_bounds_what_filter_reads(tmp_path, cli):
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 30), np.uint8)).save(small)
+    r = cli("filter", small, "-k", "blur", "-o", tmp_path / "o.png", "--max-pixels", "1000")
+    assert r.exit_code == 2 and "--max-pixels" in r.stderr and not (tmp_path / "o.png").exists()
+    r = cli("filter", small, "-k", "blur", "-o", tmp_path / "o.png", "--max-pixels", "1200")
+    assert r.exit_code == 0, r.output
+
+
+def test_fifo_input_is_refused_at_once(tmp_path, cli):
+    fifo = tmp_path / "cli.png"
+    os.mkfifo(fifo)
+    r = finishes(lambda: cli("filter", fifo, "-k", "blur", "-o", tmp_path / "o.png"))
+    assert r.exit_code == 2 and "not a regular file" in r.stderr    # type: ignore[attr-defined]
+
+
+def test_failed_batch_keeps_existing_outputs(tmp_path, cli, samples):
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes((samples / "camera.png").read_bytes())
+    (tmp_path / "c.png").write_bytes(b"not an image at all")
+    old = {}
+    for name in ("a_blur.png", "b_blur.png"):
+        Image.fromarray(np.full((4, 4), 7, np.uint8)).save(tmp_path / name)
+        old[name] = (tmp_path / name).read_bytes()
+    r = cli("filter", tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png", "-k", "blur", "--force")
+    assert r.exit_code == 2 and "c.png" in r.stderr
+    assert "nothing written" in r.stderr and "existing files were left unchanged" in r.stderr
+    for name, data in old.items():
+        assert (tmp_path / name).read_bytes() == data
+    assert not (tmp_path / "c_blur.png").exists() and hidden_files(tmp_path) == []
+    ok = cli("filter", tmp_path / "a.png", tmp_path / "b.png", "-k", "blur", "--force")
+    assert ok.exit_code == 0 and (tmp_path / "a_blur.png").read_bytes() != old["a_blur.png"]
+
+
+def test_dangling_symlink_output_needs_force(tmp_path, cli, samples):
+    from convkit.io import read_image
+    link = tmp_path / "out.png"
+    link.symlink_to(tmp_path / "nowhere.png")
+    r = cli("filter", samples / "camera.png", "-k", "blur", "-o", link)
+    assert r.exit_code == 2 and "exists (a dangling symbolic link); pass --force" in r.stderr
+    assert link.is_symlink() and not (tmp_path / "nowhere.png").exists()
+    r = cli("filter", samples / "camera.png", "-k", "blur", "-o", link, "--force")
+    assert r.exit_code == 0 and not link.is_symlink() and read_image(link).shape == (256, 256)
+
+
+def test_sigterm_while_writing_leaves_no_temp_file(tmp_path, cli, samples, monkeypatch):
+    import signal
+
+    from convkit.io import codecs
+    original = codecs.encode
+
+    def encode_then_term(tmp, a, fmt):
+        original(tmp, a, fmt)
+        sigterm()
+
+    monkeypatch.setattr(codecs, "encode", encode_then_term)
+    before = signal.getsignal(signal.SIGTERM)
+    r = cli("filter", samples / "camera.png", "-k", "blur", "-o", tmp_path / "o.png")
+    assert r.exit_code == 130 and not (tmp_path / "o.png").exists() and hidden_files(tmp_path) == []
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_corrupt_jpeg_is_one_line_unless_allowed(tmp_path, cli):
+    path = tmp_path / "c.jpg"
+    jpeg_file(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 500] = bytes(500)
+    path.write_bytes(bytes(data))
+    r = cli("filter", path, "-k", "blur", "-o", tmp_path / "o.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "corrupt JPEG file" in r.stderr and "pass --allow-corrupt to read it anyway" in r.stderr
+    r = cli("filter", path, "-k", "blur", "-o", tmp_path / "o.png", "--allow-corrupt")
+    assert r.exit_code == 0 and r.stderr.startswith("warning: ") and "corrupt JPEG" in r.stderr
+    assert (tmp_path / "o.png").is_file()
+
+
+def test_overflowing_kernel_is_one_line_without_numpy_warnings(tmp_path, cli, samples):
+    r = cli("filter", samples / "camera.png", "-k", "1e308,1e308;1e308,1e308", "-o", tmp_path / "o.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "RuntimeWarning" not in r.output
+    assert "gives values too large to represent (overflow); use a kernel with smaller weights" in r.stderr
+    assert "np.nan_to_num" not in r.output

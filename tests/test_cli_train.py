@@ -14,6 +14,7 @@ from convkit.cnn import load_checkpoint, load_model
 from convkit.cnn.datasets import load_dataset, split
 from convkit.cnn.runs import EpochReporter
 from convkit_cli import cli, main
+from helpers.hostile import TINY_TRAIN, hidden_files, npz_header, rewrite_npz, sigterm, small_model
 
 ARCH = "conv4-relu-pool2-dense"
 TINY = ["--arch", ARCH, "--epochs", "3", "--batch-size", "16"]
@@ -438,3 +439,118 @@ def test_predict_on_a_huge_image_decodes_it_reduced(tmp_path, cli):
     x = resize(np.kron(digit, np.ones((4, 4))), (8, 8), order=1, anti_aliasing=True)
     want = model.predict_proba(x[None, None].astype(np.float32))[0]
     np.testing.assert_allclose([got[str(i)] for i in range(10)], want, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- hostile input
+# (issue 16: Ctrl-C / SIGTERM checkpoint, divergence, forged files and bad options are one line)
+
+@pytest.mark.parametrize("epoch", [1, 2])
+def test_sigterm_in_training_checkpoints_the_last_epoch(tmp_path, cli, tiny_digits, monkeypatch, epoch):
+    original = EpochReporter.on_batch_end
+
+    def term(self, batch, n_batches, loss):
+        if len(self.context.history.epoch) == epoch - 1 and batch == 2:
+            sigterm()
+        original(self, batch, n_batches, loss)
+
+    monkeypatch.setattr(EpochReporter, "on_batch_end", term)
+    out = tmp_path / "run"
+    r = cli("train", "--dataset", tiny_digits, "--out", out, "--epochs", "3", *TINY_TRAIN)
+    assert r.exit_code == 130 and f"interrupted after {epoch - 1} complete epoch(s)" in r.stderr
+    assert "convkit train --resume" in r.stderr and hidden_files(tmp_path) == []
+    assert load_checkpoint(out / "checkpoint.npz").epoch == epoch - 1
+    monkeypatch.setattr(EpochReporter, "on_batch_end", original)
+    resumed = cli("train", "--resume", "--out", out)
+    assert resumed.exit_code == 0, resumed.output
+
+
+def test_interrupt_before_the_first_epoch_leaves_a_usable_folder(tmp_path, cli, tiny_digits, monkeypatch):
+    def term(self, context):
+        sigterm()
+
+    monkeypatch.setattr(EpochReporter, "on_train_begin", term)
+    out = tmp_path / "run"
+    r = cli("train", "--dataset", tiny_digits, "--out", out, "--epochs", "1", *TINY_TRAIN)
+    assert r.exit_code == 130 and not out.exists()
+    monkeypatch.undo()
+    again = cli("train", "--dataset", tiny_digits, "--out", out, "--epochs", "1", *TINY_TRAIN)
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("run, match", [
+    ({"dataset": "digits"}, r"run.json is not a convkit run file \(missing keys \['seed', 'test_split', "
+                            r"'val_split'\]\)"),
+    ("{not json", r"run.json is not a convkit run file \(not JSON"),
+    ({"dataset": "digits", "seed": "x", "test_split": 0.25, "val_split": 0.1}, "run.json: seed must be int"),
+])
+def test_evaluate_with_a_bad_run_json_names_it(tmp_path, cli, run, match):
+    import re
+    small_model().save(tmp_path / "model.npz")
+    (tmp_path / "run.json").write_text(run if isinstance(run, str) else json.dumps(run))
+    r = cli("evaluate", tmp_path / "model.npz")
+    assert r.exit_code == 2 and re.search(match, r.stderr), r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_diverging_training_stops_and_keeps_the_last_good_checkpoint(tmp_path, cli, tiny_digits):
+    out = tmp_path / "run"
+    r = cli("train", "--dataset", tiny_digits, "--out", out, "--epochs", "3", "--lr", "1e308", *TINY_TRAIN)
+    assert r.exit_code == 2 and "training diverged at epoch 1 (loss nan); lower --lr" in r.stderr
+    assert "RuntimeWarning" not in r.output and r.stderr.count("\n") == 2      # header + error
+    ckpt = load_checkpoint(out / "checkpoint.npz")           # finite, else loading would refuse it
+    assert ckpt.epoch == 0
+    assert not (out / "metrics.json").exists() and hidden_files(tmp_path) == []
+
+
+def test_predict_with_overflowing_weights_is_one_line(tmp_path, cli, samples):
+    model = small_model()                           # positive features, then logits of +inf
+    model.layers[0].params["weight"][...] = 1.0
+    model.layers[0].params["bias"][...] = 0.0
+    model.layers[-1].params["weight"][...] = 3e38
+    model.save(tmp_path / "huge.npz")
+    r = cli("predict", tmp_path / "huge.npz", samples / "digit_7.png")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "RuntimeWarning" not in r.output
+    assert "gives NaN or infinite class scores (its weights overflow float32)" in r.stderr
+
+
+def test_negative_seed_names_the_option(tmp_path, cli, tiny_digits):
+    r = cli("train", "--dataset", tiny_digits, "--seed", "-1", "--out", tmp_path / "run")
+    assert r.exit_code == 2 and "--seed" in r.stderr
+
+
+@pytest.mark.parametrize("meta", [5, {}, {"start": 2, "count": 3}])
+def test_forged_checkpoint_state_names_the_checkpoint(tmp_path, cli, tiny_digits, monkeypatch, meta):
+    original = EpochReporter.on_batch_end
+
+    def ctrl_c(self, batch, n_batches, loss):
+        if len(self.context.history.epoch) == 1:
+            raise KeyboardInterrupt
+        original(self, batch, n_batches, loss)
+
+    monkeypatch.setattr(EpochReporter, "on_batch_end", ctrl_c)
+    out = tmp_path / "run"
+    assert cli("train", "--dataset", tiny_digits, "--out", out, "--epochs", "3", *TINY_TRAIN).exit_code == 130
+    monkeypatch.undo()
+    ckpt = out / "checkpoint.npz"
+    header = npz_header(ckpt)
+    key = next(k for k in header["callbacks"] if k.endswith("WeightAverage"))
+    header["callbacks"][key]["meta"] = meta
+    forged = tmp_path / "forged.npz"
+    rewrite_npz(ckpt, forged, {}, header=header)
+    forged.replace(ckpt)
+    r = cli("train", "--resume", "--out", out)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.output
+    assert str(ckpt) in r.stderr, r.stderr
+
+
+def test_log_file_has_one_line_per_epoch_and_saved_lists_every_file(tmp_path, cli, tiny_digits):
+    import re
+
+    from convkit.cnn.runs import RUN_FILES
+    r = cli("train", "--dataset", tiny_digits, "--out", tmp_path / "run", "--epochs", "2", *TINY_TRAIN)
+    assert r.exit_code == 0, r.output
+    assert not re.search(r"^epoch \d+/2\s*$", r.stderr, re.M), r.stderr      # no bare bar labels
+    assert len(re.findall(r"^epoch +\d+/2 +loss", r.stdout, re.M)) == 2
+    saved = r.stdout.strip().splitlines()[-1]
+    assert "run.json" in saved and all(name in saved for name in RUN_FILES.values())
+    assert all((tmp_path / "run" / name).is_file() for name in RUN_FILES.values())

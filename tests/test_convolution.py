@@ -983,3 +983,33 @@ def test_origin_errors():
         correlate(np.ones(9), np.ones(3), origin=1)
     with pytest.raises(ValueError, match=r"origin must have one entry per axis \(2\)"):
         correlate(np.ones((5, 5)), np.ones((3, 3)), "same", origin=(1, 0, 0))
+
+
+# ----------------------------------------------------------------------------- object arrays
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("method", ["auto", "direct", "fft"])
+def test_object_arrays_are_exact_as_scipy(mode, method):
+    rng = np.random.default_rng(1)
+    a = np.array([int(v) * 2**70 + 1 for v in rng.integers(-9, 9, 11)], dtype=object)
+    b = np.array([int(v) * 2**65 - 3 for v in rng.integers(-9, 9, 4)], dtype=object)
+    for ours, theirs in [(convolve, ss.convolve), (correlate, ss.correlate)]:
+        got = ours(a, b, mode, method)
+        want = theirs(a, b, mode, "direct")
+        assert got.dtype == object and got.tolist() == want.tolist()
+    assert (convolve(a, np.array([1, 2], np.int64)).tolist()
+            == ss.convolve(a, np.array([1, 2], dtype=object)).tolist())
+
+
+def test_object_arrays_2d_match_exact_integer_reference():
+    rng = np.random.default_rng(2)
+    small = rng.integers(-50, 50, (5, 6))
+    kernel = rng.integers(-5, 5, (3, 2))
+    want = ss.convolve(small, kernel).astype(object) * 2**80     # exact: scaled after the int64 sum
+    got = convolve(small.astype(object) * 2**80, kernel.astype(object))
+    assert got.dtype == object and got.tolist() == want.tolist()
+
+
+def test_object_arrays_refuse_non_ints():
+    with pytest.raises(TypeError, match=r"an object array in1 must hold Python ints .* got an element 1.5"):
+        convolve(np.array([1.5, 2], dtype=object), [1, 2])

@@ -11,6 +11,7 @@ from PIL import Image
 
 from convkit.cnn.datasets import (Dataset, digits, faces, idx_dataset, image_folder, load_dataset, npz_dataset,
                                   read_idx, shapes, split)
+from helpers.hostile import finishes, peak_mib
 
 
 def _write_idx(path, array, *, compress=False):
@@ -332,3 +333,68 @@ def test_npz_signals(tmp_path):
     np.savez(tmp_path / "nan.npz", signals=x, labels=np.arange(6) % 2)
     with pytest.raises(ValueError, match="signal values must be finite"):
         load_dataset(tmp_path / "nan.npz")
+
+
+# ----------------------------------------------------------------------------- hostile files
+# (issue 16: labels, zip bombs and decoded totals are bounded before anything large is allocated)
+
+def test_npz_dataset_bounds_the_class_count(tmp_path):
+    from convkit.cnn.datasets import MAX_CLASSES
+    path = tmp_path / "d.npz"
+    np.savez(path, images=np.zeros((3, 4, 4), np.uint8), labels=np.array([0, MAX_CLASSES, 1]))
+    (result, peak) = peak_mib(load_dataset, path)
+    assert isinstance(result, ValueError) and peak < 5
+    with pytest.raises(ValueError, match=rf"label {MAX_CLASSES} \(at index 1\) out of range; "
+                                         rf"labels must be below {MAX_CLASSES}"):
+        load_dataset(path)
+    np.savez(path, images=np.zeros((2, 4, 4), np.uint8), labels=np.array([0, -3]))
+    with pytest.raises(ValueError, match=r"label -3 \(at index 1\) out of range; labels must be >= 0"):
+        load_dataset(path)
+
+
+def test_idx_labels_are_bounded(tmp_path):
+    from convkit.cnn.datasets import MAX_CLASSES
+    images = tmp_path / "im-idx3-ubyte"
+    labels = tmp_path / "lb-idx1-ubyte"
+    images.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">III", 2, 2, 2) + bytes(8))
+    labels.write_bytes(bytes([0, 0, 0x0C, 1]) + struct.pack(">I", 2) + struct.pack(">ii", 0, 10**9))
+    with pytest.raises(ValueError, match=rf"label 1000000000 .* below {MAX_CLASSES}"):
+        idx_dataset(images, labels)
+
+
+def test_npz_dataset_zip_bomb_refused_from_the_directory(tmp_path):
+    import io
+    import zipfile
+
+    from convkit.cnn.datasets import MAX_DATASET_BYTES
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(3, np.int64))
+        zf.writestr("labels.npy", buf.getvalue())
+        with zf.open("images.npy", "w", force_zip64=True) as fh:
+            block = bytes(2**20)
+            for _ in range(MAX_DATASET_BYTES // 2**20 + 1):
+                fh.write(block)
+    result, peak = peak_mib(load_dataset, path)
+    assert isinstance(result, ValueError) and "unpack to" in str(result) and peak < 5
+
+
+def test_image_folder_bounds_the_decoded_total(tmp_path, monkeypatch):
+    from convkit.cnn import datasets
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / cls / f"{i}.png")
+    assert len(datasets.image_folder(tmp_path)) == 6
+    monkeypatch.setattr(datasets, "MAX_DATASET_BYTES", 4 * 64 * 64 * 8)      # four decoded images
+    with pytest.raises(ValueError, match=r"the images decode to more than 131072 bytes \(at b/1.png\)"):
+        datasets.image_folder(tmp_path)
+
+
+def test_fifo_dataset_is_refused_at_once(tmp_path):
+    import os
+    fifo = tmp_path / "data.npz"
+    os.mkfifo(fifo)
+    result = finishes(lambda: load_dataset(fifo))
+    assert isinstance(result, ValueError) and "is not a regular file" in str(result), result

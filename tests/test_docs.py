@@ -259,3 +259,13 @@ def test_docstrings_use_words_for_users():
             if re.search(r"\bTHE\b|\bseed (tutorial|walkthrough)", text):
                 offenders.append(info.name)
     assert offenders == []
+
+
+def test_readme_commands_do_not_write_into_samples():
+    # the README's examples can run twice: a command that writes names its output elsewhere
+    readme = (ROOT / "README.md").read_text()
+    writers = [line for line in readme.splitlines()
+               if re.match(r"\$ convkit (filter|pool|convolve) samples/", line)]
+    assert writers
+    for line in writers:
+        assert re.search(r" -o (?!samples/)\S+", line), line

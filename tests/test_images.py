@@ -5,6 +5,7 @@ and atomic, non-clobbering writes."""
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -20,6 +21,10 @@ from convkit.io.atomic import OutputExistsError
 from convkit.io.errors import FileFormatError
 from convkit.io.images import image_size, read_image, read_image_raw, to_float_image, write_image
 from helpers.full_disk import WAYS, full_disk
+
+
+from convkit.io.images import read_image, read_image_raw, to_float_image, write_image
+from helpers.hostile import finishes, jpeg_file, peak_mib, png_bytes
 
 RNG = np.random.default_rng(7)
 
@@ -479,3 +484,145 @@ def test_filter_on_damaged_tiffs_prints_one_line_or_nothing(tmp_path, cli):
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "ZIPDecode" in r.stderr
     r = cli("filter", circular, "-k", "blur", "-o", tmp_path / "b.png")
     assert r.exit_code == 0 and r.stderr == ""
+
+
+
+# ----------------------------------------------------------------------------- hostile files
+# (issue 16: images are refused by the memory they need before decoding; the 16-bit PNG
+# decoder inflates no more than its header says and unfilters vectorised; corrupt JPEGs)
+
+def test_image_refused_by_the_memory_the_operation_needs(tmp_path, monkeypatch):
+    from convkit._names import MAX_PIXELS
+    path = tmp_path / "big.png"                     # 11000^2 RGB: a header suffices
+    path.write_bytes(png_bytes(11000, 11000, 8, 2, zlib.compress(b"")))
+    result, peak = peak_mib(read_image, path)
+    assert isinstance(result, FileFormatError) and peak < 5
+    assert re.search(r"11000x11000 pixels x 3 channel\(s\) of 8 bits; reading and filtering it needs "
+                     r"about 11\.2 GiB, above the limit of [\d.]+ GiB \(" + str(MAX_PIXELS)
+                     + r" gray 8-bit pixels\)", str(result)), result
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 30), np.uint8)).save(small)
+    monkeypatch.setenv("CONVKIT_MAX_PIXELS", "1000")
+    with pytest.raises(FileFormatError, match="30x40 pixels x 1 channel"):
+        read_image(small)
+    assert read_image(small, max_pixels=1200).shape == (40, 30)
+    monkeypatch.setenv("CONVKIT_MAX_PIXELS", "1200")
+    assert read_image(small).shape == (40, 30)
+
+
+def test_jpeg_with_patched_dimensions_refused_before_decoding(tmp_path):
+    path = tmp_path / "p.jpg"
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 12000, 12000)     # height, width (below Pillow's limit)
+    path.write_bytes(bytes(data))
+    result, peak = peak_mib(read_image, path)
+    assert isinstance(result, FileFormatError) and "12000x12000 pixels x 3" in str(result), result
+    assert peak < 5
+
+
+def test_png16_zlib_bomb_inflates_no_more_than_the_header_says(tmp_path):
+    path = tmp_path / "bomb16.png"
+    stream = zlib.compressobj()
+    idat = b"".join(stream.compress(bytes(2**20)) for _ in range(64)) + stream.flush()
+    path.write_bytes(png_bytes(100, 100, 16, 2, idat))
+    result, peak = peak_mib(read_image, path)
+    assert isinstance(result, FileFormatError), result
+    assert "longer than the 100x100 image its header declares" in str(result)
+    assert peak < 8, peak
+
+
+def _paeth_filter(raw: np.ndarray, bpp: int) -> np.ndarray:
+    """Reference PNG Paeth filter of (H, stride) uint8 rows (the specification's formula)."""
+    a = np.zeros_like(raw, dtype=np.int32)
+    a[:, bpp:] = raw[:, :-bpp]
+    b = np.zeros_like(a)
+    b[1:] = raw[:-1]
+    c = np.zeros_like(a)
+    c[1:, bpp:] = raw[:-1, :-bpp]
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    pred = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+    return ((raw.astype(np.int32) - pred) % 256).astype(np.uint8)
+
+
+def _average_filter(raw: np.ndarray, bpp: int) -> np.ndarray:
+    """Reference PNG Average filter of (H, stride) uint8 rows."""
+    a = np.zeros_like(raw, dtype=np.int32)
+    a[:, bpp:] = raw[:, :-bpp]
+    b = np.zeros_like(a)
+    b[1:] = raw[:-1]
+    return ((raw.astype(np.int32) - (a + b) // 2) % 256).astype(np.uint8)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_png16_all_filters_decode_exactly(tmp_path, channels):
+    rng = np.random.default_rng(channels)
+    h, w = 23, 17
+    image = rng.integers(0, 65536, (h, w, channels)).astype(np.uint16)
+    image[5:12] = 1000                              # runs, so the predictors matter
+    raw = image.astype(">u2").reshape(h, -1).view(np.uint8)
+    bpp = channels * 2
+    up = np.diff(raw, axis=0, prepend=np.zeros((1, raw.shape[1]), np.uint8))
+    sub = np.diff(raw.reshape(h, w, bpp), axis=1, prepend=np.zeros((h, 1, bpp), np.uint8)).reshape(h, -1)
+    filtered = {0: raw, 1: sub, 2: up, 3: _average_filter(raw, bpp), 4: _paeth_filter(raw, bpp)}
+    kinds = rng.integers(0, 5, h)
+    rows = np.stack([np.concatenate([[k], filtered[int(k)][y]]) for y, k in enumerate(kinds)]).astype(np.uint8)
+    path = tmp_path / "f.png"
+    path.write_bytes(png_bytes(w, h, 16, {3: 2, 4: 6}[channels], zlib.compress(rows.tobytes())))
+    np.testing.assert_array_equal(read_image_raw(path), image)
+
+
+@pytest.mark.slow
+def test_png16_paeth_is_vectorised(tmp_path):
+    import time
+    h = w = 1500
+    rng = np.random.default_rng(0)
+    image = (np.add.outer(np.arange(h), np.arange(w))[..., None] * [7, 11, 13] % 65536).astype(np.uint16)
+    image[::7] += rng.integers(0, 50, (w, 3), dtype=np.uint16)[None]
+    raw = image.astype(">u2").reshape(h, -1).view(np.uint8)
+    rows = np.hstack([np.full((h, 1), 4, np.uint8), _paeth_filter(raw, 6)])
+    path = tmp_path / "paeth.png"
+    path.write_bytes(png_bytes(w, h, 16, 2, zlib.compress(rows.tobytes(), 9)))
+    t0 = time.perf_counter()
+    out = read_image_raw(path)
+    assert time.perf_counter() - t0 < 3          # measured: 1 s; the per-byte loop took 6.5 s
+    np.testing.assert_array_equal(out, image)
+
+
+def test_fifo_image_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "in.png"
+    os.mkfifo(fifo)
+    result = finishes(lambda: read_image(fifo))
+    assert isinstance(result, ValueError) and "is not a regular file" in str(result), result
+
+
+def test_corrupt_jpeg_is_an_error_unless_allowed(tmp_path):
+    from convkit.io.errors import CorruptImageError, CorruptImageWarning
+    path = tmp_path / "c.jpg"
+    jpeg_file(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 500] = bytes(500)
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptImageError, match=r"c.jpg' is a corrupt JPEG file \(64 or more zero bytes"):
+        read_image(path)
+    with pytest.warns(CorruptImageWarning, match="corrupt JPEG"):
+        assert read_image(path, allow_corrupt=True).shape == (200, 200, 3)
+
+
+@pytest.mark.parametrize("options", [{}, {"optimize": True}, {"progressive": True}, {"subsampling": 2}])
+def test_valid_jpegs_are_not_called_corrupt(tmp_path, options, samples):
+    jpeg_file(tmp_path / "a.jpg", **options)
+    assert read_image(tmp_path / "a.jpg").shape == (200, 200, 3)
+    for colour in (0, 128, 255):                    # flat images: all-zero data with optimised tables
+        Image.new("RGB", (512, 512), (colour,) * 3).save(tmp_path / "f.jpg", **options)
+        np.testing.assert_allclose(read_image(tmp_path / "f.jpg"), colour / 255, atol=2 / 255)
+    Image.open(samples / "astronaut.png").convert("RGB").save(tmp_path / "p.jpg", **options)
+    assert read_image(tmp_path / "p.jpg").shape == (256, 256, 3)
+
+
+def test_signed_tiff_is_refused_naming_its_samples(tmp_path):
+    tifffile.imwrite(tmp_path / "s.tif", np.array([[-5, 3], [100, -200]], np.int16))
+    with pytest.raises(FileFormatError, match="signed 16-bit integer samples"):
+        read_image(tmp_path / "s.tif")

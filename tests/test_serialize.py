@@ -9,6 +9,8 @@ import pytest
 
 from convkit.cnn import (SGD, Adam, Conv2D, Dense, EarlyStopping, Flatten, MaxPool2D, ModelCheckpoint,
                          ModelFormatError, Pool2D, ReLU, Sequential, load_checkpoint)
+from convkit.cnn.serialize import load_model
+from helpers.hostile import finishes, forged_npy, npz_header, peak_mib, rewrite_npz, small_model
 
 
 def model(dtype=np.float32):
@@ -182,3 +184,103 @@ def test_a_full_disk_fails_the_model_write_and_keeps_the_old_model(tmp_path, mon
         small_net(seed=1).save(path, overwrite=True)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["m.npz"] and path.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- hostile files
+# (issue 16: zip bombs, raw members, deep JSON, forged headers and shapes are ModelFormatErrors
+# raised before any large allocation)
+
+def test_model_zip_bomb_refused_before_inflating(tmp_path):
+    good = tmp_path / "m.npz"
+    small_model().save(good)
+    bomb = tmp_path / "bomb.npz"
+    rewrite_npz(good, bomb, {}, big=("param/3.weight.npy", 64))      # 64 MiB of zeros, ~64 KB on disk
+    assert bomb.stat().st_size < 2**20
+    result, peak = peak_mib(load_model, bomb)
+    assert isinstance(result, ModelFormatError), result
+    assert "member 'param/3.weight' is 67108864 bytes unpacked, but its header shape needs 864" in str(result)
+    assert peak < 5, peak
+
+
+def test_model_unlisted_member_refused_before_loading(tmp_path):
+    good = tmp_path / "m.npz"
+    small_model().save(good)
+    extra = tmp_path / "extra.npz"
+    rewrite_npz(good, extra, {}, big=None)
+    with zipfile.ZipFile(extra, "a") as zf:
+        zf.writestr("evil.npy", b"x")
+    with pytest.raises(ModelFormatError, match=r"extra.npz: unexpected members \['evil'\]"):
+        load_model(extra)
+
+
+def test_raw_member_and_deep_json_are_model_format_errors(tmp_path):
+    good = tmp_path / "m.npz"
+    small_model().save(good)
+    raw = tmp_path / "raw.npz"
+    rewrite_npz(good, raw, {"param/0.bias.npy": b"\x00" * 8})
+    with pytest.raises(ModelFormatError, match=r"raw.npz: not a readable convkit .npz file"):
+        load_model(raw)
+    deep = tmp_path / "deep.npz"
+    with zipfile.ZipFile(deep, "w") as zf:
+        buf = io.BytesIO()
+        np.save(buf, np.frombuffer(b"[" * 100_000 + b"]" * 100_000, np.uint8))
+        zf.writestr("__header__.npy", buf.getvalue())
+    with pytest.raises(ModelFormatError, match="deep.npz: __header__ is nested too deeply"):
+        load_model(deep)
+
+
+def test_npy_member_that_claims_more_than_its_bytes_is_refused(tmp_path):
+    good = tmp_path / "m.npz"
+    small_model().save(good)
+    bad = tmp_path / "bad.npz"
+    rewrite_npz(good, bad, {"param/0.bias.npy": forged_npy()})
+    result, peak = peak_mib(load_model, bad)
+    assert isinstance(result, ModelFormatError) and peak < 5, result
+    assert "member 'param/0.bias' announces 80000000000 bytes of float64" in str(result)
+
+
+def test_model_input_shape_is_bounded(tmp_path):
+    model = Sequential([Conv2D(1, 2, 3), MaxPool2D(19998), Flatten(), Dense(2, 3)],
+                       input_shape=(1, 20000, 20000))
+    path = tmp_path / "wide.npz"
+    model.save(path)
+    with pytest.raises(ModelFormatError, match=r"wide.npz: input_shape \[1, 20000, 20000\] has more than "
+                                                 r"1048576 values per sample"):
+        load_model(path)
+    good = tmp_path / "m.npz"
+    small_model().save(good)
+    header = npz_header(good)
+    for shape, match in [([2, 8, 8], r"input_shape \[2, 8, 8\] does not fit the architecture: layer 0 "
+                                     r"takes 1 channels"),
+                         ([1, 9, 9], r"input_shape \[1, 9, 9\] does not fit the architecture: layer 3 "
+                                     r"takes 72 features, it would get \(98,\)"),
+                         ([8, 8], r"input_shape \[8, 8\] does not fit the architecture: layer 0 takes 1 "
+                                  r"channels, it would get \(8, 8\)"),
+                         ([8], r"input_shape \[8\] does not fit the architecture: layer 0 takes 1 channels"),
+                         ([1, 8, 8, 8], r"input_shape must be null, \[C, H, W\], \[C, L\] or \[features\]")]:
+        forged = tmp_path / "forged.npz"
+        rewrite_npz(good, forged, {}, header={**header, "input_shape": shape})
+        with pytest.raises(ModelFormatError, match=f"forged.npz: {match}"):
+            load_model(forged)
+        forged.unlink()
+
+
+def test_bad_model_header_names_the_file(tmp_path):
+    good = tmp_path / "m.npz"
+    small_model().save(good)
+    header = npz_header(good)
+    for key, value in [("params", 5), ("architecture", [{"type": "Dense", "in_features": 5}]),
+                       ("class_names", 5), ("normalization", 5), ("buffers", [1])]:
+        bad = tmp_path / "bad.npz"
+        rewrite_npz(good, bad, {}, header={**header, key: value})
+        with pytest.raises(ModelFormatError, match=r"^.*bad.npz: "):
+            load_model(bad)
+        bad.unlink()
+
+
+def test_fifo_model_is_refused_at_once(tmp_path):
+    import os
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    result = finishes(lambda: load_model(fifo))
+    assert isinstance(result, ValueError) and "is not a regular file" in str(result), result

@@ -14,6 +14,7 @@ from scipy.io import wavfile
 from convkit.io.atomic import OutputExistsError
 from convkit.io.errors import FileFormatError
 from convkit.io.signals import SIGNAL_SUFFIXES, Signal, read_signal, write_signal
+from helpers.hostile import finishes, forged_npy, peak_mib, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -259,3 +260,54 @@ def test_a_full_disk_fails_the_write_and_keeps_the_old_file(tmp_path, monkeypatc
     assert info.value.filename == str(path)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == [name] and path.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- hostile files
+# (issue 16: forged headers, damaged WAVs, FIFOs, dangling links and temp-file errors)
+
+def test_npy_header_that_claims_more_than_its_file_is_refused(tmp_path):
+    (tmp_path / "s.npy").write_bytes(forged_npy())
+    result, peak = peak_mib(read_signal, tmp_path / "s.npy")
+    assert isinstance(result, FileFormatError) and peak < 5
+    assert "its .npy header announces 80000000000 bytes, the file holds 209" in str(result)
+
+
+@pytest.mark.parametrize("content, match", [
+    (wav_bytes(channels=0), "is a WAV file with 0 channels"),
+    (wav_bytes()[:30], "fmt chunk has an invalid size|no fmt chunk|truncated"),
+    (wav_bytes(data=None), "no data chunk"),
+    (wav_bytes(fmt_size=2**31), "fmt chunk has an invalid size 2147483648"),
+])
+def test_damaged_wav_is_a_file_format_error(tmp_path, content, match):
+    path = tmp_path / "x.wav"
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError, match=match):
+        read_signal(path)
+
+
+@pytest.mark.parametrize("name", ["in.csv", "in.wav"])
+def test_fifo_signal_is_refused_at_once(tmp_path, name):
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    result = finishes(lambda: read_signal(fifo))
+    assert isinstance(result, ValueError) and "is not a regular file" in str(result), result
+
+
+def test_dangling_symlink_is_an_existing_output(tmp_path):
+    link = tmp_path / "s.csv"
+    link.symlink_to(tmp_path / "missing-target")
+    with pytest.raises(OutputExistsError, match="dangling symbolic link"):
+        write_signal(link, [1.0])
+
+
+def test_permission_error_from_the_temp_file_names_the_output(tmp_path, monkeypatch):
+    from convkit.io import atomic
+    target = tmp_path / "o.csv"
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".o.abc.csv"))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as info:
+        write_signal(target, [1.0])
+    assert info.value.filename == str(target)

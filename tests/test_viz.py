@@ -22,6 +22,7 @@ from convkit.viz import (conv_frames, conv_walkthrough, flatten_walkthrough, for
                          frame_steps, pool_walkthrough, relu_walkthrough, side_by_side,
                          softmax_walkthrough, tile_frames, write_gif, write_png_grid)
 from convkit.viz.walkthrough import MAX_SIDE, SEED_ARRAYS
+from helpers.hostile import number_ends
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -529,3 +530,9 @@ def test_a_full_disk_fails_gif_and_figure_writes(tmp_path, monkeypatch, how):
             write()
     monkeypatch.undo()
     assert os.listdir(tmp_path) == []
+
+
+def test_format_grid_marks_keep_columns():
+    from convkit.viz.text import format_grid
+    lines = format_grid([[1, -10, 3], [100, 2, 0.5]], mark=[[True, False, False], [False, True, False]])
+    assert number_ends(lines[0]) == number_ends(lines[1])
