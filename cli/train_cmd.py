@@ -165,7 +165,7 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
 
     With no options: the default network on the 1,797 bundled 8x8 digits,
     25 % of each class held out for the test. `--dataset fashion-mnist`:
-    its own defaults (a batch-norm network, 14 epochs; 93 % on t10k in under
+    its own defaults (a batch-norm network, 10 epochs; 93 % on t10k in under
     10 minutes on 2 cores). Ctrl-C saves a checkpoint; `convkit train
     --resume` (same --out) continues it.
     """
