@@ -160,3 +160,31 @@ def test_parallel_map_threads_follow_the_callers_numpy_errstate():
             parallel_map(divide, range(6), 2)                  # no RuntimeWarning in any thread
         with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
             parallel_map(divide, range(6), 2)
+
+
+def test_parallel_map_does_every_item_once_and_raises_after_all_ended():
+    """The caller takes items too; an error surfaces only when no thread is still working."""
+    import time as _time
+
+    from convkit._engine.threads import parallel_map
+
+    done: list[int] = []
+    lock = threading.Lock()
+    running = [0]
+
+    def work(i):
+        with lock:
+            running[0] += 1
+        _time.sleep(0.01)
+        with lock:
+            done.append(i)
+            running[0] -= 1
+        if i == 3:
+            raise ValueError("item 3")
+
+    with pytest.raises(ValueError, match="item 3"):
+        parallel_map(work, range(12), 2)
+    assert sorted(done) == list(range(12)) and running[0] == 0
+    threads_used = set()
+    parallel_map(lambda i: threads_used.add(threading.get_ident()) or _time.sleep(0.005), range(20), 2)
+    assert threading.get_ident() in threads_used and len(threads_used) == 2

@@ -195,8 +195,9 @@ def blas_threads(n: int) -> Iterator[None]:
 def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) -> None:
     """fn(item) for every item on at most `threads` threads of the pool, BLAS on one thread
     meanwhile (its own threads would compete with these for the same cores). Each thread takes
-    the next item when it is done with one, so a thread slowed by other work takes fewer. The
-    caller's ``numpy.errstate`` applies in the threads too (numpy keeps it per thread)."""
+    the next item when it is done with one, so a thread slowed by other work takes fewer; the
+    calling thread is one of them. The caller's ``numpy.errstate`` applies in the threads too
+    (numpy keeps it per thread). Returns when every item is done, raising the first error."""
     items = list(items)
     threads = max(1, min(threads, len(items), available_cores()))
     if threads == 1:
@@ -207,10 +208,10 @@ def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) 
 
     feed = iter(items)
     lock = threading.Lock()
-    errors = np.geterr()             # numpy's error handling is per thread: the caller's holds here
+    numpy_errors = np.geterr()       # numpy's error handling is per thread: the caller's holds here
 
     def worker() -> None:
-        with np.errstate(**errors):
+        with np.errstate(**numpy_errors):
             while True:
                 with lock:
                     item = next(feed, _DONE)
@@ -219,9 +220,20 @@ def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) 
                 fn(item)
 
     with blas_threads(1):
-        jobs = [pool().submit(worker) for _ in range(threads)]
+        # the calling thread takes items too instead of waiting idle: one hand-off fewer per call
+        jobs = [pool().submit(worker) for _ in range(threads - 1)]
+        errors: list[BaseException] = []
+        try:
+            worker()
+        except BaseException as exc:          # Ctrl-C too: no pool thread may still be working
+            errors.append(exc)
         for job in jobs:
-            job.result()
+            try:
+                job.result()
+            except BaseException as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 _DONE = object()
