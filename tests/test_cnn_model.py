@@ -440,3 +440,23 @@ def test_parallel_chunks_are_bitwise_repeatable(threads, monkeypatch):
     for key in runs[0]:
         np.testing.assert_array_equal(runs[0][key], runs[1][key])
         np.testing.assert_allclose(runs[0][key], single.params()[key], rtol=1e-3, atol=1e-4)
+
+
+def test_inference_work_arrays_are_per_thread_not_per_chunk(monkeypatch):
+    """A big inference batch cut into many chunks keeps one set of temporaries per thread
+    (regression: one per chunk, ~290 MB for the default network at batch 256); the kept columns
+    of a training forward stay per chunk, and results equal one chunk's."""
+    import threading
+    monkeypatch.setattr(batched, "CHUNK_BYTES", 4096)                # many chunks
+    model = small_net(seed=1)
+    X, _ = bars(64)
+    want = model.forward(X, training=False)
+    conv = model.layers[0]
+    names = [key for key in conv._scratch._arrays if isinstance(key, tuple) and key[0] in ("cols",)]
+    threads = {key[1] for key in names}
+    assert len(names) <= 3 and all(isinstance(t, tuple) and t[0] == "thread" for t in threads)
+    model.forward(X, training=True)
+    kept = [key for key in conv._scratch._arrays if key[0] == "kept cols"]
+    assert len(kept) == len({key[1] for key in kept}) > 3 and threading.active_count() >= 1
+    monkeypatch.setattr(batched, "CHUNK_BYTES", 2**30)
+    np.testing.assert_allclose(model.forward(X, training=False), want, rtol=1e-6, atol=1e-6)

@@ -19,6 +19,7 @@ lives elsewhere.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ from ..boundary import pad
 from ..windows import n_windows, per_axis, sliding_windows
 from .threads import parallel_map, thread_count
 
-__all__ = ["CHUNK_BYTES", "Pads", "Scratch", "batch_last", "chunk_bounds", "chunk_size", "conv2d_forward",
+__all__ = ["CHUNK_BYTES", "Pads", "Scratch", "thread_slot", "batch_last", "chunk_bounds", "chunk_size", "conv2d_forward",
            "conv2d_grouped_forward", "geometry", "im2col", "out_hw", "pad_input", "result_dtype", "to_batch_last",
            "work_array", "work_input"]
 
@@ -118,15 +119,23 @@ class Scratch:
             self._arrays[name] = buf
         return buf[:size].reshape(shape)
 
-    def slot(self, index: int) -> "ScratchSlot":
-        """The work arrays of chunk `index`: chunks running at the same time never share one."""
+    def slot(self, index) -> "ScratchSlot":
+        """The arrays of chunk `index` (what must outlive the call: kept columns), or of
+        ``thread_slot()`` (a chunk's temporaries: one set per thread, however many chunks)."""
         return ScratchSlot(self, index)
+
+
+def thread_slot() -> tuple:
+    """The `Scratch.slot` index of the calling thread's temporaries: chunks running at the same
+    time never share them, and a batch of many chunks (inference at batch 256: 29 chunks of the
+    default network's second convolution) holds one set per thread, not one per chunk."""
+    return ("thread", threading.get_ident())
 
 
 class ScratchSlot:
     """A `Scratch` seen by one chunk of a batch: its names are qualified by the chunk's index."""
 
-    def __init__(self, scratch: Scratch, index: int) -> None:
+    def __init__(self, scratch: Scratch, index) -> None:
         self._scratch, self._index = scratch, index
 
     def get(self, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -217,14 +226,16 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s
     def run(i: int) -> None:
         s, e = bounds[i]
         m = e - s
-        slot = None if scratch is None else scratch.slot(i)
+        own = None if scratch is None else scratch.slot(i)
+        tmp = None if scratch is None else scratch.slot(thread_slot())
         shape = (1, wmat.shape[1], ho * wo * m) if last else (m, wmat.shape[1], ho * wo)
-        # kept columns under their own name: an inference forward between a training forward and
-        # its backward (validation) must not overwrite them
-        cols = im2col(work_input(x[s:e], pads, last, slot), k, stride, dil,
-                      work_array(slot, "kept cols" if keep_cols else "cols", shape, x.dtype))
+        # kept columns per chunk under their own name (the backward reads them; an inference
+        # forward in between, a validation, must not overwrite them); other columns per thread
+        cols = im2col(work_input(x[s:e], pads, last, tmp), k, stride, dil,
+                      work_array(own, "kept cols", shape, x.dtype) if keep_cols
+                      else work_array(tmp, "cols", shape, x.dtype))
         if last:
-            res = np.matmul(wmat, cols[0], out=work_array(slot, "res", (f, ho * wo * m), x.dtype))
+            res = np.matmul(wmat, cols[0], out=work_array(tmp, "res", (f, ho * wo * m), x.dtype))
             np.copyto(out[s:e], res.reshape(f, ho, wo, m).transpose(3, 0, 1, 2))
         else:
             np.matmul(wmat, cols, out=out[s:e].reshape(m, f, ho * wo))

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..boundary import pad_indices
-from .conv2d import (Pads, Scratch, ScratchSlot, batch_last, chunk_bounds, im2col, pad_input, run_chunks, to_batch_last,
-                     work_array, work_input)
+from .conv2d import (Pads, Scratch, ScratchSlot, batch_last, chunk_bounds, im2col, pad_input, run_chunks, thread_slot,
+                     to_batch_last, work_array, work_input)
 from .threads import thread_count
 
 __all__ = ["conv2d_backward", "conv2d_grad_weight", "conv2d_grad_input", "conv2d_grouped_backward", "unpad_grad"]
@@ -51,10 +51,11 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
     def run(i: int) -> None:
         s, e = bounds[i]
         m = e - s
-        slot = None if scratch is None else scratch.slot(i)
+        own = None if scratch is None else scratch.slot(i)          # outlives the chunk: its sums
+        tmp = None if scratch is None else scratch.slot(thread_slot())
         gs = grad_out[s:e]
         if last:
-            g = work_array(slot, "grad", (1, f, ho, wo, m), dtype)
+            g = work_array(tmp, "grad", (1, f, ho, wo, m), dtype)
             to_batch_last(gs, g[0])
         else:
             g = np.ascontiguousarray(gs)[..., None]                  # (m, F, Ho, Wo, 1), no copy
@@ -66,17 +67,17 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
                 raise ValueError("conv2d_backward needs the input x or the forward's cols for dL/dweight")
             else:
                 shape = (g.shape[0], K + need_bias, gq.shape[2])
-                chunk_cols = im2col(work_input(x[s:e], pads, last, slot), k, stride, dil,
-                                    work_array(slot, "cols", shape, dtype))
+                chunk_cols = im2col(work_input(x[s:e], pads, last, tmp), k, stride, dil,
+                                    work_array(tmp, "cols", shape, dtype))
             prod = np.matmul(chunk_cols, gq.transpose(0, 2, 1),    # (B, K[+1], F)
-                             out=work_array(slot, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
+                             out=work_array(own, "prod", (g.shape[0],) + chunk_cols.shape[1:2] + (f,), dtype))
             total = prod[0] if prod.shape[0] == 1 else prod.sum(axis=0)
             bias_sum = None
             if need_bias and total.shape[0] <= K:
                 bias_sum = gq.sum(axis=(0, 2))
             partial[i] = (total, bias_sum)
         if gx_fold is not None:
-            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx_fold[s:e], slot)
+            _fold_input_grad(g, weight, x_shape[2:], pads, dil, gx_fold[s:e], tmp)
 
     run_chunks(run, len(bounds))
     gw = np.zeros((f, K), dtype=dtype) if need_weight else None
