@@ -271,7 +271,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{path}: cannot read IDX file ({exc})") from None
     if len(data) != count * dtype.itemsize:
         raise ValueError(f"{path}: IDX size does not match its header shape {shape}")
-    return np.frombuffer(data, dtype, count).reshape(shape).astype(dtype.newbyteorder("="))
+    # bytes in the native order: a view of what was read (uint8), a copy only to swap bytes
+    return np.frombuffer(data, dtype, count).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
 
 
 def _idx_pairs(root: Path) -> list[tuple[Path, Path]]:

@@ -34,6 +34,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -335,6 +336,9 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     check_memory(data.images.nbytes + need, f"training {config.arch!r} on {_dims(shape)} inputs in "
                  f"batches of {config.batch_size} (the largest layer: {worst})", max_memory=max_memory)
     layers = build_layers(config.arch, shape, len(data.class_names))
+    # the splits hold their own samples: the whole set is not kept beside them while training
+    names = SimpleNamespace(class_names=data.class_names)
+    del data
     if len(train) == 0 or len(test) == 0:
         raise ValueError(f"dataset {config.dataset!r} is too small for the split: {len(train)} training and "
                          f"{len(test)} test images")
@@ -345,14 +349,14 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         # SIGTERM) or failed before that, what it wrote goes and the earlier run comes back
         # (a folder left empty by a first run is removed: a plain run is accepted again)
         try:
-            result = _train(config, out, paths, data, train, val, test, layers, shape, callbacks,
+            result = _train(config, out, paths, names, train, val, test, layers, shape, callbacks,
                             epochs, resume, t0)
         except BaseException:
             _replace_or_restore(out, paths, created)
             raise
         result.kept_earlier = _replace_or_restore(out, paths, created)
         return result
-    return _train(config, out, paths, data, train, val, test, layers, shape, callbacks, epochs,
+    return _train(config, out, paths, names, train, val, test, layers, shape, callbacks, epochs,
                   resume, t0)
 
 
