@@ -328,6 +328,10 @@ def test_output_size_formula_holds_for_each_side_of_a_1x9_kernel(browser_page):
     _changed(page, "convVersion", lambda: page.fill("#kernel-cols", "9"))
     _changed(page, "convVersion", lambda: page.fill("#padding", "2"))
     _changed(page, "convVersion", lambda: page.fill("#stride", "2"))
+    # an answer to an earlier setting may move the version first: wait for the map of this one
+    # (a page that kept a stale map would never get there)
+    page.wait_for_function("state.conv && state.conv.output.length === 18 && state.conv.output[0].length === 14",
+                           timeout=15_000)
     conv = _conv(page)
     ho, wo = len(conv["output"]), len(conv["output"][0])
     formula = page.inner_text("#shape-formula")
