@@ -271,8 +271,7 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     view = sliding_windows(xp, size_t, stride=stride_t, axes=last)    # (..., *out_plane, *size)
     out = _reduce(view, size_t, c.op, accumulator_dtype(x.dtype, c.op))
     if c.op == "mean":
-        counts = (window_counts(base_shape, last, size_t, stride_t, pad_t, c.extra, c.include_pad)
-                  if any(c.extra) or c.include_pad else real_counts(base_shape, last, size_t, stride_t, pad_t))
+        counts = window_counts(base_shape, last, size_t, stride_t, pad_t, c.extra, c.include_pad)
         out = (out / counts).astype(c.dtype, copy=False)
     result = np.moveaxis(out, last, axes_t)
     if not return_indices:
@@ -380,8 +379,7 @@ def pool_backward(grad_out: ArrayLike, indices: ArrayLike | None, input_shape: S
     _, size_t, stride_t, pad_t = _geometry(shape, size, stride, padding, axes_t)
     extra = tuple(ceil_extra(n, w, s, p, bool(ceil_mode)) for n, w, s, p in zip(plane, size_t, stride_t, pad_t))
     if op == "mean":
-        gm = gm / (window_counts(moved_shape, last, size_t, stride_t, pad_t, extra, bool(count_include_pad))
-                   if any(extra) or count_include_pad else real_counts(moved_shape, last, size_t, stride_t, pad_t))
+        gm = gm / window_counts(moved_shape, last, size_t, stride_t, pad_t, extra, bool(count_include_pad))
     padded_shape = moved_shape[:-k] + tuple(n + 2 * p + e for n, p, e in zip(plane, pad_t, extra))
     grad = np.zeros(padded_shape, dtype=gm.dtype)
     for tap in np.ndindex(*size_t):

@@ -7,25 +7,12 @@ import numpy as np
 import pytest
 
 from helpers.conv_naive import conv2d_naive
-from helpers.fd import fd_grad
+from helpers.fd import check_layer_grads, fd_grad
 from convkit.cnn import (SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Pool2D, ReLU, Softmax,
                          layer_from_config, softmax_cross_entropy)
 
 RNG = np.random.default_rng(1)
 
-
-
-def _check_layer_grads(layer, x, atol=1e-6):
-    """Backward of `layer` (input and every parameter) against finite differences of <forward, g>."""
-    out = layer.forward(x, True)
-    g = RNG.standard_normal(out.shape)
-    loss = lambda: float((layer.forward(x, True) * g).sum())  # noqa: E731
-    layer.forward(x, True)
-    gx = layer.backward(g)
-    np.testing.assert_allclose(gx, fd_grad(loss, x), atol=atol)
-    assert set(layer.grads) == set(layer.params)
-    for key, p in layer.params.items():
-        np.testing.assert_allclose(layer.grads[key], fd_grad(loss, p), atol=atol, err_msg=key)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"stride": 2, "padding": 1}, {"dilation": 2, "padding": "same"},
@@ -42,7 +29,7 @@ def test_conv2d_layer(kwargs):
     else:
         assert out.shape == (2, 3, 7, 6)
     assert layer.output_shape((2, 7, 6)) == out.shape[1:]
-    _check_layer_grads(layer, x)
+    check_layer_grads(layer, x, RNG)
 
 
 def test_dense_matches_loop_and_gradients():
@@ -52,20 +39,20 @@ def test_dense_matches_loop_and_gradients():
     want = np.array([[sum(x[n, i] * layer.params["weight"][i, o] for i in range(5)) + layer.params["bias"][o]
                       for o in range(3)] for n in range(4)])
     np.testing.assert_allclose(layer.forward(x), want, atol=1e-12)
-    _check_layer_grads(layer, x)
+    check_layer_grads(layer, x, RNG)
 
 
 def test_relu_flatten_softmax_gradients():
     x = RNG.standard_normal((3, 2, 4, 4))
     x[np.abs(x) < 1e-3] = 0.5                                   # keep finite differences off the kink
     np.testing.assert_array_equal(ReLU().forward(x), np.where(x > 0, x, 0))
-    _check_layer_grads(ReLU(), x)
-    _check_layer_grads(Flatten(), x)
+    check_layer_grads(ReLU(), x, RNG)
+    check_layer_grads(Flatten(), x, RNG)
     assert Flatten().forward(x).shape == (3, 32)
     z = RNG.standard_normal((4, 5)) * 3
     p = Softmax().forward(z)
     np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
-    _check_layer_grads(Softmax(), z)
+    check_layer_grads(Softmax(), z, RNG)
 
 
 def _pool_naive(x, size, stride, op):
@@ -89,7 +76,7 @@ def test_pool_layers(op, size, stride):
     out = layer.forward(x, True)
     np.testing.assert_allclose(out, _pool_naive(x, size, stride or size, op), atol=1e-12)
     assert layer.output_shape((3, 7, 6)) == out.shape[1:]
-    _check_layer_grads(layer, x)
+    check_layer_grads(layer, x, RNG)
 
 
 def test_loss_value_gradient_and_stability():

@@ -11,7 +11,7 @@ signals' networks end with it most often.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -106,14 +106,9 @@ class Conv1D(Weighted):
         return (self.out_channels, self._conv.output_shape((c, 1, length))[2])
 
     def config(self) -> dict[str, Any]:
-        config = {"type": "Conv1D", "in_channels": self.in_channels, "out_channels": self.out_channels,
-                  "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
-                  "dilation": self.dilation, "bias": "bias" in self.params}
-        if self.groups != 1:
-            config["groups"] = self.groups
-        if self.boundary != "constant":
-            config["boundary"] = self.boundary
-        return config
+        # the engine's layer writes the optional keys (groups, boundary) by its one rule
+        return {**self._conv.config(), "type": "Conv1D", "kernel_size": self.kernel_size, "stride": self.stride,
+                "padding": self.padding, "dilation": self.dilation}
 
 
 class Pool1D(Pool2D):
@@ -247,7 +242,3 @@ class GlobalAvgPool(Layer):
     def output_shape(self, shape: tuple) -> tuple:
         return (shape[0],)
 
-
-def signal_layers() -> Sequence[type[Layer]]:
-    """The layer types of this module (the registry lists them)."""
-    return (Conv1D, Pool1D, MaxPool1D, BatchNorm1D, GlobalAvgPool)
