@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import convkit
 import convkit._engine.conv2d as batched
+from convkit._engine import conv_loops
 from helpers.conv_naive import conv2d_naive
 from helpers.fd import fd_grad
 from convkit import conv2d
@@ -14,14 +16,24 @@ from convkit._engine.conv2d import geometry
 from convkit._engine.conv2d_grad import conv2d_backward, conv2d_grad_input, conv2d_grad_weight
 
 RNG = np.random.default_rng(0)
-# the two column layouts: batch outermost (long output rows) and batch innermost (short rows)
-LAYOUTS = {"batch-first": 0, "batch-last": 10**6}
+# the engines: compiled loops over cache-sized groups of samples, and numpy's im2col in its two
+# column layouts: batch outermost (long output rows) and batch innermost (short rows)
+LAYOUTS = {"groups": None, "batch-first": 0, "batch-last": 10**6}
+
+
+def use_engine(mp, name: str) -> None:
+    """Make conv2d take engine `name` (numba is a dependency: the compiled one must be there)."""
+    if LAYOUTS[name] is None:
+        assert conv_loops.available()
+        return
+    mp.setattr(conv_loops, "available", lambda: False)
+    mp.setattr(batched, "_BATCH_LAST_BELOW", LAYOUTS[name])
 
 
 @pytest.fixture(params=sorted(LAYOUTS))
 def layout(request, monkeypatch):
-    """Run the test once per column layout (the threshold picks one for every shape)."""
-    monkeypatch.setattr(batched, "_BATCH_LAST_BELOW", LAYOUTS[request.param])
+    """Run the test once per engine."""
+    use_engine(monkeypatch, request.param)
     return request.param
 
 
@@ -60,9 +72,9 @@ def test_any_shape_matches_naive(n, c, f, h, w, kh, kw, s, p, d):
     x = RNG.standard_normal((n, c, h, w))
     wt = RNG.standard_normal((f, c, kh, kw))
     want = conv2d_naive(x, wt, stride=s, padding=p, dilation=d)
-    with pytest.MonkeyPatch.context() as mp:
-        for threshold in LAYOUTS.values():
-            mp.setattr(batched, "_BATCH_LAST_BELOW", threshold)
+    for name in LAYOUTS:
+        with pytest.MonkeyPatch.context() as mp:
+            use_engine(mp, name)
             np.testing.assert_allclose(conv2d(x, wt, stride=s, padding=p, dilation=d), want, atol=1e-12)
 
 
@@ -81,7 +93,8 @@ def test_same_padding_keeps_size_extra_cell_bottom_right(kh, kw, dilation):
 def test_chunked_equals_unchunked(monkeypatch, layout, stride):
     x, w, b = _case(n=7)
     whole = conv2d(x, w, b, stride=stride, padding=1)
-    monkeypatch.setattr(batched, "CHUNK_BYTES", 1)          # one sample per chunk
+    monkeypatch.setattr(batched, "CHUNK_BYTES", 1)          # one sample per chunk (numpy engine)
+    monkeypatch.setattr(conv_loops, "GROUP_BYTES", 1)       # one sample per group (compiled engine)
     np.testing.assert_allclose(conv2d(x, w, b, stride=stride, padding=1), whole, atol=1e-13)
 
 
@@ -102,6 +115,7 @@ def test_dtypes():
 def test_gradients_match_finite_differences(stride, padding, dilation, chunk, monkeypatch, layout):
     if chunk:
         monkeypatch.setattr(batched, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(conv_loops, "GROUP_BYTES", chunk)
     x, w, _ = _case(n=2, c=2, h=7, w=6, f=3)
     out = conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
     g = RNG.standard_normal(out.shape)
@@ -122,8 +136,8 @@ def test_reused_work_arrays_give_fresh_results(layout):
     for n in (2, 5, 3):
         out, cols = batched.conv2d_forward(x[:n], w, b, s, pads, d, keep_cols=True, scratch=scratch)
         g = RNG.standard_normal(out.shape)
-        gw, gb, gx = conv2d_backward(g, w, x[:n].shape, s, pads, d, cols=cols, need_bias=True,
-                                              scratch=scratch)
+        gw, gb, gx = conv2d_backward(g, w, x[:n].shape, s, pads, d, x=x[:n], cols=cols, need_bias=True,
+                                     scratch=scratch)
         want_out = conv2d_naive(x[:n], w, b, padding=1)
         np.testing.assert_allclose(out, want_out, atol=1e-12)
         np.testing.assert_allclose(gw, conv2d_grad_weight(x[:n], g, w.shape[2:], s, pads, d), atol=1e-12)
@@ -152,3 +166,46 @@ def test_errors(kwargs, match):
     x, w, b = args.pop("x"), args.pop("weight"), args.pop("bias")
     with pytest.raises(ValueError, match=match):
         conv2d(x, w, b, **args)
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 1, 1), (1, 2, 2), ((1, 2), (0, 3), (2, 1))])
+def test_compiled_groups_equal_numpy_engine(stride, padding, dilation, monkeypatch):
+    """The compiled engine against the numpy one on a batch cut into groups of several samples and
+    of one sample: forward, dL/dweight, dL/dbias, dL/dx, float32 and float64."""
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+        x, w, b = _case(n=9, c=3, h=10, w=9, f=5, dtype=dtype)
+        s, d, pads = geometry(x.shape, w.shape, stride, padding, dilation)
+        results = {}
+        for name, group_bytes in (("numpy", None), ("groups of 3", 3 * 3 * 9 * 90 * 8), ("groups of 1", 1)):
+            with pytest.MonkeyPatch.context() as mp:
+                if group_bytes is None:
+                    use_engine(mp, "batch-first")
+                else:
+                    mp.setattr(conv_loops, "GROUP_BYTES", group_bytes)
+                out, cols = batched.conv2d_forward(x, w, b, s, pads, d, keep_cols=True)
+                g = np.cos(out)
+                results[name] = (out,) + conv2d_backward(g, w, x.shape, s, pads, d, x=x, cols=cols, need_bias=True)
+        for name in ("groups of 3", "groups of 1"):
+            for got, want in zip(results[name], results["numpy"]):
+                assert got.dtype == dtype
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+def test_compiled_groups_do_not_depend_on_the_thread_count():
+    """Groups are cut by shape only and their sums added in order: bitwise the same on 1 and 2 threads."""
+    x, w, b = _case(n=16, c=4, h=12, w=12, f=6, dtype=np.float32)
+    s, d, pads = geometry(x.shape, w.shape, 1, 1, 1)
+    g = RNG.standard_normal((16, 6, 12, 12)).astype(np.float32)
+    runs = []
+    before = convkit.get_threads()
+    try:
+        for threads in (1, 2, 1):
+            convkit.set_threads(threads)
+            out, _ = batched.conv2d_forward(x, w, b, s, pads, d)
+            runs.append((out,) + conv2d_backward(g, w, x.shape, s, pads, d, x=x, need_bias=True))
+    finally:
+        convkit.set_threads(before)
+    assert len(conv_loops.group_bounds(16, 4 * 9 + 1, 144, 4)) >= conv_loops.MIN_GROUPS
+    for other in runs[1:]:
+        for got, want in zip(other, runs[0]):
+            np.testing.assert_array_equal(got, want)

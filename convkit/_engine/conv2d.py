@@ -18,8 +18,6 @@ lives elsewhere.
 
 from __future__ import annotations
 
-import math
-import threading
 from typing import Sequence
 
 import numpy as np
@@ -27,6 +25,8 @@ from numpy.typing import ArrayLike
 
 from ..boundary import pad
 from ..windows import n_windows, per_axis, sliding_windows
+from . import conv_loops
+from .scratch import Scratch, ScratchSlot, thread_slot, work_array
 from .threads import parallel_map, thread_count
 
 __all__ = ["CHUNK_BYTES", "Pads", "Scratch", "thread_slot", "batch_last", "chunk_bounds", "chunk_size", "conv2d_forward",
@@ -100,54 +100,6 @@ def run_chunks(fn, count: int) -> None:
     parallel_map(fn, range(count), thread_count(None))
 
 
-class Scratch:
-    """Named work arrays kept from one call to the next (a Conv2D layer owns one).
-
-    A training step then writes into memory that is already mapped instead of faulting in
-    fresh pages, which on this machine class costs more than the arithmetic at LeNet sizes
-    (~2.5 us per 4 KiB page). Arrays handed back to callers are never scratch."""
-
-    def __init__(self) -> None:
-        self._arrays: dict = {}
-
-    def get(self, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        """An uninitialised array of `shape` stored under `name` (grown when too small)."""
-        size = math.prod(shape)
-        buf = self._arrays.get(name)
-        if buf is None or buf.dtype != dtype or buf.size < size:
-            buf = np.empty(size, dtype=dtype)
-            self._arrays[name] = buf
-        return buf[:size].reshape(shape)
-
-    def slot(self, index) -> "ScratchSlot":
-        """The arrays of chunk `index` (what must outlive the call: kept columns), or of
-        ``thread_slot()`` (a chunk's temporaries: one set per thread, however many chunks)."""
-        return ScratchSlot(self, index)
-
-
-def thread_slot() -> tuple:
-    """The `Scratch.slot` index of the calling thread's temporaries: chunks running at the same
-    time never share them, and a batch of many chunks (inference at batch 256: 29 chunks of the
-    default network's second convolution) holds one set per thread, not one per chunk."""
-    return ("thread", threading.get_ident())
-
-
-class ScratchSlot:
-    """A `Scratch` seen by one chunk of a batch: its names are qualified by the chunk's index."""
-
-    def __init__(self, scratch: Scratch, index) -> None:
-        self._scratch, self._index = scratch, index
-
-    def get(self, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        """As `Scratch.get`, under (name, chunk index)."""
-        return self._scratch.get((name, self._index), shape, dtype)
-
-
-def work_array(scratch: Scratch | ScratchSlot | None, name, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """A work array: from `scratch` when there is one, else freshly allocated."""
-    return np.empty(shape, dtype=dtype) if scratch is None else scratch.get(name, shape, dtype)
-
-
 def batch_last(wo: int) -> bool:
     """Column layout for output width `wo`: batch innermost when output rows are short."""
     return wo < _BATCH_LAST_BELOW
@@ -214,12 +166,15 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s
     f = weight.shape[0]
     k = weight.shape[2:]
     ho, wo = out_hw((h, w), k, stride, dil, pads)
+    if out is None:
+        out = np.empty((n, f, ho, wo), dtype=x.dtype)
+    if conv_loops.available():                                       # cache-sized groups, nothing kept
+        conv_loops.forward(np.ascontiguousarray(x), weight, bias, stride, pads, dil, ho, wo, out, scratch)
+        return out, None
     last = batch_last(wo)
     wmat = weight.reshape(f, -1)                                     # (F, K)
     if bias is not None:
         wmat = np.concatenate([wmat, bias[:, None]], axis=1)         # (F, K+1)
-    if out is None:
-        out = np.empty((n, f, ho, wo), dtype=x.dtype)
     bounds = chunk_bounds(n, wmat.shape[1] * ho * wo * x.dtype.itemsize, thread_count(None))
     kept: list = [None] * len(bounds)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..boundary import pad_indices
+from . import conv_loops
 from .conv2d import (Pads, Scratch, ScratchSlot, batch_last, chunk_bounds, im2col, pad_input, run_chunks, thread_slot,
                      to_batch_last, work_array, work_input)
 from .threads import thread_count
@@ -39,6 +40,12 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
     last = batch_last(wo)
     dtype = grad_out.dtype
     fold = need_input and stride == (1, 1)
+    if cols is None and x is not None and conv_loops.available():  # cache-sized groups, columns rebuilt
+        gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if need_input else None
+        gwk, gbk = conv_loops.backward(np.ascontiguousarray(grad_out), weight, np.ascontiguousarray(x), stride,
+                                       pads, dil, need_bias=need_bias, need_input=need_input, dx=gx,
+                                       scratch=scratch)
+        return (gwk.T.reshape(weight.shape) if need_weight else None), (gbk if need_bias else None), gx
     gx_fold = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
     if cols is not None:                                             # the forward's chunks
         sizes = [chunk.shape[2] // (ho * wo) if last else chunk.shape[0] for chunk in cols]
@@ -207,9 +214,10 @@ def conv2d_grouped_backward(grad_out: np.ndarray, weight: np.ndarray, x: np.ndar
     for g in range(groups):
         f = slice(g * fg, (g + 1) * fg)
         xs = xin[:, g * cg:(g + 1) * cg]
+        kept = None if cols is None else cols[g]                    # None: the compiled engine keeps none
         gw, gb, gx = conv2d_backward(np.ascontiguousarray(grad_out[:, f]), weight[f], xs.shape, stride, pads_in,
-                                     dil, x=None if cols is not None else np.ascontiguousarray(xs),
-                                     cols=None if cols is None else cols[g], need_bias=need_bias,
+                                     dil, x=None if kept is not None else np.ascontiguousarray(xs),
+                                     cols=kept, need_bias=need_bias,
                                      need_input=need_input, scratch=None if scratches is None else scratches[g])
         assert gw is not None                                        # always asked for
         gws.append(gw)

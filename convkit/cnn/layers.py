@@ -364,6 +364,10 @@ class ReLU(Layer):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if not training:
+            if _compiled(x):
+                out = np.empty(x.shape, x.dtype)
+                layer_loops.relu_inference(np.ascontiguousarray(x), out)
+                return out
             return x * (x > 0)
         mask = self._work("mask", x.shape, bool)
         self._cache = mask
