@@ -8,7 +8,7 @@ import convkit.cnn
 
 CNN = Path(convkit.cnn.__file__).parent
 # bottom first; a module may import only modules of a lower rank
-ORDER = [{"history", "layers", "losses", "optim"}, {"batchnorm", "dropout"}, {"layers1d"}, {"model", "registry"}, {"serialize"}, {"callbacks"}, {"training"},
+ORDER = [{"history", "layers", "losses", "optim"}, {"batchnorm", "dropout"}, {"layers1d"}, {"model", "registry"}, {"serialize"}, {"session"}, {"callbacks"}, {"training"},
          {"arch", "datasets", "plots"}, {"onnx"}, {"runs"}]
 RANK = {name: rank for rank, names in enumerate(ORDER) for name in names}
 LAZY_EXCEPTIONS = {("model", "fit", "training"), ("model", "save", "serialize"), ("model", "load", "serialize"),
@@ -62,4 +62,4 @@ def test_order_is_documented_in_the_package():
 
 # the order names appear in within a rank, as the docstring writes them
 _DOC_ORDER = ["history", "layers", "losses", "optim", "batchnorm", "dropout", "layers1d", "model", "registry",
-              "serialize", "callbacks", "training", "arch", "datasets", "plots", "onnx", "runs"]
+              "serialize", "session", "callbacks", "training", "arch", "datasets", "plots", "onnx", "runs"]

@@ -45,7 +45,7 @@ from ..io.atomic import OutputExistsError, atomic_file, regular_input
 from ..io.images import to_float_image
 from ..io.memory import check_memory
 from .arch import build_layers, training_bytes
-from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
+from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint, WeightAverage
 from .datasets import is_image_folder, load_dataset, split
 from .history import History
 from .model import Sequential
@@ -53,6 +53,7 @@ from .optim import SGD, Adam, Optimizer
 from .plots import (MAX_CONFUSION_CLASSES, class_accuracy, confusion_matrix, plot_class_accuracy,
                     plot_confusion, plot_curves)
 from .serialize import Checkpoint, load_checkpoint, load_model
+from .session import FitContext
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
            "make_optimizer", "evaluate_model", "read_run_config", "channel_stats"]

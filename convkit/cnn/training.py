@@ -20,17 +20,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..windows import sliding_windows
-from .callbacks import Callback, FitContext
+from .callbacks import Callback
 from .history import History
 from .losses import softmax_cross_entropy
 from .model import Sequential
 from .optim import Optimizer
 from .serialize import Checkpoint, load_checkpoint
+from .session import FitContext, restore, roll_back, snapshot
 
 __all__ = ["DivergedError", "History", "fit", "shift_images", "stratified_split"]
 
 SPLIT_STREAM = 2**32 - 1
-_SETTINGS = ("seed", "batch_size", "augment", "validation_split", "n_train")
 
 
 class DivergedError(ValueError):
@@ -78,25 +78,6 @@ def _check_data(model: Sequential, X: ArrayLike, y: ArrayLike, name: str) -> tup
     if ys.shape != (len(xs),) or (ys.size and ys.dtype.kind not in "iu"):
         raise ValueError(f"labels for {name} must be {len(xs)} integers, got shape {ys.shape} dtype {ys.dtype}")
     return xs, ys.astype(np.intp)
-
-
-def _snapshot(context: FitContext) -> tuple:
-    """Everything an epoch changes: weights and buffers, optimizer state, callback states, epochs
-    logged. (Callbacks replace their state arrays rather than write into them, so references do.)"""
-    h = context.history
-    return ({k: v.copy() for k, v in context.model.state_dict().items()}, context.optimizer.state_dict(),
-            [cb.state_dict() for cb in context.callbacks], (len(h.epoch), h.best_epoch, h.stopped_early))
-
-
-def _roll_back(context: FitContext, saved: tuple) -> None:
-    """Return the run to a `_snapshot`."""
-    state, opt_state, cb_states, (n, best_epoch, stopped_early) = saved
-    context.model.load_state_dict(state)
-    context.optimizer.load_state_dict(opt_state)
-    for cb, state in zip(context.callbacks, cb_states):
-        cb.load_state_dict(*state)
-    context.history.truncate(n)
-    context.history.best_epoch, context.history.stopped_early = best_epoch, stopped_early
 
 
 def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: int = 32,
@@ -159,7 +140,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
         cb.on_train_begin(context)
     start = 0
     if checkpoint is not None:
-        start = _restore(context, checkpoint)
+        start = restore(context, checkpoint)
         history = context.history
         if history.stopped_early:                   # it ended; only on_train_end is left to run
             start = int(epochs)
@@ -167,7 +148,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
     saved = None                                    # the state at the start of an unfinished epoch
     try:
         for epoch in range(start, int(epochs)):
-            saved = _snapshot(context)
+            saved = snapshot(context)
             t0 = time.perf_counter()
             for cb in cbs:
                 cb.on_epoch_begin(epoch + 1)
@@ -208,7 +189,7 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
                 break
     except (KeyboardInterrupt, DivergedError) as exc:
         if saved is not None:                       # the interrupted epoch never completed
-            _roll_back(context, saved)
+            roll_back(context, saved)
         history.interrupted = True
         for cb in cbs:
             cb.on_interrupt(len(history.epoch))
@@ -218,32 +199,3 @@ def fit(model: Sequential, X: ArrayLike, y: ArrayLike, *, epochs: int, batch_siz
         cb.on_train_end(history)
     return history
 
-
-def _restore(context: FitContext, checkpoint: Checkpoint) -> int:
-    """Load a checkpoint into the running fit; return the number of completed epochs."""
-    state = checkpoint.fit_state
-    for key in _SETTINGS:
-        if state.get(key) != context.fit_state[key]:
-            raise ValueError(f"cannot resume: the checkpoint was trained with {key}={state.get(key)!r}, "
-                             f"this run has {key}={context.fit_state[key]!r}"
-                             + (f" ({checkpoint.source})" if checkpoint.source else ""))
-    if checkpoint.model.config()["architecture"] != context.model.config()["architecture"]:
-        raise ValueError("cannot resume: the checkpoint's architecture differs from the model's")
-    if checkpoint.optimizer.config() != context.optimizer.config():
-        raise ValueError(f"cannot resume: the checkpoint's optimizer {checkpoint.optimizer.config()} "
-                         f"differs from {context.optimizer.config()}")
-    context.model.load_state_dict(checkpoint.model.state_dict())
-    context.optimizer.load_state_dict(checkpoint.optimizer.state_dict())
-    history = checkpoint.history
-    history.interrupted = False
-    context.history.__dict__.update(history.__dict__)
-    states = checkpoint.callback_states
-    for i, cb in enumerate(context.callbacks):
-        key = f"{i}.{type(cb).__name__}"
-        if key in states:
-            try:
-                cb.load_state_dict(*states[key])
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-                raise ValueError(f"cannot resume: {checkpoint.source or 'the checkpoint'}: the state of "
-                                 f"callback {key} is invalid ({type(exc).__name__}: {exc})") from None
-    return len(context.history.epoch)
