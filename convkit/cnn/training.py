@@ -73,7 +73,7 @@ def shift_images(x: np.ndarray, shifts: np.ndarray, max_shift: int) -> np.ndarra
 def _check_data(model: Sequential, X: ArrayLike, y: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Samples as stored (converted and normalised batch by batch later) and integer labels,
     checked against each other and the model."""
-    xs = model._check_input(X, name)
+    xs = model.check_input(X, name)
     ys = np.asarray(y)
     if ys.shape != (len(xs),) or (ys.size and ys.dtype.kind not in "iu"):
         raise ValueError(f"labels for {name} must be {len(xs)} integers, got shape {ys.shape} dtype {ys.dtype}")
