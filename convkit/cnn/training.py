@@ -8,6 +8,10 @@ SPLIT_STREAM])``. So the weights
 after epoch ``e`` depend only on (initial weights, data, seed, settings), and
 a run resumed from the checkpoint written after epoch ``e`` replays epochs
 ``e+1...`` exactly as the uninterrupted run did.
+
+`fit` is a preparation (every check, the seed, the validation hold-out, the
+`FitContext`, the resumed state) and the epoch loop; what the run shares with
+its callbacks, its snapshots, roll-back and resume are `convkit.cnn.session`'s.
 """
 
 from __future__ import annotations
