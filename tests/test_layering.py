@@ -401,6 +401,23 @@ def test_cycle_finder_and_layer_table():
     assert layer_of("convkit._names") == "primitives"
     assert layer_of("convkit_cli.filter_cmd") == "cli"
     assert LAYERS.index(layer_of("convkit.io.images")) > LAYERS.index(layer_of("convkit.cnn.layers"))
+    # the modules architecture step 2 moved or split: each where ARCHITECTURE.md puts it
+    assert layer_of("convkit.cnn.session") == layer_of("convkit.cnn.metrics") == "cnn"
+    assert layer_of("convkit.viz.training") == "viz"
+
+
+def test_the_run_folder_takes_its_pictures_from_its_caller():
+    """`convkit.cnn.runs` (cnn) writes the run folder of `convkit train`; its pictures are
+    `convkit.viz.training`'s, a layer up, so the caller passes the drawing in (`draw=plot_run`)
+    and neither cnn nor any layer below it imports viz, even lazily."""
+    assert "convkit.cnn.plots" not in MODULES and "convkit.viz.training" in MODULES
+    below_viz = LAYERS[LAYERS.index("viz") + 1:]
+    offenders = [f"{imp.where()}  {imp.module} imports {imp.target}" for imp in ALL_IMPORTS
+                 if layer_of(imp.module) in below_viz and layer_of(imp.target) == "viz"]
+    assert not offenders, _report("imports of convkit.viz from below it", offenders)
+    cli = [imp for imp in ALL_IMPORTS if imp.module == "convkit_cli.train_cmd"
+           and imp.target == "convkit.viz.training"]
+    assert cli and cli[0].names == ("plot_run",) and not cli[0].module_level
 
 
 @pytest.mark.parametrize("source, expected", [
