@@ -406,6 +406,7 @@ def test_cycle_finder_and_layer_table():
     assert layer_of("convkit.viz.training") == "viz"
     assert layer_of("convkit.pipeline") == layer_of("convkit.pipeline.arrays") == "public"
     assert layer_of("convkit.pipeline.files") == "public"
+    assert layer_of("convkit.io.lazy.read") == layer_of("convkit.io.lazy.write") == "io"
 
 
 def test_the_run_folder_takes_its_pictures_from_its_caller():
