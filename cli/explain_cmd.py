@@ -9,7 +9,7 @@ numpy and convkit load inside the commands so ``convkit --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, cast
+from typing import TYPE_CHECKING, Callable, Sequence, cast
 
 import click
 
@@ -158,7 +158,16 @@ def _write_frames(gif: str | None, png: str | None, n_steps: int, max_frames: in
         click.echo(f"wrote {png} ({_frames(len(png_steps))} in a grid)")
 
 
-_FRAME_OPTIONS = [
+def _stacked(options: list) -> Callable[[Callable], Callable]:
+    """One decorator applying click `options` so that --help lists them in the order given."""
+    def apply(func: Callable) -> Callable:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return apply
+
+
+_frame_options = _stacked([
     click.option("--gif", type=click.Path(dir_okay=False), default=None,
                  help="Write an animation to this .gif file."),
     click.option("--png", type=click.Path(dir_okay=False), default=None,
@@ -168,13 +177,22 @@ _FRAME_OPTIONS = [
                  help=f"More steps than this are subsampled evenly (at most {_FRAME_LIMIT}; "
                       "a PNG grid: at most 36)."),
     click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
-]
+])
 
 
-def _frame_options(func):
-    for option in reversed(_FRAME_OPTIONS):
-        func = option(func)
-    return func
+def _window_options(*, cells: str, padding: str) -> Callable[[Callable], Callable]:
+    """--stride, --padding, --boundary and --steps of `explain conv` and `explain conv1d`:
+    `cells` names what the map's size counts, `padding` says where the padding goes."""
+    return _stacked([
+        click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+                     help=f"Step of the window; the map has (n + 2*padding - k) // stride + 1 {cells}."),
+        click.option("--padding", type=click.IntRange(0, 16), default=0, show_default=True,
+                     help=padding),
+        click.option("--boundary", default="constant", show_default=True, metavar="MODE",
+                     help=f"What the padding holds: {describe_modes()}."),
+        click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
+                     help="How many steps to print in full before the finished map."),
+    ])
 
 
 class _TutorialOrder(click.Group):
@@ -225,14 +243,7 @@ def continuous(pair: str, n_frames: int, gif: str | None, png: str | None, max_f
 @click.argument("image", required=False)
 @click.option("-k", "--kernel", "kernel_spec", default=None, metavar="SPEC",
               help="Kernel name, inline matrix or file (default: the tutorial's 3x3 detector).")
-@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Step of the window; the map has (n + 2*padding - k) // stride + 1 cells per side.")
-@click.option("--padding", type=click.IntRange(0, 16), default=0, show_default=True,
-              help="Cells added around the image first, as in the explorer.")
-@click.option("--boundary", default="constant", show_default=True, metavar="MODE",
-              help=f"What the padding holds: {describe_modes()}.")
-@click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
-              help="How many steps to print in full before the finished map.")
+@_window_options(cells="cells per side", padding="Cells added around the image first, as in the explorer.")
 @click.option("--gray", is_flag=True, help="Convert a colour image to gray first.")
 @_frame_options
 @library_errors
@@ -293,14 +304,7 @@ def _read_signal_arg(spec: str) -> "np.ndarray":
 @click.argument("signal", required=False)
 @click.option("-k", "--kernel", "kernel_spec", default=None, metavar="NUMBERS|FILE",
               help=f"The detector: numbers like 1,0,-1 or a signal file (default: {_RISE}, a rise detector).")
-@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Step of the window; the map has (n + 2*padding - k) // stride + 1 cells.")
-@click.option("--padding", type=click.IntRange(0, 16), default=0, show_default=True,
-              help="Samples added at both ends first.")
-@click.option("--boundary", default="constant", show_default=True, metavar="MODE",
-              help=f"What the padding holds: {describe_modes()}.")
-@click.option("--steps", "full_steps", type=click.IntRange(min=0), default=3, show_default=True,
-              help="How many steps to print in full before the finished map.")
+@_window_options(cells="cells", padding="Samples added at both ends first.")
 @_frame_options
 @library_errors
 def conv1d(signal: str | None, kernel_spec: str | None, stride: int, padding: int, boundary: str,

@@ -175,6 +175,7 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
     from convkit.cnn.runs import RUN_FILES, EpochReporter, RunConfig, train_run
     from convkit.cnn.training import DivergedError
     from convkit.io.atomic import OutputExistsError
+    from convkit.viz.training import plot_run
     if resume and force:
         raise CLIError("--resume and --force exclude each other")
     if out is None:
@@ -195,7 +196,8 @@ def train(ctx: click.Context, dataset: str, epochs: int | None, batch_size: int,
     progress = _Progress(f"{'resuming' if resume else 'training'} in {out}")
     try:
         result = train_run(config, out, resume=resume, force=force, epochs=epochs if epochs_given else None,
-                           max_memory=max_memory, callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)])
+                           max_memory=max_memory, callbacks=[EpochReporter(progress.begin, progress.batch, progress.end)],
+                           draw=plot_run)
     except OutputExistsError as exc:
         raise CLIError(f"output {exc.path!r} {exc.detail}; pass --force to replace its run, --resume to "
                        f"continue it, or another --out") from None

@@ -484,6 +484,26 @@ def test_explain_conv1d_reads_a_signal_file_and_refuses_stereo(tmp_path):
     assert bad.exit_code == 2 and "2 channels" in bad.output
 
 
+def test_explain_conv_and_conv1d_share_one_declaration_of_their_window_options():
+    """--stride, --padding, --boundary, --steps: the same types, defaults and order in both commands;
+    only the words of what the map's size counts and where the padding goes differ."""
+    from convkit_cli.explain_cmd import conv, conv1d
+
+    names = ["stride", "padding", "boundary", "full_steps"]
+
+    def declared(command):
+        params = [p for p in command.params if p.name in names]
+        return [(p.name, p.opts, p.default, p.show_default, p.metavar, repr(p.type)) for p in params], params
+
+    (image, image_params), (signal, signal_params) = declared(conv), declared(conv1d)
+    assert [row[0] for row in image] == names and image == signal
+    helps = [(a.help, b.help) for a, b in zip(image_params, signal_params)]
+    assert helps[0] == ("Step of the window; the map has (n + 2*padding - k) // stride + 1 cells per side.",
+                        "Step of the window; the map has (n + 2*padding - k) // stride + 1 cells.")
+    assert helps[1] == ("Cells added around the image first, as in the explorer.", "Samples added at both ends first.")
+    assert helps[2][0] == helps[2][1] and helps[3][0] == helps[3][1]
+
+
 # ----------------------------------------------------------------------------- hostile input
 # (issue 16: huge numbers give no numpy warnings; show says it resizes; grids stay aligned)
 

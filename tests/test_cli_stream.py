@@ -25,7 +25,7 @@ import zarr
 from click.testing import CliRunner
 from PIL import Image
 
-from convkit import pipeline
+from convkit.pipeline import files as pipeline   # the file part: streams and its threshold
 from convkit._names import MAX_BLOCKS
 from convkit.io.images import read_image_raw
 from convkit_cli import cli, main

@@ -379,6 +379,30 @@ def test_fit_errors(kwargs, match):
         small_net().fit(args.pop("X"), args.pop("y"), **args)
 
 
+# the messages `Sequential._check_input` gave before it became public (recorded from that code)
+@pytest.mark.parametrize("X, name, message", [
+    (np.zeros(5), "X", "X must be a batch (N, ...) of samples, got shape (5,)"),
+    (np.zeros((2, 1, 8, 9)), "X", "X samples must have shape (1, 8, 8) (the model's input), got (1, 8, 9)"),
+    (np.zeros((2, 1, 8, 9)), "validation_data",
+     "validation_data samples must have shape (1, 8, 8) (the model's input), got (1, 8, 9)"),
+])
+def test_check_input_rejects_a_wrong_shape_with_the_message_of_every_entry_point(X, name, message):
+    model = small_net()
+    with pytest.raises(ValueError) as public:
+        model.check_input(X, name)
+    assert str(public.value) == message and "\n" not in message
+    calls = {"X": [lambda: model.predict(X), lambda: model.predict_proba(X), lambda: model.evaluate(X, [0] * len(X)),
+                   lambda: model.update_bn(X), lambda: model.fit(X, [0] * len(X), epochs=1, optimizer=SGD(0.1))],
+             "validation_data": [lambda: model.fit(*bars(12), epochs=1, optimizer=SGD(0.1),
+                                                   validation_data=(X, [0] * len(X)))]}
+    for call in calls[name]:
+        with pytest.raises(ValueError) as entry:
+            call()
+        assert str(entry.value) == message
+    good = bars(4)[0]
+    assert model.check_input(good) is good and model.check_input(list(good)).shape == good.shape
+
+
 def test_output_shape_and_summary():
     model = small_net()
     assert model.output_shape() == (3,)

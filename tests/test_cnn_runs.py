@@ -13,6 +13,7 @@ from convkit.cnn import Callback, EarlyStopping, SGD, load_checkpoint, load_mode
 from convkit.cnn.datasets import load_dataset
 from convkit.cnn.runs import RunConfig, prepare_run_folder, train_run
 from convkit.io.atomic import OutputExistsError
+from convkit.viz.training import plot_run
 
 from test_cnn_model import Scripted, bars, small_net
 
@@ -67,6 +68,26 @@ def test_resume_with_a_new_total_keeps_it(tmp_path, data_file):
     assert done.metrics["epochs_run"] == 6 and done.metrics["model"] == full.metrics["model"] == "mean of epochs 4-6"
     for key, value in load_model(tmp_path / "full" / "model.npz").params().items():
         np.testing.assert_array_equal(load_model(out / "model.npz").params()[key], value, err_msg=key)
+
+
+def test_pictures_are_drawn_only_by_the_callers_draw_before_the_run_is_marked_finished(tmp_path, data_file):
+    seen = []
+
+    def draw(result, config):
+        seen.append((result.interrupted, result.averaged, config.epochs, (result.out / "metrics.json").exists()))
+        plot_run(result, config)
+
+    plain = train_run(_config(data_file, epochs=2), tmp_path / "plain")
+    assert not (tmp_path / "plain" / "curves.png").exists() and not (tmp_path / "plain" / "confusion.png").exists()
+    assert (tmp_path / "plain" / "metrics.json").exists() and plain.averaged == (2, 2)
+    drawn = train_run(_config(data_file, epochs=2), tmp_path / "drawn", draw=draw)
+    assert seen == [(False, (2, 2), 2, False)]
+    assert {p.name for p in (tmp_path / "drawn").iterdir()} == {p.name for p in (tmp_path / "plain").iterdir()} | {
+        "curves.png", "confusion.png"}
+    assert drawn.metrics == {**plain.metrics, "seconds": drawn.metrics["seconds"],
+                             "train_seconds": drawn.metrics["train_seconds"]}
+    assert not train_run(_config(data_file, epochs=2), tmp_path / "cut", callbacks=[CtrlC(1)], draw=draw).averaged
+    assert len(seen) == 1                                   # an interrupted run draws nothing
 
 
 def test_average_zero_saves_the_epoch_it_names(tmp_path, data_file):
@@ -161,7 +182,7 @@ def test_force_keeps_the_earlier_run_until_the_new_one_has_an_epoch(tmp_path, da
     from convkit.cnn.runs import PREVIOUS_RUN
 
     out = tmp_path / "run"
-    train_run(_config(data_file, epochs=2), out)
+    train_run(_config(data_file, epochs=2), out, draw=plot_run)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert set(before) == {"run.json", "model.npz", "checkpoint.npz", "history.csv", "metrics.json",
                            "curves.png", "confusion.png"}
@@ -179,7 +200,7 @@ def test_force_keeps_the_earlier_run_until_the_new_one_has_an_epoch(tmp_path, da
     assert names == {"run.json", "checkpoint.npz", "model.npz"} and PREVIOUS_RUN not in names
     assert load_checkpoint(out / "checkpoint.npz").epoch == 1
     # a complete new run replaces it all
-    train_run(_config(data_file, epochs=2, seed=7), out, force=True)
+    train_run(_config(data_file, epochs=2, seed=7), out, force=True, draw=plot_run)
     assert {p.name for p in out.iterdir()} == set(before)
     assert json.loads((out / "run.json").read_text())["seed"] == 7
 
@@ -239,7 +260,7 @@ def test_an_image_size_above_the_memory_budget_is_refused_before_reading(tmp_pat
 def test_many_classes_keep_per_class_accuracy_not_a_square_matrix(tmp_path):
     """400 classes: no 400 x 400 matrix in metrics.json or the picture; each class's accuracy,
     checked against the saved model's own predictions by a plain loop."""
-    from convkit.cnn.plots import MAX_CONFUSION_CLASSES
+    from convkit.cnn.metrics import MAX_CONFUSION_CLASSES
     from convkit.cnn.runs import evaluate_model
 
     k = 400
@@ -252,7 +273,7 @@ def test_many_classes_keep_per_class_accuracy_not_a_square_matrix(tmp_path):
     np.savez(path, images=images, labels=labels)
     out = tmp_path / "run"
     result = train_run(RunConfig(dataset=str(path), arch="conv4-relu-pool2-dense", epochs=1,
-                                 val_split=0.0), out)
+                                 val_split=0.0), out, draw=plot_run)
     assert result.confusion is None
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["confusion_matrix"] is None and len(stored["class_accuracy"]) == k
@@ -266,23 +287,6 @@ def test_many_classes_keep_per_class_accuracy_not_a_square_matrix(tmp_path):
         mine = [p == c for p, t in zip(pred, data.labels) if t == c]
         assert metrics["class_accuracy"][c] == pytest.approx(sum(mine) / len(mine))
     assert confusion is None
-
-
-def test_class_names_outside_the_font_give_one_phrased_warning(tmp_path):
-    import warnings
-
-    from convkit.cnn.plots import plot_confusion, plot_curves
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        plot_confusion(np.eye(3, dtype=np.int64), ["猫", "犬", "１２"], tmp_path / "c.png", title="テスト")
-        plot_curves({"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]}, [1, 2], tmp_path / "k.png",
-                    title="conv１６-dense")
-    messages = [str(w.message) for w in caught]
-    assert not any("missing from font" in m for m in messages), messages
-    assert len(messages) == 2
-    assert "has no glyph for '猫犬１２テスト'" in messages[0] and "has no glyph for '１６'" in messages[1]
-    assert (tmp_path / "c.png").stat().st_size > 0 and (tmp_path / "k.png").stat().st_size > 0
 
 
 def test_train_with_class_names_outside_the_font_prints_one_warning_line(tmp_path, cli):

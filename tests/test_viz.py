@@ -517,7 +517,7 @@ def test_a_full_disk_fails_gif_and_figure_writes(tmp_path, monkeypatch, how):
     from helpers.full_disk import full_disk
     from matplotlib.figure import Figure
 
-    from convkit.cnn.plots import plot_curves
+    from convkit.viz.training import plot_curves
     from convkit.viz import write_figure
 
     full_disk(monkeypatch, how)
@@ -536,3 +536,20 @@ def test_format_grid_marks_keep_columns():
     from convkit.viz.text import format_grid
     lines = format_grid([[1, -10, 3], [100, 2, 0.5]], mark=[[True, False, False], [False, True, False]])
     assert number_ends(lines[0]) == number_ends(lines[1])
+
+
+def test_class_names_outside_the_font_give_one_phrased_warning(tmp_path):
+    import warnings
+
+    from convkit.viz.training import plot_confusion, plot_curves
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot_confusion(np.eye(3, dtype=np.int64), ["猫", "犬", "１２"], tmp_path / "c.png", title="テスト")
+        plot_curves({"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]}, [1, 2], tmp_path / "k.png",
+                    title="conv１６-dense")
+    messages = [str(w.message) for w in caught]
+    assert not any("missing from font" in m for m in messages), messages
+    assert len(messages) == 2
+    assert "has no glyph for '猫犬１２テスト'" in messages[0] and "has no glyph for '１６'" in messages[1]
+    assert (tmp_path / "c.png").stat().st_size > 0 and (tmp_path / "k.png").stat().st_size > 0

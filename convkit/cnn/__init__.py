@@ -5,11 +5,13 @@ BatchNorm2D, Dropout; for signals Conv1D, Pool1D, MaxPool1D, BatchNorm1D;
 GlobalAvgPool for both), the
 softmax cross-entropy loss, SGD and Adam, the Sequential model with its
 training loop and callbacks (early stopping, checkpoints, weight averaging),
-and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`.
+and safe model / checkpoint files. Datasets are in `convkit.cnn.datasets`; the
+run folder of ``convkit train`` in `convkit.cnn.runs`; its pictures in
+`convkit.viz.training`.
 
 Modules import downwards only, in this order (bottom first): `history`,
-`layers`, `losses`, `optim`; `batchnorm`, `dropout`; `layers1d`; `model`, `registry`;
-`serialize`; `callbacks`; `training`; `arch`, `datasets`, `plots`; `onnx`; `runs`. The one exception: `Sequential.fit`,
+`layers`, `losses`, `metrics`, `optim`; `batchnorm`, `dropout`; `layers1d`; `model`, `registry`;
+`serialize`; `session`; `callbacks`; `training`; `arch`, `datasets`; `onnx`; `runs`. The one exception: `Sequential.fit`,
 `save` and `load` are thin wrappers that import `training` / `serialize` /
 `onnx` when called. ONNX exchange (`convkit.cnn.onnx`: `save_onnx`, `load_onnx`)
 needs the optional ``onnx`` package and is imported on its own.
@@ -17,7 +19,7 @@ needs the optional ``onnx`` package and is imported on its own.
 
 from __future__ import annotations
 
-from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
+from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint, WeightAverage
 from .batchnorm import BatchNorm2D
 from .dropout import Dropout
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, Pool2D, ReLU, Softmax
@@ -27,6 +29,7 @@ from .model import Sequential
 from .optim import SGD, Adam, Optimizer, optimizer_from_config
 from .registry import layer_from_config
 from .serialize import Checkpoint, ModelFormatError, load_checkpoint, load_model, save_checkpoint, save_model
+from .session import FitContext
 from .history import History
 
 __all__ = ["Conv2D", "Dense", "ReLU", "MaxPool2D", "Pool2D", "Flatten", "Softmax", "BatchNorm2D", "Dropout", "Layer",

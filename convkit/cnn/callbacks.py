@@ -18,7 +18,6 @@ Progress bars belong to the CLI.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from typing import Any
@@ -26,56 +25,13 @@ from typing import Any
 import numpy as np
 
 from .history import History
-from .model import Sequential
-from .optim import Optimizer
 from .serialize import save_checkpoint
+from .session import FitContext
 
 # the seed stream of the Dropout masks of WeightAverage's update_bn pass (epochs use 0, 1, ...)
 UPDATE_BN_STREAM = 2**32 - 2
 
-__all__ = ["FitContext", "Callback", "EarlyStopping", "ModelCheckpoint", "BestModel", "WeightAverage"]
-
-
-@dataclasses.dataclass
-class FitContext:
-    """What `fit` shares with its callbacks.
-
-    Attributes
-    ----------
-    model : Sequential
-        The model being trained.
-    optimizer : Optimizer
-        Its optimizer.
-    history : History
-        The logs so far.
-    fit_state : dict
-        The settings of the `fit` call (batch size, seed, ...).
-    callbacks : list of Callback
-        Every callback of the run.
-    train_x : ndarray, optional
-        The training samples as `fit` holds them, not normalised (for `Sequential.update_bn`).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from convkit.cnn import Dense, Sequential, SGD
-    >>> X = np.concatenate([np.zeros((8, 4)), np.ones((8, 4))]).astype(np.float32)
-    >>> y = np.repeat([0, 1], 8)
-    >>> class Look(Callback):
-    ...     def on_train_begin(self, context):
-    ...         super().on_train_begin(context)
-    ...         print(type(context.model).__name__, context.history.epoch)
-    >>> _ = Sequential([Dense(4, 2)], seed=0).fit(X, y, epochs=1, optimizer=SGD(0.1),
-    ...                                           callbacks=[Look()])
-    Sequential []
-    """
-
-    model: Sequential
-    optimizer: Optimizer
-    history: History
-    fit_state: dict[str, Any]
-    callbacks: list[Callback]
-    train_x: np.ndarray | None = None           # the training samples as stored (for update_bn)
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "BestModel", "WeightAverage"]
 
 
 class Callback:

@@ -204,7 +204,7 @@ class Sequential:
         >>> model.buffers()["0.running_mean"]
         array([3.5], dtype=float32)
         """
-        xs = self._check_input(X)
+        xs = self.check_input(X)
         norms = [layer for layer in self.layers if isinstance(layer, BatchNorm2D)]
         if not norms:
             return
@@ -305,7 +305,42 @@ class Sequential:
             xb = X[s:s + int(batch_size)]
             yield xb.astype(self.dtype, copy=False) if normalized else self.normalize(xb)
 
-    def _check_input(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+    def check_input(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+        """`X` as an array, checked to be a batch of samples this model takes.
+
+        `fit`, `evaluate`, `predict`, `predict_proba` and `update_bn` check their input with it;
+        the samples are returned as stored (not converted or normalised).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, ...)
+            A batch of samples.
+        name : str, optional
+            How the message names `X` (e.g. ``"validation_data"``).
+
+        Returns
+        -------
+        X : ndarray of shape (N, ...)
+            ``np.asarray(X)``.
+
+        Raises
+        ------
+        ValueError
+            `X` has fewer than 2 dimensions, or its samples do not have the model's
+            `input_shape` (when one is recorded).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convkit.cnn import Dense, Flatten, Sequential
+        >>> model = Sequential([Flatten(), Dense(16, 2)], input_shape=(1, 4, 4))
+        >>> model.check_input(np.zeros((2, 1, 4, 4))).shape
+        (2, 1, 4, 4)
+        >>> model.check_input(np.zeros((2, 1, 4, 5)))
+        Traceback (most recent call last):
+        ...
+        ValueError: X samples must have shape (1, 4, 4) (the model's input), got (1, 4, 5)
+        """
         X = np.asarray(X)
         if X.ndim < 2:
             raise ValueError(f"{name} must be a batch (N, ...) of samples, got shape {X.shape}")
@@ -316,7 +351,7 @@ class Sequential:
 
     def predict_proba(self, X: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
         """Class probabilities (N, K) (softmax of the logits), computed batch by batch."""
-        X = self._check_input(X)
+        X = self.check_input(X)
         out = []
         for xb in self.batches(X, batch_size):
             z = self.forward(xb, training=False)
@@ -326,7 +361,7 @@ class Sequential:
 
     def predict(self, X: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
         """Predicted class index per sample (batch by batch: never all N x K probabilities)."""
-        X = self._check_input(X)
+        X = self.check_input(X)
         if len(X) == 0:
             return self.predict_proba(X, batch_size=batch_size).argmax(axis=1)
         return np.concatenate([self.predict_proba(X[s:s + batch_size], batch_size=batch_size).argmax(axis=1)
@@ -336,7 +371,7 @@ class Sequential:
                  normalized: bool = False) -> dict[str, float]:
         """{"loss": mean cross-entropy, "accuracy": fraction correct} on (X, y), batch by batch
         (`normalized`: X has the model's normalisation applied already)."""
-        X = self._check_input(X)
+        X = self.check_input(X)
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have shape ({len(X)},) to match X, got {y.shape}")

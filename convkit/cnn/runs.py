@@ -12,10 +12,15 @@ folder:
 ``history.csv``         one row per epoch
 ``metrics.json``        test loss and accuracy, which weights the model holds,
                         epochs run, seconds
-``curves.png``          loss and accuracy per epoch
+``curves.png``          loss and accuracy per epoch (drawn by ``draw``)
 ``confusion.png``       the test confusion matrix (above 100 classes: the
-                        test accuracy of each class, sorted)
+                        test accuracy of each class, sorted; by ``draw``)
 ======================  =====================================================
+
+The pictures are drawn by the caller's ``draw`` (``convkit train`` passes
+`convkit.viz.training.plot_run`): matplotlib pictures live in `convkit.viz`,
+a layer above this one, so a run takes its drawing as it takes its progress
+reporting. Without ``draw`` a run writes every file but the two pictures.
 
 An existing run folder is never overwritten unless ``force=True`` (else
 `convkit.io.atomic.OutputExistsError`); even then the earlier run's files are
@@ -45,14 +50,14 @@ from ..io.atomic import OutputExistsError, atomic_file, regular_input
 from ..io.images import to_float_image
 from ..io.memory import check_memory
 from .arch import build_layers, training_bytes
-from .callbacks import BestModel, Callback, EarlyStopping, FitContext, ModelCheckpoint, WeightAverage
+from .callbacks import BestModel, Callback, EarlyStopping, ModelCheckpoint, WeightAverage
 from .datasets import is_image_folder, load_dataset, split
 from .history import History
+from .metrics import MAX_CONFUSION_CLASSES, class_accuracy, confusion_matrix
 from .model import Sequential
 from .optim import SGD, Adam, Optimizer
-from .plots import (MAX_CONFUSION_CLASSES, class_accuracy, confusion_matrix, plot_class_accuracy,
-                    plot_confusion, plot_curves)
 from .serialize import Checkpoint, load_checkpoint, load_model
+from .session import FitContext
 
 __all__ = ["RunConfig", "RunResult", "RUN_FILES", "EpochReporter", "train_run", "prepare_run_folder",
            "make_optimizer", "evaluate_model", "read_run_config", "channel_stats"]
@@ -142,6 +147,11 @@ class RunResult:
     confusion: np.ndarray | None = None
     class_names: list = field(default_factory=list)
     kept_earlier: bool = False  # interrupted before its first epoch: the run it replaced is back
+    averaged: tuple[int, int] | None = None    # the first and last epoch of the model's weight average
+
+
+# draws a finished run's pictures into its folder (`convkit.viz.training.plot_run`)
+RunDrawing = Callable[[RunResult, RunConfig], None]
 
 
 class EpochReporter(Callback):
@@ -301,7 +311,8 @@ def evaluate_model(model: Sequential, images: np.ndarray,
 
 def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool = False, force: bool = False,
               callbacks: Sequence[Callback] = (), epochs: int | None = None,
-              max_memory: int | str | None = None) -> RunResult:
+              max_memory: int | str | None = None,
+              draw: RunDrawing | None = None) -> RunResult:
     """Train per `config` into the run folder `out`; see the module docstring for the files.
 
     `resume=True` continues the checkpoint in `out` with the settings stored in
@@ -314,7 +325,9 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
     is built, the run's peak memory is estimated from the image size, the
     architecture and the class count; above the budget (`max_memory`, see
     `convkit.io.memory`) a `MemoryBudgetError` names the estimate and the
-    layer or size that needs it.
+    layer or size that needs it. `draw(result, config)` draws the pictures of
+    a finished run into `out` before ``metrics.json`` marks it finished (see
+    the module docstring); None draws none.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -350,14 +363,14 @@ def train_run(config: RunConfig | None, out: str | os.PathLike, *, resume: bool 
         # (a folder left empty by a first run is removed: a plain run is accepted again)
         try:
             result = _train(config, out, paths, names, train, val, test, layers, shape, callbacks,
-                            epochs, resume, t0)
+                            epochs, resume, t0, draw)
         except BaseException:
             _replace_or_restore(out, paths, created)
             raise
         result.kept_earlier = _replace_or_restore(out, paths, created)
         return result
     return _train(config, out, paths, names, train, val, test, layers, shape, callbacks, epochs,
-                  resume, t0)
+                  resume, t0, draw)
 
 
 def _dims(shape: Sequence[int]) -> str:
@@ -410,7 +423,7 @@ def _epochs_done(checkpoint: Path) -> int:
 
 def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, train: Any, val: Any,
            test: Any, layers: list, shape: tuple, callbacks: Sequence[Callback], epochs: int | None,
-           resume: bool, t0: float) -> RunResult:
+           resume: bool, t0: float, draw: RunDrawing | None) -> RunResult:
     """The part of `train_run` that writes into the run folder."""
     if not resume:
         _write_json(paths["config"], dataclasses.asdict(config))
@@ -465,13 +478,8 @@ def _train(config: RunConfig, out: Path, paths: dict[str, Path], data: Any, trai
                "confusion_matrix": None if confusion is None else confusion.tolist()}
     if confusion is None:
         metrics["class_accuracy"] = test_metrics["class_accuracy"]
-    plot_curves(history.history, history.epoch, paths["curves"], title=f"{config.dataset}: {config.arch}",
-                overwrite=True, averaged=averaged)
-    title = f"{config.dataset} test: accuracy {test_metrics['accuracy']:.2%}"
-    if confusion is None:
-        plot_class_accuracy([np.nan if a is None else a for a in test_metrics["class_accuracy"]],
-                            paths["confusion"], overwrite=True, title=title)
-    else:
-        plot_confusion(confusion, data.class_names, paths["confusion"], overwrite=True, title=title)
+    result = RunResult(out, history, False, metrics, confusion, data.class_names, averaged=averaged)
+    if draw is not None:
+        draw(result, config)
     _write_json(paths["metrics"], metrics)
-    return RunResult(out, history, False, metrics, confusion, data.class_names)
+    return result

@@ -38,7 +38,7 @@ from .model import Sequential
 from .optim import Optimizer, optimizer_from_config
 
 if TYPE_CHECKING:
-    from .callbacks import FitContext
+    from .session import FitContext
 
 __all__ = ["ModelFormatError", "Checkpoint", "save_model", "load_model", "save_checkpoint",
            "load_checkpoint", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_INPUT_VALUES",
@@ -173,7 +173,7 @@ def save_model(model: Sequential, path: str | os.PathLike, *, overwrite: bool = 
 
 
 def save_checkpoint(path: str | os.PathLike, context: FitContext, *, overwrite: bool = True) -> None:
-    """Write a resume checkpoint from a `callbacks.FitContext`.
+    """Write a resume checkpoint from a `session.FitContext`.
 
     `ModelCheckpoint` calls it after every epoch; call it yourself from a
     callback that needs a checkpoint at another moment.

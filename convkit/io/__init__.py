@@ -4,8 +4,10 @@
 `memory` (the memory budget of jobs sized by their input),
 `signals` (1-D csv / txt / npy / wav), `codecs` and `png16` (the decoders
 behind `images`), `atomic` (writes through a temporary file and a rename,
-never over an existing file without ``overwrite=True``), and `errors`: the
-typed errors (`FileFormatError`; `OutputExistsError` is in `atomic`).
+never over an existing file without ``overwrite=True``), `lazy` (images
+larger than memory: read lazily, written in bands; imported on its own) and
+`errors`: the typed errors (`FileFormatError`; `OutputExistsError` is in
+`atomic`).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ as GIF/PNG files, or as matplotlib figures (Agg, no pyplot, headless).
 Submodules: `walkthrough` (convolution steps), `steps` (ReLU, pooling,
 flatten, softmax), `text` (aligned grids), `frames` (animation frames and
 GIF/PNG files), `continuous` (the integral picture), `model` (a trained
-model's filters and feature maps). They load on first use; a type checker
-reads the same names from the ``TYPE_CHECKING`` imports.
+model's filters and feature maps), `training` (a training run's curves and
+confusion matrix, drawn into the run folder of ``convkit train``). They load
+on first use; a type checker reads the same names from the ``TYPE_CHECKING``
+imports.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..io.atomic import atomic_file, check_output_path
+from .training import missing_glyphs_phrased
 from .walkthrough import ConvWalkthrough
 
 __all__ = ["MAX_FRAMES", "MAX_GRID_FRAMES", "READ_WIDTH", "frame_steps", "figure_to_array", "conv_frames",
@@ -81,8 +82,6 @@ def figure_to_array(fig) -> np.ndarray:
     (10, 20, 3)
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from ..cnn.plots import missing_glyphs_phrased
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     with missing_glyphs_phrased():

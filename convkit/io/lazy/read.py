@@ -1,17 +1,14 @@
-"""Images larger than memory: open a TIFF or zarr lazily, write zarr or tiled BigTIFF in bands.
+"""Images larger than memory, read lazily: `open_lazy` opens a TIFF or zarr as a dask array.
 
-`open_lazy` gives a dask array backed by the file, laid out as `read_image_raw`
-lays it out: (H, W) or (H, W, C), the first page of a multi-page TIFF, the
-channels last for a planar TIFF, the orientation tag applied. Everything the file declares is checked
-before a sample is decoded: the image against the streaming budget
-(``STREAM_PIXELS`` times the pixel limit), each piece that must be decoded
-whole (a strip, a tile, a zarr chunk) against the memory budget, the block
-count against `MAX_BLOCKS`; a decoder's complaint while reading becomes a
-`FileFormatError` naming the file. `store_lazy` computes a dask array one
-band of chunk rows at a time (in column groups within the memory budget) and
-writes each piece from the calling thread, so no writer is left running when
-an error stops the work; `write_lazy` adds the temporary name and the rename.
-Filtering is `convkit.chunked`'s; scheduling and progress bars are the caller's.
+The array is laid out as `read_image_raw` lays it out: (H, W) or (H, W, C),
+the first page of a multi-page TIFF, the channels last for a planar TIFF, the
+orientation tag applied. Everything the file declares is checked before a
+sample is decoded: the image against the streaming budget (``STREAM_PIXELS``
+times the pixel limit), each piece that must be decoded whole (a strip, a
+tile, a zarr chunk) against the memory budget, the block count against
+`MAX_BLOCKS`; a decoder's complaint while reading becomes a `FileFormatError`
+naming the file. Writing in bands is `convkit.io.lazy.write`'s; filtering is
+`convkit.chunked`'s; scheduling and progress bars are the caller's.
 """
 
 from __future__ import annotations
@@ -20,26 +17,25 @@ import math
 import os
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from .._names import MAX_BLOCKS, STREAM_PIXELS
-from .atomic import check_output_path, commit_store, discard, regular_input, temporary_path, \
-    temporary_store
-from .codecs import needed_bytes, orient, tiff_messages
-from .errors import FileFormatError
-from .images import pixel_limit, read_image_raw
+from ..._names import MAX_BLOCKS, STREAM_PIXELS
+from ..atomic import regular_input
+from ..codecs import needed_bytes, orient, tiff_messages
+from ..errors import FileFormatError
+from ..images import pixel_limit, read_image_raw
 
-__all__ = ["open_lazy", "write_lazy", "store_lazy", "staging_path", "check_lazy_output", "lazy_nbytes",
-           "LAZY_SUFFIXES", "TILE", "MAX_BLOCKS"]
+__all__ = ["open_lazy", "lazy_nbytes", "is_zarr", "LAZY_SUFFIXES", "TIFF_SUFFIXES", "TILE", "MAX_BLOCKS"]
 
-LAZY_SUFFIXES = (".zarr", ".tif", ".tiff")
+TIFF_SUFFIXES = (".tif", ".tiff")
+LAZY_SUFFIXES = (".zarr", *TIFF_SUFFIXES)
 TILE = 1024            # default chunk side, and the tile side of written TIFFs
-_TIFF = (".tif", ".tiff")
 
 
-def _is_zarr(path: Path) -> bool:
+def is_zarr(path: Path) -> bool:
+    """Whether `path` names a zarr store (a folder ending in .zarr), read or written."""
     return path.suffix.lower() == ".zarr"
 
 
@@ -95,10 +91,10 @@ def _zarr_array(p: Path) -> Any:
 
 def _layout(p: Path) -> _Layout:
     """`p`'s declared layout; any complaint of the metadata parser is a FileFormatError."""
-    if not _is_zarr(p):
+    if not is_zarr(p):
         regular_input(p, "image file", "a TIFF file")     # a FIFO would block tifffile for ever
     try:
-        if _is_zarr(p):
+        if is_zarr(p):
             z = _zarr_array(p)
             piece = getattr(z, "shards", None) or z.chunks
             layout = _Layout(tuple(z.shape), np.dtype(z.dtype), tuple(piece), False)
@@ -157,7 +153,7 @@ class _Reader:
 
     def _open(self) -> Any:
         if self._array is None:
-            if _is_zarr(self.path):
+            if is_zarr(self.path):
                 self._array = _zarr_array(self.path)
             else:
                 import tifffile
@@ -254,12 +250,12 @@ def open_lazy(path: str | os.PathLike, chunks: int | None = None, *,
 
     p = Path(path)
     limit = pixel_limit(max_pixels)
-    if _is_zarr(p):
+    if is_zarr(p):
         if not p.is_dir():
             raise FileNotFoundError(2, "zarr store not found", str(p))
     else:
         regular_input(p, "image file", "an image file or a .zarr store")
-    if _is_zarr(p) or p.suffix.lower() in _TIFF:
+    if is_zarr(p) or p.suffix.lower() in TIFF_SUFFIXES:
         layout = _layout(p)
         _check_budget(p, layout, limit)
         side = _chunk_side(layout.shape, chunks, layout.piece)
@@ -270,172 +266,3 @@ def open_lazy(path: str | os.PathLike, chunks: int | None = None, *,
     image = read_image_raw(p, max_pixels=limit, allow_corrupt=allow_corrupt)
     side = _chunk_side(image.shape, chunks, (TILE,))
     return da.from_array(image, chunks=(side, side) + (-1,) * (image.ndim - 2))
-
-
-def _pieces(x: Any, limit: int) -> Iterator[tuple[int, int, int, int, bool]]:
-    """(chunk row, first and end chunk column, first column, last of its band): each band of
-    chunk rows cut into groups of whole chunks holding at most `limit` samples (one at least)."""
-    per_column = math.prod(x.shape[2:])
-    for i, rows in enumerate(x.chunks[0]):
-        j0, c0, width = 0, 0, 0
-        for j, cols in enumerate(x.chunks[1]):
-            width += cols
-            last = j == len(x.chunks[1]) - 1
-            if last or rows * (width + x.chunks[1][j + 1]) * per_column > limit:
-                yield i, j0, j + 1, c0, last
-                j0, c0, width = j + 1, c0 + width, 0
-
-
-class _Computer:
-    """`x`'s blocks, a group at a time, on the scheduler in force. The graph is optimised and
-    materialised once and culled to each group's blocks: slicing `x` and computing each slice
-    culls the whole graph every time (2.5x slower at 2,000 blocks, measured)."""
-
-    def __init__(self, x: Any) -> None:
-        import dask
-        from dask.base import get_scheduler
-
-        (self.x,) = dask.optimize(x)
-        self.graph = dict(self.x.__dask_graph__())
-        self.get = get_scheduler(collections=[self.x])
-        self.keys = self.x.__dask_keys__()
-
-    def band(self, i: int, j0: int, j1: int) -> np.ndarray:
-        """Chunk row `i`, chunk columns j0 .. j1 - 1, as one array."""
-        from dask.optimization import cull
-
-        keys = [self.keys[i][j] if self.x.ndim == 2 else self.keys[i][j][0] for j in range(j0, j1)]
-        graph, _ = cull(self.graph, keys)
-        return np.concatenate([np.asarray(b) for b in self.get(graph, keys)], axis=1)
-
-
-def _store_zarr(x: Any, target: Path, tile: int, limit: int,
-                progress: Callable[[int], None]) -> None:
-    import zarr
-
-    z: Any = zarr.open_array(str(target), mode="w", shape=x.shape, dtype=x.dtype,
-                             chunks=tuple(c[0] for c in x.chunks))
-    computer, starts = _Computer(x), np.cumsum((0,) + x.chunks[0])
-    for i, j0, j1, c0, last in _pieces(x, limit):
-        part = computer.band(i, j0, j1)
-        z[starts[i]:starts[i + 1], c0:c0 + part.shape[1]] = part
-        if last:
-            progress(1)
-
-
-def _store_tiff(x: Any, target: Path, tile: int, limit: int,
-                progress: Callable[[int], None]) -> None:
-    import tifffile
-
-    computer = _Computer(x)
-
-    def tiles() -> Iterator[np.ndarray]:
-        for i, j0, j1, c0, last in _pieces(x, limit):
-            part = computer.band(i, j0, j1)
-            for t0 in range(0, part.shape[1], tile):
-                yield part[:, t0:t0 + tile]
-            if last:
-                progress(1)
-
-    channels = x.shape[2] if x.ndim == 3 else 1
-    tifffile.imwrite(str(target), tiles(), shape=x.shape, dtype=x.dtype, tile=(tile, tile),
-                     bigtiff=True, photometric="rgb" if channels >= 3 else "minisblack",
-                     planarconfig="contig" if x.ndim == 3 else None,
-                     extrasamples=("unassalpha",) if channels in (2, 4) else None)
-
-
-def store_lazy(x: Any, target: str | os.PathLike, *, tile: int = TILE, max_pixels: int | None = None,
-               progress: Callable[[int], None] | None = None) -> None:
-    """Compute dask array `x` into a new zarr store or tiled BigTIFF at `target` (no rename).
-
-    Every piece is computed by the scheduler and written by the calling thread, so when an
-    error stops the work no writer is left running; `target` may then be removed at once.
-    Parameters as `write_lazy` (`max_pixels`: the samples computed at once, default the
-    pixel limit of `convkit.read_image_raw`).
-    """
-    t = Path(target)
-    x = x.rechunk((tile, tile) + (-1,) * (x.ndim - 2))
-    (_store_zarr if _is_zarr(t) else _store_tiff)(x, t, tile, pixel_limit(max_pixels),
-                                                  progress or (lambda n: None))
-
-
-def check_lazy_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: tuple = (),
-                      tile: int = TILE) -> Path:
-    """Validate a streamed output: a known suffix, TIFF tiles of 16s, not an input, and an
-    existing folder replaced only when it is a zarr store."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in LAZY_SUFFIXES:
-        raise ValueError(f"cannot stream to {str(out)!r}: the output must end in "
-                         f"{', '.join(LAZY_SUFFIXES)}")
-    if suffix in _TIFF and tile % 16:
-        raise ValueError(f"TIFF tiles must be a multiple of 16 pixels, got {tile}")
-    check_output_path(out, overwrite=overwrite, inputs=inputs, folder_ok=_is_zarr(out))
-    if out.is_dir() and not any((out / name).exists() for name in ("zarr.json", ".zarray", ".zgroup")):
-        raise ValueError(f"output {str(out)!r} is a folder but not a zarr store; refusing to "
-                         "replace it")
-    return out
-
-
-def staging_path(out: Path) -> Path:
-    """A new hidden file or folder beside `out` to write it under first."""
-    return temporary_store(out) if _is_zarr(out) else temporary_path(out)
-
-
-def write_lazy(x: Any, path: str | os.PathLike, *, overwrite: bool = False, inputs: tuple = (),
-               tile: int = TILE, progress: Callable[[int], None] | None = None,
-               max_pixels: int | None = None) -> Path:
-    """Compute dask array `x` band by band into a zarr store or a tiled BigTIFF at `path`.
-
-    Parameters
-    ----------
-    x : dask.array.Array of shape (H, W) or (H, W, C)
-    path : str or path-like
-        ``.zarr`` (a folder) or ``.tif`` / ``.tiff``.
-    overwrite : bool
-        Replace an existing output; otherwise raise `OutputExistsError`.
-    inputs : tuple
-        Input paths the output must not be, contain or lie inside.
-    tile : int
-        Chunk / tile side (a multiple of 16 for TIFF).
-    progress : callable, optional
-        Called with 1 after each band of ``tile`` rows; there are
-        ``ceil(H / tile)`` bands.
-    max_pixels : int, optional
-        Samples computed at once at most (whole chunks; one chunk at least).
-
-    Returns
-    -------
-    path : Path
-
-    Raises
-    ------
-    ValueError
-        Unknown suffix, missing folder, output equal to, containing or inside
-        an input, an existing folder that is not a zarr store.
-    OutputExistsError
-        The output exists and `overwrite` is False.
-
-    Notes
-    -----
-    The output is written beside `path` under a hidden name and renamed onto
-    it when complete; an existing output is renamed aside first and deleted
-    last, with SIGINT / SIGTERM deferred over the swap.
-
-    Examples
-    --------
-    >>> import dask.array as da, tempfile, os, zarr
-    >>> out = write_lazy(da.ones((40, 30), chunks=16), os.path.join(tempfile.mkdtemp(), "o.zarr"), tile=16)
-    >>> zarr.open_array(str(out), mode="r")[:].sum()
-    np.float64(1200.0)
-    """
-    out = check_lazy_output(path, overwrite=overwrite, inputs=inputs, tile=tile)
-    tmp: Path | None = None
-    try:
-        tmp = staging_path(out)
-        store_lazy(x, tmp, tile=tile, max_pixels=max_pixels, progress=progress)
-        commit_store(tmp, out, overwrite=overwrite)
-    finally:
-        if tmp is not None:
-            discard(tmp)
-    return out

@@ -1,9 +1,9 @@
-"""PNG plots of a training run: loss / accuracy curves and the confusion matrix (matplotlib, headless).
+"""PNG pictures of a training run: loss / accuracy curves, the confusion matrix, the accuracy of
+each class (matplotlib, headless), and `plot_run`, which draws them into a run folder.
 
-A confusion matrix grows with the square of the class count: it is made, kept
-and drawn only up to `MAX_CONFUSION_CLASSES` classes; beyond, a run keeps the
-accuracy of each class (`class_accuracy`, `plot_class_accuracy`), which grows
-with the class count only.
+The numbers come from `convkit.cnn.metrics` and `convkit.cnn.runs`;
+`convkit.cnn.runs.train_run` sits below this package, so it does not import
+these pictures: its caller passes `plot_run` (``convkit train`` does).
 
 Figures are drawn with `matplotlib.figure.Figure` and the Agg canvas (no
 pyplot, no display) and written through `convkit.io.atomic.atomic_file`.
@@ -15,36 +15,17 @@ import contextlib
 import os
 import re
 import warnings
-from typing import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..io.atomic import atomic_file
 
-__all__ = ["confusion_matrix", "class_accuracy", "plot_curves", "plot_confusion", "plot_class_accuracy",
-           "MAX_CONFUSION_CLASSES", "missing_glyphs_phrased"]
+if TYPE_CHECKING:
+    from ..cnn.runs import RunConfig, RunResult
 
-MAX_CONFUSION_CLASSES = 100   # 100 x 100 counts are still a picture one can read; 9,999^2 are 800 MB
-
-
-def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts C[i, j] of samples of true class i predicted as j (n_classes x n_classes, int64)."""
-    true, pred = np.asarray(true, np.intp), np.asarray(pred, np.intp)
-    if true.shape != pred.shape or true.ndim != 1:
-        raise ValueError(f"true and pred must be 1-D of one length, got {true.shape} and {pred.shape}")
-    out = np.zeros((n_classes, n_classes), np.int64)
-    np.add.at(out, (true, pred), 1)
-    return out
-
-
-def class_accuracy(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Fraction of the samples of each true class predicted right (n_classes, float64; NaN for a
-    class without samples)."""
-    true, pred = np.asarray(true, np.intp), np.asarray(pred, np.intp)
-    total = np.bincount(true, minlength=n_classes).astype(np.float64)
-    right = np.bincount(true[true == pred], minlength=n_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return right / total
+__all__ = ["plot_curves", "plot_confusion", "plot_class_accuracy", "plot_run", "missing_glyphs_phrased"]
 
 
 @contextlib.contextmanager
@@ -138,3 +119,50 @@ def plot_class_accuracy(accuracy: Sequence[float], path: str | os.PathLike, *, t
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title or "accuracy per class")
     _save(fig, path, overwrite)
+
+
+def plot_run(result: RunResult, config: RunConfig) -> None:
+    """Draw the pictures of a finished run into its folder.
+
+    ``curves.png``: loss and accuracy per epoch, titled with the dataset and
+    the architecture, the averaged epochs shaded. ``confusion.png``: the test
+    confusion matrix, or for a run with too many classes for one
+    (`convkit.cnn.metrics.MAX_CONFUSION_CLASSES`) the test accuracy of each
+    class. The names are those of `convkit.cnn.runs.RUN_FILES`;
+    `convkit.cnn.runs.train_run` calls this when it is passed as ``draw``
+    (``convkit train`` passes it).
+
+    Parameters
+    ----------
+    result : convkit.cnn.runs.RunResult
+        A finished run: its folder, history, metrics and confusion matrix.
+    config : convkit.cnn.runs.RunConfig
+        Its settings (the titles name the dataset and the architecture).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from convkit.cnn import History
+    >>> from convkit.cnn.runs import RunConfig, RunResult
+    >>> history = History()
+    >>> history.append(1, {"loss": 0.9, "accuracy": 0.6})
+    >>> history.append(2, {"loss": 0.5, "accuracy": 0.8})
+    >>> run = RunResult(Path(tempfile.mkdtemp()), history, False, {"test_accuracy": 0.75},
+    ...                 np.array([[3, 1], [1, 3]]), ["cat", "dog"])
+    >>> plot_run(run, RunConfig(dataset="pets"))
+    >>> sorted(p.name for p in run.out.iterdir())
+    ['confusion.png', 'curves.png']
+    """
+    from ..cnn.runs import RUN_FILES
+
+    out = Path(result.out)
+    plot_curves(result.history.history, result.history.epoch, out / RUN_FILES["curves"],
+                title=f"{config.dataset}: {config.arch}", overwrite=True, averaged=result.averaged)
+    title = f"{config.dataset} test: accuracy {result.metrics['test_accuracy']:.2%}"
+    if result.confusion is None:
+        plot_class_accuracy([np.nan if a is None else a for a in result.metrics["class_accuracy"]],
+                            out / RUN_FILES["confusion"], overwrite=True, title=title)
+    else:
+        plot_confusion(result.confusion, result.class_names, out / RUN_FILES["confusion"], overwrite=True,
+                       title=title)
