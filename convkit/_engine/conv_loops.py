@@ -67,8 +67,8 @@ def _compile() -> dict[str, Any] | None:
 
     @jit
     def im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo, cols):   # pragma: no cover - compiled
-        """Columns of a padded group xp (m, C, Hp, Wp) into cols (R, m, ho*wo): row
-        (c*kh + i)*kw + j, sample s, position y*wo + xx holds xp[s, c, y*sh + i*dh, xx*sw + j*dw];
+        """Columns of a padded group xp (m, C, Hp, Wp) into cols (m, R, ho*wo): sample s, row
+        (c*kh + i)*kw + j, position y*wo + xx holds xp[s, c, y*sh + i*dh, xx*sw + j*dw];
         rows past C*kh*kw (a bias row) are ones."""
         m, c_ = xp.shape[0], xp.shape[1]
         sw = max(sw, 1)
@@ -83,17 +83,17 @@ def _compile() -> dict[str, Any] | None:
                             q = y * wo
                             if sw == 1:
                                 for xx in range(wo):
-                                    cols[r, s, q + xx] = xp[s, c, row, xx + jd]
+                                    cols[s, r, q + xx] = xp[s, c, row, xx + jd]
                             else:
                                 for xx in range(wo):
-                                    cols[r, s, q + xx] = xp[s, c, row, xx * sw + jd]
-        for r in range(c_ * kh * kw, cols.shape[0]):
-            cols[r] = 1
+                                    cols[s, r, q + xx] = xp[s, c, row, xx * sw + jd]
+            for r in range(c_ * kh * kw, cols.shape[1]):
+                cols[s, r] = 1
 
     @jit
     def col2im(dcols, kh, kw, sh, sw, dh, dw, ho, wo, dxp):   # pragma: no cover - compiled
         """dxp (m, C, Hp, Wp) = the adjoint of `im2col`: zero, then each entry of dcols
-        (K, m, ho*wo) added back to its cell, in a fixed order (s, c, i, j, y, xx)."""
+        (m, K, ho*wo) added back to its cell, in a fixed order (s, c, i, j, y, xx)."""
         m, c_ = dxp.shape[0], dxp.shape[1]
         sw = max(sw, 1)
         dxp[:] = 0
@@ -108,10 +108,10 @@ def _compile() -> dict[str, Any] | None:
                             q = y * wo
                             if sw == 1:
                                 for xx in range(wo):
-                                    dxp[s, c, row, xx + jd] += dcols[r, s, q + xx]
+                                    dxp[s, c, row, xx + jd] += dcols[s, r, q + xx]
                             else:
                                 for xx in range(wo):
-                                    dxp[s, c, row, xx * sw + jd] += dcols[r, s, q + xx]
+                                    dxp[s, c, row, xx * sw + jd] += dcols[s, r, q + xx]
 
     @jit
     def unpad_group(dxp, s0, pt, pl, dx):   # pragma: no cover - compiled
@@ -179,15 +179,10 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
 
     def run(i: int) -> None:
         s0, s1 = bounds[i]
-        m = s1 - s0
         tmp = None if scratch is None else scratch.slot(thread_slot())
-        cols = work_array(tmp, "group cols", (rows, m, p), x.dtype)
+        cols = work_array(tmp, "group cols", (s1 - s0, rows, p), x.dtype)
         build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
-        if m == 1:
-            np.matmul(wmat, cols.reshape(rows, p), out=flat[s0])
-        else:
-            res = np.matmul(wmat, cols.reshape(rows, m * p), out=work_array(tmp, "group out", (f, m * p), x.dtype))
-            np.copyto(flat[s0:s1], res.reshape(f, m, p).transpose(1, 0, 2))
+        np.matmul(wmat, cols, out=flat[s0:s1])                      # one product per sample
 
     with blas_threads(1):                # the groups are the parallel work, also on one thread
         parallel_map(run, range(len(bounds)), thread_count(None))
@@ -197,8 +192,8 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
              need_bias: bool, need_input: bool, dx: np.ndarray | None, scratch) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of `forward` for contiguous grad (N, F, Ho, Wo): returns (dL/dweight as (K, F)
     rows, dL/dbias (F,) or zeros) and writes dL/dx into `dx` (N, C, H, W) when `need_input`.
-    A group's columns are rebuilt from x, contracted with its output gradient, then their
-    buffer takes the columns' gradient for col2im."""
+    A group's columns are rebuilt from x, contracted with its output gradient sample by sample,
+    then their buffer takes the columns' gradient for col2im."""
     n, f, ho, wo = grad.shape
     _, c, h, w = x.shape
     p = ho * wo
@@ -217,17 +212,13 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
         s0, s1 = bounds[i]
         m = s1 - s0
         tmp = None if scratch is None else scratch.slot(thread_slot())
-        if m == 1:
-            g = gflat[s0]                                            # (F, P), no copy
-        else:
-            g3 = work_array(tmp, "group grad", (f, m, p), grad.dtype)
-            np.copyto(g3, gflat[s0:s1].transpose(1, 0, 2))
-            g = g3.reshape(f, m * p)
-        cols = work_array(tmp, "group cols", (rows, m, p), grad.dtype)
+        g = gflat[s0:s1]                                             # (m, F, P)
+        cols = work_array(tmp, "group cols", (m, rows, p), grad.dtype)
         build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
-        partial[i] = np.matmul(cols.reshape(rows, m * p), g.T)      # (K[+1], F)
-        if need_input:
-            dcols = np.matmul(wt, g, out=cols[:K].reshape(K, m * p)).reshape(K, m, p)
+        prods = np.matmul(cols, g.transpose(0, 2, 1))                # (m, K[+1], F), one per sample
+        partial[i] = prods[0] if m == 1 else prods.sum(axis=0)
+        if need_input:                                               # the columns' buffer, reused
+            dcols = np.matmul(wt, g, out=work_array(tmp, "group cols", (m, K, p), grad.dtype))
             if padded:
                 dxp = work_array(tmp, "group input grad", (m, c, h + t + b, w + l + r), grad.dtype)
                 fold(dcols, *geo, dxp)
