@@ -30,13 +30,16 @@ import numpy as np
 from .scratch import thread_slot, work_array
 from .threads import blas_threads, parallel_map, thread_count
 
-__all__ = ["available", "GROUP_BYTES", "group_bounds", "forward", "backward"]
+__all__ = ["available", "GROUP_BYTES", "MIN_GROUPS", "WINOGRAD_MIN_CHANNELS", "group_bounds", "forward", "backward",
+           "winograd_filters", "winograd_fits"]
 
 # column bytes per group: a group's columns (and then their gradient, in the same buffer) stay
 # in L2 (2 MiB per core here) while BLAS reads them
 GROUP_BYTES = 1 << 20
 # groups a batch is cut into at least (when it has that many samples)
 MIN_GROUPS = 4
+# input channels from which a 3 x 3 convolution goes through Winograd's tiles
+WINOGRAD_MIN_CHANNELS = 4
 _kernels: dict[str, Any] | None = None
 _tried = False
 
@@ -125,7 +128,71 @@ def _compile() -> dict[str, Any] | None:
                     for xx in range(w):
                         dx[s0 + s, c, y, xx] = dxp[s, c, y + pt, xx + pl]
 
-    return {"pad_group": pad_group, "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
+    @jit
+    def wino_in(xp, th, tw, v):   # pragma: no cover - compiled
+        """Winograd F(2x2, 3x3) input transform: v[4a + b, c, (s*th + ty)*tw + tx] = (B^T d B)[a, b]
+        for the 4 x 4 patch d of xp (m, C, Hp, Wp) at (2ty, 2tx)."""
+        m, c_ = xp.shape[0], xp.shape[1]
+        for s in range(m):
+            for c in range(c_):
+                for ty in range(th):
+                    base = (s * th + ty) * tw
+                    for tx in range(tw):
+                        y, x = 2 * ty, 2 * tx
+                        d00, d01, d02, d03 = xp[s, c, y, x], xp[s, c, y, x + 1], xp[s, c, y, x + 2], xp[s, c, y, x + 3]
+                        d10, d11, d12, d13 = (xp[s, c, y + 1, x], xp[s, c, y + 1, x + 1], xp[s, c, y + 1, x + 2],
+                                              xp[s, c, y + 1, x + 3])
+                        d20, d21, d22, d23 = (xp[s, c, y + 2, x], xp[s, c, y + 2, x + 1], xp[s, c, y + 2, x + 2],
+                                              xp[s, c, y + 2, x + 3])
+                        d30, d31, d32, d33 = (xp[s, c, y + 3, x], xp[s, c, y + 3, x + 1], xp[s, c, y + 3, x + 2],
+                                              xp[s, c, y + 3, x + 3])
+                        # rows: B^T d  (B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]])
+                        r00, r01, r02, r03 = d00 - d20, d01 - d21, d02 - d22, d03 - d23
+                        r10, r11, r12, r13 = d10 + d20, d11 + d21, d12 + d22, d13 + d23
+                        r20, r21, r22, r23 = d20 - d10, d21 - d11, d22 - d12, d23 - d13
+                        r30, r31, r32, r33 = d10 - d30, d11 - d31, d12 - d32, d13 - d33
+                        q = base + tx
+                        # columns: (B^T d) B
+                        v[0, c, q], v[1, c, q], v[2, c, q], v[3, c, q] = r00 - r02, r01 + r02, r02 - r01, r01 - r03
+                        v[4, c, q], v[5, c, q], v[6, c, q], v[7, c, q] = r10 - r12, r11 + r12, r12 - r11, r11 - r13
+                        v[8, c, q], v[9, c, q], v[10, c, q], v[11, c, q] = r20 - r22, r21 + r22, r22 - r21, r21 - r23
+                        v[12, c, q], v[13, c, q], v[14, c, q], v[15, c, q] = r30 - r32, r31 + r32, r32 - r31, r31 - r33
+
+    @jit
+    def wino_out(mm, th, tw, bias, s0, out):   # pragma: no cover - compiled
+        """Winograd F(2x2, 3x3) output transform: out[s0 + s, f, 2ty:2ty+2, 2tx:2tx+2] = A^T M A
+        + bias[f] for each tile of mm (16, F, m*th*tw), cut to out's (Ho, Wo)."""
+        s0 = max(s0, 0)
+        f_ = mm.shape[1]
+        m = mm.shape[2] // (th * tw)
+        ho, wo = out.shape[2], out.shape[3]
+        for s in range(m):
+            for f in range(f_):
+                bf = bias[f]
+                for ty in range(th):
+                    base = (s * th + ty) * tw
+                    y = 2 * ty
+                    for tx in range(tw):
+                        q = base + tx
+                        # rows: A^T M  (A^T = [[1,1,1,0],[0,1,-1,-1]])
+                        t00 = mm[0, f, q] + mm[4, f, q] + mm[8, f, q]
+                        t01 = mm[1, f, q] + mm[5, f, q] + mm[9, f, q]
+                        t02 = mm[2, f, q] + mm[6, f, q] + mm[10, f, q]
+                        t03 = mm[3, f, q] + mm[7, f, q] + mm[11, f, q]
+                        t10 = mm[4, f, q] - mm[8, f, q] - mm[12, f, q]
+                        t11 = mm[5, f, q] - mm[9, f, q] - mm[13, f, q]
+                        t12 = mm[6, f, q] - mm[10, f, q] - mm[14, f, q]
+                        t13 = mm[7, f, q] - mm[11, f, q] - mm[15, f, q]
+                        x = 2 * tx
+                        out[s0 + s, f, y, x] = t00 + t01 + t02 + bf
+                        if x + 1 < wo:
+                            out[s0 + s, f, y, x + 1] = t01 - t02 - t03 + bf
+                        if y + 1 < ho:
+                            out[s0 + s, f, y + 1, x] = t10 + t11 + t12 + bf
+                            if x + 1 < wo:
+                                out[s0 + s, f, y + 1, x + 1] = t11 - t12 - t13 + bf
+
+    return {"wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group, "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
 
 
 def available() -> bool:
@@ -162,6 +229,43 @@ def _padded_group(x: np.ndarray, s0: int, s1: int, pads, tmp) -> np.ndarray:
     return xp
 
 
+def winograd_fits(kernel: tuple, stride: tuple, dil: tuple, pads, channels: int) -> bool:
+    """Whether Winograd F(2x2, 3x3) takes a convolution: 3 x 3, stride 1, no dilation, at least
+    WINOGRAD_MIN_CHANNELS input channels (below, the column product is already small), and
+    padding at most 2 on each side (the input gradient is then a padded convolution too)."""
+    return (tuple(kernel) == (3, 3) and tuple(stride) == (1, 1) and tuple(dil) == (1, 1)
+            and channels >= WINOGRAD_MIN_CHANNELS and all(0 <= v <= 2 for pair in pads for v in pair))
+
+
+def winograd_filters(weight: np.ndarray) -> np.ndarray:
+    """The filters (F, C, 3, 3) in the Winograd domain, (16, F, C): G g G^T per (f, c)."""
+    g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=weight.dtype)
+    f, c = weight.shape[:2]
+    return np.ascontiguousarray(np.einsum("ai,fcij,bj->abfc", g, weight, g).reshape(16, f, c))
+
+
+def _winograd_group(src: np.ndarray, s0: int, s1: int, u: np.ndarray, top: int, left: int,
+                    bias: np.ndarray, out: np.ndarray, tmp) -> None:
+    """out[s0:s1] = samples [s0, s1) of src (N, C, H, W), zero-padded by `top` / `left` (and as
+    much as the tiles need below and right), correlated with the 3 x 3 filters whose Winograd
+    form is u (16, F, C), plus bias: tiles of 2 x 2 outputs, one product per tile position."""
+    m, c = s1 - s0, src.shape[1]
+    ho, wo = out.shape[2:]
+    th, tw = -(-ho // 2), -(-wo // 2)
+    xp = work_array(tmp, "tile input", (m, c, 2 * th + 2, 2 * tw + 2), src.dtype)
+    _k("pad_group")(src, s0, s1, top, left, xp)
+    v = work_array(tmp, "tiles", (16, c, m * th * tw), src.dtype)
+    _k("wino_in")(xp, th, tw, v)
+    mm = np.matmul(u, v, out=work_array(tmp, "tile products", (16, u.shape[1], m * th * tw), src.dtype))
+    _k("wino_out")(mm, th, tw, bias, s0, out)
+
+
+def _winograd_bounds(n: int, channels_in: int, channels_out: int, hw: tuple, itemsize: int) -> list:
+    """Groups for `_winograd_group`: its tiles and products (16 values per 2 x 2 outputs) per sample."""
+    tiles = -(-hw[0] // 2) * -(-hw[1] // 2)
+    return group_bounds(n, 16 * (channels_in + channels_out), tiles, itemsize)
+
+
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: tuple, pads, dil: tuple,
             ho: int, wo: int, out: np.ndarray, scratch) -> None:
     """out (N, F, Ho, Wo) = the convolution of contiguous x (N, C, H, W) with weight (F, C, kh, kw)
@@ -173,6 +277,18 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
         wmat = np.concatenate([wmat, bias[:, None]], axis=1)         # (F, K+1): a row of ones
     rows, p = wmat.shape[1], ho * wo
     geo = tuple(weight.shape[2:]) + tuple(stride) + tuple(dil) + (ho, wo)
+    if winograd_fits(weight.shape[2:], stride, dil, pads, x.shape[1]):
+        u = winograd_filters(weight)
+        b = np.zeros(f, x.dtype) if bias is None else bias
+        wbounds = _winograd_bounds(n, x.shape[1], f, (ho, wo), x.dtype.itemsize)
+
+        def tiles(i: int) -> None:
+            tmp = None if scratch is None else scratch.slot(thread_slot())
+            _winograd_group(x, *wbounds[i], u, pads[0][0], pads[1][0], b, out, tmp)
+
+        with blas_threads(1):
+            parallel_map(tiles, range(len(wbounds)), thread_count(None))
+        return
     bounds = group_bounds(n, rows, p, x.dtype.itemsize)
     build = _k("im2col")
     flat = out.reshape(n, f, p)
@@ -204,6 +320,12 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
     padded = bool(t or b or l or r)
     bounds = group_bounds(n, rows, p, grad.dtype.itemsize)
     build, fold, unpad = _k("im2col"), _k("col2im"), _k("unpad_group")
+    # dL/dx of a Winograd-sized convolution is one too: the output gradient padded by 2 - pad,
+    # correlated with the filters flipped and transposed (C, F, 3, 3)
+    wino = need_input and winograd_fits(weight.shape[2:], stride, dil, pads, f)
+    if wino:
+        u_back = winograd_filters(np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]))
+        zero = np.zeros(c, grad.dtype)
     wt = weight.reshape(f, K).T                                      # (K, F), no copy
     gflat = grad.reshape(n, f, p)
     partial: list = [None] * len(bounds)
@@ -217,7 +339,9 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
         build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
         prods = np.matmul(cols, g.transpose(0, 2, 1))                # (m, K[+1], F), one per sample
         partial[i] = prods[0] if m == 1 else prods.sum(axis=0)
-        if need_input:                                               # the columns' buffer, reused
+        if wino:
+            _winograd_group(grad, s0, s1, u_back, 2 - t, 2 - l, zero, dx, tmp)
+        elif need_input:                                             # the columns' buffer, reused
             dcols = np.matmul(wt, g, out=work_array(tmp, "group cols", (m, K, p), grad.dtype))
             if padded:
                 dxp = work_array(tmp, "group input grad", (m, c, h + t + b, w + l + r), grad.dtype)
