@@ -45,7 +45,7 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
         gwk, gbk = conv_loops.backward(np.ascontiguousarray(grad_out), weight, np.ascontiguousarray(x), stride,
                                        pads, dil, need_bias=need_bias, need_input=need_input, dx=gx,
                                        scratch=scratch)
-        return (gwk.T.reshape(weight.shape) if need_weight else None), (gbk if need_bias else None), gx
+        return (gwk if need_weight else None), (gbk if need_bias else None), gx
     gx_fold = (np.empty(x_shape, dtype=dtype) if out is None else out) if fold else None
     if cols is not None:                                             # the forward's chunks
         sizes = [chunk.shape[2] // (ho * wo) if last else chunk.shape[0] for chunk in cols]

@@ -192,7 +192,36 @@ def _compile() -> dict[str, Any] | None:
                             if x + 1 < wo:
                                 out[s0 + s, f, y + 1, x + 1] = t11 - t12 - t13 + bf
 
-    return {"wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group, "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
+    @jit
+    def wino_grad(g, s0, s1, th, tw, gt):   # pragma: no cover - compiled
+        """Winograd F(3x3, 2x2) transform of output-gradient tiles (for the weight gradient):
+        gt[4a + b, f, (s*th + ty)*tw + tx] = (A h A^T)[a, b] for the 2 x 2 tile h of
+        g[s0 + s, f] at (2ty, 2tx), zero past g's edge (A = [[1,0],[1,1],[1,-1],[0,-1]])."""
+        _, f_, ho, wo = g.shape
+        s0 = max(s0, 0)
+        for s in range(s1 - s0):
+            for f in range(f_):
+                for ty in range(th):
+                    base = (s * th + ty) * tw
+                    y = 2 * ty
+                    for tx in range(tw):
+                        x = 2 * tx
+                        h00 = g[s0 + s, f, y, x]
+                        h01 = g[s0 + s, f, y, x + 1] if x + 1 < wo else 0 * h00
+                        h10 = g[s0 + s, f, y + 1, x] if y + 1 < ho else 0 * h00
+                        h11 = g[s0 + s, f, y + 1, x + 1] if (x + 1 < wo and y + 1 < ho) else 0 * h00
+                        q = base + tx
+                        # rows: A h, then columns: (A h) A^T
+                        a0, b0 = h00, h01
+                        a1, b1 = h00 + h10, h01 + h11
+                        a2, b2 = h00 - h10, h01 - h11
+                        a3, b3 = -h10, -h11
+                        gt[0, f, q], gt[1, f, q], gt[2, f, q], gt[3, f, q] = a0, a0 + b0, a0 - b0, -b0
+                        gt[4, f, q], gt[5, f, q], gt[6, f, q], gt[7, f, q] = a1, a1 + b1, a1 - b1, -b1
+                        gt[8, f, q], gt[9, f, q], gt[10, f, q], gt[11, f, q] = a2, a2 + b2, a2 - b2, -b2
+                        gt[12, f, q], gt[13, f, q], gt[14, f, q], gt[15, f, q] = a3, a3 + b3, a3 - b3, -b3
+
+    return {"wino_grad": wino_grad, "wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group, "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
 
 
 def available() -> bool:
@@ -239,9 +268,15 @@ def winograd_fits(kernel: tuple, stride: tuple, dil: tuple, pads, channels: int)
 
 def winograd_filters(weight: np.ndarray) -> np.ndarray:
     """The filters (F, C, 3, 3) in the Winograd domain, (16, F, C): G g G^T per (f, c)."""
-    g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=weight.dtype)
+    g = _winograd_g(weight.dtype)
     f, c = weight.shape[:2]
-    return np.ascontiguousarray(np.einsum("ai,fcij,bj->abfc", g, weight, g).reshape(16, f, c))
+    u = np.matmul(np.matmul(g, weight), g.T)                         # (F, C, 4, 4)
+    return np.ascontiguousarray(u.reshape(f, c, 16).transpose(2, 0, 1))
+
+
+def _winograd_g(dtype: np.dtype) -> np.ndarray:
+    """F(2x2, 3x3)'s filter transform G (4 x 3)."""
+    return np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=dtype)
 
 
 def _winograd_group(src: np.ndarray, s0: int, s1: int, u: np.ndarray, top: int, left: int,
@@ -258,6 +293,31 @@ def _winograd_group(src: np.ndarray, s0: int, s1: int, u: np.ndarray, top: int, 
     _k("wino_in")(xp, th, tw, v)
     mm = np.matmul(u, v, out=work_array(tmp, "tile products", (16, u.shape[1], m * th * tw), src.dtype))
     _k("wino_out")(mm, th, tw, bias, s0, out)
+
+
+def _winograd_weight_grad(x: np.ndarray, grad: np.ndarray, s0: int, s1: int, top: int, left: int,
+                          tmp) -> np.ndarray:
+    """The Winograd-domain weight gradient (16, F, C) of samples [s0, s1): the input's tiles (as in
+    `_winograd_group`) contracted with the output gradient's 2 x 2 tiles over every tile position;
+    `winograd_weight_grad` turns the sum over groups into (F, C, 3, 3)."""
+    m, c = s1 - s0, x.shape[1]
+    f, ho, wo = grad.shape[1:]
+    th, tw = -(-ho // 2), -(-wo // 2)
+    xp = work_array(tmp, "tile input", (m, c, 2 * th + 2, 2 * tw + 2), x.dtype)
+    _k("pad_group")(x, s0, s1, top, left, xp)
+    v = work_array(tmp, "tiles", (16, c, m * th * tw), x.dtype)
+    _k("wino_in")(xp, th, tw, v)
+    gt = work_array(tmp, "gradient tiles", (16, f, m * th * tw), x.dtype)
+    _k("wino_grad")(grad, s0, s1, th, tw, gt)
+    return np.matmul(gt, v.transpose(0, 2, 1))                     # (16, F, C)
+
+
+def winograd_weight_grad(total: np.ndarray) -> np.ndarray:
+    """(F, C, 3, 3) from the summed Winograd-domain weight gradient (16, F, C): G^T S G per (f, c)."""
+    g = _winograd_g(total.dtype)
+    f, c = total.shape[1:]
+    per_filter = total.reshape(4, 4, f, c).transpose(2, 3, 0, 1)     # (F, C, 4, 4)
+    return np.matmul(np.matmul(g.T, per_filter), g)
 
 
 def _winograd_bounds(n: int, channels_in: int, channels_out: int, hw: tuple, itemsize: int) -> list:
@@ -306,10 +366,14 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
 
 def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple, pads, dil: tuple, *,
              need_bias: bool, need_input: bool, dx: np.ndarray | None, scratch) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of `forward` for contiguous grad (N, F, Ho, Wo): returns (dL/dweight as (K, F)
-    rows, dL/dbias (F,) or zeros) and writes dL/dx into `dx` (N, C, H, W) when `need_input`.
-    A group's columns are rebuilt from x, contracted with its output gradient sample by sample,
-    then their buffer takes the columns' gradient for col2im."""
+    """Gradients of `forward` for contiguous grad (N, F, Ho, Wo): returns (dL/dweight (F, C, kh, kw),
+    dL/dbias (F,) or zeros) and writes dL/dx into `dx` (N, C, H, W) when `need_input`.
+
+    dL/dweight: for Winograd-sized convolutions, the input's tiles contracted with the output
+    gradient's tiles (`_winograd_weight_grad`); otherwise a group's columns rebuilt from x and
+    contracted with its output gradient sample by sample. dL/dx: Winograd again when it fits
+    (the output gradient padded by 2 - pad, correlated with the flipped, transposed filters), else
+    the columns' gradient (in the columns' buffer) added back by col2im."""
     n, f, ho, wo = grad.shape
     _, c, h, w = x.shape
     p = ho * wo
@@ -318,16 +382,18 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
     geo = tuple(weight.shape[2:]) + tuple(stride) + tuple(dil) + (ho, wo)
     (t, b), (l, r) = pads
     padded = bool(t or b or l or r)
-    bounds = group_bounds(n, rows, p, grad.dtype.itemsize)
     build, fold, unpad = _k("im2col"), _k("col2im"), _k("unpad_group")
-    # dL/dx of a Winograd-sized convolution is one too: the output gradient padded by 2 - pad,
-    # correlated with the filters flipped and transposed (C, F, 3, 3)
-    wino = need_input and winograd_fits(weight.shape[2:], stride, dil, pads, f)
-    if wino:
+    tiles_w = winograd_fits(weight.shape[2:], stride, dil, pads, c)
+    tiles_x = need_input and winograd_fits(weight.shape[2:], stride, dil, pads, f)
+    if tiles_x:
         u_back = winograd_filters(np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]))
         zero = np.zeros(c, grad.dtype)
     wt = weight.reshape(f, K).T                                      # (K, F), no copy
     gflat = grad.reshape(n, f, p)
+    if tiles_w:
+        bounds = _winograd_bounds(n, c, f, (ho, wo), grad.dtype.itemsize)
+    else:
+        bounds = group_bounds(n, rows, p, grad.dtype.itemsize)
     partial: list = [None] * len(bounds)
 
     def run(i: int) -> None:
@@ -335,11 +401,15 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
         m = s1 - s0
         tmp = None if scratch is None else scratch.slot(thread_slot())
         g = gflat[s0:s1]                                             # (m, F, P)
-        cols = work_array(tmp, "group cols", (m, rows, p), grad.dtype)
-        build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
-        prods = np.matmul(cols, g.transpose(0, 2, 1))                # (m, K[+1], F), one per sample
-        partial[i] = prods[0] if m == 1 else prods.sum(axis=0)
-        if wino:
+        if tiles_w:
+            partial[i] = (_winograd_weight_grad(x, grad, s0, s1, t, l, tmp),
+                          g.sum(axis=(0, 2)) if need_bias else None)
+        else:
+            cols = work_array(tmp, "group cols", (m, rows, p), grad.dtype)
+            build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
+            prods = np.matmul(cols, g.transpose(0, 2, 1))            # (m, K[+1], F), one per sample
+            partial[i] = (prods[0] if m == 1 else prods.sum(axis=0), None)
+        if tiles_x:
             _winograd_group(grad, s0, s1, u_back, 2 - t, 2 - l, zero, dx, tmp)
         elif need_input:                                             # the columns' buffer, reused
             dcols = np.matmul(wt, g, out=work_array(tmp, "group cols", (m, K, p), grad.dtype))
@@ -352,7 +422,15 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
 
     with blas_threads(1):                # the groups are the parallel work, also on one thread
         parallel_map(run, range(len(bounds)), thread_count(None))
-    total = partial[0].copy()
-    for part in partial[1:]:                                         # in group order: deterministic
+    total = partial[0][0].copy()
+    for part, _ in partial[1:]:                                      # in group order: deterministic
         total += part
-    return total[:K], (total[K] if need_bias else np.zeros(f, grad.dtype))
+    if tiles_w:
+        gw = winograd_weight_grad(total)
+        gb = np.zeros(f, grad.dtype)
+        if need_bias:
+            for _, part in partial:
+                gb += part
+        return gw.astype(grad.dtype, copy=False), gb
+    gw = total[:K].T.reshape(weight.shape)
+    return gw, (total[K] if need_bias else np.zeros(f, grad.dtype))
