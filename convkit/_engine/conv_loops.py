@@ -221,7 +221,8 @@ def _compile() -> dict[str, Any] | None:
                         gt[8, f, q], gt[9, f, q], gt[10, f, q], gt[11, f, q] = a2, a2 + b2, a2 - b2, -b2
                         gt[12, f, q], gt[13, f, q], gt[14, f, q], gt[15, f, q] = a3, a3 + b3, a3 - b3, -b3
 
-    return {"wino_grad": wino_grad, "wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group, "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
+    return {"wino_grad": wino_grad, "wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group,
+            "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
 
 
 def available() -> bool:
@@ -344,7 +345,8 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
 
         def tiles(i: int) -> None:
             tmp = None if scratch is None else scratch.slot(thread_slot())
-            _winograd_group(x, *wbounds[i], u, pads[0][0], pads[1][0], b, out, tmp)
+            s0, s1 = wbounds[i]
+            _winograd_group(x, s0, s1, u, pads[0][0], pads[1][0], b, out, tmp)
 
         with blas_threads(1):
             parallel_map(tiles, range(len(wbounds)), thread_count(None))
@@ -390,6 +392,8 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
         zero = np.zeros(c, grad.dtype)
     wt = weight.reshape(f, K).T                                      # (K, F), no copy
     gflat = grad.reshape(n, f, p)
+    if need_input and dx is None:
+        raise ValueError("conv_loops.backward needs dx (N, C, H, W) to write dL/dx into")
     if tiles_w:
         bounds = _winograd_bounds(n, c, f, (ho, wo), grad.dtype.itemsize)
     else:
@@ -409,9 +413,12 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
             build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
             prods = np.matmul(cols, g.transpose(0, 2, 1))            # (m, K[+1], F), one per sample
             partial[i] = (prods[0] if m == 1 else prods.sum(axis=0), None)
+        if not need_input:
+            return
+        assert dx is not None                                        # checked above
         if tiles_x:
             _winograd_group(grad, s0, s1, u_back, 2 - t, 2 - l, zero, dx, tmp)
-        elif need_input:                                             # the columns' buffer, reused
+        else:                                                        # the columns' buffer, reused
             dcols = np.matmul(wt, g, out=work_array(tmp, "group cols", (m, K, p), grad.dtype))
             if padded:
                 dxp = work_array(tmp, "group input grad", (m, c, h + t + b, w + l + r), grad.dtype)

@@ -19,7 +19,8 @@ import numpy as np
 
 from .threads import parallel_map, thread_count
 
-__all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forward", "relu_inference", "relu_backward", "pool2x2_forward",
+__all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forward", "relu_inference",
+           "relu_backward", "pool2x2_forward",
            "pool2x2_backward", "PARALLEL_MIN"]
 
 # values below which a loop runs on the calling thread: handing pieces to the pool costs
@@ -160,7 +161,8 @@ def _compile() -> dict[str, Any] | None:
                     k = code[m, r, c]
                     dx[m, 2 * r + k // 2, 2 * c + k % 2] = g[m, r, c]
 
-    return {"bn_fwd": bn_fwd, "bn_bwd": bn_bwd, "affine_fwd": affine_fwd, "relu_fwd": relu_fwd, "relu_only": relu_only, "relu_bwd": relu_bwd,
+    return {"bn_fwd": bn_fwd, "bn_bwd": bn_bwd, "affine_fwd": affine_fwd, "relu_fwd": relu_fwd,
+            "relu_only": relu_only, "relu_bwd": relu_bwd,
             "pool_fwd": pool_fwd, "pool_bwd": pool_bwd}
 
 
