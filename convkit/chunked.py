@@ -339,20 +339,22 @@ def _pool_block(slab: np.ndarray, ranges: tuple, *, call: pooling.PoolCall,
     # the mean of integers sums in float64, as numpy.mean (an int64 sum would wrap)
     total = pooling.pool(slab.astype(pooling.accumulator_dtype(slab.dtype, "mean"), copy=False), call.size,
                          stride=call.stride, op="sum", axes=call.axes)
-    count = pooling.real_counts(in_shape, call.axes, call.size, call.stride, call.pad, ranges)
+    count = pooling.window_counts(in_shape, call.axes, call.size, call.stride, call.pad, call.extra,
+                                  call.include_pad, ranges)
     return (total / count).astype(call.dtype, copy=False)
 
 
 def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None,
          op: PoolOp = "max", padding: int | Sequence[int] = 0,
-         axes: int | Sequence[int] = (-2, -1), return_indices: bool = False) -> Any:
+         axes: int | Sequence[int] = (-2, -1), return_indices: bool = False, ceil_mode: bool = False,
+         count_include_pad: bool = False) -> Any:
     """`convkit.pool` of a dask array: a lazy dask array equal to the in-memory result.
 
     Parameters
     ----------
     x : dask.array.Array
         Any shape and chunking.
-    size, stride, op, padding, axes
+    size, stride, op, padding, axes, ceil_mode, count_include_pad
         As `convkit.pool`.
     return_indices : bool
         Must be False: the winners' flat indices are an in-memory feature.
@@ -379,11 +381,13 @@ def pool(x: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | Non
         raise ValueError("return_indices=True is not available for dask arrays; "
                          "pool x.compute() for the winners' indices")
     x = x if is_dask(x) else require_dask().from_array(np.asarray(x))
-    c = pooling.plan_pool(x, size, stride=stride, op=op, padding=padding, axes=axes)
+    c = pooling.plan_pool(x, size, stride=stride, op=op, padding=padding, axes=axes, ceil_mode=ceil_mode,
+                          count_include_pad=count_include_pad)
     plans = [identity_plan(n) for n in x.shape]
     for ax, w, s, p in zip(c.axes, c.size, c.stride, c.pad):
         n, out_len = x.shape[ax], c.shape[ax]
         plans[ax] = AxisPlan(p, max(0, (out_len - 1) * s + w - n - p), w, s, out_len, w // 2 - p)
-    in_shape = x.shape if c.op == "mean" and any(c.pad) else None
+    # a mean whose windows reach past the input (padding, a ceil_mode overhang) divides per window
+    in_shape = x.shape if c.op == "mean" and (any(c.pad) or any(c.extra)) else None
     block = functools.partial(_pool_block, call=c, in_shape=in_shape)
     return blockwise(x, plans, "constant", c.fill, block, c.dtype)

@@ -22,7 +22,7 @@ from ._engine.pool_winners import first_winners, padded, pool2x2, winners
 from ._names import POOL_OPS, PoolOp, choices
 from .windows import n_windows, normalize_axes, per_axis, sliding_windows
 
-__all__ = ["pool", "pool_backward", "POOL_OPS", "PoolOp", "PoolCall", "plan_pool", "real_counts",
+__all__ = ["pool", "pool_backward", "POOL_OPS", "PoolOp", "PoolCall", "plan_pool", "window_counts",
            "neutral_fill"]
 
 
@@ -62,14 +62,16 @@ def ceil_extra(n: int, size: int, stride: int, pad: int, ceil_mode: bool) -> int
 
 
 def window_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple, extra: tuple,
-                  include_pad: bool) -> np.ndarray:
-    """The divisor of every mean window, broadcastable against the output: its cells inside the
-    input, or (`include_pad`, PyTorch's ``count_include_pad``) inside input and padding; never the
+                  include_pad: bool, ranges: tuple | None = None) -> np.ndarray:
+    """The divisor of every mean window (or, with `ranges`, of windows ``[j0, j1)`` along each
+    axis: one output block), broadcastable against the output: its cells inside the input, or
+    (`include_pad`, PyTorch's ``count_include_pad``) inside input and padding; never the
     overhang a `ceil_mode` window reaches past the padding."""
     count = np.ones((1,) * len(shape))
     for ax, w, s, p, e in zip(axes, size, stride, pad, extra):
         n = shape[ax]
-        start = np.arange(n_windows(n, w, stride=s, pad=2 * p + e)) * s - p
+        j0, j1 = (0, n_windows(n, w, stride=s, pad=2 * p + e)) if ranges is None else ranges[ax]
+        start = np.arange(j0, j1) * s - p
         lo, hi = (-p, n + p) if include_pad else (0, n)
         c = np.minimum(start + w, hi) - np.maximum(start, lo)
         view = [1] * len(shape)
@@ -100,21 +102,6 @@ def accumulator_dtype(dtype: np.dtype, op: str) -> np.dtype:
     if op == "mean" and np.dtype(dtype).kind in "biu":
         return np.dtype(np.float64)
     return np.add.reduce(np.zeros(1, dtype=dtype)).dtype
-
-
-def real_counts(shape: tuple, axes: tuple, size: tuple, stride: tuple, pad: tuple,
-                ranges: tuple | None = None) -> np.ndarray:
-    """Number of non-padding cells in every window (or, with `ranges`, in windows
-    ``[j0, j1)`` along each axis: one output block), broadcastable against the output."""
-    count = np.ones((1,) * len(shape))
-    for ax, w, s, p in zip(axes, size, stride, pad):
-        j0, j1 = (0, n_windows(shape[ax], w, stride=s, pad=2 * p)) if ranges is None else ranges[ax]
-        start = np.arange(j0, j1) * s - p
-        c = np.minimum(start + w, shape[ax]) - np.maximum(start, 0)
-        view = [1] * len(shape)
-        view[ax] = c.size
-        count = count * c.reshape(view)
-    return count
 
 
 class PoolCall(NamedTuple):
@@ -246,12 +233,10 @@ def pool(x: ArrayLike, size: int | Sequence[int], *, stride: int | Sequence[int]
     array([[5, 2]])
     """
     if is_dask(x):   # dask in, lazy dask out; chunked sits above this module
-        if ceil_mode or count_include_pad:
-            raise ValueError("ceil_mode and count_include_pad are not offered on dask arrays; "
-                             "compute() the array first")
         from . import chunked
         return chunked.pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
-                            return_indices=return_indices)
+                            return_indices=return_indices, ceil_mode=ceil_mode,
+                            count_include_pad=count_include_pad)
     x = np.asarray(x)
     c = plan_pool(x, size, stride=stride, op=op, padding=padding, axes=axes,
                   return_indices=return_indices, ceil_mode=ceil_mode, count_include_pad=count_include_pad)

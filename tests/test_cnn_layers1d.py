@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.fd import check_layer_grads, fd_grad
-from convkit.cnn import (Adam, BatchNorm1D, Conv1D, Dense, Flatten, GlobalAvgPool, MaxPool1D, Pool1D, ReLU,
+from convkit.cnn import (Adam, BatchNorm1D, Conv1D, Conv2D, Dense, Flatten, GlobalAvgPool, MaxPool1D, Pool1D, ReLU,
                          Sequential, load_model)
 from convkit.cnn.arch import build_layers
 
@@ -175,3 +175,17 @@ def test_show_draws_a_signal_model_as_curves(tmp_path):
     assert ok.exit_code == 0, ok.output
     from PIL import Image
     assert Image.open(tmp_path / "filters.png").size[0] > 100
+
+
+def test_window_longer_than_the_signal_names_the_signal_axis():
+    """A window that does not fit names axis 2 of (N, C, L) (the engine's 4-D view says axis 3),
+    with the same numbers as Conv2D on the same row as an image."""
+    conv = Conv1D(1, 2, 5, dilation=2, padding=1, seed=0)
+    with pytest.raises(ValueError) as err:
+        conv.forward(np.ones((2, 1, 6)))
+    with pytest.raises(ValueError) as err2d:
+        Conv2D(1, 2, (1, 5), dilation=(1, 2), padding=(0, 1), seed=0).forward(np.ones((2, 1, 1, 6)))
+    assert str(err.value) == str(err2d.value).replace("along axis 3", "along the signal (axis 2)")
+    assert "kernel extent 9" in str(err.value) and "axis 3" not in str(err.value)
+    with pytest.raises(ValueError, match=r"along the signal \(axis 2\)"):
+        conv.output_shape((1, 6))

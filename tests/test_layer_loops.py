@@ -13,7 +13,7 @@ import convkit
 from convkit import pool
 from convkit.pooling import pool_backward
 from convkit._engine import layer_loops
-from convkit.cnn import BatchNorm2D, MaxPool2D, Pool2D, ReLU
+from convkit.cnn import BatchNorm2D, MaxPool1D, MaxPool2D, Pool1D, Pool2D, ReLU
 
 
 @pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
@@ -68,56 +68,59 @@ def test_relu_loops_against_numpy(threads):
     np.testing.assert_array_equal(dx, g * (x > 0))
 
 
-def _pool_loop(x, op):
-    """2 x 2 / stride 2 pooling and the row-major position of the first winner, by loops."""
+def _pool_loop(x, op, kh=2, kw=2):
+    """kh x kw / stride (kh, kw) pooling and the row-major position of the first winner, by loops."""
     lead, (h, w) = x.shape[:-2], x.shape[-2:]
     flat = x.reshape(-1, h, w)
-    out = np.empty((len(flat), h // 2, w // 2), x.dtype)
+    out = np.empty((len(flat), h // kh, w // kw), x.dtype)
     code = np.empty(out.shape, np.int8)
     for m in range(len(flat)):
-        for r in range(h // 2):
-            for c in range(w // 2):
-                cells = [flat[m, 2 * r + t // 2, 2 * c + t % 2] for t in range(4)]
+        for r in range(h // kh):
+            for c in range(w // kw):
+                cells = [flat[m, kh * r + t // kw, kw * c + t % kw] for t in range(kh * kw)]
                 best = max(cells) if op == "max" else min(cells)
                 out[m, r, c], code[m, r, c] = best, cells.index(best)
     return out.reshape(lead + out.shape[1:]), code.reshape(lead + out.shape[1:])
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(2, 9), w=st.integers(2, 9),
-       op=st.sampled_from(["max", "min"]), levels=st.integers(2, 50), seed=st.integers(0, 2**16))
-def test_pool_loops_against_a_loop_and_pool(n, c, h, w, op, levels, seed):
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(3, 9), w=st.integers(3, 9),
+       kh=st.integers(1, 3), kw=st.integers(1, 3), op=st.sampled_from(["max", "min"]), levels=st.integers(2, 50),
+       seed=st.integers(0, 2**16))
+def test_pool_loops_against_a_loop_and_pool(n, c, h, w, kh, kw, op, levels, seed):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, levels, size=(n, c, h, w)).astype(np.float32)   # few levels: many ties
-    out = np.empty((n, c, h // 2, w // 2), np.float32)
+    out = np.empty((n, c, h // kh, w // kw), np.float32)
     code = np.empty(out.shape, np.int8)
-    assert not layer_loops.pool2x2_forward(x, op, out, code)
-    ref_out, ref_code = _pool_loop(x, op)
+    assert not layer_loops.pool_forward(x, (kh, kw), op, out, code)
+    ref_out, ref_code = _pool_loop(x, op, kh, kw)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(code, ref_code)
-    pooled, idx = pool(x, 2, op=op, return_indices=True)
+    pooled, idx = pool(x, (kh, kw), op=op, return_indices=True)
     np.testing.assert_array_equal(out, pooled)
     rows, cols = np.divmod(idx, w)                                   # the same winners as `pool`
-    np.testing.assert_array_equal(code, (rows % 2) * 2 + cols % 2)
+    np.testing.assert_array_equal(code, (rows % kh) * kw + cols % kw)
     g = rng.standard_normal(out.shape).astype(np.float32)
     dx = np.full(x.shape, np.nan, np.float32)
-    layer_loops.pool2x2_backward(g, code, dx)
-    np.testing.assert_array_equal(dx, pool_backward(g, idx, x.shape, op=op, size=2))
+    layer_loops.pool_backward(g, code, (kh, kw), dx)
+    np.testing.assert_array_equal(dx, pool_backward(g, idx, x.shape, op=op, size=(kh, kw)))
 
 
 def test_pool_loop_reports_nan():
     x = np.zeros((1, 1, 4, 4), np.float32)
     out, code = np.empty((1, 1, 2, 2), np.float32), np.empty((1, 1, 2, 2), np.int8)
-    assert not layer_loops.pool2x2_forward(x, "max", out, code)
+    assert not layer_loops.pool_forward(x, (2, 2), "max", out, code)
     for where in [(0, 0), (3, 3), (2, 1)]:
         y = x.copy()
         y[(0, 0) + where] = np.nan
-        assert layer_loops.pool2x2_forward(y, "max", out, code)
+        assert layer_loops.pool_forward(y, (2, 2), "max", out, code)
 
 
 @pytest.mark.parametrize("make, shape", [(lambda: BatchNorm2D(3, dtype=np.float64), (4, 3, 5, 6)),
                                          (ReLU, (4, 3, 5, 6)), (lambda: MaxPool2D(2), (4, 3, 6, 7)),
-                                         (lambda: Pool2D(2, op="min"), (4, 3, 5, 6))])
+                                         (lambda: Pool2D(2, op="min"), (4, 3, 5, 6)),
+                                         (lambda: MaxPool2D(3), (2, 3, 7, 9)), (lambda: MaxPool1D(2), (4, 3, 9)),
+                                         (lambda: Pool1D(3, op="min"), (4, 3, 10))])
 def test_layers_equal_with_and_without_the_loops(monkeypatch, make, shape):
     """Each layer's forward, backward and gradients through the compiled loops equal its numpy
     path (both are checked against references elsewhere: the formula, finite differences)."""

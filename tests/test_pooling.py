@@ -318,6 +318,8 @@ def test_ceil_mode_and_count_include_pad_against_a_loop(n, k, s, p, ceil_mode, i
     options = dict(stride=s, padding=p, op=op, axes=-1, ceil_mode=ceil_mode, count_include_pad=include_pad)
     got = pool(x, k, **options)
     np.testing.assert_allclose(got, _ceil_pool_loop(x, k, s, p, ceil_mode, include_pad, op), rtol=1e-12)
+    import dask.array as da                              # chunks of 3 along the pooled axis: halos
+    np.testing.assert_allclose(pool(da.from_array(x, chunks=(1, 3)), k, **options).compute(), got, rtol=1e-12)
     g = np.random.default_rng(seed + 1).standard_normal(got.shape)
     idx = pool(x, k, return_indices=True, **options)[1] if op == "max" else None
     grad = pool_backward(g, idx, x.shape, size=k, **options)
@@ -336,6 +338,10 @@ def test_ceil_mode_layers_and_dask():
     want = _ceil_pool_loop(cols.swapaxes(-1, -2), 3, 2, 1, True, True, "mean").swapaxes(-1, -2)
     assert mean.forward(img).shape == (1, 1, 4, 4) == (1,) + mean.output_shape((1, 7, 7))
     np.testing.assert_allclose(mean.forward(img), want, rtol=1e-12)
-    import dask.array as da
-    with pytest.raises(ValueError, match="not offered on dask arrays"):
-        pool(da.from_array(img), 2, ceil_mode=True)
+    import dask.array as da                              # the same windows and divisors per block
+    for chunks in (2, 3, 7):
+        lazy = pool(da.from_array(img, chunks=chunks), 3, stride=2, op="mean", padding=1, ceil_mode=True,
+                    count_include_pad=True)
+        np.testing.assert_allclose(lazy.compute(), want, rtol=1e-12)
+        np.testing.assert_array_equal(pool(da.from_array(img, chunks=chunks), 2, ceil_mode=True).compute(),
+                                      pool(img, 2, ceil_mode=True))

@@ -1,7 +1,10 @@
 """Batched multi-channel 2-D convolution (what a CNN layer needs): `conv2d` and the forward pass.
 
 `conv2d` is cross-correlation over N x C x H x W batches with F x C x kh x kw
-filters, exactly as ``torch.nn.functional.conv2d``. It is im2col over
+filters, exactly as ``torch.nn.functional.conv2d``. With numba (a dependency)
+it runs `convkit._engine.conv_loops`: compiled transforms in cache-sized
+groups of samples, Winograd tiles for 3 x 3 filters. The numpy engine here
+(kept for when numba cannot load, and checked against it) is im2col over
 `convkit.windows.sliding_windows` followed by matrix products, in chunks of
 the batch so the column matrix stays small (`CHUNK_BYTES`). Two column
 layouts: for long output rows, columns per sample (n, K, Ho*Wo) and one

@@ -1,24 +1,34 @@
-"""The batched convolution in cache-sized groups of samples: compiled im2col / col2im (numba) around BLAS.
+"""The batched convolution in cache-sized groups of samples: compiled transforms (numba) around BLAS.
 
-A CNN's convolution is bound by memory traffic, not arithmetic: a column
-matrix the size of the batch (29 MB for 32 x 32 x 28 x 28 float32 with 3 x 3
-filters) is written, read back by the product, kept for the backward pass and
-read again there. Here the batch goes through in *groups* of samples whose
-columns fit in half of a core's L2 cache (`GROUP_BYTES`): a group's columns are
-built straight from the unpadded input (zeros where a window leaves it), one
-product turns them into the group's output, and nothing is kept: the backward
-pass rebuilds a group's columns (cheaper than reading them back from memory),
-contracts them with the output gradient for dL/dweight, then reuses the same
-buffer for the columns' gradient and adds it back into dL/dx (col2im).
+A CNN's convolution is bound by memory traffic as much as by arithmetic: a
+column matrix the size of the batch (29 MB for 32 x 32 x 28 x 28 float32 with
+3 x 3 filters) is written, read back by the product, kept for the backward
+pass and read again there. Here the batch goes through in *groups* of
+samples whose work arrays fit in half of a core's L2 cache (`GROUP_BYTES`),
+and nothing is kept between the passes:
+
+* 3 x 3, stride 1, at least `WINOGRAD_MIN_CHANNELS` channels (most of a CNN's
+  arithmetic): Winograd's F(2x2, 3x3). Each 4 x 4 input tile becomes 16
+  numbers (adds only), one product per tile position with the transformed
+  filters (16 products of F x C by C x tiles, 2.25x fewer multiplications than
+  the columns), and 2 x 2 outputs come back by adds. The input gradient is the
+  same algorithm on the output gradient with the flipped, transposed filters;
+  the weight gradient is F(3x3, 2x2): the output gradient's 2 x 2 tiles
+  against the input's tiles, summed over tile positions by the same 16
+  products.
+* Other shapes: a group's columns built straight from the zero-padded input,
+  one product per sample; the backward pass rebuilds them (cheaper than
+  reading them back from memory), contracts them with the output gradient,
+  then reuses their buffer for the columns' gradient and adds it back into
+  dL/dx (col2im).
 
 Groups run on convkit's pool, BLAS on one thread each. Each group's weight
 gradient is its own product; they are added in group order, and the groups
 depend only on the shapes, so results do not depend on the thread count.
-Measured on 32 x 32 x 28 x 28 float32, 3 x 3, 32 filters (2 cores, one thread
-/ two threads): forward + backward 17.1 / 13.8 ms with whole-chunk columns,
-see `benchmarks/bench_cnn_step.py` for the layer and step figures after.
-Without numba `available()` is False and `convkit._engine.conv2d` keeps its
-numpy im2col.
+Measured on 32 x 32 x 28 x 28 float32, 3 x 3, 32 filters, one core: forward
+6.3 -> 4.5 ms, forward + backward 17.1 -> 14.6 ms (whole-batch columns kept ->
+this); two cores 13.8 -> 7.9 ms. Without numba `available()` is False and
+`convkit._engine.conv2d` keeps its numpy im2col.
 """
 
 from __future__ import annotations
@@ -38,6 +48,8 @@ __all__ = ["available", "GROUP_BYTES", "MIN_GROUPS", "WINOGRAD_MIN_CHANNELS", "g
 GROUP_BYTES = 1 << 20
 # groups a batch is cut into at least (when it has that many samples)
 MIN_GROUPS = 4
+# multiply-adds (counted as columns) below which a call stays on the calling thread
+PARALLEL_MIN = 2_000_000
 # input channels from which a 3 x 3 convolution goes through Winograd's tiles
 WINOGRAD_MIN_CHANNELS = 4
 _kernels: dict[str, Any] | None = None
@@ -239,6 +251,19 @@ def _k(name: str) -> Any:
     return _kernels[name]
 
 
+def _run_groups(fn, count: int, multiply_adds: int) -> None:
+    """fn(i) for each group, on convkit's pool with BLAS on one thread each (the groups are the
+    parallel work). A call below PARALLEL_MIN multiply-adds stays on the calling thread and leaves
+    BLAS alone: handing groups to the pool (~30-60 us) and switching BLAS (~10 us) cost more than
+    they save there (MNIST-1D's layers), and its products are below OpenBLAS's own threading size."""
+    if multiply_adds < PARALLEL_MIN:
+        for i in range(count):
+            fn(i)
+        return
+    with blas_threads(1):
+        parallel_map(fn, range(count), thread_count(None))
+
+
 def group_bounds(n: int, rows: int, positions: int, itemsize: int) -> list[tuple[int, int]]:
     """(start, stop) of each group of a batch of `n`: as many samples as keep a group's columns
     (`rows` x `positions` per sample) within GROUP_BYTES, at least one, and at least MIN_GROUPS
@@ -338,6 +363,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
         wmat = np.concatenate([wmat, bias[:, None]], axis=1)         # (F, K+1): a row of ones
     rows, p = wmat.shape[1], ho * wo
     geo = tuple(weight.shape[2:]) + tuple(stride) + tuple(dil) + (ho, wo)
+    work = f * rows * n * p                                          # multiply-adds, as columns
     if winograd_fits(weight.shape[2:], stride, dil, pads, x.shape[1]):
         u = winograd_filters(weight)
         b = np.zeros(f, x.dtype) if bias is None else bias
@@ -348,8 +374,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
             s0, s1 = wbounds[i]
             _winograd_group(x, s0, s1, u, pads[0][0], pads[1][0], b, out, tmp)
 
-        with blas_threads(1):
-            parallel_map(tiles, range(len(wbounds)), thread_count(None))
+        _run_groups(tiles, len(wbounds), work)
         return
     bounds = group_bounds(n, rows, p, x.dtype.itemsize)
     build = _k("im2col")
@@ -362,8 +387,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
         build(_padded_group(x, s0, s1, pads, tmp), *geo, cols)
         np.matmul(wmat, cols, out=flat[s0:s1])                      # one product per sample
 
-    with blas_threads(1):                # the groups are the parallel work, also on one thread
-        parallel_map(run, range(len(bounds)), thread_count(None))
+    _run_groups(run, len(bounds), work)
 
 
 def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple, pads, dil: tuple, *,
@@ -392,6 +416,7 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
         zero = np.zeros(c, grad.dtype)
     wt = weight.reshape(f, K).T                                      # (K, F), no copy
     gflat = grad.reshape(n, f, p)
+    work = f * rows * n * p * (1 + need_input)
     if need_input and dx is None:
         raise ValueError("conv_loops.backward needs dx (N, C, H, W) to write dL/dx into")
     if tiles_w:
@@ -427,8 +452,7 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
             else:
                 fold(dcols, *geo, dx[s0:s1])
 
-    with blas_threads(1):                # the groups are the parallel work, also on one thread
-        parallel_map(run, range(len(bounds)), thread_count(None))
+    _run_groups(run, len(bounds), work)
     total = partial[0][0].copy()
     for part, _ in partial[1:]:                                      # in group order: deterministic
         total += part

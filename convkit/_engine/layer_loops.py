@@ -1,11 +1,12 @@
-"""Compiled loops (numba) for the CNN layers around the convolutions: batch norm, ReLU, 2 x 2 pooling.
+"""Compiled loops (numba) for the CNN layers around the convolutions: batch norm, ReLU, max/min pooling.
 
 Each is memory-bound: numpy needs several passes and temporaries the size of
 the batch where one compiled pass over cache-sized pieces does (measured on a
 batch of 32 x 32 x 28 x 28 float32, one core: BatchNorm2D forward + backward
 4.6 -> 1.1 ms, ReLU 1.2 -> 0.3 ms, 2 x 2 max pooling 2.9 -> 0.5 ms). Pieces of
 the batch (channels for batch norm, rows of planes otherwise) run on convkit's
-pool (`convkit._engine.threads`); the loops release the GIL. Sums are taken in
+pool (`convkit._engine.threads`); the loops release the GIL. Pooling takes
+windows with stride = size and no padding (2 x 2 images, 2-sample signals). Sums are taken in
 float64 in a fixed order, so results do not depend on the thread count. The
 layers in `convkit.cnn` call these; without numba `available()` is False and
 they keep their numpy code. Compiled code is cached on disk (numba ``cache=True``).
@@ -20,8 +21,7 @@ import numpy as np
 from .threads import parallel_map, thread_count
 
 __all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forward", "relu_inference",
-           "relu_backward", "pool2x2_forward",
-           "pool2x2_backward", "PARALLEL_MIN"]
+           "relu_backward", "pool_forward", "pool_backward", "PARALLEL_MIN"]
 
 # values below which a loop runs on the calling thread: handing pieces to the pool costs
 # ~30-60 us, more than a small layer's whole pass (digits' 8 x 8 maps)
@@ -125,30 +125,30 @@ def _compile() -> dict[str, Any] | None:
             dx[i] = g[i] * mask[i]
 
     @jit
-    def pool_fwd(x, is_max, m0, m1, out, code):   # pragma: no cover - compiled
-        """2 x 2 / stride 2 max (min) of planes [m0, m1) of x (M, H, W); code = the winner's
-        row-major position 0..3 in its window, the first of equal values. True if a NaN was met."""
+    def pool_fwd(x, kh, kw, is_max, m0, m1, out, code):   # pragma: no cover - compiled
+        """kh x kw / stride (kh, kw) max (min) of planes [m0, m1) of x (M, H, W); code = the
+        winner's row-major position in its window, the first of equal values. True if a NaN was met."""
         ho, wo = out.shape[1], out.shape[2]
         nan = False
         for m in range(m0, m1):
             for r in range(ho):
                 for c in range(wo):
-                    a = x[m, 2 * r, 2 * c]
-                    best, k = a, 0
-                    for t in range(1, 4):
-                        v = x[m, 2 * r + t // 2, 2 * c + t % 2]
+                    best = x[m, kh * r, kw * c]
+                    k = 0
+                    if best != best:
+                        nan = True
+                    for t in range(1, kh * kw):
+                        v = x[m, kh * r + t // kw, kw * c + t % kw]
                         if v != v:
                             nan = True
                         if (v > best) if is_max else (v < best):
                             best, k = v, t
-                    if a != a:
-                        nan = True
                     out[m, r, c] = best
                     code[m, r, c] = k
         return nan
 
     @jit
-    def pool_bwd(g, code, m0, m1, dx):   # pragma: no cover - compiled
+    def pool_bwd(g, code, kh, kw, m0, m1, dx):   # pragma: no cover - compiled
         """dx of planes [m0, m1): each window's gradient to its winner, zero elsewhere."""
         h, w = dx.shape[1], dx.shape[2]
         ho, wo = g.shape[1], g.shape[2]
@@ -159,7 +159,7 @@ def _compile() -> dict[str, Any] | None:
             for r in range(ho):
                 for c in range(wo):
                     k = code[m, r, c]
-                    dx[m, 2 * r + k // 2, 2 * c + k % 2] = g[m, r, c]
+                    dx[m, kh * r + k // kw, kw * c + k % kw] = g[m, r, c]
 
     return {"bn_fwd": bn_fwd, "bn_bwd": bn_bwd, "affine_fwd": affine_fwd, "relu_fwd": relu_fwd,
             "relu_only": relu_only, "relu_bwd": relu_bwd,
@@ -246,20 +246,23 @@ def relu_backward(grad: np.ndarray, mask: np.ndarray, dx: np.ndarray) -> None:
     _pieces(gf.size, gf.size, lambda s0, s1: kernel(gf[s0:s1], mf[s0:s1], df[s0:s1]))
 
 
-def pool2x2_forward(x: np.ndarray, op: str, out: np.ndarray, code: np.ndarray) -> bool:
-    """2 x 2 / stride 2 max or min pooling of contiguous x (..., H, W) into out (..., H//2, W//2)
-    and code (int8, the winner's position in its window); True when x holds a NaN (then out and
-    code are not meaningful: the caller takes `convkit.pool`'s exact path)."""
+def pool_forward(x: np.ndarray, size: tuple, op: str, out: np.ndarray, code: np.ndarray) -> bool:
+    """Max or min pooling of contiguous x (..., H, W) over size (kh, kw) windows with stride = size
+    (rows and columns past the last whole window left out) into out (..., H//kh, W//kw) and code
+    (int8, the winner's position in its window); True when x holds a NaN (then out and code are
+    not meaningful: the caller takes `convkit.pool`'s exact path)."""
+    kh, kw = size
     h, w = x.shape[-2:]
     x3 = x.reshape(-1, h, w)
-    o3, c3 = out.reshape(-1, h // 2, w // 2), code.reshape(-1, h // 2, w // 2)
+    o3, c3 = out.reshape(-1, h // kh, w // kw), code.reshape(-1, h // kh, w // kw)
     kernel = _k("pool_fwd")
-    return any(_pieces(x3.shape[0], x.size, lambda m0, m1: kernel(x3, op == "max", m0, m1, o3, c3)))
+    return any(_pieces(x3.shape[0], x.size, lambda m0, m1: kernel(x3, kh, kw, op == "max", m0, m1, o3, c3)))
 
 
-def pool2x2_backward(grad: np.ndarray, code: np.ndarray, dx: np.ndarray) -> None:
-    """dL/dx (..., H, W) of `pool2x2_forward` into dx: each window's gradient to its winner."""
+def pool_backward(grad: np.ndarray, code: np.ndarray, size: tuple, dx: np.ndarray) -> None:
+    """dL/dx (..., H, W) of `pool_forward` into dx: each window's gradient to its winner."""
+    kh, kw = size
     h, w = dx.shape[-2:]
-    g3, c3, d3 = grad.reshape(-1, h // 2, w // 2), code.reshape(-1, h // 2, w // 2), dx.reshape(-1, h, w)
+    g3, c3, d3 = grad.reshape(-1, h // kh, w // kw), code.reshape(-1, h // kh, w // kw), dx.reshape(-1, h, w)
     kernel = _k("pool_bwd")
-    _pieces(g3.shape[0], dx.size, lambda m0, m1: kernel(g3, c3, m0, m1, d3))
+    _pieces(g3.shape[0], dx.size, lambda m0, m1: kernel(g3, c3, kh, kw, m0, m1, d3))

@@ -439,15 +439,27 @@ class Pool2D(Layer):
         """No padding and no ceil_mode: the windows `size` and `stride` alone make."""
         return not any(self.padding) and not self.ceil_mode
 
+    def _compiled_window(self, x: np.ndarray) -> tuple[int, int] | None:
+        """(kh, kw) when the compiled loop takes this call: max/min, windows with stride = size up
+        to 11 x 11 (the winner's position fits in an int8), no padding or ceil_mode, an (N, C, H, W)
+        batch (1-D: (N, C, L), as one row)."""
+        if self.op not in ("max", "min") or self.size != self.stride or not self._plain() or not _compiled(x):
+            return None
+        if x.ndim != 2 + self._dims or max(self.size) > 11:
+            return None
+        return ((1,) + self.size) if self._dims == 1 else self.size   # type: ignore[return-value]
+
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        if (self.op in ("max", "min") and self._dims == 2 and self.size == self.stride == (2, 2)
-                and self._plain() and x.ndim == 4 and _compiled(x)):
+        window = self._compiled_window(x)
+        if window is not None:
             # the CNN's common case in one compiled pass; `pool`'s exact path for NaN (its rule)
-            shape = x.shape[:2] + (x.shape[2] // 2, x.shape[3] // 2)
+            plane = np.ascontiguousarray(x).reshape(x.shape[:-1] + (1,) * (self._dims == 1) + x.shape[-1:])
+            pooled = plane.shape[:-2] + (plane.shape[-2] // window[0], plane.shape[-1] // window[1])
+            shape = pooled[:-2] + pooled[-self._dims:]                  # a signal's row of one dropped
             out = self._result("out", shape, x.dtype) if training else np.empty(shape, x.dtype)
             # an evaluation between a training forward and its backward keeps the kept winners
             code = self._work("code" if training else "eval code", shape, np.int8)
-            if not layer_loops.pool2x2_forward(np.ascontiguousarray(x), self.op, out, code):
+            if not layer_loops.pool_forward(plane, window, self.op, out.reshape(pooled), code.reshape(pooled)):
                 if training:
                     self._cache = (x.shape, "code", code)
                 return out
@@ -463,7 +475,9 @@ class Pool2D(Layer):
         shape, kind, idx = self._cache
         if kind == "code":
             out = self._result("grad", shape, grad.dtype)
-            layer_loops.pool2x2_backward(np.ascontiguousarray(grad), idx, out)
+            window = (1,) * (self._dims == 1) + self.size
+            lift = (lambda a: a[..., None, :]) if self._dims == 1 else (lambda a: a)
+            layer_loops.pool_backward(lift(np.ascontiguousarray(grad)), lift(idx), window, lift(out))
             return out
         return pool_backward(grad, idx, shape, size=self.size, **self._options())
 

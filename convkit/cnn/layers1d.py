@@ -11,7 +11,8 @@ signals' networks end with it most often.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -29,6 +30,15 @@ def _as_plane(x: np.ndarray, name: str, channels: int | None = None) -> np.ndarr
         want = f"(N, {channels}, L)" if channels is not None else "(N, C, L)"
         raise ValueError(f"{name} expects input {want}, got shape {x.shape}")
     return x[:, :, None, :]
+
+
+@contextlib.contextmanager
+def _signal_axis() -> Iterator[None]:
+    """Errors of the engine's (N, C, 1, L) view name the signal's axis, 2 of (N, C, L), not 3."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("along axis 3", "along the signal (axis 2)")) from None
 
 
 class Conv1D(Weighted):
@@ -93,7 +103,8 @@ class Conv1D(Weighted):
         return conv
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        return self._link().forward(_as_plane(x, "Conv1D", self.in_channels), training)[:, :, 0, :]
+        with _signal_axis():
+            return self._link().forward(_as_plane(x, "Conv1D", self.in_channels), training)[:, :, 0, :]
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         conv = self._link()
@@ -103,7 +114,8 @@ class Conv1D(Weighted):
 
     def output_shape(self, shape: tuple) -> tuple:
         c, length = shape
-        return (self.out_channels, self._conv.output_shape((c, 1, length))[2])
+        with _signal_axis():
+            return (self.out_channels, self._conv.output_shape((c, 1, length))[2])
 
     def config(self) -> dict[str, Any]:
         # the engine's layer writes the optional keys (groups, boundary) by its one rule
