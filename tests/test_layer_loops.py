@@ -153,3 +153,24 @@ def test_maxpool_layer_with_nan_takes_pools_rule():
     np.testing.assert_array_equal(y, ref)
     g = np.ones_like(y)
     np.testing.assert_array_equal(layer.backward(g), pool_backward(g, idx, x.shape, size=2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_adam_loop_is_bitwise_the_numpy_update(monkeypatch, dtype, weight_decay):
+    """The compiled Adam update follows numpy's dtype rules exactly: 6 steps give the same bits
+    as `Adam.step`'s numpy path (itself checked against torch.optim.Adam in the parity script)."""
+    from convkit.cnn import Adam
+    runs = []
+    for compiled in (True, False):
+        monkeypatch.setattr(layer_loops, "available", lambda compiled=compiled: compiled)
+        params = {"w": np.random.default_rng(1).standard_normal((4, 6)).astype(dtype),
+                  "b": np.random.default_rng(2).standard_normal(3).astype(dtype)}
+        opt = Adam(0.01, weight_decay=weight_decay)
+        grads = np.random.default_rng(3)
+        for _ in range(6):
+            opt.step(params, {k: grads.standard_normal(v.shape).astype(dtype) for k, v in params.items()})
+        runs.append(params)
+    for key in runs[0]:
+        assert runs[0][key].dtype == dtype
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])

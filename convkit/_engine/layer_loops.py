@@ -21,7 +21,7 @@ import numpy as np
 from .threads import parallel_map, thread_count
 
 __all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forward", "relu_inference",
-           "relu_backward", "pool_forward", "pool_backward", "PARALLEL_MIN"]
+           "relu_backward", "pool_forward", "pool_backward", "adam_step", "PARALLEL_MIN"]
 
 # values below which a loop runs on the calling thread: handing pieces to the pool costs
 # ~30-60 us, more than a small layer's whole pass (digits' 8 x 8 maps)
@@ -161,7 +161,24 @@ def _compile() -> dict[str, Any] | None:
                     k = code[m, r, c]
                     dx[m, kh * r + k // kw, kw * c + k % kw] = g[m, r, c]
 
-    return {"bn_fwd": bn_fwd, "bn_bwd": bn_bwd, "affine_fwd": affine_fwd, "relu_fwd": relu_fwd,
+    @jit
+    def adam(p, g, m, v, wd, b1, one_b1, b2, one_b2, c2, eps, step, single):   # pragma: no cover - compiled
+        """One Adam update of flat p in place, with numpy's dtype rules of `Adam.step` (the
+        float64 bias correction c2 and eps make the step float64, cast to p's type before it is
+        subtracted: `single` for float32)."""
+        for i in range(p.shape[0]):
+            gi = g[i] + wd * p[i] if wd != 0 else g[i]
+            mi = m[i] * b1 + one_b1 * gi
+            vi = v[i] * b2 + one_b2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            update = step * mi / (np.sqrt(vi) / c2 + eps)
+            if single:
+                p[i] = p[i] - np.float32(update)
+            else:
+                p[i] = p[i] - update
+
+    return {"adam": adam, "bn_fwd": bn_fwd, "bn_bwd": bn_bwd, "affine_fwd": affine_fwd, "relu_fwd": relu_fwd,
             "relu_only": relu_only, "relu_bwd": relu_bwd,
             "pool_fwd": pool_fwd, "pool_bwd": pool_bwd}
 
@@ -244,6 +261,15 @@ def relu_backward(grad: np.ndarray, mask: np.ndarray, dx: np.ndarray) -> None:
     gf, mf, df = grad.reshape(-1), mask.reshape(-1), dx.reshape(-1)
     kernel = _k("relu_bwd")
     _pieces(gf.size, gf.size, lambda s0, s1: kernel(gf[s0:s1], mf[s0:s1], df[s0:s1]))
+
+
+def adam_step(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, *, weight_decay: float,
+              betas: tuple[float, float], c1: float, c2: float, lr: float, eps: float) -> None:
+    """`convkit.cnn.Adam`'s update of one contiguous parameter p (and its moments m, v) in place."""
+    t = m.dtype.type
+    b1, b2 = betas
+    _k("adam")(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(weight_decay), t(b1), t(1 - b1),
+               t(b2), t(1 - b2), np.float64(c2), np.float64(eps), t(lr / c1), p.dtype == np.float32)
 
 
 def pool_forward(x: np.ndarray, size: tuple, op: str, out: np.ndarray, code: np.ndarray) -> bool:

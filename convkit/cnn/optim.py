@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .._engine import layer_loops
+
 __all__ = ["Optimizer", "SGD", "Adam", "optimizer_from_config"]
 
 
@@ -156,10 +158,15 @@ class Adam(Optimizer):
         c2 = np.sqrt(1 - b2 ** self.steps)
         for key, p in params.items():
             g = grads[key]
-            if self.weight_decay:
-                g = g + self.weight_decay * p
             m = self._slot("m", key, p)
             v = self._slot("v", key, p)
+            if (layer_loops.available() and p.flags.c_contiguous and p.dtype in (np.float32, np.float64)
+                    and g.dtype == p.dtype == m.dtype == v.dtype):           # one compiled pass
+                layer_loops.adam_step(p, np.ascontiguousarray(g), m, v, weight_decay=self.weight_decay,
+                                      betas=self.betas, c1=c1, c2=float(c2), lr=self.lr, eps=self.eps)
+                continue
+            if self.weight_decay:
+                g = g + self.weight_decay * p
             m *= b1
             m += (1 - b1) * g
             v *= b2
