@@ -264,12 +264,15 @@ def _run_groups(fn, count: int, multiply_adds: int) -> None:
         parallel_map(fn, range(count), thread_count(None))
 
 
-def group_bounds(n: int, rows: int, positions: int, itemsize: int) -> list[tuple[int, int]]:
+def group_bounds(n: int, rows: int, positions: int, itemsize: int, parallel: bool = True) -> list[tuple[int, int]]:
     """(start, stop) of each group of a batch of `n`: as many samples as keep a group's columns
-    (`rows` x `positions` per sample) within GROUP_BYTES, at least one, and at least MIN_GROUPS
-    groups (work for two threads, each able to take more than half). Depends on the shapes only,
-    not on the thread count: so do the sums."""
-    per = max(1, min(GROUP_BYTES // max(1, rows * positions * itemsize), -(-n // MIN_GROUPS)))
+    (`rows` x `positions` per sample) within GROUP_BYTES, at least one, and, for a `parallel`
+    call, at least MIN_GROUPS groups (work for two threads, each able to take more than half).
+    Depends on the shapes only, not on the thread count: so do the sums."""
+    per = GROUP_BYTES // max(1, rows * positions * itemsize)
+    if parallel:
+        per = min(per, -(-n // MIN_GROUPS))
+    per = max(1, per)
     return [(s, min(n, s + per)) for s in range(0, n, per)]
 
 
@@ -346,10 +349,11 @@ def winograd_weight_grad(total: np.ndarray) -> np.ndarray:
     return np.matmul(np.matmul(g.T, per_filter), g)
 
 
-def _winograd_bounds(n: int, channels_in: int, channels_out: int, hw: tuple, itemsize: int) -> list:
+def _winograd_bounds(n: int, channels_in: int, channels_out: int, hw: tuple, itemsize: int,
+                     parallel: bool) -> list:
     """Groups for `_winograd_group`: its tiles and products (16 values per 2 x 2 outputs) per sample."""
     tiles = -(-hw[0] // 2) * -(-hw[1] // 2)
-    return group_bounds(n, 16 * (channels_in + channels_out), tiles, itemsize)
+    return group_bounds(n, 16 * (channels_in + channels_out), tiles, itemsize, parallel)
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: tuple, pads, dil: tuple,
@@ -367,7 +371,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
     if winograd_fits(weight.shape[2:], stride, dil, pads, x.shape[1]):
         u = winograd_filters(weight)
         b = np.zeros(f, x.dtype) if bias is None else bias
-        wbounds = _winograd_bounds(n, x.shape[1], f, (ho, wo), x.dtype.itemsize)
+        wbounds = _winograd_bounds(n, x.shape[1], f, (ho, wo), x.dtype.itemsize, work >= PARALLEL_MIN)
 
         def tiles(i: int) -> None:
             tmp = None if scratch is None else scratch.slot(thread_slot())
@@ -376,7 +380,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
 
         _run_groups(tiles, len(wbounds), work)
         return
-    bounds = group_bounds(n, rows, p, x.dtype.itemsize)
+    bounds = group_bounds(n, rows, p, x.dtype.itemsize, work >= PARALLEL_MIN)
     build = _k("im2col")
     flat = out.reshape(n, f, p)
 
@@ -420,9 +424,9 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
     if need_input and dx is None:
         raise ValueError("conv_loops.backward needs dx (N, C, H, W) to write dL/dx into")
     if tiles_w:
-        bounds = _winograd_bounds(n, c, f, (ho, wo), grad.dtype.itemsize)
+        bounds = _winograd_bounds(n, c, f, (ho, wo), grad.dtype.itemsize, work >= PARALLEL_MIN)
     else:
-        bounds = group_bounds(n, rows, p, grad.dtype.itemsize)
+        bounds = group_bounds(n, rows, p, grad.dtype.itemsize, work >= PARALLEL_MIN)
     partial: list = [None] * len(bounds)
 
     def run(i: int) -> None:
