@@ -265,15 +265,16 @@ def _run_groups(fn, count: int, multiply_adds: int) -> None:
 
 
 def group_bounds(n: int, rows: int, positions: int, itemsize: int, parallel: bool = True) -> list[tuple[int, int]]:
-    """(start, stop) of each group of a batch of `n`: as many samples as keep a group's columns
-    (`rows` x `positions` per sample) within GROUP_BYTES, at least one, and, for a `parallel`
-    call, at least MIN_GROUPS groups (work for two threads, each able to take more than half).
-    Depends on the shapes only, not on the thread count: so do the sums."""
-    per = GROUP_BYTES // max(1, rows * positions * itemsize)
+    """(start, stop) of each group of a batch of `n`: at most as many samples as keep a group's
+    columns (`rows` x `positions` per sample) within GROUP_BYTES, at least one; for a `parallel`
+    call a multiple of MIN_GROUPS groups (when the batch has that many samples), so one, two or
+    four threads share them evenly; sizes differ by one at most. Depends on the shapes only, not
+    on the thread count: so do the sums."""
+    per = max(1, GROUP_BYTES // max(1, rows * positions * itemsize))
+    count = -(-n // per)
     if parallel:
-        per = min(per, -(-n // MIN_GROUPS))
-    per = max(1, per)
-    return [(s, min(n, s + per)) for s in range(0, n, per)]
+        count = min(n, -(-count // MIN_GROUPS) * MIN_GROUPS)
+    return [(n * i // count, n * (i + 1) // count) for i in range(count)]
 
 
 def _padded_group(x: np.ndarray, s0: int, s1: int, pads, tmp) -> np.ndarray:
