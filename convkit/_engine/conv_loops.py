@@ -233,7 +233,13 @@ def _compile() -> dict[str, Any] | None:
                         gt[8, f, q], gt[9, f, q], gt[10, f, q], gt[11, f, q] = a2, a2 + b2, a2 - b2, -b2
                         gt[12, f, q], gt[13, f, q], gt[14, f, q], gt[15, f, q] = a3, a3 + b3, a3 - b3, -b3
 
-    return {"wino_grad": wino_grad, "wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group,
+    @jit
+    def tiles_of(src, s0, s1, top, left, th, tw, xp, v):   # pragma: no cover - compiled
+        """`wino_in` of samples [s0, s1) of src zero-padded into xp (`pad_group`): one call."""
+        pad_group(src, s0, s1, top, left, xp)
+        wino_in(xp, th, tw, v)
+
+    return {"tiles_of": tiles_of, "wino_grad": wino_grad, "wino_in": wino_in, "wino_out": wino_out, "pad_group": pad_group,
             "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
 
 
@@ -318,9 +324,8 @@ def _winograd_group(src: np.ndarray, s0: int, s1: int, u: np.ndarray, top: int, 
     ho, wo = out.shape[2:]
     th, tw = -(-ho // 2), -(-wo // 2)
     xp = work_array(tmp, "tile input", (m, c, 2 * th + 2, 2 * tw + 2), src.dtype)
-    _k("pad_group")(src, s0, s1, top, left, xp)
     v = work_array(tmp, "tiles", (16, c, m * th * tw), src.dtype)
-    _k("wino_in")(xp, th, tw, v)
+    _k("tiles_of")(src, s0, s1, top, left, th, tw, xp, v)
     mm = np.matmul(u, v, out=work_array(tmp, "tile products", (16, u.shape[1], m * th * tw), src.dtype))
     _k("wino_out")(mm, th, tw, bias, s0, out)
 
@@ -334,9 +339,8 @@ def _winograd_weight_grad(x: np.ndarray, grad: np.ndarray, s0: int, s1: int, top
     f, ho, wo = grad.shape[1:]
     th, tw = -(-ho // 2), -(-wo // 2)
     xp = work_array(tmp, "tile input", (m, c, 2 * th + 2, 2 * tw + 2), x.dtype)
-    _k("pad_group")(x, s0, s1, top, left, xp)
     v = work_array(tmp, "tiles", (16, c, m * th * tw), x.dtype)
-    _k("wino_in")(xp, th, tw, v)
+    _k("tiles_of")(x, s0, s1, top, left, th, tw, xp, v)
     gt = work_array(tmp, "gradient tiles", (16, f, m * th * tw), x.dtype)
     _k("wino_grad")(grad, s0, s1, th, tw, gt)
     return np.matmul(gt, v.transpose(0, 2, 1))                     # (16, F, C)
