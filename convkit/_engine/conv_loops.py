@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import CompiledKernels, numba_jit
 from .scratch import thread_slot, work_array
 from .threads import blas_threads, parallel_map, thread_count
 
@@ -54,17 +55,13 @@ MIN_GROUPS = 4
 PARALLEL_MIN = 16_000_000
 # input channels from which a 3 x 3 convolution goes through Winograd's tiles
 WINOGRAD_MIN_CHANNELS = 4
-_kernels: dict[str, Any] | None = None
-_tried = False
 
 
 def _compile() -> dict[str, Any] | None:
     """The numba loops, compiled (or loaded from the cache) on first use; None without numba."""
-    try:
-        import numba
-    except ImportError:
+    jit = numba_jit()
+    if jit is None:
         return None
-    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
     # indices below are kept provably >= 0 (max(..., 0) where a product of arguments appears):
     # numba then drops its negative-index wrap-around and the copies vectorise (measured 4x)
@@ -245,18 +242,16 @@ def _compile() -> dict[str, Any] | None:
             "im2col": im2col, "col2im": col2im, "unpad_group": unpad_group}
 
 
+_KERNELS = CompiledKernels(_compile)
+
+
 def available() -> bool:
     """Whether the compiled loops can be used (numba imports)."""
-    global _kernels, _tried
-    if not _tried:
-        _kernels, _tried = _compile(), True
-    return _kernels is not None
+    return _KERNELS.available()
 
 
 def _k(name: str) -> Any:
-    available()
-    assert _kernels is not None                                      # callers check available()
-    return _kernels[name]
+    return _KERNELS[name]
 
 
 def _run_groups(fn, count: int, multiply_adds: int) -> None:

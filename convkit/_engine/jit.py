@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..boundary import Boundary, pad_indices
+from .compiled import numba_jit
 from .threads import parallel_map, thread_count
 
 __all__ = ["available", "filter_plane"]
@@ -32,11 +33,9 @@ _kernels: dict[str, Any] | None = None
 
 def _compile() -> dict[str, Any] | None:
     """The numba loops, compiled (or loaded from the cache) on first use; None without numba."""
-    try:
-        import numba
-    except ImportError:
+    jit = numba_jit()
+    if jit is None:
         return None
-    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 
     @jit
     def extend(src, cmap, before, cval, buf):   # pragma: no cover - compiled

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .compiled import CompiledKernels, numba_jit
 from .threads import parallel_map, thread_count
 
 __all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forward", "relu_inference",
@@ -26,20 +27,16 @@ __all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forwa
 # values below which a loop runs on the calling thread: handing pieces to the pool costs
 # ~30-60 us, more than a small layer's whole pass (digits' 8 x 8 maps)
 PARALLEL_MIN = 1 << 16
-_kernels: dict[str, Any] | None = None
-_tried = False
 
 
 def _compile() -> dict[str, Any] | None:
     """The numba loops, compiled (or loaded from the cache) on first use; None without numba."""
-    try:
-        import numba
-    except ImportError:
-        return None
-    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+    jit = numba_jit()
     # sums may be reassociated (vectorised): the order is fixed by the compiled code, so results
     # stay the same from run to run and for any thread count; NaN and Inf keep their meaning
-    jit_sums = numba.njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc", "contract"})
+    jit_sums = numba_jit(fastmath={"reassoc", "contract"})
+    if jit is None or jit_sums is None:
+        return None
 
     @jit_sums
     def bn_fwd(x, w, b, eps, c0, c1, y, xhat, stats):   # pragma: no cover - compiled
@@ -183,18 +180,16 @@ def _compile() -> dict[str, Any] | None:
             "pool_fwd": pool_fwd, "pool_bwd": pool_bwd}
 
 
+_KERNELS = CompiledKernels(_compile)
+
+
 def available() -> bool:
     """Whether the compiled loops can be used (numba imports)."""
-    global _kernels, _tried
-    if not _tried:
-        _kernels, _tried = _compile(), True
-    return _kernels is not None
+    return _KERNELS.available()
 
 
 def _k(name: str) -> Any:
-    available()
-    assert _kernels is not None                                      # callers check available()
-    return _kernels[name]
+    return _KERNELS[name]
 
 
 def _pieces(total: int, size: int, fn: Callable[[int, int], Any]) -> list:

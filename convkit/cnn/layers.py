@@ -454,7 +454,9 @@ class Pool2D(Layer):
         if window is not None:
             # the CNN's common case in one compiled pass; `pool`'s exact path for NaN (its rule)
             plane = np.ascontiguousarray(x).reshape(x.shape[:-1] + (1,) * (self._dims == 1) + x.shape[-1:])
-            pooled = plane.shape[:-2] + (plane.shape[-2] // window[0], plane.shape[-1] // window[1])
+            kh, kw = window
+            dims: tuple[int, ...] = tuple(plane.shape)
+            pooled = dims[:-2] + (dims[-2] // kh, dims[-1] // kw)
             shape = pooled[:-2] + pooled[-self._dims:]                  # a signal's row of one dropped
             out = self._result("out", shape, x.dtype) if training else np.empty(shape, x.dtype)
             # an evaluation between a training forward and its backward keeps the kept winners
