@@ -214,13 +214,14 @@ def test_compiled_groups_do_not_depend_on_the_thread_count(monkeypatch):
 
 @pytest.mark.parametrize("n,c,f,h,w,padding", [(3, 4, 5, 7, 8, 1), (2, 5, 4, 6, 6, 0), (2, 4, 3, 9, 5, 2),
                                                (1, 4, 4, 3, 3, 1), (2, 6, 7, 4, 9, "same"), (4, 8, 6, 12, 11, 1)])
-def test_winograd_tiles_match_naive_and_finite_differences(n, c, f, h, w, padding):
+def test_winograd_tiles_match_naive_and_finite_differences(n, c, f, h, w, padding, monkeypatch):
     """3 x 3 stride-1 convolutions with >= 4 channels go through Winograd F(2x2, 3x3) (forward,
     dL/dx, dL/dweight): the naive loop for the forward, finite differences for the gradients,
     odd and even sizes (partial tiles), padding 0-2; with 3 filters dL/dx takes the columns."""
+    monkeypatch.setattr(conv_loops, "WINOGRAD_MIN_POSITIONS", 1)   # these small maps too
     x, wt, b = _case(n=n, c=c, h=h, w=w, f=f, kh=3, kw=3)
     s, d, pads = geometry(x.shape, wt.shape, 1, padding, 1)
-    assert conv_loops.winograd_fits((3, 3), s, d, pads, c)          # (f = 3: dL/dx by columns)
+    assert conv_loops.winograd_fits((3, 3), s, d, pads, c, h * w)   # (f = 3: dL/dx by columns)
     out, _ = batched.conv2d_forward(x, wt, b, s, pads, d)
     want = conv2d_naive(np.pad(x, ((0, 0), (0, 0)) + pads), wt, b)
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
@@ -236,6 +237,7 @@ def test_winograd_float32_close_to_float64():
     """Float32 through the tiles stays within float32 rounding of the float64 result."""
     x, wt, b = _case(n=4, c=16, h=14, w=14, f=8, kh=3, kw=3)
     s, d, pads = geometry(x.shape, wt.shape, 1, 1, 1)
+    assert conv_loops.winograd_fits((3, 3), s, d, pads, 16, 14 * 14)
     g = RNG.standard_normal((4, 8, 14, 14))
     want = (batched.conv2d_forward(x, wt, b, s, pads, d)[0],) + conv2d_backward(g, wt, x.shape, s, pads, d, x=x,
                                                                                  need_bias=True)

@@ -55,6 +55,9 @@ MIN_GROUPS = 4
 PARALLEL_MIN = 16_000_000
 # input channels from which a 3 x 3 convolution goes through Winograd's tiles
 WINOGRAD_MIN_CHANNELS = 4
+# output positions per sample from which it does (measured on the digits network's 8 x 8 and 4 x 4
+# maps: the columns are faster there; on 14 x 14 and 28 x 28 the tiles)
+WINOGRAD_MIN_POSITIONS = 100
 
 
 def _compile() -> dict[str, Any] | None:
@@ -291,12 +294,15 @@ def _padded_group(x: np.ndarray, s0: int, s1: int, pads, tmp) -> np.ndarray:
     return xp
 
 
-def winograd_fits(kernel: tuple, stride: tuple, dil: tuple, pads, channels: int) -> bool:
+def winograd_fits(kernel: tuple, stride: tuple, dil: tuple, pads, channels: int, positions: int) -> bool:
     """Whether Winograd F(2x2, 3x3) takes a convolution: 3 x 3, stride 1, no dilation, at least
-    WINOGRAD_MIN_CHANNELS input channels (below, the column product is already small), and
-    padding at most 2 on each side (the input gradient is then a padded convolution too)."""
+    WINOGRAD_MIN_CHANNELS input channels (below, the column product is already small), at least
+    WINOGRAD_MIN_POSITIONS output positions per sample (below, the transforms cost more than
+    they save: the digits' 8 x 8 maps) and padding at most 2 on each side (the input gradient is
+    then a padded convolution too)."""
     return (tuple(kernel) == (3, 3) and tuple(stride) == (1, 1) and tuple(dil) == (1, 1)
-            and channels >= WINOGRAD_MIN_CHANNELS and all(0 <= v <= 2 for pair in pads for v in pair))
+            and channels >= WINOGRAD_MIN_CHANNELS and positions >= WINOGRAD_MIN_POSITIONS
+            and all(0 <= v <= 2 for pair in pads for v in pair))
 
 
 def winograd_filters(weight: np.ndarray) -> np.ndarray:
@@ -370,7 +376,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: 
     rows, p = wmat.shape[1], ho * wo
     geo = tuple(weight.shape[2:]) + tuple(stride) + tuple(dil) + (ho, wo)
     work = f * rows * n * p                                          # multiply-adds, as columns
-    if winograd_fits(weight.shape[2:], stride, dil, pads, x.shape[1]):
+    if winograd_fits(weight.shape[2:], stride, dil, pads, x.shape[1], p):
         u = winograd_filters(weight)
         b = np.zeros(f, x.dtype) if bias is None else bias
         wbounds = _winograd_bounds(n, x.shape[1], f, (ho, wo), x.dtype.itemsize, work >= PARALLEL_MIN)
@@ -415,8 +421,8 @@ def backward(grad: np.ndarray, weight: np.ndarray, x: np.ndarray, stride: tuple,
     (t, b), (l, r) = pads
     padded = bool(t or b or l or r)
     build, fold, unpad = _k("im2col"), _k("col2im"), _k("unpad_group")
-    tiles_w = winograd_fits(weight.shape[2:], stride, dil, pads, c)
-    tiles_x = need_input and winograd_fits(weight.shape[2:], stride, dil, pads, f)
+    tiles_w = winograd_fits(weight.shape[2:], stride, dil, pads, c, p)
+    tiles_x = need_input and winograd_fits(weight.shape[2:], stride, dil, pads, f, h * w)
     if tiles_x:
         u_back = winograd_filters(np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]))
         zero = np.zeros(c, grad.dtype)
