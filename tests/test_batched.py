@@ -193,7 +193,8 @@ def test_compiled_groups_equal_numpy_engine(stride, padding, dilation, monkeypat
 
 def test_compiled_groups_do_not_depend_on_the_thread_count(monkeypatch):
     """Groups are cut by shape only and their sums added in order: bitwise the same on 1 and 2 threads."""
-    monkeypatch.setattr(conv_loops, "PARALLEL_MIN", 0)              # this small call on the pool too
+    monkeypatch.setattr(conv_loops, "PARALLEL_MIN", 0)              # this small call cut in groups
+    monkeypatch.setattr(conv_loops, "POOL_MIN", 0)                  # and on the pool too
     x, w, b = _case(n=16, c=4, h=12, w=12, f=6, dtype=np.float32)
     s, d, pads = geometry(x.shape, w.shape, 1, 1, 1)
     g = RNG.standard_normal((16, 6, 12, 12)).astype(np.float32)

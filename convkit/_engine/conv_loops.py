@@ -49,10 +49,13 @@ __all__ = ["available", "GROUP_BYTES", "MIN_GROUPS", "WINOGRAD_MIN_CHANNELS", "g
 GROUP_BYTES = 1 << 20
 # groups a batch is cut into at least (when it has that many samples)
 MIN_GROUPS = 4
-# multiply-adds (counted as columns) below which a call stays on the calling thread as one group:
-# handing groups to the pool costs more than it saves there (measured in one process, MNIST-1D's
+# multiply-adds (counted as columns) below which a call is one group (on the calling thread):
+# cutting and handing groups costs more than it saves there (measured in one process, MNIST-1D's
 # layers of 4M: a step 2.64 -> 2.38 ms with 16M; Fashion-MNIST's first layer of 8M: no change)
 PARALLEL_MIN = 16_000_000
+# multiply-adds from which a call's groups go to the pool: below, a hand-off to a core another
+# process keeps busy waits for the scheduler longer than the work takes (the digits' 8 x 8 maps)
+POOL_MIN = 32_000_000
 # input channels from which a 3 x 3 convolution goes through Winograd's tiles
 WINOGRAD_MIN_CHANNELS = 4
 # output positions per sample from which it does (measured on the digits network's 8 x 8 and 4 x 4
@@ -259,10 +262,12 @@ def _k(name: str) -> Any:
 
 def _run_groups(fn, count: int, multiply_adds: int) -> None:
     """fn(i) for each group, on convkit's pool with BLAS on one thread each (the groups are the
-    parallel work). A call below PARALLEL_MIN multiply-adds stays on the calling thread and leaves
-    BLAS alone: handing groups to the pool (~30-60 us) and switching BLAS (~10 us) cost more than
-    they save there (MNIST-1D's layers), and its products are below OpenBLAS's own threading size."""
-    if multiply_adds < PARALLEL_MIN:
+    parallel work). A call below POOL_MIN multiply-adds runs its groups on the calling thread and
+    leaves BLAS alone: handing groups to the pool (~30-60 us, more when another process keeps a
+    core busy) and switching BLAS (~10 us) cost more than they save there, and its products are
+    below OpenBLAS's own threading size. (How the batch is cut into groups depends on
+    PARALLEL_MIN, not on this: the sums stay the same.)"""
+    if multiply_adds < POOL_MIN:
         for i in range(count):
             fn(i)
         return

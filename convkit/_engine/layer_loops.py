@@ -26,7 +26,7 @@ __all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forwa
 
 # values below which a loop runs on the calling thread: handing pieces to the pool costs
 # ~30-60 us, more than a small layer's whole pass (digits' 8 x 8 maps)
-PARALLEL_MIN = 1 << 16
+PARALLEL_MIN = 1 << 17
 
 
 def _compile() -> dict[str, Any] | None:
