@@ -99,6 +99,10 @@ def test_chunked_equals_unchunked(monkeypatch, layout, stride):
 
 
 def test_dtypes():
+    x16, w16, _ = _case(dtype=np.float16)                    # numba has no float16: the numpy engine
+    got16 = conv2d(x16, w16, padding=1)
+    assert got16.dtype == np.float16
+    np.testing.assert_allclose(got16, conv2d_naive(x16.astype(float), w16.astype(float), padding=1), atol=0.05)
     x, w, b = _case(dtype=np.float32)
     assert conv2d(x, w, b).dtype == np.float32
     assert conv2d(x, w.astype(np.float64)).dtype == np.float64

@@ -171,7 +171,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s
     ho, wo = out_hw((h, w), k, stride, dil, pads)
     if out is None:
         out = np.empty((n, f, ho, wo), dtype=x.dtype)
-    if conv_loops.available():                                       # cache-sized groups, nothing kept
+    if conv_loops.takes(x.dtype):                                    # cache-sized groups, nothing kept
         conv_loops.forward(np.ascontiguousarray(x), weight, bias, stride, pads, dil, ho, wo, out, scratch)
         return out, None
     last = batch_last(wo)

@@ -40,7 +40,7 @@ def conv2d_backward(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple, st
     last = batch_last(wo)
     dtype = grad_out.dtype
     fold = need_input and stride == (1, 1)
-    if cols is None and x is not None and conv_loops.available():  # cache-sized groups, columns rebuilt
+    if cols is None and x is not None and conv_loops.takes(dtype):  # cache-sized groups, columns rebuilt
         gx = (np.empty(x_shape, dtype=dtype) if out is None else out) if need_input else None
         gwk, gbk = conv_loops.backward(np.ascontiguousarray(grad_out), weight, np.ascontiguousarray(x), stride,
                                        pads, dil, need_bias=need_bias, need_input=need_input, dx=gx,

@@ -41,7 +41,7 @@ from .compiled import CompiledKernels, numba_jit
 from .scratch import thread_slot, work_array
 from .threads import blas_threads, parallel_map, thread_count
 
-__all__ = ["available", "GROUP_BYTES", "MIN_GROUPS", "WINOGRAD_MIN_CHANNELS", "group_bounds", "forward", "backward",
+__all__ = ["available", "takes", "GROUP_BYTES", "MIN_GROUPS", "WINOGRAD_MIN_CHANNELS", "group_bounds", "forward", "backward",
            "winograd_filters", "winograd_fits"]
 
 # column bytes per group: a group's columns (and then their gradient, in the same buffer) stay
@@ -254,6 +254,14 @@ _KERNELS = CompiledKernels(_compile)
 def available() -> bool:
     """Whether the compiled loops can be used (numba imports)."""
     return _KERNELS.available()
+
+
+def takes(dtype: np.dtype) -> bool:
+    """Whether the compiled engine takes arrays of `dtype` (numba has no float16)."""
+    return np.dtype(dtype) in _DTYPES and available()
+
+
+_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 
 
 def _k(name: str) -> Any:
