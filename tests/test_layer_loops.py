@@ -174,3 +174,16 @@ def test_adam_loop_is_bitwise_the_numpy_update(monkeypatch, dtype, weight_decay)
     for key in runs[0]:
         assert runs[0][key].dtype == dtype
         np.testing.assert_array_equal(runs[0][key], runs[1][key])
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: MaxPool1D(3), (1, 2, 2)), (lambda: MaxPool2D(2), (1, 1, 1, 5))])
+def test_pool_layer_smaller_than_its_window_says_so(make, shape):
+    """An input smaller than the window gets `pool`'s one-line error, not an empty array or a
+    reshape error from the compiled path."""
+    x = np.ones(shape, np.float32)
+    layer = make()
+    with pytest.raises(ValueError) as err:
+        pool(x, layer.size, axes=tuple(range(-len(layer.size), 0)))
+    with pytest.raises(ValueError, match="larger than axis") as got:
+        layer.forward(x)
+    assert str(got.value) == str(err.value)

@@ -442,10 +442,12 @@ class Pool2D(Layer):
     def _compiled_window(self, x: np.ndarray) -> tuple[int, int] | None:
         """(kh, kw) when the compiled loop takes this call: max/min, windows with stride = size up
         to 11 x 11 (the winner's position fits in an int8), no padding or ceil_mode, an (N, C, H, W)
-        batch (1-D: (N, C, L), as one row)."""
+        batch (1-D: (N, C, L), as one row) at least one window large."""
         if self.op not in ("max", "min") or self.size != self.stride or not self._plain() or not _compiled(x):
             return None
         if x.ndim != 2 + self._dims or max(self.size) > 11:
+            return None
+        if any(n < k for n, k in zip(x.shape[2:], self.size)):       # `pool` says what is wrong
             return None
         return ((1,) + self.size) if self._dims == 1 else self.size   # type: ignore[return-value]
 
