@@ -49,8 +49,10 @@ _TRANSPOSE_BLOCK = 8
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
-def geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation) -> tuple[tuple, tuple, Pads]:
-    """Validate stride / dilation / padding; return (stride, dilation, ((top, bottom), (left, right)))."""
+def geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation,
+             axis_names: tuple[str, str] = ("axis 2", "axis 3")) -> tuple[tuple, tuple, Pads]:
+    """Validate stride / dilation / padding; return (stride, dilation, ((top, bottom), (left, right))).
+    `axis_names`: how errors name the two spatial axes (a 1-D layer's view names its signal)."""
     stride_t = per_axis(stride, 2, "stride")
     dil_t = per_axis(dilation, 2, "dilation")
     if isinstance(padding, str):
@@ -70,7 +72,7 @@ def geometry(x_shape: tuple, w_shape: tuple, stride, padding, dilation) -> tuple
         span = d * (k - 1) + 1
         if span > x_shape[2 + ax] + lo + hi:
             raise ValueError(f"kernel extent {span} (size {k}, dilation {d}) is larger than the padded "
-                             f"input ({x_shape[2 + ax]} + {lo + hi}) along axis {2 + ax}")
+                             f"input ({x_shape[2 + ax]} + {lo + hi}) along {axis_names[ax]}")
     return stride_t, dil_t, pads
 
 

@@ -210,13 +210,16 @@ class Conv2D(Weighted):
             self.params["bias"] = np.zeros(self.out_channels, dt)
         self.init_parameters(np.random.default_rng(seed))
 
+    # how errors name the spatial axes (Conv1D's engine layer names its signal)
+    _axis_names: tuple[str, str] = ("axis 2", "axis 3")
+
     def _geom(self, x_shape: tuple):
         """(stride, dilation, pads) for this input shape (validated once per shape)."""
         key = (tuple(x_shape), self.params["weight"].shape)
         cached = getattr(self, "_geom_cache", None)
         if cached is None or cached[0] != key:
             cached = self._geom_cache = (key, geometry(x_shape, self.params["weight"].shape, self.stride,
-                                                        self.padding, self.dilation))
+                                                        self.padding, self.dilation, self._axis_names))
         return cached[1]
 
     def _general(self) -> bool:

@@ -11,8 +11,7 @@ signals' networks end with it most often.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -30,15 +29,6 @@ def _as_plane(x: np.ndarray, name: str, channels: int | None = None) -> np.ndarr
         want = f"(N, {channels}, L)" if channels is not None else "(N, C, L)"
         raise ValueError(f"{name} expects input {want}, got shape {x.shape}")
     return x[:, :, None, :]
-
-
-@contextlib.contextmanager
-def _signal_axis() -> Iterator[None]:
-    """Errors of the engine's (N, C, 1, L) view name the signal's axis, 2 of (N, C, L), not 3."""
-    try:
-        yield
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("along axis 3", "along the signal (axis 2)")) from None
 
 
 class Conv1D(Weighted):
@@ -88,6 +78,7 @@ class Conv1D(Weighted):
             raise ValueError(f"padding='same' needs stride 1, got stride={stride!r}")
         self._conv = Conv2D(in_channels, out_channels, (1, k), stride=(1, s), padding=pad, dilation=(1, d),
                             groups=groups, boundary=boundary, bias=bias, dtype=dtype, seed=seed)
+        self._conv._axis_names = ("the row", "the signal (axis 2)")    # errors name (N, C, L)'s axis
         self.in_channels, self.out_channels, self.groups = self._conv.in_channels, self._conv.out_channels, self._conv.groups
         self.boundary = self._conv.boundary
         self.kernel_size, self.stride, self.dilation = k, s, d
@@ -103,8 +94,7 @@ class Conv1D(Weighted):
         return conv
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        with _signal_axis():
-            return self._link().forward(_as_plane(x, "Conv1D", self.in_channels), training)[:, :, 0, :]
+        return self._link().forward(_as_plane(x, "Conv1D", self.in_channels), training)[:, :, 0, :]
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         conv = self._link()
@@ -114,8 +104,7 @@ class Conv1D(Weighted):
 
     def output_shape(self, shape: tuple) -> tuple:
         c, length = shape
-        with _signal_axis():
-            return (self.out_channels, self._conv.output_shape((c, 1, length))[2])
+        return (self.out_channels, self._conv.output_shape((c, 1, length))[2])
 
     def config(self) -> dict[str, Any]:
         # the engine's layer writes the optional keys (groups, boundary) by its one rule
