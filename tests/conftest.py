@@ -42,6 +42,18 @@ def run_cli(*args: object, input: str | None = None) -> CLIResult:
                          mixed.getvalue().decode())
 
 
+@pytest.fixture(autouse=True)
+def every_core_spare(monkeypatch):
+    """The CNN engines use the cores other processes leave idle (`threads.spare_cores`); tests
+    see every core as spare, so a test's thread count does not depend on what else the machine
+    runs. `tests/test_threads.py` tests the reading itself."""
+    from convkit._engine import threads
+
+    monkeypatch.setattr(threads, "_cpu_seconds", lambda: None)
+    monkeypatch.setattr(threads, "_load_last", None)
+    monkeypatch.setattr(threads, "_load_spare", None)
+
+
 @pytest.fixture(scope="session")
 def samples() -> Path:
     """The repository's samples/ folder (images, the seed arrays, kernels, signals)."""

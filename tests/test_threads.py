@@ -163,18 +163,21 @@ def test_parallel_map_threads_follow_the_callers_numpy_errstate():
 
 
 def test_parallel_map_does_every_item_once_and_raises_after_all_ended():
-    """The caller takes items too; an error surfaces only when no thread is still working."""
+    """The caller takes items too; after an error no new item starts, and the error surfaces
+    only when no thread is still working."""
     import time as _time
 
     from convkit._engine.threads import parallel_map
 
     done: list[int] = []
+    started: list[int] = []
     lock = threading.Lock()
     running = [0]
 
     def work(i):
         with lock:
             running[0] += 1
+            started.append(i)
         _time.sleep(0.01)
         with lock:
             done.append(i)
@@ -184,7 +187,92 @@ def test_parallel_map_does_every_item_once_and_raises_after_all_ended():
 
     with pytest.raises(ValueError, match="item 3"):
         parallel_map(work, range(12), 2)
-    assert sorted(done) == list(range(12)) and running[0] == 0
+    assert running[0] == 0 and sorted(done) == sorted(started) and 3 in done
+    assert len(set(done)) == len(done) and len(done) < 12 and set(range(4)) <= set(done)
     threads_used = set()
-    parallel_map(lambda i: threads_used.add(threading.get_ident()) or _time.sleep(0.005), range(20), 2)
+    seen: list[int] = []
+    parallel_map(lambda i: threads_used.add(threading.get_ident()) or seen.append(i) or _time.sleep(0.005),
+                 range(20), 2)
     assert threading.get_ident() in threads_used and len(threads_used) == 2
+    assert sorted(seen) == list(range(20))
+
+
+def test_parallel_map_does_not_wait_for_a_pool_thread_that_never_started(monkeypatch):
+    """A pool thread that cannot start (its core busy elsewhere) costs the call nothing: the
+    caller does every item and returns; the late thread then finds nothing left to do."""
+    from concurrent.futures import Future
+
+    from convkit._engine.threads import parallel_map
+
+    import time as _time
+
+    held: list = []
+
+    class StalledPool:
+        def submit(self, fn):
+            held.append(fn)
+            job: Future = Future()
+            threading.Timer(3.0, job.set_result, (None,)).start()   # the thread "runs" 3 s later
+            return job
+
+    monkeypatch.setattr(threads, "pool", lambda: StalledPool())
+    seen: list[int] = []
+    t0 = _time.perf_counter()
+    parallel_map(seen.append, range(6), 2)
+    assert _time.perf_counter() - t0 < 1.5
+    assert seen == list(range(6)) and len(held) == 1
+    held[0]()                                   # the pool thread wakes up late: no item is done twice
+    assert seen == list(range(6))
+
+
+def _fake_load(monkeypatch, readings):
+    """spare_cores reading from a list of (wall, machine busy seconds, own CPU seconds)."""
+    feed = iter(readings)
+    now = [0.0, 0.0, 0.0]
+
+    def advance():
+        now[:] = next(feed)
+
+    monkeypatch.setattr(threads, "_clock", lambda: now[0])
+    monkeypatch.setattr(threads, "_cpu_seconds", lambda: now[1])
+    monkeypatch.setattr(threads, "_own_cpu_seconds", lambda: now[2])
+    monkeypatch.setattr(threads, "_machine_cores", lambda: 2)
+    return advance
+
+
+@pytest.mark.parametrize("others, spare", [(0.0, 2), (0.3, 2), (0.7, 1), (1.0, 1), (2.0, 1)])
+def test_spare_cores_counts_the_cores_other_processes_keep_busy(monkeypatch, others, spare):
+    """Busy CPU time of the machine minus this process's own, per second of wall time, rounded:
+    a spinning process beside convkit takes one core of two; at least one always remains."""
+    advance = _fake_load(monkeypatch, [(10.0, 100.0, 5.0), (10.5, 100.0 + 0.5 * (1.3 + others), 5.0 + 0.5 * 1.3),
+                                       (10.6, 999.0, 5.0), (11.0, 999.0, 999.0)])
+    advance()
+    assert threads.spare_cores(2) == 2                  # no window yet: every core
+    advance()
+    assert threads.spare_cores(2) == spare
+    advance()
+    assert threads.spare_cores(2) == spare              # within LOAD_WINDOW: the last reading
+    assert threads.spare_cores(1) == 1                  # never more than asked for
+    advance()
+    assert threads.spare_cores(2) == 2                  # own time larger than the machine's: nobody else
+
+
+def test_spare_cores_sees_a_real_spinning_process(monkeypatch):
+    """On this machine: with a process spinning beside it, at least one core is not spare."""
+    import subprocess
+    import sys
+    import time as _time
+
+    monkeypatch.undo()                                  # the conftest pin (every core spare) too
+    cores = threads.available_cores()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        _time.sleep(0.3)
+        threads._load_last = None
+        threads.spare_cores()
+        _time.sleep(threads.LOAD_WINDOW + 0.3)
+        assert 1 <= threads.spare_cores() <= max(1, cores - 1)
+    finally:
+        spinner.kill()
+        spinner.wait()
+        threads._load_last, threads._load_spare = None, None

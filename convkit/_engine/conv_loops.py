@@ -39,7 +39,7 @@ import numpy as np
 
 from .compiled import CompiledKernels, numba_jit
 from .scratch import thread_slot, work_array
-from .threads import blas_threads, parallel_map, thread_count
+from .threads import blas_threads, parallel_map, spare_cores, thread_count
 
 __all__ = ["available", "takes", "GROUP_BYTES", "MIN_GROUPS", "WINOGRAD_MIN_CHANNELS", "group_bounds", "forward", "backward",
            "winograd_filters", "winograd_fits"]
@@ -280,7 +280,7 @@ def _run_groups(fn, count: int, multiply_adds: int) -> None:
             fn(i)
         return
     with blas_threads(1):
-        parallel_map(fn, range(count), thread_count(None))
+        parallel_map(fn, range(count), spare_cores(thread_count(None)))
 
 
 def group_bounds(n: int, rows: int, positions: int, itemsize: int, parallel: bool = True) -> list[tuple[int, int]]:

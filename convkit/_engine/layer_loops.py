@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .compiled import CompiledKernels, numba_jit
-from .threads import parallel_map, thread_count
+from .threads import parallel_map, spare_cores, thread_count
 
 __all__ = ["available", "bn_forward", "bn_inference", "bn_backward", "relu_forward", "relu_inference",
            "relu_backward", "pool_forward", "pool_backward", "adam_step", "PARALLEL_MIN"]
@@ -195,7 +195,7 @@ def _k(name: str) -> Any:
 def _pieces(total: int, size: int, fn: Callable[[int, int], Any]) -> list:
     """fn(start, stop) over [0, total) in pieces, on the pool when there is enough work (`size`
     values in all); returns each piece's result in order."""
-    threads = thread_count(None) if size >= PARALLEL_MIN else 1
+    threads = spare_cores(thread_count(None)) if size >= PARALLEL_MIN else 1
     count = max(1, min(total, 2 * threads)) if threads > 1 else 1
     bounds = [(total * i // count, total * (i + 1) // count) for i in range(count)]
     results: list = [None] * count

@@ -21,11 +21,12 @@ import contextlib
 import ctypes
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["available_cores", "pool", "thread_count", "set_threads", "get_threads",
+__all__ = ["available_cores", "pool", "thread_count", "spare_cores", "set_threads", "get_threads",
            "parse_threads", "blas_threads", "parallel_map", "ENV_VAR"]
 
 ENV_VAR = "CONVKIT_NUM_THREADS"
@@ -134,6 +135,71 @@ def thread_count(workers: int | None) -> int:
     return max(1, min(w, limit))
 
 
+LOAD_WINDOW = 0.25      # seconds: spare_cores reads the machine's load at most this often
+_load_lock = threading.Lock()
+_load_last: tuple[float, float, float] | None = None   # (wall, machine busy seconds, own CPU seconds)
+_load_spare: int | None = None
+
+
+def _cpu_seconds() -> float | None:
+    """Seconds of CPU every core of the machine spent busy since boot (/proc/stat; None elsewhere).
+    Stolen time counts as busy: the hypervisor gave that core to somebody else."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != b"cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+
+
+_clock = time.monotonic
+
+
+def _machine_cores() -> int | None:
+    return os.cpu_count()
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def spare_cores(cores: int | None = None) -> int:
+    """Of `cores` (default: the available cores), how many other processes left idle since the
+    last reading (at least LOAD_WINDOW seconds ago): the machine's busy CPU time from
+    /proc/stat minus this process's own. A process spinning beside convkit takes one; at least
+    one always remains. Before the first window has passed, or where /proc/stat cannot be read,
+    all of them.
+
+    The CNN's engines use this: with another process keeping a core busy, a second thread of
+    theirs shares that core and gains nothing (measured: a Fashion-MNIST epoch on 2 threads is
+    no faster than on 1 there, a digits run 8-15 % slower), while every hand-off to it waits on the
+    scheduler. Their results do not depend on the thread count, so this choice cannot change them."""
+    global _load_last, _load_spare
+    cores = available_cores() if cores is None else cores
+    now = _clock()
+    with _load_lock:
+        last = _load_last
+        if last is not None and now - last[0] < LOAD_WINDOW:
+            return max(1, min(cores, _load_spare if _load_spare is not None else cores))
+        machine = _cpu_seconds()
+        if machine is None:
+            return cores
+        own = _own_cpu_seconds()
+        _load_last = (now, machine, own)
+        if last is None or now <= last[0]:
+            return cores
+        others = max(0.0, (machine - last[1]) - (own - last[2])) / (now - last[0])
+        _load_spare = (_machine_cores() or cores) - int(others + 0.5)
+        return max(1, min(cores, _load_spare))
+
+
 def _openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
     """OpenBLAS's (get, set) thread-count functions, from the libraries this process loaded."""
     try:
@@ -207,31 +273,45 @@ def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) 
     import numpy as np
 
     feed = iter(items)
-    lock = threading.Lock()
+    state = threading.Condition()
+    busy = [0]                         # items taken by pool threads and not finished yet
+    errors: list[BaseException] = []
     numpy_errors = np.geterr()       # numpy's error handling is per thread: the caller's holds here
+
+    def take(pool_thread: bool) -> Any:
+        with state:
+            item = _DONE if errors else next(feed, _DONE)
+            if item is not _DONE and pool_thread:
+                busy[0] += 1
+            return item
 
     def worker() -> None:
         with np.errstate(**numpy_errors):
-            while True:
-                with lock:
-                    item = next(feed, _DONE)
-                if item is _DONE:
-                    return
-                fn(item)
+            while (item := take(True)) is not _DONE:
+                try:
+                    fn(item)
+                except BaseException as exc:
+                    with state:
+                        errors.append(exc)
+                finally:
+                    with state:
+                        busy[0] -= 1
+                        state.notify_all()
 
     with blas_threads(1):
-        # the calling thread takes items too instead of waiting idle: one hand-off fewer per call
-        jobs = [pool().submit(worker) for _ in range(threads - 1)]
-        errors: list[BaseException] = []
+        # The calling thread takes items too instead of waiting idle, and waits only for the
+        # items a pool thread has started: a pool thread that wakes late (its core busy with
+        # another process) finds nothing left and costs the call nothing.
+        for _ in range(threads - 1):
+            pool().submit(worker)
         try:
-            worker()
+            while (item := take(False)) is not _DONE:
+                fn(item)
         except BaseException as exc:          # Ctrl-C too: no pool thread may still be working
-            errors.append(exc)
-        for job in jobs:
-            try:
-                job.result()
-            except BaseException as exc:
-                errors.append(exc)
+            with state:
+                errors.insert(0, exc)
+        with state:
+            state.wait_for(lambda: busy[0] == 0)
         if errors:
             raise errors[0]
 
