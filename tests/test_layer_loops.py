@@ -187,3 +187,31 @@ def test_pool_layer_smaller_than_its_window_says_so(make, shape):
     with pytest.raises(ValueError, match="larger than axis") as got:
         layer.forward(x)
     assert str(got.value) == str(err.value)
+
+
+@pytest.mark.parametrize("h, w", [(4, 4), (5, 7), (28, 28), (3, 2)])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_two_by_two_pool_loop_matches_the_general_loop(h, w, op):
+    """The 2 x 2 loop (branch-free selects) picks the same winners as the general loop and the
+    reference loop, ties and signed zeros included, and leaves the odd row/column's gradient 0."""
+    rng = np.random.default_rng(h * w)
+    x = rng.integers(-2, 3, size=(3, 4, h, w)).astype(np.float32)
+    x[x == 0] = np.where(rng.random((x == 0).sum()) < 0.5, np.float32(0.0), np.float32(-0.0))
+    out = np.empty((3, 4, h // 2, w // 2), np.float32)
+    code = np.empty(out.shape, np.int8)
+    assert not layer_loops.pool_forward(x, (2, 2), op, out, code)
+    general_out, general_code = np.empty_like(out), np.empty_like(code)
+    layer_loops._k("pool_fwd")(x.reshape(-1, h, w), 2, 2, op == "max", 0, 12,
+                               general_out.reshape(-1, h // 2, w // 2), general_code.reshape(-1, h // 2, w // 2))
+    ref_out, ref_code = _pool_loop(x, op)
+    np.testing.assert_array_equal(code, general_code)
+    np.testing.assert_array_equal(code, ref_code)
+    assert out.tobytes() == general_out.tobytes()                   # bitwise: the sign of a zero too
+    np.testing.assert_array_equal(out, ref_out)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    dx = np.full(x.shape, np.nan, np.float32)
+    layer_loops.pool_backward(g, code, (2, 2), dx)
+    general_dx = np.empty_like(x)
+    layer_loops._k("pool_bwd")(g.reshape(-1, h // 2, w // 2), code.reshape(-1, h // 2, w // 2), 2, 2, 0, 12,
+                               general_dx.reshape(-1, h, w))
+    np.testing.assert_array_equal(dx, general_dx)
