@@ -52,6 +52,7 @@ def every_core_spare(monkeypatch):
     monkeypatch.setattr(threads, "_cpu_seconds", lambda: None)
     monkeypatch.setattr(threads, "_load_last", None)
     monkeypatch.setattr(threads, "_load_spare", None)
+    monkeypatch.setattr(threads, "_load_previous", None)
 
 
 @pytest.fixture(scope="session")

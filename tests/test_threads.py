@@ -243,18 +243,31 @@ def _fake_load(monkeypatch, readings):
 @pytest.mark.parametrize("others, spare", [(0.0, 2), (0.3, 2), (0.7, 1), (1.0, 1), (2.0, 1)])
 def test_spare_cores_counts_the_cores_other_processes_keep_busy(monkeypatch, others, spare):
     """Busy CPU time of the machine minus this process's own, per second of wall time, rounded:
-    a spinning process beside convkit takes one core of two; at least one always remains."""
-    advance = _fake_load(monkeypatch, [(10.0, 100.0, 5.0), (10.5, 100.0 + 0.5 * (1.3 + others), 5.0 + 0.5 * 1.3),
-                                       (10.6, 999.0, 5.0), (11.0, 999.0, 999.0)])
-    advance()
-    assert threads.spare_cores(2) == 2                  # no window yet: every core
-    advance()
-    assert threads.spare_cores(2) == spare
-    advance()
-    assert threads.spare_cores(2) == spare              # within LOAD_WINDOW: the last reading
+    a spinning process beside convkit takes one core of two once two windows in a row saw it;
+    at least one always remains."""
+    busy, own = 1.3, 1.3                                 # cores this process and the machine use
+
+    def window(t0, m0, o0, seconds, other):
+        return t0 + seconds, m0 + seconds * (own + other), o0 + seconds * own
+
+    readings = [(10.0, 100.0, 5.0)]
+    for seconds, other in [(0.5, others), (0.5, others), (0.1, others), (0.9, 0.0), (0.3, others),
+                           (2.0, 2.0), (0.5, others), (0.5, others)]:
+        readings.append(window(*readings[-1], seconds, other))
+    advance = _fake_load(monkeypatch, readings)
+    seen = []
+    for _ in readings:
+        advance()
+        seen.append(threads.spare_cores(2))
     assert threads.spare_cores(1) == 1                  # never more than asked for
-    advance()
-    assert threads.spare_cores(2) == 2                  # own time larger than the machine's: nobody else
+    assert seen == [2,                                  # no window yet: every core
+                    2, spare,                           # one window does not decide; two do
+                    spare,                              # within LOAD_WINDOW: the last count
+                    2,                                  # (almost) nobody else in the last window: at once
+                    2,                                  # one busy window after an idle one: not yet
+                    2,                                  # 2 s without a call: what ran meanwhile is not now
+                    2, spare]                           # fresh windows decide again
+    assert busy == own
 
 
 def test_spare_cores_sees_a_real_spinning_process(monkeypatch):
@@ -270,9 +283,11 @@ def test_spare_cores_sees_a_real_spinning_process(monkeypatch):
         _time.sleep(0.3)
         threads._load_last = None
         threads.spare_cores()
-        _time.sleep(threads.LOAD_WINDOW + 0.3)
+        _time.sleep(threads.LOAD_WINDOW + 0.2)
+        threads.spare_cores()
+        _time.sleep(threads.LOAD_WINDOW + 0.2)
         assert 1 <= threads.spare_cores() <= max(1, cores - 1)
     finally:
         spinner.kill()
         spinner.wait()
-        threads._load_last, threads._load_spare = None, None
+        threads._load_last = threads._load_spare = threads._load_previous = None

@@ -38,12 +38,22 @@ _blas_depth = 0                   # open blas_threads blocks (threads of one pro
 _blas_before = 0                  # BLAS's thread count before the outermost block
 
 
+_cores_read: tuple[float, int] = (-1.0, 1)     # (when, cores) of the last affinity reading
+
+
 def available_cores() -> int:
-    """Cores this process may run on."""
+    """Cores this process may run on (read again after a second: `taskset` may change them;
+    the system call each time cost 1 % of a training step)."""
+    global _cores_read
+    now = time.monotonic()
+    if 0 <= now - _cores_read[0] < 1.0:
+        return _cores_read[1]
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:   # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    _cores_read = (now, cores)
+    return cores
 
 
 def parse_threads(value: object, source: str) -> int:
@@ -139,6 +149,7 @@ LOAD_WINDOW = 0.25      # seconds: spare_cores reads the machine's load at most 
 _load_lock = threading.Lock()
 _load_last: tuple[float, float, float] | None = None   # (wall, machine busy seconds, own CPU seconds)
 _load_spare: int | None = None
+_load_previous: int | None = None     # the last window's own count (two in a row decide)
 
 
 def _cpu_seconds() -> float | None:
@@ -171,17 +182,19 @@ def _own_cpu_seconds() -> float:
 
 
 def spare_cores(cores: int | None = None) -> int:
-    """Of `cores` (default: the available cores), how many other processes left idle since the
-    last reading (at least LOAD_WINDOW seconds ago): the machine's busy CPU time from
-    /proc/stat minus this process's own. A process spinning beside convkit takes one; at least
-    one always remains. Before the first window has passed, or where /proc/stat cannot be read,
-    all of them.
+    """Of `cores` (default: the available cores), how many other processes leave idle: over each
+    window of at least LOAD_WINDOW seconds between readings, the machine's busy CPU time from
+    /proc/stat minus this process's own. A process spinning beside convkit takes one core once two
+    windows in a row saw it (one window may have been another process's short burst); at least
+    one always remains. Before two windows have passed, after more than 4 windows without a call
+    (what ran while this process waited says little about now), or where /proc/stat cannot be
+    read, all of them.
 
     The CNN's engines use this: with another process keeping a core busy, a second thread of
     theirs shares that core and gains nothing (measured: a Fashion-MNIST epoch on 2 threads is
     no faster than on 1 there, a digits run 8-15 % slower), while every hand-off to it waits on the
     scheduler. Their results do not depend on the thread count, so this choice cannot change them."""
-    global _load_last, _load_spare
+    global _load_last, _load_spare, _load_previous
     cores = available_cores() if cores is None else cores
     now = _clock()
     with _load_lock:
@@ -193,11 +206,14 @@ def spare_cores(cores: int | None = None) -> int:
             return cores
         own = _own_cpu_seconds()
         _load_last = (now, machine, own)
-        if last is None or now <= last[0]:
-            return cores
+        if last is None or not 0 < now - last[0] <= 4 * LOAD_WINDOW:
+            _load_spare = _load_previous = None   # no reading yet, or an old one (this process sat
+            return cores                          # idle): the next windows decide
         others = max(0.0, (machine - last[1]) - (own - last[2])) / (now - last[0])
-        _load_spare = (_machine_cores() or cores) - int(others + 0.5)
-        return max(1, min(cores, _load_spare))
+        spare = (_machine_cores() or cores) - int(others + 0.5)
+        _load_spare = None if _load_previous is None else max(spare, _load_previous)
+        _load_previous = spare
+        return max(1, min(cores, _load_spare if _load_spare is not None else cores))
 
 
 def _openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
