@@ -49,7 +49,7 @@ def every_core_spare(monkeypatch):
     runs. `tests/test_threads.py` tests the reading itself."""
     from convkit._engine import threads
 
-    monkeypatch.setattr(threads, "_cpu_seconds", lambda: None)
+    monkeypatch.setattr(threads, "_stat_readable", False)
     monkeypatch.setattr(threads, "_load_last", None)
     monkeypatch.setattr(threads, "_load_spare", None)
     monkeypatch.setattr(threads, "_load_previous", None)

@@ -212,7 +212,9 @@ def test_parallel_map_does_not_wait_for_a_pool_thread_that_never_started(monkeyp
         def submit(self, fn):
             held.append(fn)
             job: Future = Future()
-            threading.Timer(3.0, job.set_result, (None,)).start()   # the thread "runs" 3 s later
+            late = threading.Timer(3.0, job.set_result, (None,))    # the thread "runs" 3 s later
+            late.daemon = True
+            late.start()
             return job
 
     monkeypatch.setattr(threads, "pool", lambda: StalledPool())
@@ -234,9 +236,8 @@ def _fake_load(monkeypatch, readings):
         now[:] = next(feed)
 
     monkeypatch.setattr(threads, "_clock", lambda: now[0])
-    monkeypatch.setattr(threads, "_cpu_seconds", lambda: now[1])
+    monkeypatch.setattr(threads, "_cpu_seconds", lambda: (now[1], 2))
     monkeypatch.setattr(threads, "_own_cpu_seconds", lambda: now[2])
-    monkeypatch.setattr(threads, "_machine_cores", lambda: 2)
     return advance
 
 
@@ -245,13 +246,13 @@ def test_spare_cores_counts_the_cores_other_processes_keep_busy(monkeypatch, oth
     """Busy CPU time of the machine minus this process's own, per second of wall time, rounded:
     a spinning process beside convkit takes one core of two once two windows in a row saw it;
     at least one always remains."""
-    busy, own = 1.3, 1.3                                 # cores this process and the machine use
+    own = 1.3                                            # cores this process uses
 
     def window(t0, m0, o0, seconds, other):
         return t0 + seconds, m0 + seconds * (own + other), o0 + seconds * own
 
     readings = [(10.0, 100.0, 5.0)]
-    for seconds, other in [(0.5, others), (0.5, others), (0.1, others), (0.9, 0.0), (0.3, others),
+    for seconds, other in [(0.5, others), (0.5, others), (0.1, others), (0.6, 0.0), (0.3, others),
                            (2.0, 2.0), (0.5, others), (0.5, others)]:
         readings.append(window(*readings[-1], seconds, other))
     advance = _fake_load(monkeypatch, readings)
@@ -267,9 +268,39 @@ def test_spare_cores_counts_the_cores_other_processes_keep_busy(monkeypatch, oth
                     2,                                  # one busy window after an idle one: not yet
                     2,                                  # 2 s without a call: what ran meanwhile is not now
                     2, spare]                           # fresh windows decide again
-    assert busy == own
 
 
+@pytest.mark.parametrize("niced", [False, True])
+def test_cpu_reading_counts_only_the_cores_this_process_may_use(tmp_path, monkeypatch, niced):
+    """Busy ticks of the per-core lines of the cores in this process's affinity (nice time only
+    when this process is niced too); the whole machine's line when the numbering does not match;
+    an unreadable file is remembered as such."""
+    stat = tmp_path / "stat"
+    rows = {"cpu": (100, 1000, 30, 500, 7, 1, 2, 4), "cpu0": (10, 100, 3, 50, 1, 0, 0, 1),
+            "cpu1": (20, 200, 5, 60, 2, 1, 1, 2), "cpu2": (40, 400, 9, 70, 3, 0, 1, 1),
+            "cpu3": (30, 300, 13, 80, 1, 0, 0, 0)}
+    stat.write_text("".join(f"{k} " + " ".join(map(str, v)) + " 0 0\n" for k, v in rows.items())
+                    + "intr 123 4 5\nctxt 99\n")
+    monkeypatch.setattr(threads, "_PROC_STAT", str(stat))
+    monkeypatch.setattr(threads, "_stat_readable", True)
+    monkeypatch.setattr(threads, "_niced", lambda: niced)
+    monkeypatch.setattr(threads, "_CLOCK_TICKS", 100.0)
+
+    def busy(*names):
+        return sum(u + s + i + si + st + (n if niced else 0)
+                   for u, n, s, _, _, i, si, st in (rows[k] for k in names)) / 100.0
+
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {1, 2})
+    assert threads._cpu_seconds() == pytest.approx((busy("cpu1", "cpu2"), 2))
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {7})
+    assert threads._cpu_seconds() == pytest.approx((busy("cpu"), threads.os.cpu_count()))
+    monkeypatch.setattr(threads, "_PROC_STAT", str(tmp_path / "missing"))
+    assert threads._cpu_seconds() is None
+    monkeypatch.setattr(threads, "_PROC_STAT", str(stat))
+    assert threads._cpu_seconds() is None                          # not read again
+
+
+@pytest.mark.skipif(threads._cpu_seconds() is None, reason="no /proc/stat on this system")
 def test_spare_cores_sees_a_real_spinning_process(monkeypatch):
     """On this machine: with a process spinning beside it, at least one core is not spare."""
     import subprocess

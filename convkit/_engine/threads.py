@@ -152,28 +152,63 @@ _load_spare: int | None = None
 _load_previous: int | None = None     # the last window's own count (two in a row decide)
 
 
-def _cpu_seconds() -> float | None:
-    """Seconds of CPU every core of the machine spent busy since boot (/proc/stat; None elsewhere).
-    Stolen time counts as busy: the hypervisor gave that core to somebody else."""
+def _cpu_seconds() -> tuple[float, int] | None:
+    """(seconds of CPU that the cores this process may run on spent busy since boot, how many
+    cores that is), from /proc/stat's per-core lines; None where it cannot be read (remembered).
+    Stolen time counts as busy (the hypervisor gave the core to somebody else); niced time only
+    when this process is niced too (a nice-19 job leaves its core to convkit's threads)."""
+    global _stat_readable
+    if not _stat_readable:
+        return None
     try:
-        with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()
-    except OSError:
+        allowed = {b"cpu%d" % n for n in os.sched_getaffinity(0)}
+    except AttributeError:   # not on Linux
+        allowed = set()
+    niced = _niced()
+    busy, counted, whole = 0, 0, None
+    try:
+        with open(_PROC_STAT, "rb") as f:
+            for line in f:
+                if not line.startswith(b"cpu"):
+                    break                                  # the per-core lines come first
+                fields = line.split()
+                if len(fields) < 9:
+                    continue
+                user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+                ticks = user + system + irq + softirq + steal + (nice if niced else 0)
+                if fields[0] == b"cpu":
+                    whole = ticks
+                elif fields[0] in allowed:
+                    busy, counted = busy + ticks, counted + 1
+    except (OSError, ValueError):
+        _stat_readable = False
         return None
-    if len(fields) < 9 or fields[0] != b"cpu":
+    if counted:
+        return busy / _CLOCK_TICKS, counted
+    if whole is None:
+        _stat_readable = False
         return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
+    return whole / _CLOCK_TICKS, os.cpu_count() or 1          # core numbering unknown: the machine
 
 
-_CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+def _niced() -> bool:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0) > 0
+    except (AttributeError, OSError):
+        return False
 
 
+def _clock_ticks() -> float:
+    try:
+        return float(os.sysconf("SC_CLK_TCK"))
+    except (AttributeError, ValueError, OSError):
+        return 100.0
+
+
+_CLOCK_TICKS = _clock_ticks()
+_PROC_STAT = "/proc/stat"
+_stat_readable = True
 _clock = time.monotonic
-
-
-def _machine_cores() -> int | None:
-    return os.cpu_count()
 
 
 def _own_cpu_seconds() -> float:
@@ -183,8 +218,8 @@ def _own_cpu_seconds() -> float:
 
 def spare_cores(cores: int | None = None) -> int:
     """Of `cores` (default: the available cores), how many other processes leave idle: over each
-    window of at least LOAD_WINDOW seconds between readings, the machine's busy CPU time from
-    /proc/stat minus this process's own. A process spinning beside convkit takes one core once two
+    window of at least LOAD_WINDOW seconds between readings, the busy CPU time of the cores this
+    process may run on (/proc/stat) minus this process's own. A process spinning beside convkit takes one core once two
     windows in a row saw it (one window may have been another process's short burst); at least
     one always remains. Before two windows have passed, after more than 4 windows without a call
     (what ran while this process waited says little about now), or where /proc/stat cannot be
@@ -201,16 +236,17 @@ def spare_cores(cores: int | None = None) -> int:
         last = _load_last
         if last is not None and now - last[0] < LOAD_WINDOW:
             return max(1, min(cores, _load_spare if _load_spare is not None else cores))
-        machine = _cpu_seconds()
-        if machine is None:
+        reading = _cpu_seconds()
+        if reading is None:
             return cores
+        machine, machine_cores = reading
         own = _own_cpu_seconds()
         _load_last = (now, machine, own)
         if last is None or not 0 < now - last[0] <= 4 * LOAD_WINDOW:
             _load_spare = _load_previous = None   # no reading yet, or an old one (this process sat
             return cores                          # idle): the next windows decide
         others = max(0.0, (machine - last[1]) - (own - last[2])) / (now - last[0])
-        spare = (_machine_cores() or cores) - int(others + 0.5)
+        spare = machine_cores - int(others + 0.5)
         _load_spare = None if _load_previous is None else max(spare, _load_previous)
         _load_previous = spare
         return max(1, min(cores, _load_spare if _load_spare is not None else cores))
@@ -278,8 +314,10 @@ def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) 
     """fn(item) for every item on at most `threads` threads of the pool, BLAS on one thread
     meanwhile (its own threads would compete with these for the same cores). Each thread takes
     the next item when it is done with one, so a thread slowed by other work takes fewer; the
-    calling thread is one of them. The caller's ``numpy.errstate`` applies in the threads too
-    (numpy keeps it per thread). Returns when every item is done, raising the first error."""
+    calling thread is one of them; a pool thread that has not started when the items run out
+    is not waited for. The caller's ``numpy.errstate`` applies in the threads too (numpy keeps it
+    per thread). Returns when every started item has ended; after an error no new item starts,
+    and the caller's own error is raised, else the first pool thread's."""
     items = list(items)
     threads = max(1, min(threads, len(items), available_cores()))
     if threads == 1:
@@ -318,16 +356,25 @@ def parallel_map(fn: Callable[[Any], None], items: Sequence[Any], threads: int) 
         # The calling thread takes items too instead of waiting idle, and waits only for the
         # items a pool thread has started: a pool thread that wakes late (its core busy with
         # another process) finds nothing left and costs the call nothing.
-        for _ in range(threads - 1):
-            pool().submit(worker)
         try:
+            for _ in range(threads - 1):
+                try:
+                    pool().submit(worker)
+                except RuntimeError:          # the pool is shut down (interpreter exit): the
+                    break                     # calling thread does the items
             while (item := take(False)) is not _DONE:
                 fn(item)
-        except BaseException as exc:          # Ctrl-C too: no pool thread may still be working
+        except BaseException as exc:          # Ctrl-C too: no new item starts, none may still run
             with state:
                 errors.insert(0, exc)
-        with state:
-            state.wait_for(lambda: busy[0] == 0)
+        while True:
+            try:
+                with state:
+                    state.wait_for(lambda: busy[0] == 0)
+                break
+            except BaseException as exc:      # Ctrl-C while waiting: still wait for the started items
+                with state:
+                    errors.insert(0, exc)
         if errors:
             raise errors[0]
 
