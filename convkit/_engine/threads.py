@@ -219,9 +219,9 @@ def _own_cpu_seconds() -> float:
 def spare_cores(cores: int | None = None) -> int:
     """Of `cores` (default: the available cores), how many other processes leave idle: over each
     window of at least LOAD_WINDOW seconds between readings, the busy CPU time of the cores this
-    process may run on (/proc/stat) minus this process's own. A process spinning beside convkit takes one core once two
-    windows in a row saw it (one window may have been another process's short burst); at least
-    one always remains. Before two windows have passed, after more than 4 windows without a call
+    process may run on (/proc/stat) minus this process's own. A process spinning beside convkit
+    takes one core once two windows in a row saw it (one window may have been another process's
+    short burst); at least one always remains. Before two windows have passed, after more than 4 windows without a call
     (what ran while this process waited says little about now), or where /proc/stat cannot be
     read, all of them.
 
