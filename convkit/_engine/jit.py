@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 
 from ..boundary import Boundary, pad_indices
-from .compiled import numba_jit
+from .compiled import CompiledKernels, numba_jit
 from .threads import parallel_map, thread_count
 
 __all__ = ["available", "filter_plane"]
 
 _BAND_ROWS = 16      # output rows per task: small enough to balance two busy cores
-_kernels: dict[str, Any] | None = None
 
 
 def _compile() -> dict[str, Any] | None:
@@ -131,19 +130,18 @@ def _compile() -> dict[str, Any] | None:
     return {"dense": dense_band, "separable": separable_band}
 
 
+_KERNELS = CompiledKernels(_compile)
+
+
 def available() -> bool:
     """Whether the compiled loops can run here (numba importable)."""
-    global _kernels
-    if _kernels is None:
-        _kernels = _compile() or {}
-    return bool(_kernels)
+    return _KERNELS.available()
 
 
 def filter_plane(x: np.ndarray, kernel: np.ndarray, factors: tuple[np.ndarray, np.ndarray] | None,
                  boundary: Boundary, cval: float, workers: int | None = None) -> np.ndarray:
     """'same' correlation of plane `x` (H, W) with `kernel` (anchor k//2), in x's dtype."""
     assert available()
-    assert _kernels is not None
     h, w = x.shape
     kh, kw = kernel.shape
     x = np.ascontiguousarray(x)
@@ -155,11 +153,11 @@ def filter_plane(x: np.ndarray, kernel: np.ndarray, factors: tuple[np.ndarray, n
         col, row = (f.astype(x.dtype) for f in factors)
 
         def band(lo: int) -> None:
-            _kernels["separable"](x, col, row, rmap, cmap, value, out, lo, min(h, lo + _BAND_ROWS))
+            _KERNELS["separable"](x, col, row, rmap, cmap, value, out, lo, min(h, lo + _BAND_ROWS))
     else:
         k = np.ascontiguousarray(kernel, dtype=x.dtype)
 
         def band(lo: int) -> None:
-            _kernels["dense"](x, k, rmap, cmap, value, out, lo, min(h, lo + _BAND_ROWS))
+            _KERNELS["dense"](x, k, rmap, cmap, value, out, lo, min(h, lo + _BAND_ROWS))
     parallel_map(band, range(0, h, _BAND_ROWS), thread_count(workers) if x.size >= 1 << 16 else 1)
     return out
